@@ -1,0 +1,79 @@
+// run() and check(): drive a model under the determinism controls, record
+// traces, compare them and write the repro pack.
+#ifndef DETLLM_TEST_CHECK_H_
+#define DETLLM_TEST_CHECK_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "detllm_test/determinism.h"
+#include "detllm_test/env.h"
+#include "detllm_test/generator.h"
+#include "detllm_test/prompt.h"
+#include "detllm_test/report.h"
+#include "detllm_test/trace.h"
+
+namespace detllm {
+
+// Options of a single run.
+struct RunOptions {
+  GenerationConfig decoding;
+  // Prompts run in batches of this size; a batch with fewer prompts is filled
+  // with seeded filler prompts of other lengths, so that a prompt really runs
+  // beside others and is really padded.
+  int batch_size = 1;
+  DeterminismOptions determinism;
+  EnvOptions env;
+  // Root of the repro packs; each goes to <out_dir>/<run_id>/. Empty: no pack.
+  std::string out_dir = "artifacts";
+};
+
+// Options of a check: repeated runs at `batch_size`, then one run at each of
+// `vary_batch` compared with the first.
+struct CheckOptions : RunOptions {
+  int runs = 3;
+  std::vector<int> vary_batch;
+};
+
+// What run() produced.
+struct RunResult {
+  Trace trace;
+  DeterminismRecord determinism;
+  std::string pack_dir;  // empty if no pack was written
+};
+
+// What check() produced.
+struct CheckResult {
+  Report report;
+  std::vector<Trace> runs;            // at the baseline batch size
+  std::map<int, Trace> batch_traces;  // one run per extra batch size
+  DeterminismRecord determinism;
+  std::string pack_dir;  // empty if no pack was written
+  bool passed() const { return report.passed; }
+};
+
+// One run of `model` over `prompts`; writes env.json, run_config.json,
+// determinism_applied.json and trace.jsonl. Throws detllm::Error for bad input
+// (no prompts, an empty prompt, batch size 0, NaN logits, ...).
+//
+//   auto model = detllm::load_model("builtin:tiny");
+//   auto result = detllm::run(*model, {"Hello"}, {});
+RunResult run(Generator& model, const std::vector<Prompt>& prompts,
+              const RunOptions& options);
+
+// Runs `model` options.runs times and at every extra batch size, and compares:
+//
+//   detllm::CheckOptions options;
+//   options.runs = 5;
+//   options.vary_batch = {4, 16};
+//   auto result = detllm::check(*model, prompts, options);
+//   if (!result.passed()) std::cerr << result.report.headline();
+//
+// A failed check is a result, not an exception; exceptions are for bad input.
+CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
+                  const CheckOptions& options);
+
+}  // namespace detllm
+
+#endif  // DETLLM_TEST_CHECK_H_

@@ -1,0 +1,86 @@
+// Comparing two traces: the failure categories and the first divergence.
+#ifndef DETLLM_TEST_DIFF_H_
+#define DETLLM_TEST_DIFF_H_
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "detllm_test/trace.h"
+
+namespace detllm {
+
+// Why a check failed (report.json's `category`). kNone on PASS.
+enum class Category {
+  kNone,
+  kGenContextMismatch,     // the traces are not of the same requests/decoding
+  kTokenizationMismatch,   // input ids or tokenizer differ
+  kRunVarianceFixedBatch,  // tokens differ between runs at one batch size
+  kBatchVariance,          // tokens differ between batch sizes
+  kScoreVariance,          // tokens equal, logprobs not bitwise equal (tier 2)
+  kEnvMismatch,            // the environment changed between runs
+  kUnsupportedRequest,     // a strict requirement the backend cannot meet
+};
+
+// "NONE", "GEN_CONTEXT_MISMATCH", ... as written in report.json.
+std::string to_string(Category category);
+// The inverse; throws detllm::Error for an unknown name.
+Category category_from_string(const std::string& name);
+// Prints the name, so that GoogleTest shows categories readably.
+std::ostream& operator<<(std::ostream& os, Category category);
+
+// Logit margins below this mark a near-tie: float noise that small can flip the
+// argmax, so the divergence is numerical rather than a logic bug.
+inline constexpr double kNearTieMargin = 1e-2;
+
+// Where two traces first differ, in diff order: row count and prompt ids, input
+// ids and tokenizer, decoding settings, generated tokens, then logprobs.
+struct Divergence {
+  Category category = Category::kNone;
+  std::string field;        // the trace field that differs
+  std::string left_label;   // e.g. "run 0", "batch size 1"
+  std::string right_label;  // e.g. "run 3", "batch size 8"
+  int index = -1;           // row
+  int prompt_index = -1;
+  std::string prompt_id;
+  int token_index = -1;     // generated token position (-1: not a token diff)
+  int64_t left_token = -1;
+  int64_t right_token = -1;
+  std::optional<double> left_logprob, right_logprob;
+  std::optional<double> left_margin, right_margin;
+  bool near_tie = false;
+  std::string detail;  // one sentence for differences that are not tokens
+
+  // Text, filled by describe_text() when a tokenizer is known.
+  std::string prompt_text;
+  std::string left_text, right_text;  // the two tokens
+  std::string context_text;           // generated text just before them
+};
+
+// What is being compared, which decides the category of a token difference and
+// whether logprobs count.
+struct DiffOptions {
+  Category token_category = Category::kRunVarianceFixedBatch;
+  bool compare_scores = false;  // tier 2
+  std::string left_label = "left";
+  std::string right_label = "right";
+};
+
+// The first divergence between `left` and `right`, or nullopt if they agree.
+std::optional<Divergence> diff_traces(const Trace& left, const Trace& right,
+                                      const DiffOptions& options = {});
+
+// Fills the text fields of `divergence` by decoding with `tokenizer`.
+void describe_text(Divergence& divergence, const Trace& left,
+                   const Tokenizer& tokenizer);
+
+// The first_divergence artifact: the divergence object itself.
+nlohmann::json to_json(const Divergence& divergence);
+Divergence divergence_from_json(const nlohmann::json& json);
+
+}  // namespace detllm
+
+#endif  // DETLLM_TEST_DIFF_H_

@@ -1,0 +1,78 @@
+// The one interface the harness drives: a batch of tokenized prompts in,
+// generated tokens (and their log-probabilities) out.
+#ifndef DETLLM_TEST_GENERATOR_H_
+#define DETLLM_TEST_GENERATOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "detllm_test/tokenizer.h"
+
+namespace detllm {
+
+// How to decode. The defaults are greedy decoding of 16 new tokens with
+// log-probabilities captured.
+struct GenerationConfig {
+  int max_new_tokens = 16;
+  bool do_sample = false;  // false: greedy (argmax); true: seeded sampling
+  double temperature = 1.0;
+  double top_p = 1.0;  // nucleus sampling; 1.0 keeps every token
+  int top_k = 0;       // 0 keeps every token
+  uint64_t seed = 0;   // seeds each request's own sampling generator
+  bool capture_logprobs = true;
+  // Generation of a row stops after this token (it is kept in the output).
+  std::optional<int64_t> eos_token_id;
+};
+
+// What one request produced.
+struct Generation {
+  TokenIds tokens;  // new tokens only
+  // Log-probability (natural log, float32 log-softmax of the raw logits) of each
+  // chosen token; empty when not captured or not available.
+  std::vector<double> logprobs;
+  // Top-1 minus top-2 logit at each step; a small value marks a near-tie, where
+  // tiny numeric noise can flip the choice. Empty when not available.
+  std::vector<double> logit_margins;
+};
+
+// What a model can honour. The harness claims a guarantee tier only where these
+// allow it (see determinism.h).
+struct Capabilities {
+  bool logprobs = true;           // per-token log-probabilities are available
+  bool honours_controls = true;   // the libtorch determinism controls govern it
+};
+
+// How a model describes itself in run_config.json.
+struct ModelInfo {
+  std::string name;         // e.g. "builtin:tiny", a file path, "callable:my-engine"
+  std::string backend;      // "builtin", "torchscript", "callable"
+  std::string file;         // the model file, if any
+  std::string file_sha256;  // SHA-256 hex of the file, if any
+  std::string dtype = "float32";
+  std::string device = "cpu";
+  int64_t vocab_size = 0;
+  Capabilities capabilities;
+};
+
+// A model the harness can run. Implementations must be callable repeatedly on the
+// same object, as a server reuses it: state that leaks from one call into the
+// next is exactly the kind of nondeterminism the harness exists to catch.
+//
+// `generate` receives a batch of non-empty token sequences (of any lengths; the
+// model pads them itself) and returns one Generation per sequence, in order.
+// Errors are reported by throwing detllm::Error.
+class Generator {
+ public:
+  virtual ~Generator() = default;
+  virtual ModelInfo info() const = 0;
+  virtual const Tokenizer& tokenizer() const = 0;
+  virtual std::vector<Generation> generate(const std::vector<TokenIds>& batch,
+                                           const GenerationConfig& config) = 0;
+};
+
+}  // namespace detllm
+
+#endif  // DETLLM_TEST_GENERATOR_H_

@@ -1,0 +1,90 @@
+// Ready-made Generators: the built-in reference transformer, TorchScript
+// archives, and any C++ callable.
+#ifndef DETLLM_TEST_MODELS_H_
+#define DETLLM_TEST_MODELS_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "detllm_test/generator.h"
+
+namespace detllm {
+
+// Where and in which precision a model runs. `device` is "cpu", "cuda" or
+// "cuda:N"; `dtype` is "float32", "bfloat16" or "float16".
+struct ModelOptions {
+  std::string device = "cpu";
+  std::string dtype = "float32";
+};
+
+// Shape of the built-in reference transformer (a GPT-2-style decoder).
+struct BuiltinConfig {
+  std::string preset = "custom";
+  int64_t vocab_size = 256;
+  int64_t n_positions = 256;
+  int64_t n_embd = 64;
+  int64_t n_layer = 2;
+  int64_t n_head = 2;
+  double layer_norm_epsilon = 1e-5;
+  // Weights are drawn from N(0, init_std^2) with this seed, so a preset needs no
+  // download and is the same on every machine and device. The presets use a
+  // larger init_std than GPT-2's 0.02 so that random blocks mix the sequence
+  // instead of echoing the last token.
+  uint64_t weight_seed = 0;
+  double init_std = 0.02;
+  // Standard deviation of the token embeddings (which are also the LM head):
+  // larger than GPT-2's 0.02 so that random-weight logits have clear winners.
+  double embedding_std = 1.0;
+
+  // `tiny`: 2 layers, width 64, byte vocabulary; a check runs in milliseconds.
+  static BuiltinConfig tiny();
+  // `small`: GPT-2-small shape (12 layers, 12 heads, width 768, 50257 tokens).
+  static BuiltinConfig small();
+  // The preset named `name` ("tiny" or "small"); throws detllm::Error otherwise.
+  static BuiltinConfig preset_named(const std::string& name);
+};
+
+// The built-in reference transformer: token and position embeddings, pre-norm
+// blocks of causal multi-head attention and a GELU MLP, a final norm and a tied
+// LM head, with a KV cache and left padding (attention mask and position ids)
+// done right. Uses the byte tokenizer.
+//
+//   auto model = detllm::make_builtin_model(detllm::BuiltinConfig::tiny());
+std::unique_ptr<Generator> make_builtin_model(const BuiltinConfig& config,
+                                              const ModelOptions& options = {});
+
+// Saves the built-in model's weights (a TorchScript-readable archive of named
+// tensors) and loads them back; loading checks every tensor's shape.
+void save_builtin_weights(const Generator& builtin_model, const std::string& path);
+std::unique_ptr<Generator> load_builtin_weights(const std::string& path,
+                                                const BuiltinConfig& config,
+                                                const ModelOptions& options = {});
+
+// A TorchScript archive whose `forward(input_ids[, attention_mask])` returns
+// logits [B, T, V], or a tuple/list/dict whose first value is that. Prompts are
+// left-padded; there is no cache, so each step re-runs the whole sequence.
+//
+//   auto model = detllm::load_torchscript_model("model.pt");
+std::unique_ptr<Generator> load_torchscript_model(
+    const std::string& path, const ModelOptions& options = {},
+    std::shared_ptr<const Tokenizer> tokenizer = byte_tokenizer());
+
+// Any other engine: a function that generates for a batch. Describe it with
+// `info` (set capabilities.logprobs = false if it cannot give log-probabilities,
+// capabilities.honours_controls = false if libtorch's controls do not reach it).
+using GenerateFunction = std::function<std::vector<Generation>(
+    const std::vector<TokenIds>& batch, const GenerationConfig& config)>;
+std::unique_ptr<Generator> make_callable_model(
+    GenerateFunction generate, ModelInfo info,
+    std::shared_ptr<const Tokenizer> tokenizer = byte_tokenizer());
+
+// Loads a model by name: "builtin:tiny", "builtin:small", or a TorchScript file.
+std::unique_ptr<Generator> load_model(const std::string& spec,
+                                      const ModelOptions& options = {});
+
+}  // namespace detllm
+
+#endif  // DETLLM_TEST_MODELS_H_

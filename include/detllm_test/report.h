@@ -1,0 +1,61 @@
+// The outcome of a check: report.json and its readable report.txt.
+#ifndef DETLLM_TEST_REPORT_H_
+#define DETLLM_TEST_REPORT_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "detllm_test/diff.h"
+
+namespace detllm {
+
+// Everything a check concluded.
+struct Report {
+  bool passed = true;
+  Category category = Category::kNone;
+  int tier_requested = 1;
+  int tier_effective = 1;
+  std::string mode;
+  std::string model;
+  int runs = 0;
+  int baseline_batch_size = 1;
+  std::vector<int> batch_sizes;  // every batch size run, baseline first
+  int prompts = 0;
+  // Across runs: how many different outputs the runs produced (1 = repeatable).
+  int distinct_outputs = 1;
+  // Run 0 (the first call after loading) differs while the later runs agree.
+  bool cold_start_differs = false;
+  std::optional<Divergence> first_divergence;  // between runs
+  std::optional<Divergence> batch_divergence;  // between batch sizes
+  std::vector<std::string> env_differences;    // ENV_MISMATCH: what changed
+  int env_mismatch_run = -1;
+  std::vector<std::string> capability_failures;
+  std::vector<std::string> notes;  // observations that did not fail the check
+  std::string controls;            // DeterminismRecord::summary()
+  std::string pack_dir;            // where the repro pack is, if written
+
+  // One line: "PASS: ..." or "FAIL: CATEGORY — ...".
+  std::string headline() const;
+};
+
+// The report artifact (schema 1.0).
+nlohmann::json to_json(const Report& report);
+
+// The readable report (report.txt's content, without the pack line).
+std::string render_text(const Report& report);
+
+// A readable rendering of a report.json (this library's or any schema-1.0 one).
+std::string render_report_text(const nlohmann::json& report);
+
+// The lines that show one divergence, indented by `indent` spaces:
+//   prompt #1 "Choose one: A or B." at generated token 4:
+//     run 0: 317 " the"  logprob -0.521370  margin 0.013 (near-tie)
+//     run 3: 257 " a"    logprob -0.521411  margin 0.013 (near-tie)
+std::string render_divergence_text(const Divergence& divergence, int indent = 2);
+
+}  // namespace detllm
+
+#endif  // DETLLM_TEST_REPORT_H_

@@ -1,0 +1,50 @@
+// Writing a repro pack atomically: complete, or not at all.
+#ifndef DETLLM_TEST_REPRO_PACK_H_
+#define DETLLM_TEST_REPRO_PACK_H_
+
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "detllm_test/trace.h"
+
+namespace detllm {
+
+// A run id that cannot collide between threads or concurrent processes:
+// UTC time, process id and random bits, e.g. "20261123T052233Z-4711-9f3a1c2b".
+std::string new_run_id();
+
+// Builds a pack in a hidden temporary directory beside its final place and
+// renames it into place on commit(); destroyed without commit, it removes the
+// temporary directory, so a failure never leaves a half-written pack.
+//
+//   detllm::PackWriter pack("artifacts", detllm::new_run_id());
+//   pack.write_json("env.json", env);
+//   std::string dir = pack.commit();  // "artifacts/<run_id>"
+class PackWriter {
+ public:
+  // Throws detllm::Error if `root` cannot be created or written.
+  PackWriter(const std::string& root, const std::string& run_id);
+  ~PackWriter();
+  PackWriter(const PackWriter&) = delete;
+  PackWriter& operator=(const PackWriter&) = delete;
+
+  // `relative_path` may contain directories ("diffs/first_divergence.json").
+  void write_json(const std::string& relative_path, const nlohmann::json& json);
+  void write_text(const std::string& relative_path, const std::string& text);
+  void write_trace(const std::string& relative_path, const Trace& trace);
+
+  // Moves the pack into place and returns its path.
+  std::string commit();
+
+  const std::string& final_path() const { return final_path_; }
+
+ private:
+  std::string temp_path_;
+  std::string final_path_;
+  bool committed_ = false;
+};
+
+}  // namespace detllm
+
+#endif  // DETLLM_TEST_REPRO_PACK_H_

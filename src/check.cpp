@@ -1,0 +1,379 @@
+#include "detllm_test/check.h"
+
+#include <algorithm>
+#include <optional>
+#include <random>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "detllm_test/error.h"
+#include "detllm_test/repro_pack.h"
+#include "detllm_test/version.h"
+#include "internal/json_io.h"
+#include "internal/sha256.h"
+
+namespace detllm {
+
+using nlohmann::json;
+
+namespace {
+
+// A prompt ready to run.
+struct Request {
+  TokenIds ids;
+  std::string id;
+  int index = 0;
+};
+
+void validate(const std::vector<Prompt>& prompts, const RunOptions& options) {
+  if (prompts.empty()) throw Error("no prompts: give at least one prompt");
+  if (options.batch_size < 1) {
+    throw Error("batch size " + std::to_string(options.batch_size) + " is invalid: it must be at least 1");
+  }
+  const GenerationConfig& d = options.decoding;
+  if (d.max_new_tokens < 1) throw Error("max_new_tokens must be at least 1");
+  if (d.do_sample && !(d.temperature > 0)) throw Error("temperature must be > 0 when sampling");
+  if (!(d.top_p > 0 && d.top_p <= 1)) throw Error("top_p must be in (0, 1]");
+  if (d.top_k < 0) throw Error("top_k must be >= 0 (0 keeps every token)");
+  if (options.determinism.tier < 0 || options.determinism.tier > kMaxTier) {
+    throw Error("tier " + std::to_string(options.determinism.tier) + " does not exist; use 0, 1 or 2");
+  }
+}
+
+std::vector<Request> tokenize(const Generator& model, const std::vector<Prompt>& prompts) {
+  std::vector<Request> requests;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    Request r;
+    r.index = static_cast<int>(i);
+    r.ids = prompts[i].has_ids ? prompts[i].token_ids : model.tokenizer().encode(prompts[i].text);
+    if (r.ids.empty()) {
+      throw Error("prompt #" + std::to_string(i) + " is empty: every prompt needs at least one token");
+    }
+    r.id = prompt_id(prompts[i]);
+    requests.push_back(std::move(r));
+  }
+  return requests;
+}
+
+// A filler prompt for a batch slot no real prompt fills: seeded, made of tokens
+// the real prompts use (so valid for the model), and of another length than
+// theirs, alternately longer (so real prompts get padded) and shorter.
+TokenIds filler(uint64_t seed, int batch_size, int group, int slot, const std::vector<Request>& real) {
+  std::mt19937_64 rng(std::stoull(
+      internal::sha256_hex("filler:" + std::to_string(seed) + ":" + std::to_string(batch_size) +
+                           ":" + std::to_string(group) + ":" + std::to_string(slot))
+          .substr(0, 16),
+      nullptr, 16));
+  size_t longest = 0, shortest = SIZE_MAX;
+  TokenIds pool;
+  for (const Request& r : real) {
+    longest = std::max(longest, r.ids.size());
+    shortest = std::min(shortest, r.ids.size());
+    pool.insert(pool.end(), r.ids.begin(), r.ids.end());
+  }
+  const size_t length = slot % 2 == 0 ? longest + 1 + rng() % 8
+                                      : std::max<size_t>(1, shortest / 2 + rng() % 2);
+  TokenIds ids(length);
+  for (int64_t& id : ids) id = pool[rng() % pool.size()];
+  return ids;
+}
+
+// Runs every request once at `batch_size` and returns their rows, in prompt order.
+Trace run_batches(Generator& model, const std::vector<Request>& requests, int batch_size,
+                  const RunOptions& options) {
+  const GenerationConfig& decoding = options.decoding;
+  const uint64_t seed = options.determinism.seed.value_or(0);
+  Trace trace;
+  const std::string tokenizer_id = model.tokenizer().id();
+  const int groups = (static_cast<int>(requests.size()) + batch_size - 1) / batch_size;
+  for (int g = 0; g < groups; ++g) {
+    const auto begin = requests.begin() + g * batch_size;
+    const auto end = requests.begin() + std::min<size_t>(requests.size(), (g + 1) * batch_size);
+    std::vector<TokenIds> batch;
+    for (auto it = begin; it != end; ++it) batch.push_back(it->ids);
+    const int real_rows = static_cast<int>(batch.size());
+    for (int slot = real_rows; slot < batch_size; ++slot) {
+      batch.push_back(filler(seed, batch_size, g, slot - real_rows, requests));
+    }
+    std::vector<Generation> out;
+    try {
+      out = model.generate(batch, decoding);
+    } catch (const NonFiniteLogits& e) {
+      if (e.row() >= real_rows) {
+        throw Error("NaN or infinite logits for a filler prompt at generated token " +
+                    std::to_string(e.step()) + " (batch size " + std::to_string(batch_size) + ")");
+      }
+      const Request& r = *(begin + e.row());
+      throw Error("NaN or infinite logits for prompt #" + std::to_string(r.index) + " " +
+                  internal::quote_text(model.tokenizer().decode(r.ids)) + " at generated token " +
+                  std::to_string(e.step()) + " (batch size " + std::to_string(batch_size) +
+                  ", row " + std::to_string(e.row()) + ")");
+    }
+    if (out.size() != batch.size()) {
+      throw Error("model '" + model.info().name + "' returned " + std::to_string(out.size()) +
+                  " generations for a batch of " + std::to_string(batch.size()));
+    }
+    for (int row = 0; row < real_rows; ++row) {
+      const Request& r = *(begin + row);
+      Generation& gen = out[row];
+      if (static_cast<int>(gen.tokens.size()) > decoding.max_new_tokens) {
+        throw Error("model '" + model.info().name + "' returned " + std::to_string(gen.tokens.size()) +
+                    " tokens for prompt #" + std::to_string(r.index) + "; max_new_tokens is " +
+                    std::to_string(decoding.max_new_tokens));
+      }
+      if (!gen.logprobs.empty() && gen.logprobs.size() != gen.tokens.size()) {
+        throw Error("model '" + model.info().name + "' returned " + std::to_string(gen.logprobs.size()) +
+                    " logprobs for " + std::to_string(gen.tokens.size()) + " tokens of prompt #" +
+                    std::to_string(r.index));
+      }
+      TraceRow t;
+      t.prompt_id = r.id;
+      t.input_token_ids = r.ids;
+      t.input_token_ids_hash = token_ids_hash(r.ids);
+      t.generated_token_ids = std::move(gen.tokens);
+      if (decoding.capture_logprobs && !gen.logprobs.empty()) t.scores = std::move(gen.logprobs);
+      t.tokenizer_id = tokenizer_id;
+      t.decoding_max_new_tokens = decoding.max_new_tokens;
+      t.decoding_do_sample = decoding.do_sample;
+      t.decoding_temperature = decoding.temperature;
+      t.decoding_top_p = decoding.top_p;
+      t.decoding_top_k = decoding.top_k;
+      t.prompt_index = r.index;
+      t.batch_size = batch_size;
+      t.batch_position = row;
+      t.logit_margins = std::move(gen.logit_margins);
+      trace.push_back(std::move(t));
+    }
+  }
+  return trace;
+}
+
+json run_config_json(const ModelInfo& info, const Generator& model, const RunOptions& options,
+                     const DeterminismRecord& record, const std::vector<int>& vary_batch,
+                     int runs, const std::vector<Prompt>& prompts, const json& env) {
+  const GenerationConfig& d = options.decoding;
+  json prompt_list = json::array();
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    json p = {{"index", i}, {"prompt_id", prompt_id(prompts[i])}};
+    if (prompts[i].has_ids) {
+      p["token_ids"] = prompts[i].token_ids;
+    } else {
+      p["text"] = prompts[i].text;
+    }
+    prompt_list.push_back(p);
+  }
+  return json{
+      {"schema_version", kSchemaVersion},
+      {"detllm_version", kVersion},
+      {"artifact_type", "run_config"},
+      {"backend", info.backend},
+      {"tier_requested", record.tier_requested},
+      {"tier_effective", record.tier_effective},
+      {"mode", to_string(record.mode)},
+      {"model", info.name},
+      {"model_file", info.file},
+      {"model_sha256", info.file_sha256},
+      {"dtype", info.dtype},
+      {"device", info.device},
+      {"decoding",
+       {{"max_new_tokens", d.max_new_tokens},
+        {"do_sample", d.do_sample},
+        {"temperature", d.temperature},
+        {"top_p", d.top_p},
+        {"top_k", d.top_k},
+        {"seed", d.seed},
+        {"capture_logprobs", d.capture_logprobs},
+        {"eos_token_id", d.eos_token_id ? json(*d.eos_token_id) : json(nullptr)}}},
+      {"batch_size", options.batch_size},
+      {"vary_batch", vary_batch},
+      {"runs", runs},
+      {"seed", record.seed ? json(*record.seed) : json(nullptr)},
+      {"tokenizer", {{"id", model.tokenizer().id()}, {"revision", nullptr}}},
+      {"generation_context",
+       {{"device_snapshot", env.contains("device") ? env["device"] : json(nullptr)},
+        {"threads", record.threads},
+        {"vocab_size", info.vocab_size},
+        {"logprobs_capability", info.capabilities.logprobs},
+        {"honours_controls", info.capabilities.honours_controls}}},
+      {"prompts", prompt_list},
+  };
+}
+
+std::string label_run(int r) { return "run " + std::to_string(r); }
+std::string label_batch(int b) { return "batch size " + std::to_string(b); }
+
+// The key under which two runs count as the same output.
+std::string output_key(const Trace& trace, bool with_scores) {
+  json key = json::array();
+  for (const TraceRow& row : trace) {
+    key.push_back(row.generated_token_ids);
+    if (with_scores) key.push_back(row.scores ? json(*row.scores) : json(nullptr));
+  }
+  return key.dump();
+}
+
+}  // namespace
+
+RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOptions& options) {
+  validate(prompts, options);
+  const std::vector<Request> requests = tokenize(model, prompts);
+  const ModelInfo info = model.info();
+  std::optional<PackWriter> pack;
+  if (!options.out_dir.empty()) pack.emplace(options.out_dir, new_run_id());
+
+  DeterminismScope scope(options.determinism, info.device);
+  gate_tier(info, scope.record());
+  RunResult result;
+  result.determinism = scope.record();
+  const json env = capture_env(options.env);
+  if (result.determinism.capability_failures.empty()) {
+    result.trace = run_batches(model, requests, options.batch_size, options);
+  }
+  if (pack) {
+    pack->write_json("env.json", env);
+    pack->write_json("run_config.json", run_config_json(model.info(), model, options, result.determinism,
+                                                        {}, 1, prompts, env));
+    pack->write_json("determinism_applied.json", determinism_applied_json(result.determinism));
+    pack->write_trace("trace.jsonl", result.trace);
+    result.pack_dir = pack->commit();
+  }
+  if (!result.determinism.capability_failures.empty()) {
+    throw Error("unsupported request: " + result.determinism.capability_failures.front() +
+                (result.pack_dir.empty() ? "" : " (pack: " + result.pack_dir + ")"));
+  }
+  return result;
+}
+
+CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const CheckOptions& options) {
+  validate(prompts, options);
+  if (options.runs < 1) throw Error("runs must be at least 1");
+  std::vector<int> extra_sizes;
+  for (int b : options.vary_batch) {
+    if (b < 1) throw Error("batch size " + std::to_string(b) + " in vary_batch is invalid: it must be at least 1");
+    if (b != options.batch_size &&
+        std::find(extra_sizes.begin(), extra_sizes.end(), b) == extra_sizes.end()) {
+      extra_sizes.push_back(b);
+    }
+  }
+  const std::vector<Request> requests = tokenize(model, prompts);
+  const ModelInfo info = model.info();
+  std::optional<PackWriter> pack;
+  if (!options.out_dir.empty()) pack.emplace(options.out_dir, new_run_id());
+
+  DeterminismScope scope(options.determinism, info.device);
+  DeterminismRecord& record = scope.record();
+  gate_tier(info, record);
+
+  CheckResult result;
+  Report& report = result.report;
+  report.tier_requested = record.tier_requested;
+  report.tier_effective = record.tier_effective;
+  report.mode = to_string(record.mode);
+  report.model = info.name;
+  report.runs = options.runs;
+  report.baseline_batch_size = options.batch_size;
+  report.batch_sizes.push_back(options.batch_size);
+  report.batch_sizes.insert(report.batch_sizes.end(), extra_sizes.begin(), extra_sizes.end());
+  report.prompts = static_cast<int>(prompts.size());
+  report.controls = record.summary();
+  report.notes = record.warnings;
+
+  std::vector<json> envs;
+  if (!record.capability_failures.empty()) {
+    report.passed = false;
+    report.category = Category::kUnsupportedRequest;
+    report.capability_failures = record.capability_failures;
+    envs.push_back(capture_env(options.env));
+  } else {
+    // Run 0 is the first call after loading: nothing warms the model up, so a
+    // cold first call that differs is caught.
+    for (int r = 0; r < options.runs; ++r) {
+      envs.push_back(capture_env(options.env));
+      result.runs.push_back(run_batches(model, requests, options.batch_size, options));
+    }
+    for (int b : extra_sizes) result.batch_traces[b] = run_batches(model, requests, b, options);
+
+    const bool compare_scores = record.tier_effective >= 2;
+    std::set<std::string> outputs;
+    for (const Trace& trace : result.runs) outputs.insert(output_key(trace, compare_scores));
+    report.distinct_outputs = static_cast<int>(outputs.size());
+    for (int r = 1; r < options.runs && !report.first_divergence; ++r) {
+      report.first_divergence = diff_traces(
+          result.runs[0], result.runs[r],
+          {Category::kRunVarianceFixedBatch, compare_scores, label_run(0), label_run(r)});
+    }
+    if (report.first_divergence && options.runs >= 3) {
+      bool warm_runs_agree = true;
+      for (int r = 2; r < options.runs; ++r) {
+        warm_runs_agree = warm_runs_agree &&
+                          !diff_traces(result.runs[1], result.runs[r], {Category::kRunVarianceFixedBatch, compare_scores});
+      }
+      report.cold_start_differs = warm_runs_agree;
+    }
+    for (int b : extra_sizes) {
+      if (report.batch_divergence) break;
+      report.batch_divergence =
+          diff_traces(result.runs[0], result.batch_traces[b],
+                      {Category::kBatchVariance, compare_scores, label_batch(options.batch_size), label_batch(b)});
+    }
+    for (size_t r = 1; r < envs.size() && report.env_mismatch_run < 0; ++r) {
+      if (envs[r]["fingerprint"] != envs[0]["fingerprint"]) {
+        report.env_mismatch_run = static_cast<int>(r);
+        report.env_differences = env_differences(envs[0], envs[r]);
+      }
+    }
+    if (!compare_scores && !report.first_divergence) {
+      for (int r = 1; r < options.runs; ++r) {
+        if (diff_traces(result.runs[0], result.runs[r], {Category::kRunVarianceFixedBatch, true})) {
+          report.notes.push_back("logprobs differ between run 0 and run " + std::to_string(r) +
+                                 " (not asserted below tier 2)");
+          break;
+        }
+      }
+    }
+    for (auto* d : {&report.first_divergence, &report.batch_divergence}) {
+      if (*d) describe_text(**d, result.runs[0], model.tokenizer());
+    }
+    Category category = Category::kNone;
+    if (report.first_divergence) {
+      category = report.first_divergence->category;
+    } else if (report.batch_divergence) {
+      category = report.batch_divergence->category;
+    } else if (report.env_mismatch_run >= 0) {
+      category = Category::kEnvMismatch;
+    }
+    if (record.tier_effective == 0 && category != Category::kNone) {
+      report.notes.push_back("observed " + to_string(category) + " (not asserted at tier 0)");
+      category = Category::kNone;
+    }
+    report.category = category;
+    report.passed = category == Category::kNone;
+  }
+  result.determinism = record;
+
+  if (pack) {
+    report.pack_dir = pack->final_path();
+    pack->write_json("env.json", envs[0]);
+    pack->write_json("run_config.json", run_config_json(model.info(), model, options, record,
+                                                        extra_sizes, options.runs, prompts, envs[0]));
+    pack->write_json("determinism_applied.json", determinism_applied_json(record));
+    for (size_t r = 0; r < result.runs.size(); ++r) {
+      pack->write_json("envs/run_" + std::to_string(r) + ".json", envs[r]);
+      pack->write_trace("traces/run_" + std::to_string(r) + ".jsonl", result.runs[r]);
+    }
+    for (const auto& [b, trace] : result.batch_traces) {
+      pack->write_trace("traces/batch_" + std::to_string(b) + ".jsonl", trace);
+    }
+    pack->write_trace("trace.jsonl", result.runs.empty() ? Trace{} : result.runs[0]);
+    const json report_json = to_json(report);
+    pack->write_json("report.json", report_json);
+    pack->write_text("report.txt", render_report_text(report_json) + "repro pack: " + report.pack_dir + "\n");
+    const auto& divergence = report.first_divergence ? report.first_divergence : report.batch_divergence;
+    if (divergence) pack->write_json("diffs/first_divergence.json", to_json(*divergence));
+    result.pack_dir = pack->commit();
+  }
+  return result;
+}
+
+}  // namespace detllm

@@ -1,0 +1,49 @@
+#include "detllm_test/models.h"
+
+#include "detllm_test/error.h"
+
+namespace detllm {
+namespace {
+
+class CallableModel final : public Generator {
+ public:
+  CallableModel(GenerateFunction function, ModelInfo info,
+                std::shared_ptr<const Tokenizer> tokenizer)
+      : function_(std::move(function)), info_(std::move(info)), tokenizer_(std::move(tokenizer)) {
+    if (!function_) throw Error("make_callable_model: the generate function is empty");
+    if (!tokenizer_) throw Error("make_callable_model: the tokenizer is null");
+    if (info_.backend.empty()) info_.backend = "callable";
+    if (info_.name.empty()) info_.name = "callable";
+  }
+  ModelInfo info() const override { return info_; }
+  const Tokenizer& tokenizer() const override { return *tokenizer_; }
+  std::vector<Generation> generate(const std::vector<TokenIds>& batch,
+                                   const GenerationConfig& config) override {
+    return function_(batch, config);
+  }
+
+ private:
+  GenerateFunction function_;
+  ModelInfo info_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+};
+
+}  // namespace
+
+std::unique_ptr<Generator> make_callable_model(GenerateFunction generate, ModelInfo info,
+                                               std::shared_ptr<const Tokenizer> tokenizer) {
+  return std::make_unique<CallableModel>(std::move(generate), std::move(info),
+                                         std::move(tokenizer));
+}
+
+std::unique_ptr<Generator> load_model(const std::string& spec, const ModelOptions& options) {
+  const std::string builtin_prefix = "builtin:";
+  if (spec.rfind(builtin_prefix, 0) == 0) {
+    return make_builtin_model(BuiltinConfig::preset_named(spec.substr(builtin_prefix.size())),
+                              options);
+  }
+  if (spec.empty()) throw Error("no model given; use builtin:tiny, builtin:small or a .pt file");
+  return load_torchscript_model(spec, options);
+}
+
+}  // namespace detllm

@@ -1,0 +1,44 @@
+#include "detllm_test/tokenizer.h"
+
+#include "detllm_test/prompt.h"
+#include "internal/sha256.h"
+
+#include <nlohmann/json.hpp>
+
+namespace detllm {
+
+TokenIds ByteTokenizer::encode(const std::string& text) const {
+  TokenIds ids;
+  ids.reserve(text.size());
+  for (unsigned char byte : text) ids.push_back(byte);
+  return ids;
+}
+
+std::string ByteTokenizer::decode(const TokenIds& ids) const {
+  std::string text;
+  for (int64_t id : ids) {
+    if (id >= 0 && id < 256) {
+      text += static_cast<char>(id);
+    } else {
+      text += "<|" + std::to_string(id) + "|>";
+    }
+  }
+  return text;
+}
+
+std::shared_ptr<const Tokenizer> byte_tokenizer() {
+  static const auto tokenizer = std::make_shared<const ByteTokenizer>();
+  return tokenizer;
+}
+
+std::shared_ptr<const Tokenizer> find_tokenizer(const std::string& id) {
+  if (id == ByteTokenizer::kId) return byte_tokenizer();
+  return nullptr;
+}
+
+std::string prompt_id(const Prompt& prompt) {
+  if (prompt.has_ids) return internal::sha256_hex(nlohmann::json(prompt.token_ids).dump());
+  return internal::sha256_hex(prompt.text);
+}
+
+}  // namespace detllm

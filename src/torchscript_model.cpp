@@ -1,0 +1,189 @@
+// TorchScript models, and the built-in model's weight files (a TorchScript
+// archive of named tensors); the only translation unit that needs torch::jit.
+#include <torch/script.h>
+
+#include <filesystem>
+
+#include "detllm_test/error.h"
+#include "detllm_test/models.h"
+#include "internal/builtin_model.h"
+#include "internal/decoding.h"
+#include "internal/sha256.h"
+
+namespace detllm {
+namespace {
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::string shape_of(const at::Tensor& t) {
+  std::string s = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + "]";
+}
+
+void require_file(const std::string& path, const std::string& what) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) {
+    throw Error("cannot load " + what + " '" + path + "': file does not exist");
+  }
+}
+
+torch::jit::Module load_archive(const std::string& path, const std::string& what,
+                                const at::Device& device) {
+  require_file(path, what);
+  try {
+    return torch::jit::load(path, device);
+  } catch (const std::exception& e) {
+    throw Error("cannot load " + what + " '" + path +
+                "': not a valid TorchScript archive (" + first_line(e.what()) + ")");
+  }
+}
+
+class TorchScriptModel final : public Generator, private internal::LogitsModel {
+ public:
+  TorchScriptModel(const std::string& path, const ModelOptions& options,
+                   std::shared_ptr<const Tokenizer> tokenizer)
+      : device_(internal::parse_device(options.device)),
+        tokenizer_(std::move(tokenizer)),
+        module_(load_archive(path, "TorchScript model", device_)) {
+    auto forward = module_.find_method("forward");
+    if (!forward) throw Error("TorchScript model '" + path + "' has no forward method");
+    // The schema's arguments include `self`.
+    const size_t arguments = forward->function().getSchema().arguments().size();
+    if (arguments != 2 && arguments != 3) {
+      throw Error("TorchScript model '" + path + "': forward takes " +
+                  std::to_string(arguments - 1) +
+                  " arguments; expected forward(input_ids[, attention_mask])");
+    }
+    takes_mask_ = arguments == 3;
+    try {
+      module_.eval();
+      module_.to(internal::parse_dtype(options.dtype));
+    } catch (const c10::Error& e) {
+      throw Error("TorchScript model '" + path + "': cannot convert to " + options.dtype +
+                  ": " + first_line(e.what_without_backtrace()));
+    }
+    info_.name = path;
+    info_.backend = "torchscript";
+    info_.file = path;
+    info_.file_sha256 = internal::sha256_file(path);
+    info_.dtype = options.dtype;
+    info_.device = device_.str();
+  }
+
+  ModelInfo info() const override { return info_; }
+  const Tokenizer& tokenizer() const override { return *tokenizer_; }
+
+  std::vector<Generation> generate(const std::vector<TokenIds>& batch,
+                                   const GenerationConfig& config) override {
+    c10::InferenceMode no_autograd;
+    try {
+      return internal::decode(*this, batch, config, device_, /*pad_id=*/0);
+    } catch (const c10::Error& e) {
+      throw Error("TorchScript model '" + info_.name +
+                  "' failed in forward: " + first_line(e.what_without_backtrace()));
+    }
+  }
+
+ private:
+  at::Tensor prefill(const at::Tensor& ids, const at::Tensor& mask) override {
+    ids_ = ids;
+    return run(mask);
+  }
+  at::Tensor step(const at::Tensor& next_ids, const at::Tensor& mask) override {
+    ids_ = at::cat({ids_, next_ids}, 1);
+    return run(mask);
+  }
+
+  // Runs the whole sequence (there is no cache) and returns the last position's
+  // logits.
+  at::Tensor run(const at::Tensor& mask) {
+    std::vector<c10::IValue> inputs{ids_};
+    if (takes_mask_) inputs.emplace_back(mask);
+    const c10::IValue output = module_.forward(inputs);
+    c10::IValue first = output;
+    if (output.isTuple() && !output.toTupleRef().elements().empty()) {
+      first = output.toTupleRef().elements()[0];
+    } else if (output.isList() && output.toListRef().size() > 0) {
+      first = output.toListRef()[0];
+    } else if (output.isGenericDict() && output.toGenericDict().size() > 0) {
+      first = output.toGenericDict().begin()->value();
+    }
+    if (!first.isTensor()) {
+      throw Error("TorchScript model '" + info_.name + "': forward returned " +
+                  output.tagKind() +
+                  "; expected logits [B, T, V] or a tuple, list or dict whose first value is");
+    }
+    const at::Tensor logits = first.toTensor();
+    if (logits.dim() != 3 || logits.size(0) != ids_.size(0) || logits.size(1) != ids_.size(1)) {
+      throw Error("TorchScript model '" + info_.name + "' returned logits of shape " +
+                  shape_of(logits) + "; expected [B, T, V] = [" + std::to_string(ids_.size(0)) +
+                  ", " + std::to_string(ids_.size(1)) + ", V]");
+    }
+    info_.vocab_size = logits.size(2);
+    return logits.select(1, logits.size(1) - 1);
+  }
+
+  at::Device device_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  torch::jit::Module module_;
+  bool takes_mask_ = true;
+  ModelInfo info_;
+  at::Tensor ids_;
+};
+
+// TorchScript attribute names cannot contain '.'.
+std::string attribute_name(const std::string& parameter) {
+  std::string name = parameter;
+  for (size_t at = name.find('.'); at != std::string::npos; at = name.find('.', at + 2)) {
+    name.replace(at, 1, "__");
+  }
+  return name;
+}
+
+}  // namespace
+
+std::unique_ptr<Generator> load_torchscript_model(const std::string& path,
+                                                  const ModelOptions& options,
+                                                  std::shared_ptr<const Tokenizer> tokenizer) {
+  return std::make_unique<TorchScriptModel>(path, options, std::move(tokenizer));
+}
+
+void save_builtin_weights(const Generator& model, const std::string& path) {
+  const auto* builtin = dynamic_cast<const internal::BuiltinModel*>(&model);
+  if (builtin == nullptr) {
+    throw Error("save_builtin_weights: '" + model.info().name + "' is not a built-in model");
+  }
+  internal::BuiltinWeights weights = builtin->cpu_float_weights();
+  torch::jit::Module archive("detllm.BuiltinWeights");
+  for (auto& [name, tensor] : weights.named()) archive.register_buffer(attribute_name(name), *tensor);
+  try {
+    archive.save(path);
+  } catch (const std::exception& e) {
+    throw Error("cannot write built-in weights to '" + path + "': " + first_line(e.what()));
+  }
+}
+
+std::unique_ptr<Generator> load_builtin_weights(const std::string& path,
+                                                const BuiltinConfig& config,
+                                                const ModelOptions& options) {
+  torch::jit::Module archive = load_archive(path, "built-in weights", at::Device(at::kCPU));
+  internal::BuiltinWeights weights = internal::BuiltinWeights::empty_like(config);
+  for (auto& [name, tensor] : weights.named()) {
+    const std::string attribute = attribute_name(name);
+    if (!archive.hasattr(attribute) || !archive.attr(attribute).isTensor()) {
+      throw Error("built-in weights '" + path + "' have no tensor '" + name + "'");
+    }
+    at::Tensor loaded = archive.attr(attribute).toTensor();
+    if (loaded.sizes() != tensor->sizes()) {
+      throw Error("built-in weights '" + path + "': tensor '" + name + "' has shape " +
+                  shape_of(loaded) + ", expected " + shape_of(*tensor) + " for preset '" +
+                  config.preset + "'");
+    }
+    *tensor = loaded.to(at::kFloat);
+  }
+  auto model = std::make_unique<internal::BuiltinModel>(config, options, std::move(weights));
+  return model;
+}
+
+}  // namespace detllm
