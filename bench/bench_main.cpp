@@ -1,0 +1,143 @@
+// Generation speed, the harness's overhead, and trace/diff throughput.
+//   build/bench/detllm_bench                        # everything (small takes minutes on CPU)
+//   build/bench/detllm_bench --benchmark_filter=tiny
+// CheckOverhead reports `overhead_ratio`: the wall time of a check of R runs
+// divided by the wall time of R bare generate() calls over the same batches.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "detllm_test/check.h"
+#include "detllm_test/diff.h"
+#include "detllm_test/models.h"
+#include "detllm_test/trace.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const std::vector<detllm::Prompt> kPrompts = {"Choose one: A or B.", "The capital of France is",
+                                              "def fibonacci(n):", "Once upon a time,"};
+
+std::string device() {
+  const char* d = std::getenv("DETLLM_BENCH_DEVICE");
+  return d ? d : "cpu";
+}
+
+std::unique_ptr<detllm::Generator> model_for(const std::string& preset) {
+  detllm::ModelOptions options;
+  options.device = device();
+  return detllm::make_builtin_model(detllm::BuiltinConfig::preset_named(preset), options);
+}
+
+std::vector<detllm::TokenIds> batch_of(int batch_size) {
+  detllm::ByteTokenizer tokenizer;
+  std::vector<detllm::TokenIds> batch;
+  for (int i = 0; i < batch_size; ++i) batch.push_back(tokenizer.encode(kPrompts[i % kPrompts.size()].text));
+  return batch;
+}
+
+// Bare generation: tokens per second of generate() alone.
+void Generate(benchmark::State& state, const std::string& preset) {
+  auto model = model_for(preset);
+  const auto batch = batch_of(static_cast<int>(state.range(0)));
+  detllm::GenerationConfig config;
+  config.max_new_tokens = 16;
+  for (auto _ : state) benchmark::DoNotOptimize(model->generate(batch, config));
+  state.counters["tokens_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * batch.size() * config.max_new_tokens),
+      benchmark::Counter::kIsRate);
+}
+BENCHMARK_CAPTURE(Generate, tiny, "tiny")->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Generate, small, "small")->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond)->Iterations(2);
+
+// A check of R runs (with its pack) against R bare generate() calls of the same
+// batches; the ratio is what the harness costs on top of inference.
+void CheckOverhead(benchmark::State& state, const std::string& preset) {
+  auto model = model_for(preset);
+  const int runs = static_cast<int>(state.range(0));
+  const std::string out = (std::filesystem::temp_directory_path() / "detllm_bench_packs").string();
+  detllm::CheckOptions options;
+  options.runs = runs;
+  options.decoding.max_new_tokens = 16;
+  options.out_dir = out;
+  const auto batch = batch_of(1);
+  double bare_s = 0, check_s = 0;
+  for (auto _ : state) {
+    auto start = Clock::now();
+    for (int r = 0; r < runs; ++r) {
+      for (const detllm::Prompt& prompt : kPrompts) {
+        benchmark::DoNotOptimize(model->generate({model->tokenizer().encode(prompt.text)}, options.decoding));
+      }
+    }
+    bare_s += std::chrono::duration<double>(Clock::now() - start).count();
+    start = Clock::now();
+    benchmark::DoNotOptimize(detllm::check(*model, kPrompts, options));
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    check_s += elapsed;
+    state.SetIterationTime(elapsed);
+  }
+  std::filesystem::remove_all(out);
+  state.counters["bare_ms"] = 1e3 * bare_s / static_cast<double>(state.iterations());
+  state.counters["check_ms"] = 1e3 * check_s / static_cast<double>(state.iterations());
+  state.counters["overhead_ratio"] = check_s / bare_s;
+}
+BENCHMARK_CAPTURE(CheckOverhead, tiny, "tiny")->Arg(5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(CheckOverhead, small, "small")->Arg(3)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+
+// A large trace: 20,000 prompts of 64 input and 128 generated tokens with logprobs.
+const detllm::Trace& large_trace() {
+  static const detllm::Trace trace = [] {
+    std::mt19937_64 rng(1);
+    detllm::Trace t(20000);
+    for (size_t i = 0; i < t.size(); ++i) {
+      auto& row = t[i];
+      row.prompt_id = std::to_string(i);
+      row.tokenizer_id = "detllm/bytes";
+      for (int k = 0; k < 64; ++k) row.input_token_ids.push_back(static_cast<int64_t>(rng() % 50257));
+      row.input_token_ids_hash = detllm::token_ids_hash(row.input_token_ids);
+      std::vector<double> scores;
+      for (int k = 0; k < 128; ++k) {
+        row.generated_token_ids.push_back(static_cast<int64_t>(rng() % 50257));
+        scores.push_back(-static_cast<double>(rng() % 100000) / 7919.0);
+        row.logit_margins.push_back(static_cast<double>(rng() % 1000) / 997.0);
+      }
+      row.scores = scores;
+    }
+    return t;
+  }();
+  return trace;
+}
+
+void DiffLargeTrace(benchmark::State& state) {
+  const detllm::Trace& left = large_trace();
+  const detllm::Trace right = left;
+  for (auto _ : state) benchmark::DoNotOptimize(detllm::diff_traces(left, right, {detllm::Category::kRunVarianceFixedBatch, true}));
+  state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(state.iterations() * left.size()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(DiffLargeTrace)->Unit(benchmark::kMillisecond);
+
+void WriteTrace(benchmark::State& state) {
+  const std::string path = (std::filesystem::temp_directory_path() / "detllm_bench.jsonl").string();
+  for (auto _ : state) detllm::write_trace(path, large_trace());
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * std::filesystem::file_size(path)));
+  std::filesystem::remove(path);
+}
+BENCHMARK(WriteTrace)->Unit(benchmark::kMillisecond);
+
+void ReadTrace(benchmark::State& state) {
+  const std::string path = (std::filesystem::temp_directory_path() / "detllm_bench_read.jsonl").string();
+  detllm::write_trace(path, large_trace());
+  for (auto _ : state) benchmark::DoNotOptimize(detllm::read_trace(path));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * std::filesystem::file_size(path)));
+  std::filesystem::remove(path);
+}
+BENCHMARK(ReadTrace)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
