@@ -1,7 +1,8 @@
 // The main job on the built-in model: a determinism check over a few prompts
 // (repeated runs and several batch sizes), printing the report and where the
-// repro pack is. Usage: detllm_demo [model] [artifact-dir]
-//   model: builtin:tiny (default), builtin:small, or a TorchScript file.
+// repro pack is. Usage: detllm_demo [model] [artifact-dir] [device] [dtype]
+//   model: builtin:tiny (default), builtin:small, or a TorchScript file;
+//   device: cpu (default), cuda, cuda:N; dtype: float32 (default), bfloat16, float16.
 #include <iostream>
 
 #include "detllm_test/check.h"
@@ -11,7 +12,10 @@
 int main(int argc, char** argv) {
   detllm::prepare_process_environment();  // before anything touches CUDA
   try {
-    auto model = detllm::load_model(argc > 1 ? argv[1] : "builtin:tiny");
+    detllm::ModelOptions model_options;
+    if (argc > 3) model_options.device = argv[3];
+    if (argc > 4) model_options.dtype = argv[4];
+    auto model = detllm::load_model(argc > 1 ? argv[1] : "builtin:tiny", model_options);
     detllm::CheckOptions options;
     options.runs = 5;
     options.vary_batch = {1, 4, 16};
