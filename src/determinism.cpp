@@ -12,6 +12,7 @@
 
 #include "detllm_test/error.h"
 #include "detllm_test/version.h"
+#include "internal/torch_compat.h"
 
 namespace detllm {
 
@@ -117,9 +118,9 @@ struct DeterminismScope::Saved {
   bool tf32_cublas = false;
   bool tf32_cudnn = false;
   at::Float32MatmulPrecision matmul_precision = at::Float32MatmulPrecision::HIGHEST;
-  bool fp16_reduction = true;
+  internal::Fp16ReductionOption fp16_reduction{};
 #if TORCH_VERSION_MAJOR >= 2
-  bool bf16_reduction = true;
+  internal::Bf16ReductionOption bf16_reduction{};
 #endif
   int threads = 0;
   std::optional<std::string> cublas_workspace;
@@ -207,15 +208,15 @@ DeterminismScope::DeterminismScope(const DeterminismOptions& options, const std:
 
   s.fp16_reduction = context.allowFP16ReductionCuBLAS();
   context.setAllowFP16ReductionCuBLAS(false);
-  add("torch", "fp16_reduced_precision_reduction", "off",
-      on_off(context.allowFP16ReductionCuBLAS()), on_off(s.fp16_reduction),
-      !context.allowFP16ReductionCuBLAS() || !on_cuda, cuda_only);
+  const bool fp16_reduction = internal::reduction_allowed(context.allowFP16ReductionCuBLAS());
+  add("torch", "fp16_reduced_precision_reduction", "off", on_off(fp16_reduction),
+      on_off(internal::reduction_allowed(s.fp16_reduction)), !fp16_reduction || !on_cuda, cuda_only);
 #if TORCH_VERSION_MAJOR >= 2
   s.bf16_reduction = context.allowBF16ReductionCuBLAS();
   context.setAllowBF16ReductionCuBLAS(false);
-  add("torch", "bf16_reduced_precision_reduction", "off",
-      on_off(context.allowBF16ReductionCuBLAS()), on_off(s.bf16_reduction),
-      !context.allowBF16ReductionCuBLAS() || !on_cuda, cuda_only);
+  const bool bf16_reduction = internal::reduction_allowed(context.allowBF16ReductionCuBLAS());
+  add("torch", "bf16_reduced_precision_reduction", "off", on_off(bf16_reduction),
+      on_off(internal::reduction_allowed(s.bf16_reduction)), !bf16_reduction || !on_cuda, cuda_only);
 #else
   add("torch", "bf16_reduced_precision_reduction", "off", "unavailable", "", true,
       "libtorch " TORCH_VERSION " has no switch for it");
@@ -261,10 +262,14 @@ DeterminismScope::~DeterminismScope() {
   context.setBenchmarkCuDNN(s.cudnn_benchmark);
   context.setAllowTF32CuBLAS(s.tf32_cublas);
   context.setAllowTF32CuDNN(s.tf32_cudnn);
-  context.setFloat32MatmulPrecision(s.matmul_precision);
-  context.setAllowFP16ReductionCuBLAS(s.fp16_reduction);
+  context.setFloat32MatmulPrecision(precision_name(s.matmul_precision));
+  internal::restore_reduction(s.fp16_reduction, [&](auto... allow) {
+    context.setAllowFP16ReductionCuBLAS(allow...);
+  });
 #if TORCH_VERSION_MAJOR >= 2
-  context.setAllowBF16ReductionCuBLAS(s.bf16_reduction);
+  internal::restore_reduction(s.bf16_reduction, [&](auto... allow) {
+    context.setAllowBF16ReductionCuBLAS(allow...);
+  });
 #endif
   if (at::get_num_threads() != s.threads) at::set_num_threads(s.threads);
   if (s.cublas_workspace) {

@@ -16,6 +16,7 @@
 #include "detllm_test/version.h"
 #include "internal/json_io.h"
 #include "internal/sha256.h"
+#include "internal/torch_compat.h"
 
 extern char** environ;
 
@@ -160,7 +161,7 @@ json capture_env(const EnvOptions& options) {
       {"cudnn_benchmark", context.benchmarkCuDNN()},
       {"tf32_cublas", context.allowTF32CuBLAS()},
       {"tf32_cudnn", context.allowTF32CuDNN()},
-      {"fp16_reduction_cublas", context.allowFP16ReductionCuBLAS()},
+      {"fp16_reduction_cublas", internal::reduction_allowed(context.allowFP16ReductionCuBLAS())},
   };
   snapshot["fingerprint"] = env_fingerprint(snapshot);
   return snapshot;
