@@ -15,6 +15,7 @@
 #include "detllm_test/diff.h"
 #include "detllm_test/models.h"
 #include "detllm_test/trace.h"
+#include "internal/file_util.h"
 
 namespace {
 
@@ -82,7 +83,7 @@ void CheckOverhead(benchmark::State& state, const std::string& preset) {
     check_s += elapsed;
     state.SetIterationTime(elapsed);
   }
-  std::filesystem::remove_all(out);
+  detllm::internal::remove_tree(out);
   state.counters["bare_ms"] = 1e3 * bare_s / static_cast<double>(state.iterations());
   state.counters["check_ms"] = 1e3 * check_s / static_cast<double>(state.iterations());
   state.counters["overhead_ratio"] = check_s / bare_s;

@@ -13,6 +13,7 @@
 #include "detllm_test/check.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
+#include "internal/file_util.h"
 #include "internal/json_io.h"
 #include "test_models.h"
 
@@ -39,14 +40,8 @@ class CheckTest : public ::testing::Test {
   std::unique_ptr<Generator> torchscript(testing::Defect defect) {
     return load_torchscript_model(testing::write_torchscript_model(dir_.path(), defect));
   }
-  // Every pack directory under the artifact root, hidden ones too.
-  std::vector<std::string> entries() {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_.path())) {
-      if (entry.is_directory()) names.push_back(entry.path().filename().string());
-    }
-    return names;
-  }
+  // Everything under the artifact root, hidden temporary directories too.
+  std::vector<std::string> entries() { return internal::list_directory(dir_.path()); }
   testing::TempDir dir_;
 };
 
@@ -307,8 +302,9 @@ TEST_F(CheckTest, BadInputIsAClearErrorAndLeavesNoPack) {
   o.determinism.tier = 5;
   EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "tier 5 does not exist");
   o = options();
-  std::ofstream(dir_.path() + "/file") << "x";
-  o.out_dir = dir_.path() + "/file/packs";
+  testing::TempDir elsewhere;
+  std::ofstream(elsewhere.path() + "/file") << "x";
+  o.out_dir = elsewhere.path() + "/file/packs";
   EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "cannot create artifact directory");
 
   // NaN mid-check: a clear error naming the prompt and step, and no pack at all.

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <random>
 
+#include "internal/file_util.h"
+
 namespace detllm::testing {
 namespace {
 
@@ -106,9 +108,6 @@ TempDir::TempDir() {
   std::filesystem::create_directories(path_);
 }
 
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
+TempDir::~TempDir() { internal::remove_tree(path_); }
 
 }  // namespace detllm::testing

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "detllm_test/error.h"
+#include "internal/file_util.h"
 #include "internal/json_io.h"
 
 namespace detllm {
@@ -50,10 +51,7 @@ PackWriter::PackWriter(const std::string& root, const std::string& run_id) {
 }
 
 PackWriter::~PackWriter() {
-  if (!committed_) {
-    std::error_code ignored;
-    fs::remove_all(temp_path_, ignored);
-  }
+  if (!committed_) internal::remove_tree(temp_path_);
 }
 
 void PackWriter::write_text(const std::string& relative_path, const std::string& text) {
