@@ -38,11 +38,12 @@ class CheckTest : public ::testing::Test {
     return o;
   }
   std::unique_ptr<Generator> torchscript(testing::Defect defect) {
-    return load_torchscript_model(testing::write_torchscript_model(dir_.path(), defect));
+    return load_torchscript_model(testing::write_torchscript_model(models_.path(), defect));
   }
   // Everything under the artifact root, hidden temporary directories too.
   std::vector<std::string> entries() { return internal::list_directory(dir_.path()); }
-  testing::TempDir dir_;
+  testing::TempDir dir_;     // the artifact root
+  testing::TempDir models_;  // model files, kept apart from the packs
 };
 
 json schema_required(const std::string& schema) {
