@@ -189,6 +189,31 @@ TEST_F(CheckTest, CatchesBatchVarianceFromIgnoredPaddingMask) {
   EXPECT_FALSE(result.report.first_divergence);  // repeatable at a fixed batch size
 }
 
+// Needle mode: each prompt alone among fillers at random positions and sizes.
+TEST_F(CheckTest, NeedleModeCatchesBatchVariance) {
+  CheckOptions o = options(1);
+  o.needle_trials = 3;
+  o.needle_max_batch_size = 8;
+  CheckResult correct = check(*torchscript(testing::Defect::kNone), kPrompts, o);
+  EXPECT_TRUE(correct.passed()) << correct.report.headline();
+  ASSERT_EQ(correct.needle_traces.size(), 3u);
+  EXPECT_TRUE(fs::exists(correct.pack_dir + "/traces/needle_2.jsonl"));
+  bool some_not_first = false;
+  for (const Trace& trial : correct.needle_traces) {
+    for (const TraceRow& row : trial) {
+      EXPECT_GE(row.batch_size, 2);
+      EXPECT_LE(row.batch_size, 8);
+      some_not_first = some_not_first || row.batch_position > 0;
+    }
+  }
+  EXPECT_TRUE(some_not_first) << "needles were never placed after position 0";
+
+  CheckResult result = check(*torchscript(testing::Defect::kIgnoresPadding), kPrompts, o);
+  EXPECT_EQ(result.report.category, Category::kBatchVariance);
+  ASSERT_TRUE(result.report.batch_divergence);
+  EXPECT_THAT(result.report.batch_divergence->right_label, HasSubstr("needle trial"));
+}
+
 // SCORE_VARIANCE: noise too small to flip any argmax changes the logprobs.
 TEST_F(CheckTest, CatchesScoreVarianceOnlyAtTier2) {
   auto model = torchscript(testing::Defect::kTinyNoise);

@@ -59,12 +59,9 @@ std::vector<Request> tokenize(const Generator& model, const std::vector<Prompt>&
 // A filler prompt for a batch slot no real prompt fills: seeded, made of tokens
 // the real prompts use (so valid for the model), and of another length than
 // theirs, alternately longer (so real prompts get padded) and shorter.
-TokenIds filler(uint64_t seed, int batch_size, int group, int slot, const std::vector<Request>& real) {
-  std::mt19937_64 rng(std::stoull(
-      internal::sha256_hex("filler:" + std::to_string(seed) + ":" + std::to_string(batch_size) +
-                           ":" + std::to_string(group) + ":" + std::to_string(slot))
-          .substr(0, 16),
-      nullptr, 16));
+TokenIds filler(const std::string& key, int slot, const std::vector<Request>& real) {
+  std::mt19937_64 rng(std::stoull(internal::sha256_hex("filler:" + key + ":" + std::to_string(slot)).substr(0, 16),
+                                  nullptr, 16));
   size_t longest = 0, shortest = SIZE_MAX;
   TokenIds pool;
   for (const Request& r : real) {
@@ -79,58 +76,87 @@ TokenIds filler(uint64_t seed, int batch_size, int group, int slot, const std::v
   return ids;
 }
 
-// Runs every request once at `batch_size` and returns their rows, in prompt order.
-Trace run_batches(Generator& model, const std::vector<Request>& requests, int batch_size,
-                  const RunOptions& options) {
-  const GenerationConfig& decoding = options.decoding;
-  const uint64_t seed = options.determinism.seed.value_or(0);
-  Trace trace;
+// One batch to run: each slot holds a request's index, or -1 for a filler.
+struct BatchPlan {
+  std::vector<int> slots;
+  std::string filler_key;  // seeds the fillers
+};
+
+// Prompts in order, `batch_size` at a time; the last batch is filled up.
+std::vector<BatchPlan> plan_in_order(size_t requests, int batch_size, uint64_t seed) {
+  std::vector<BatchPlan> plans;
+  for (size_t first = 0; first < requests; first += batch_size) {
+    BatchPlan plan;
+    plan.filler_key = std::to_string(seed) + ":" + std::to_string(batch_size) + ":" + std::to_string(plans.size());
+    for (int slot = 0; slot < batch_size; ++slot) {
+      plan.slots.push_back(first + slot < requests ? static_cast<int>(first + slot) : -1);
+    }
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+// Needle mode: every prompt alone among fillers, in a batch of seeded random
+// size (2..max_batch_size) at a seeded random position.
+std::vector<BatchPlan> plan_needles(size_t requests, int trial, int max_batch_size, uint64_t seed) {
+  const std::string key = "needle:" + std::to_string(seed) + ":" + std::to_string(trial);
+  std::mt19937_64 rng(std::stoull(internal::sha256_hex(key).substr(0, 16), nullptr, 16));
+  std::vector<BatchPlan> plans;
+  for (size_t r = 0; r < requests; ++r) {
+    const int size = max_batch_size <= 2 ? max_batch_size : 2 + static_cast<int>(rng() % (max_batch_size - 1));
+    BatchPlan plan;
+    plan.filler_key = key + ":" + std::to_string(r);
+    plan.slots.assign(size, -1);
+    plan.slots[rng() % size] = static_cast<int>(r);
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+// Runs the planned batches and returns one row per request, in prompt order.
+Trace run_plans(Generator& model, const std::vector<Request>& requests,
+                const std::vector<BatchPlan>& plans, const GenerationConfig& decoding) {
+  Trace trace(requests.size());
   const std::string tokenizer_id = model.tokenizer().id();
-  const int groups = (static_cast<int>(requests.size()) + batch_size - 1) / batch_size;
-  for (int g = 0; g < groups; ++g) {
-    const auto begin = requests.begin() + g * batch_size;
-    const auto end = requests.begin() + std::min<size_t>(requests.size(), (g + 1) * batch_size);
+  for (const BatchPlan& plan : plans) {
+    const int batch_size = static_cast<int>(plan.slots.size());
     std::vector<TokenIds> batch;
-    for (auto it = begin; it != end; ++it) batch.push_back(it->ids);
-    const int real_rows = static_cast<int>(batch.size());
-    for (int slot = real_rows; slot < batch_size; ++slot) {
-      batch.push_back(filler(seed, batch_size, g, slot - real_rows, requests));
+    for (int slot = 0; slot < batch_size; ++slot) {
+      const int r = plan.slots[slot];
+      batch.push_back(r >= 0 ? requests[r].ids : filler(plan.filler_key, slot, requests));
     }
     std::vector<Generation> out;
     try {
       out = model.generate(batch, decoding);
     } catch (const NonFiniteLogits& e) {
-      if (e.row() >= real_rows) {
-        throw Error("NaN or infinite logits for a filler prompt at generated token " +
-                    std::to_string(e.step()) + " (batch size " + std::to_string(batch_size) + ")");
-      }
-      const Request& r = *(begin + e.row());
-      throw Error("NaN or infinite logits for prompt #" + std::to_string(r.index) + " " +
-                  internal::quote_text(model.tokenizer().decode(r.ids)) + " at generated token " +
-                  std::to_string(e.step()) + " (batch size " + std::to_string(batch_size) +
-                  ", row " + std::to_string(e.row()) + ")");
+      const int r = e.row() < batch_size ? plan.slots[e.row()] : -1;
+      const std::string where = " at generated token " + std::to_string(e.step()) + " (batch size " +
+                                std::to_string(batch_size) + ", row " + std::to_string(e.row()) + ")";
+      if (r < 0) throw Error("NaN or infinite logits for a filler prompt" + where);
+      throw Error("NaN or infinite logits for prompt #" + std::to_string(r) + " " +
+                  internal::quote_text(model.tokenizer().decode(requests[r].ids)) + where);
     }
     if (out.size() != batch.size()) {
       throw Error("model '" + model.info().name + "' returned " + std::to_string(out.size()) +
                   " generations for a batch of " + std::to_string(batch.size()));
     }
-    for (int row = 0; row < real_rows; ++row) {
-      const Request& r = *(begin + row);
-      Generation& gen = out[row];
+    for (int slot = 0; slot < batch_size; ++slot) {
+      const int r = plan.slots[slot];
+      if (r < 0) continue;
+      Generation& gen = out[slot];
+      const std::string which = " for prompt #" + std::to_string(r);
       if (static_cast<int>(gen.tokens.size()) > decoding.max_new_tokens) {
         throw Error("model '" + model.info().name + "' returned " + std::to_string(gen.tokens.size()) +
-                    " tokens for prompt #" + std::to_string(r.index) + "; max_new_tokens is " +
-                    std::to_string(decoding.max_new_tokens));
+                    " tokens" + which + "; max_new_tokens is " + std::to_string(decoding.max_new_tokens));
       }
       if (!gen.logprobs.empty() && gen.logprobs.size() != gen.tokens.size()) {
         throw Error("model '" + model.info().name + "' returned " + std::to_string(gen.logprobs.size()) +
-                    " logprobs for " + std::to_string(gen.tokens.size()) + " tokens of prompt #" +
-                    std::to_string(r.index));
+                    " logprobs for " + std::to_string(gen.tokens.size()) + " tokens" + which);
       }
-      TraceRow t;
-      t.prompt_id = r.id;
-      t.input_token_ids = r.ids;
-      t.input_token_ids_hash = token_ids_hash(r.ids);
+      TraceRow& t = trace[r];
+      t.prompt_id = requests[r].id;
+      t.input_token_ids = requests[r].ids;
+      t.input_token_ids_hash = token_ids_hash(requests[r].ids);
       t.generated_token_ids = std::move(gen.tokens);
       if (decoding.capture_logprobs && !gen.logprobs.empty()) t.scores = std::move(gen.logprobs);
       t.tokenizer_id = tokenizer_id;
@@ -139,14 +165,20 @@ Trace run_batches(Generator& model, const std::vector<Request>& requests, int ba
       t.decoding_temperature = decoding.temperature;
       t.decoding_top_p = decoding.top_p;
       t.decoding_top_k = decoding.top_k;
-      t.prompt_index = r.index;
+      t.prompt_index = requests[r].index;
       t.batch_size = batch_size;
-      t.batch_position = row;
+      t.batch_position = slot;
       t.logit_margins = std::move(gen.logit_margins);
-      trace.push_back(std::move(t));
     }
   }
   return trace;
+}
+
+Trace run_in_order(Generator& model, const std::vector<Request>& requests, int batch_size,
+                   const RunOptions& options) {
+  return run_plans(model, requests,
+                   plan_in_order(requests.size(), batch_size, options.determinism.seed.value_or(0)),
+                   options.decoding);
 }
 
 json run_config_json(const ModelInfo& info, const Generator& model, const RunOptions& options,
@@ -228,7 +260,7 @@ RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOpt
   result.determinism = scope.record();
   const json env = capture_env(options.env);
   if (result.determinism.capability_failures.empty()) {
-    result.trace = run_batches(model, requests, options.batch_size, options);
+    result.trace = run_in_order(model, requests, options.batch_size, options);
   }
   if (pack) {
     pack->write_json("env.json", env);
@@ -248,6 +280,10 @@ RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOpt
 CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const CheckOptions& options) {
   validate(prompts, options);
   if (options.runs < 1) throw Error("runs must be at least 1");
+  if (options.needle_trials < 0) throw Error("needle_trials must be >= 0");
+  if (options.needle_trials > 0 && options.needle_max_batch_size < 1) {
+    throw Error("needle_max_batch_size must be at least 1");
+  }
   std::vector<int> extra_sizes;
   for (int b : options.vary_batch) {
     if (b < 1) throw Error("batch size " + std::to_string(b) + " in vary_batch is invalid: it must be at least 1");
@@ -276,6 +312,7 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const Ch
   report.batch_sizes.push_back(options.batch_size);
   report.batch_sizes.insert(report.batch_sizes.end(), extra_sizes.begin(), extra_sizes.end());
   report.prompts = static_cast<int>(prompts.size());
+  report.needle_trials = options.needle_trials;
   report.controls = record.summary();
   report.notes = record.warnings;
 
@@ -290,9 +327,15 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const Ch
     // cold first call that differs is caught.
     for (int r = 0; r < options.runs; ++r) {
       envs.push_back(capture_env(options.env));
-      result.runs.push_back(run_batches(model, requests, options.batch_size, options));
+      result.runs.push_back(run_in_order(model, requests, options.batch_size, options));
     }
-    for (int b : extra_sizes) result.batch_traces[b] = run_batches(model, requests, b, options);
+    for (int b : extra_sizes) result.batch_traces[b] = run_in_order(model, requests, b, options);
+    for (int t = 0; t < options.needle_trials; ++t) {
+      result.needle_traces.push_back(run_plans(
+          model, requests,
+          plan_needles(requests.size(), t, options.needle_max_batch_size, options.determinism.seed.value_or(0)),
+          options.decoding));
+    }
 
     const bool compare_scores = record.tier_effective >= 2;
     std::set<std::string> outputs;
@@ -316,6 +359,17 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const Ch
       report.batch_divergence =
           diff_traces(result.runs[0], result.batch_traces[b],
                       {Category::kBatchVariance, compare_scores, label_batch(options.batch_size), label_batch(b)});
+    }
+    for (size_t t = 0; t < result.needle_traces.size() && !report.batch_divergence; ++t) {
+      report.batch_divergence =
+          diff_traces(result.runs[0], result.needle_traces[t],
+                      {Category::kBatchVariance, compare_scores, label_batch(options.batch_size),
+                       "needle trial " + std::to_string(t)});
+      if (report.batch_divergence) {
+        const TraceRow& row = result.needle_traces[t][report.batch_divergence->index];
+        report.batch_divergence->right_label += " (batch size " + std::to_string(row.batch_size) +
+                                                 ", position " + std::to_string(row.batch_position) + ")";
+      }
     }
     for (size_t r = 1; r < envs.size() && report.env_mismatch_run < 0; ++r) {
       if (envs[r]["fingerprint"] != envs[0]["fingerprint"]) {
@@ -364,6 +418,9 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const Ch
     }
     for (const auto& [b, trace] : result.batch_traces) {
       pack->write_trace("traces/batch_" + std::to_string(b) + ".jsonl", trace);
+    }
+    for (size_t t = 0; t < result.needle_traces.size(); ++t) {
+      pack->write_trace("traces/needle_" + std::to_string(t) + ".jsonl", result.needle_traces[t]);
     }
     pack->write_trace("trace.jsonl", result.runs.empty() ? Trace{} : result.runs[0]);
     const json report_json = to_json(report);

@@ -80,8 +80,13 @@ std::string join_ints(const json& values) {
 
 std::string Report::headline() const {
   if (passed) {
-    return "PASS: " + std::string(runs == 1 ? "1 run" : std::to_string(runs) + " runs") +
-           " agree (tier " + std::to_string(tier_effective) + ")";
+    std::string line = "PASS: " + std::string(runs == 1 ? "1 run" : std::to_string(runs) + " runs");
+    if (batch_sizes.size() > 1) {
+      line += ", batch sizes";
+      for (size_t i = 0; i < batch_sizes.size(); ++i) line += (i ? ", " : " ") + std::to_string(batch_sizes[i]);
+    }
+    if (needle_trials > 0) line += ", " + std::to_string(needle_trials) + " needle trials";
+    return line + " agree (tier " + std::to_string(tier_effective) + ")";
   }
   std::string line = "FAIL: " + to_string(category);
   if (category == Category::kRunVarianceFixedBatch && first_divergence) {
@@ -121,6 +126,7 @@ json to_json(const Report& r) {
            {"mode", r.mode},
            {"model", r.model},
            {"prompts", r.prompts},
+           {"needle_trials", r.needle_trials},
            {"env_differences", r.env_differences},
            {"env_mismatch_run", r.env_mismatch_run},
            {"capability_failures", r.capability_failures},
@@ -153,6 +159,7 @@ std::string render_report_text(const json& report) {
   out << "runs: " << details.value("runs", 0) << " at batch size "
       << details.value("baseline_batch_size", 1);
   if (details.contains("batch_sizes")) out << "; batch sizes: " << join_ints(details["batch_sizes"]);
+  if (details.value("needle_trials", 0) > 0) out << "; needle trials: " << details["needle_trials"].dump();
   if (details.contains("prompts")) out << "; prompts: " << details["prompts"].dump();
   out << "\n";
   if (details.contains("distinct_outputs")) {

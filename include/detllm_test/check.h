@@ -30,10 +30,15 @@ struct RunOptions {
 };
 
 // Options of a check: repeated runs at `batch_size`, then one run at each of
-// `vary_batch` compared with the first.
+// `vary_batch`, then the needle trials, each compared with the first run.
 struct CheckOptions : RunOptions {
   int runs = 3;
   std::vector<int> vary_batch;
+  // Needle mode, how serving systems really batch: in each trial every prompt
+  // runs alone among seeded filler prompts of other lengths, at a seeded random
+  // position in a batch of seeded random size from 2 to needle_max_batch_size.
+  int needle_trials = 0;
+  int needle_max_batch_size = 16;
 };
 
 // What run() produced.
@@ -48,6 +53,7 @@ struct CheckResult {
   Report report;
   std::vector<Trace> runs;            // at the baseline batch size
   std::map<int, Trace> batch_traces;  // one run per extra batch size
+  std::vector<Trace> needle_traces;   // one per needle trial
   DeterminismRecord determinism;
   std::string pack_dir;  // empty if no pack was written
   bool passed() const { return report.passed; }

@@ -24,6 +24,7 @@ struct Report {
   int baseline_batch_size = 1;
   std::vector<int> batch_sizes;  // every batch size run, baseline first
   int prompts = 0;
+  int needle_trials = 0;
   // Across runs: how many different outputs the runs produced (1 = repeatable).
   int distinct_outputs = 1;
   // Run 0 (the first call after loading) differs while the later runs agree.
