@@ -4,7 +4,7 @@ include(CMakePackageConfigHelpers)
 
 set(DETLLM_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/detllm_test)
 
-install(TARGETS detllm_core EXPORT detllm_testTargets
+install(TARGETS detllm_core detllm_gtest detllm_test_main EXPORT detllm_testTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -18,6 +18,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/detllm_testConfigVersion.
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/detllm_testConfig.cmake
               ${PROJECT_BINARY_DIR}/detllm_testConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/DetllmTest.cmake
         DESTINATION ${DETLLM_CMAKE_DIR})
 
 # A build-tree package too, for using a build without installing it.

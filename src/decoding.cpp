@@ -232,3 +232,24 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
 }
 
 }  // namespace detllm::internal
+
+namespace detllm {
+
+std::string unsupported_reason(const ModelOptions& options) {
+  try {
+    const at::Device device = internal::parse_device(options.device);
+    const at::ScalarType dtype = internal::parse_dtype(options.dtype);
+    // Some builds lack kernels for a dtype on a device (float16 matmul on CPU in
+    // libtorch 1.13): try the ops a transformer needs.
+    at::Tensor x = at::ones({2, 2}, at::TensorOptions().device(device).dtype(dtype));
+    at::layer_norm(at::matmul(x, x), {2}).softmax(-1).sum().item<float>();
+    return "";
+  } catch (const Error& e) {
+    return e.what();
+  } catch (const c10::Error& e) {
+    return options.dtype + " on " + options.device + " is not supported by this libtorch: " +
+           std::string(e.what_without_backtrace()).substr(0, 120);
+  }
+}
+
+}  // namespace detllm

@@ -81,6 +81,10 @@ std::unique_ptr<Generator> make_callable_model(
     GenerateFunction generate, ModelInfo info,
     std::shared_ptr<const Tokenizer> tokenizer = byte_tokenizer());
 
+// Why a model with `options` cannot run on this machine (no CUDA in this
+// libtorch, no such GPU, a dtype the device cannot compute in), or "" if it can.
+std::string unsupported_reason(const ModelOptions& options);
+
 // Loads a model by name: "builtin:tiny", "builtin:small", or a TorchScript file.
 std::unique_ptr<Generator> load_model(const std::string& spec,
                                       const ModelOptions& options = {});

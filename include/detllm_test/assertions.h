@@ -1,0 +1,62 @@
+// Determinism assertions, in GoogleTest's EXPECT_/ASSERT_ pairs.
+//
+//   TEST(MyModelTest, GreedyDecodeIsRepeatable) {
+//     auto model = detllm::load_model("builtin:tiny");
+//     std::vector<std::string> prompts = {"Choose one: A or B."};
+//     EXPECT_REPEATABLE(model, prompts, detllm::Runs(5)) << "after the cache refactor";
+//     EXPECT_BATCH_INVARIANT(model, prompts, detllm::BatchSizes({1, 4, 16}));
+//   }
+//
+// `model` is a detllm::Generator, or a (smart) pointer to one; `prompts` any
+// container of detllm::Prompt, std::string or detllm::TokenIds; the options are
+// those of options.h, in any order. EXPECT_ records a failure and continues;
+// ASSERT_ returns from the test. Each writes a repro pack under
+// $DETLLM_ARTIFACTS_DIR (default "artifacts")/<Suite.Test>/<run_id>/, kept when
+// the assertion fails (its path is in the message and in the test's XML as the
+// property `detllm_repro_pack`) and removed when it passes, unless
+// DETLLM_KEEP_ARTIFACTS=1. A failure message names the category, the prompt,
+// the first differing token with both sides' text, logprob and logit margin,
+// the controls in force and the pack:
+//
+//   Value of: model is repeatable over 5 runs (tier 1, batch size 1)
+//     Actual: RUN_VARIANCE_FIXED_BATCH — run 3 diverged from run 0
+//       prompt #1 "Choose one: A or B." at generated token 4:
+//         run 0: 317 " the"  logprob -0.521370  margin 0.0013 (near-tie)
+//         run 3: 257 " a"    logprob -0.521411  margin 0.0013 (near-tie)
+//       controls: deterministic_algorithms=on tf32=off CUBLAS_WORKSPACE_CONFIG=:4096:8 seed=0 threads=1
+//       repro pack: artifacts/MyModelTest.GreedyDecodeIsRepeatable/<run_id>
+//
+// Define DETLLM_DONT_DEFINE_SHORT_NAMES to get only the DETLLM_-prefixed names.
+#ifndef DETLLM_TEST_ASSERTIONS_H_
+#define DETLLM_TEST_ASSERTIONS_H_
+
+#include <gtest/gtest.h>
+
+#include "detllm_test/check.h"
+#include "detllm_test/internal/assertion_impl.h"
+#include "detllm_test/options.h"
+
+// Same tokens (tier 2: and bitwise logprobs) in every run at one batch size.
+// Options: Runs (3), BatchSize (1), Tier, Strict/BestEffort, Seed, Threads,
+// MaxNewTokens, Decoding.
+#define DETLLM_EXPECT_REPEATABLE(...) \
+  GTEST_ASSERT_(::detllm::internal::CheckRepeatable(#__VA_ARGS__, __VA_ARGS__), GTEST_NONFATAL_FAILURE_)
+#define DETLLM_ASSERT_REPEATABLE(...) \
+  GTEST_ASSERT_(::detllm::internal::CheckRepeatable(#__VA_ARGS__, __VA_ARGS__), GTEST_FATAL_FAILURE_)
+
+// Every prompt's output at each batch size (and in each needle trial) equals
+// its output at the first batch size. Options: BatchSizes ({1, 4, 16}), Needle,
+// Runs (1), Tier, Strict/BestEffort, Seed, Threads, MaxNewTokens, Decoding.
+#define DETLLM_EXPECT_BATCH_INVARIANT(...) \
+  GTEST_ASSERT_(::detllm::internal::CheckBatchInvariant(#__VA_ARGS__, __VA_ARGS__), GTEST_NONFATAL_FAILURE_)
+#define DETLLM_ASSERT_BATCH_INVARIANT(...) \
+  GTEST_ASSERT_(::detllm::internal::CheckBatchInvariant(#__VA_ARGS__, __VA_ARGS__), GTEST_FATAL_FAILURE_)
+
+#ifndef DETLLM_DONT_DEFINE_SHORT_NAMES
+#define EXPECT_REPEATABLE(...) DETLLM_EXPECT_REPEATABLE(__VA_ARGS__)
+#define ASSERT_REPEATABLE(...) DETLLM_ASSERT_REPEATABLE(__VA_ARGS__)
+#define EXPECT_BATCH_INVARIANT(...) DETLLM_EXPECT_BATCH_INVARIANT(__VA_ARGS__)
+#define ASSERT_BATCH_INVARIANT(...) DETLLM_ASSERT_BATCH_INVARIANT(__VA_ARGS__)
+#endif
+
+#endif  // DETLLM_TEST_ASSERTIONS_H_

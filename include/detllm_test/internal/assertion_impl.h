@@ -1,0 +1,73 @@
+// Internal machinery behind EXPECT_REPEATABLE and EXPECT_BATCH_INVARIANT; use
+// the macros in assertions.h instead.
+#ifndef DETLLM_TEST_INTERNAL_ASSERTION_IMPL_H_
+#define DETLLM_TEST_INTERNAL_ASSERTION_IMPL_H_
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "detllm_test/check.h"
+#include "detllm_test/options.h"
+
+namespace detllm::internal {
+
+// Internal: what an assertion claims.
+enum class Property { kRepeatable, kBatchInvariant };
+
+// Internal: runs the check and turns its result into an AssertionResult whose
+// message quotes `arguments` (the macro's argument text).
+::testing::AssertionResult check_property(Property property, const char* arguments,
+                                          Generator& model, const std::vector<Prompt>& prompts,
+                                          const CheckOptions& options);
+
+// Internal: a model given as an object, a reference, or a smart pointer.
+template <typename Model>
+Generator& as_generator(Model& model) {
+  if constexpr (std::is_base_of_v<Generator, std::remove_cv_t<Model>>) {
+    return model;
+  } else {
+    return *model;
+  }
+}
+
+// Internal: prompts given as Prompts, strings or token ids.
+template <typename Prompts>
+std::vector<Prompt> as_prompts(const Prompts& prompts) {
+  return std::vector<Prompt>(std::begin(prompts), std::end(prompts));
+}
+
+// Internal: the defaults of each assertion, then the options in order.
+template <typename... Options>
+CheckOptions make_options(Property property, const Options&... options) {
+  CheckOptions o;
+  o.out_dir.clear();  // chosen per test by check_property
+  if (property == Property::kBatchInvariant) {
+    o.runs = 1;
+    o.batch_size = 1;
+    o.vary_batch = {1, 4, 16};
+  }
+  (apply(o, options), ...);
+  return o;
+}
+
+template <typename Model, typename Prompts, typename... Options>
+::testing::AssertionResult CheckRepeatable(const char* arguments, Model&& model,
+                                           const Prompts& prompts, const Options&... options) {
+  return check_property(Property::kRepeatable, arguments, as_generator(model), as_prompts(prompts),
+                        make_options(Property::kRepeatable, options...));
+}
+
+template <typename Model, typename Prompts, typename... Options>
+::testing::AssertionResult CheckBatchInvariant(const char* arguments, Model&& model,
+                                               const Prompts& prompts, const Options&... options) {
+  return check_property(Property::kBatchInvariant, arguments, as_generator(model),
+                        as_prompts(prompts), make_options(Property::kBatchInvariant, options...));
+}
+
+}  // namespace detllm::internal
+
+#endif  // DETLLM_TEST_INTERNAL_ASSERTION_IMPL_H_

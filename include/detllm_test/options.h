@@ -1,0 +1,111 @@
+// Small named values that configure the determinism assertions:
+//
+//   EXPECT_REPEATABLE(model, prompts, detllm::Runs(5), detllm::Tier(2));
+//   EXPECT_BATCH_INVARIANT(model, prompts, detllm::BatchSizes({1, 8, 32}));
+//   EXPECT_BATCH_INVARIANT(model, prompts, detllm::Needle(8, /*max_batch_size=*/16));
+//
+// Any order; a later option of the same kind wins.
+#ifndef DETLLM_TEST_OPTIONS_H_
+#define DETLLM_TEST_OPTIONS_H_
+
+#include <cstdint>
+#include <initializer_list>
+#include <vector>
+
+#include "detllm_test/check.h"
+
+namespace detllm {
+
+// How many times to run (EXPECT_REPEATABLE: 3 by default; EXPECT_BATCH_INVARIANT: 1).
+struct Runs {
+  explicit Runs(int n) : value(n) {}
+  int value;
+};
+
+// The batch size the runs use (default 1).
+struct BatchSize {
+  explicit BatchSize(int n) : value(n) {}
+  int value;
+};
+
+// EXPECT_BATCH_INVARIANT: the batch sizes to compare; the first is the
+// baseline. Default {1, 4, 16}.
+struct BatchSizes {
+  BatchSizes(std::initializer_list<int> sizes) : values(sizes) {}
+  explicit BatchSizes(std::vector<int> sizes) : values(std::move(sizes)) {}
+  std::vector<int> values;
+};
+
+// EXPECT_BATCH_INVARIANT: needle mode, `trials` times placing every prompt at a
+// random position among filler prompts in a batch of random size up to
+// `max_batch_size`.
+struct Needle {
+  explicit Needle(int trials, int max_batch_size = 16) : trials(trials), max_batch_size(max_batch_size) {}
+  int trials;
+  int max_batch_size;
+};
+
+// The guarantee tier: 0 artifacts only, 1 tokens (default), 2 tokens and
+// bitwise-equal logprobs.
+struct Tier {
+  explicit Tier(int t) : value(t) {}
+  int value;
+};
+
+// Strict mode: a tier the backend cannot enforce fails as UNSUPPORTED_REQUEST.
+struct Strict {};
+// Best-effort mode (the default): such a tier is lowered and the reason recorded.
+struct BestEffort {};
+
+// The seed of libtorch's generators and of sampling (default 0).
+struct Seed {
+  explicit Seed(uint64_t s) : value(s) {}
+  uint64_t value;
+};
+
+// Intra-op CPU threads during the check (default 1; 0 leaves them).
+struct Threads {
+  explicit Threads(int n) : value(n) {}
+  int value;
+};
+
+// New tokens per prompt (default 16).
+struct MaxNewTokens {
+  explicit MaxNewTokens(int n) : value(n) {}
+  int value;
+};
+
+// Every decoding setting at once (sampling, temperature, top-p, top-k, ...).
+struct Decoding {
+  explicit Decoding(GenerationConfig c) : config(std::move(c)) {}
+  GenerationConfig config;
+};
+
+namespace internal {
+// Internal: applies one option to the check's options.
+inline void apply(CheckOptions& o, const Runs& v) { o.runs = v.value; }
+inline void apply(CheckOptions& o, const BatchSize& v) { o.batch_size = v.value; }
+inline void apply(CheckOptions& o, const BatchSizes& v) {
+  o.vary_batch = v.values;
+  if (!v.values.empty()) o.batch_size = v.values.front();
+}
+inline void apply(CheckOptions& o, const Needle& v) {
+  o.needle_trials = v.trials;
+  o.needle_max_batch_size = v.max_batch_size;
+}
+inline void apply(CheckOptions& o, const Tier& v) { o.determinism.tier = v.value; }
+inline void apply(CheckOptions& o, const Strict&) { o.determinism.mode = Mode::kStrict; }
+inline void apply(CheckOptions& o, const BestEffort&) { o.determinism.mode = Mode::kBestEffort; }
+inline void apply(CheckOptions& o, const Seed& v) {
+  o.determinism.seed = v.value;
+  o.decoding.seed = v.value;
+}
+inline void apply(CheckOptions& o, const Threads& v) { o.determinism.threads = v.value; }
+inline void apply(CheckOptions& o, const MaxNewTokens& v) { o.decoding.max_new_tokens = v.value; }
+inline void apply(CheckOptions& o, const Decoding& v) { o.decoding = v.config; }
+inline void apply(CheckOptions& o, const CheckOptions& v) { o = v; }
+}  // namespace internal
+
+}  // namespace detllm
+
+#endif  // DETLLM_TEST_OPTIONS_H_

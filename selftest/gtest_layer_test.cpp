@@ -1,0 +1,310 @@
+// The GoogleTest layer: every assertion passes on a deterministic model and
+// fails, with the right message, on a really nondeterministic or batch-variant
+// one; matchers describe, negate and explain; the fixture applies and restores.
+#include <gmock/gmock.h>
+#include <gtest/gtest-spi.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "detllm_test/detllm_test.h"
+#include "internal/file_util.h"
+#include "test_models.h"
+
+namespace detllm {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const std::vector<std::string> kPrompts = {"Choose one: A or B.", "The capital of France is"};
+
+// Models shared by the tests (EXPECT_FATAL_FAILURE statements cannot use locals).
+struct Models {
+  testing::TempDir dir;
+  std::unique_ptr<Generator> builtin = make_builtin_model(BuiltinConfig::tiny());
+  std::unique_ptr<Generator> correct = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kNone));
+  std::unique_ptr<Generator> dropout = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kDropoutLeftOn));
+  std::unique_ptr<Generator> ignores_padding = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kIgnoresPadding));
+  std::unique_ptr<Generator> tiny_noise = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kTinyNoise));
+};
+Models& models() {
+  static Models* m = new Models;
+  return *m;
+}
+
+// Every assertion test gets its own artifact root.
+class AssertionTest : public ::testing::Test {
+ protected:
+  void SetUp() override { setenv("DETLLM_ARTIFACTS_DIR", root_.path().c_str(), 1); }
+  void TearDown() override { unsetenv("DETLLM_ARTIFACTS_DIR"); }
+  std::vector<std::string> packs() { return internal::list_directory(test_artifact_dir()); }
+  testing::TempDir root_;
+};
+
+TEST_F(AssertionTest, RepeatablePassesAndRemovesItsPack) {
+  EXPECT_REPEATABLE(models().builtin, kPrompts, Runs(3));
+  ASSERT_REPEATABLE(*models().builtin, kPrompts, Runs(2), Tier(2), MaxNewTokens(6));
+  EXPECT_TRUE(packs().empty());
+}
+
+TEST_F(AssertionTest, KeepsPassingPacksWhenAsked) {
+  setenv("DETLLM_KEEP_ARTIFACTS", "1", 1);
+  EXPECT_REPEATABLE(models().builtin, kPrompts, Runs(2));
+  unsetenv("DETLLM_KEEP_ARTIFACTS");
+  EXPECT_EQ(packs().size(), 1u);
+}
+
+TEST_F(AssertionTest, RepeatableFailsOnRunVariance) {
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().dropout, kPrompts, Runs(3)) << "extra context",
+                          "Value of: models().dropout is repeatable over 3 runs (tier 1, batch size 1)");
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().dropout, kPrompts, Runs(3)),
+                          "Actual: RUN_VARIANCE_FIXED_BATCH — run 1 diverged from run 0");
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().dropout, kPrompts, Runs(3)) << "extra context",
+                          "extra context");
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().dropout, kPrompts, Runs(3)),
+                          "controls: deterministic_algorithms=on");
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().dropout, kPrompts, Runs(3)), "repro pack: ");
+  EXPECT_EQ(packs().size(), 5u) << "every failed assertion keeps its own pack";
+}
+
+TEST_F(AssertionTest, AssertRepeatableIsFatal) {
+  EXPECT_FATAL_FAILURE(ASSERT_REPEATABLE(models().dropout, kPrompts), "RUN_VARIANCE_FIXED_BATCH");
+}
+
+TEST_F(AssertionTest, Tier2FailsOnScoreVariance) {
+  EXPECT_REPEATABLE(models().tiny_noise, kPrompts);  // tokens agree
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().tiny_noise, kPrompts, Tier(2)), "SCORE_VARIANCE");
+}
+
+TEST_F(AssertionTest, BatchInvariantPassesOnACorrectModel) {
+  EXPECT_BATCH_INVARIANT(models().correct, kPrompts, BatchSizes({1, 3, 8}));
+  EXPECT_BATCH_INVARIANT(models().builtin, kPrompts);
+  EXPECT_BATCH_INVARIANT(models().correct, kPrompts, Needle(3, 8));
+}
+
+TEST_F(AssertionTest, BatchInvariantFailsOnIgnoredPadding) {
+  EXPECT_NONFATAL_FAILURE(EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, BatchSizes({1, 4})),
+                          "BATCH_VARIANCE — batch size 4 diverged from batch size 1");
+  EXPECT_NONFATAL_FAILURE(EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, Needle(4, 8)),
+                          "needle trial");
+  EXPECT_FATAL_FAILURE(ASSERT_BATCH_INVARIANT(models().ignores_padding, kPrompts), "BATCH_VARIANCE");
+  EXPECT_NONFATAL_FAILURE(
+      EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, BatchSizes({1, 4}), Tier(2)),
+      "is batch invariant at batch sizes 1, 4 (tier 2)");
+}
+
+TEST_F(AssertionTest, StrictTier2WithoutLogprobsIsUnsupported) {
+  static auto no_logprobs = [] {
+    ModelInfo info;
+    info.name = "callable:no-logprobs";
+    info.capabilities.logprobs = false;
+    return make_callable_model(
+        [](const std::vector<TokenIds>& batch, const GenerationConfig& config) {
+          auto out = models().builtin->generate(batch, config);
+          for (Generation& g : out) g.logprobs.clear();
+          return out;
+        },
+        info);
+  }();
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(no_logprobs, kPrompts, Tier(2), Strict()),
+                          "UNSUPPORTED_REQUEST");
+  EXPECT_REPEATABLE(no_logprobs, kPrompts, Tier(2), BestEffort());  // downgraded to tier 1
+}
+
+TEST_F(AssertionTest, BadInputFailsWithTheError) {
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().builtin, std::vector<std::string>{}),
+                          "Actual: error: no prompts");
+  EXPECT_NONFATAL_FAILURE(EXPECT_BATCH_INVARIANT(models().builtin, kPrompts, BatchSizes({1, 0})),
+                          "batch size 0 in vary_batch is invalid");
+}
+
+TEST(ArtifactDir, IsNamedAfterTheTestWithSafeCharacters) {
+  EXPECT_THAT(test_artifact_dir(), HasSubstr("/ArtifactDir.IsNamedAfterTheTestWithSafeCharacters"));
+}
+
+class ParamNames : public ::testing::TestWithParam<int> {};
+TEST_P(ParamNames, HaveTheirSlashReplaced) {
+  EXPECT_THAT(test_artifact_dir(), HasSubstr("/Each_ParamNames.HaveTheirSlashReplaced_0"));
+}
+INSTANTIATE_TEST_SUITE_P(Each, ParamNames, ::testing::Values(0));
+
+// --- matchers ---
+
+CheckResult checked(Generator& model, std::vector<int> vary = {}, int tier = 1) {
+  CheckOptions o;
+  o.runs = 3;
+  o.vary_batch = std::move(vary);
+  o.determinism.tier = tier;
+  o.decoding.max_new_tokens = 8;
+  o.out_dir.clear();
+  return check(model, {kPrompts.begin(), kPrompts.end()}, o);
+}
+
+template <typename T>
+std::string explain(const ::testing::Matcher<T>& matcher, const std::remove_cv_t<std::remove_reference_t<T>>& value) {
+  ::testing::StringMatchResultListener listener;
+  matcher.MatchAndExplain(value, &listener);
+  return listener.str();
+}
+
+TEST(Matchers, OnCheckResults) {
+  const CheckResult good = checked(*models().builtin, {1, 4});
+  const CheckResult run_variant = checked(*models().dropout);
+  const CheckResult batch_variant = checked(*models().ignores_padding, {1, 4});
+  EXPECT_THAT(good, Passes());
+  EXPECT_THAT(good, IsRepeatable());
+  EXPECT_THAT(good, IsBatchInvariant());
+  EXPECT_THAT(good, HasCategory(Category::kNone));
+  EXPECT_THAT(run_variant, Not(IsRepeatable()));
+  EXPECT_THAT(run_variant, HasCategory(Category::kRunVarianceFixedBatch));
+  EXPECT_THAT(batch_variant, ::testing::AllOf(IsRepeatable(), Not(IsBatchInvariant()), Not(Passes())));
+  const Divergence& d = *batch_variant.report.batch_divergence;
+  EXPECT_THAT(batch_variant, DivergesAt(d.prompt_index, d.token_index));
+  EXPECT_THAT(batch_variant, Not(DivergesAt(d.prompt_index, d.token_index + 1)));
+
+  EXPECT_EQ(::testing::DescribeMatcher<const CheckResult&>(IsRepeatable()), "is repeatable across runs");
+  EXPECT_EQ(::testing::DescribeMatcher<const CheckResult&>(IsRepeatable(), true), "isn't repeatable across runs");
+  EXPECT_EQ(::testing::DescribeMatcher<const CheckResult&>(HasCategory(Category::kBatchVariance)),
+            "has category BATCH_VARIANCE");
+  EXPECT_EQ(::testing::DescribeMatcher<const CheckResult&>(DivergesAt(1, 4), true),
+            "doesn't diverge first at prompt #1, generated token 4");
+  EXPECT_THAT(explain<const CheckResult&>(IsBatchInvariant(), batch_variant),
+              HasSubstr("which diverges at prompt #" + std::to_string(d.prompt_index) + ", generated token " +
+                        std::to_string(d.token_index) + " (batch size 1: "));
+  EXPECT_EQ(explain<const CheckResult&>(DivergesAt(0, 0), good), "which does not diverge");
+  EXPECT_EQ(explain<const CheckResult&>(HasCategory(Category::kNone), good), "whose category is NONE");
+}
+
+TEST(Matchers, OnGenerations) {
+  Generation a{{1, 2, 3}, {-0.5, -1.0, -2.0}, {}};
+  Generation b = a;
+  b.tokens[2] = 9;
+  Generation c = a;
+  c.logprobs[1] = static_cast<double>(std::nextafter(-1.0f, 0.0f));  // one float32 ULP
+  EXPECT_THAT(a, TokensEqual(a));
+  EXPECT_THAT(b, Not(TokensEqual(a)));
+  EXPECT_EQ(explain<const Generation&>(TokensEqual(a), b), "which differs first at token 2: 9 vs 3");
+  EXPECT_THAT(c, TokensEqual(a));
+  EXPECT_THAT(c, Not(LogprobsEqual(a)));
+  EXPECT_THAT(c, LogprobsWithinUlps(a, 1));
+  EXPECT_THAT(explain<const Generation&>(LogprobsEqual(a), c), HasSubstr("which differs first at token 1"));
+  EXPECT_THAT(explain<const Generation&>(LogprobsEqual(a), c), HasSubstr("(1 ULPs)"));
+  EXPECT_EQ(::testing::DescribeMatcher<const Generation&>(LogprobsWithinUlps(a, 4)),
+            "has logprobs within 4 float32 ULPs of the expected generation");
+  EXPECT_EQ(::testing::DescribeMatcher<const Generation&>(TokensEqual(a), true),
+            "not has the same tokens as the expected generation");
+  // Real generations: bitwise equal on repeat, as the built-in model is deterministic on CPU.
+  const auto ids = ByteTokenizer().encode("matchers");
+  GenerationConfig config;
+  config.max_new_tokens = 6;
+  const Generation first = models().builtin->generate({ids}, config)[0];
+  EXPECT_THAT(models().builtin->generate({ids}, config)[0], ::testing::AllOf(TokensEqual(first), LogprobsEqual(first)));
+}
+
+// --- fixture ---
+
+class FixtureTest : public DeterminismTest {};
+
+TEST_F(FixtureTest, AppliesTheControlsDuringTheTest) {
+  EXPECT_EQ(capture_env()["torch"]["runtime"]["deterministic_algorithms"], true);
+  EXPECT_EQ(determinism().find("deterministic_algorithms")->effective, "on");
+  EXPECT_EQ(artifact_dir(), test_artifact_dir());
+}
+
+TEST(Fixture, RestoresTheControlsInTearDown) {
+  class Probe : public DeterminismTest {
+   public:
+    void TestBody() override {}
+    using DeterminismTest::SetUp;
+    using DeterminismTest::TearDown;
+  } probe;
+  const nlohmann::json before = capture_env()["torch"]["runtime"];
+  probe.SetUp();
+  EXPECT_NE(capture_env()["torch"]["runtime"], before);
+  probe.TearDown();
+  EXPECT_EQ(capture_env()["torch"]["runtime"], before);
+}
+
+class AcrossDevices : public DeterminismTestWithParam<ModelOptions> {};
+TEST_P(AcrossDevices, SkipsWhatTheMachineLacks) {
+  DETLLM_SKIP_IF_UNSUPPORTED(GetParam(), Mode::kBestEffort);
+  auto model = make_builtin_model(BuiltinConfig::tiny(), GetParam());
+  EXPECT_REPEATABLE(model, kPrompts, Runs(2), MaxNewTokens(4));
+}
+INSTANTIATE_TEST_SUITE_P(All, AcrossDevices, AllDevicesAndDtypes(), DeviceAndDtypeName());
+
+void require_a_missing_device_strictly() {
+  DETLLM_SKIP_IF_UNSUPPORTED((ModelOptions{"cuda:7", "float32"}), Mode::kStrict);
+}
+TEST(Capabilities, StrictModeFailsForAMissingDevice) {
+  EXPECT_FATAL_FAILURE(require_a_missing_device_strictly(), "UNSUPPORTED_REQUEST: device 'cuda:7'");
+  EXPECT_EQ(unsupported_reason({"cpu", "float32"}), "");
+  EXPECT_THAT(unsupported_reason({"cpu", "float8"}), HasSubstr("unsupported dtype"));
+}
+
+TEST(Environment, SummaryIsOneLine) {
+  const std::string line = environment_summary();
+  EXPECT_THAT(line, HasSubstr("libtorch"));
+  EXPECT_THAT(line, HasSubstr("CUBLAS_WORKSPACE_CONFIG="));
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+}
+
+// --- a deliberately failing suite, run as a child process ---
+
+// Disabled: they fail on purpose. ChildProcess.* runs them and checks the result.
+TEST(DISABLED_DeliberatelyFailing, BatchVariant) {
+  EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, BatchSizes({1, 4}));
+}
+TEST(DISABLED_DeliberatelyFailing, RunVariant) {
+  ASSERT_REPEATABLE(models().dropout, kPrompts, Runs(3));
+}
+
+struct ChildResult {
+  int exit_status;
+  std::string output;
+};
+
+ChildResult run_self(const std::string& arguments, const std::string& environment) {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  self[n > 0 ? n : 0] = '\0';
+  const std::string command = environment + " '" + self + "' --gtest_also_run_disabled_tests " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ChildResult result{-1, ""};
+  char buffer[4096];
+  while (size_t got = fread(buffer, 1, sizeof buffer, pipe)) result.output.append(buffer, got);
+  const int status = pclose(pipe);
+  result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+TEST(ChildProcess, FailingSuiteExitsNonZeroWithMessageXmlAndPack) {
+  testing::TempDir dir;
+  const std::string xml = dir.path() + "/report.xml";
+  const ChildResult child = run_self("--gtest_filter='DISABLED_DeliberatelyFailing.*' --gtest_output=xml:" + xml,
+                                     "DETLLM_ARTIFACTS_DIR='" + dir.path() + "/artifacts'");
+  EXPECT_EQ(child.exit_status, 1) << child.output;
+  EXPECT_THAT(child.output, HasSubstr("BATCH_VARIANCE — batch size 4 diverged from batch size 1"));
+  EXPECT_THAT(child.output, HasSubstr("RUN_VARIANCE_FIXED_BATCH — run 1 diverged from run 0"));
+  EXPECT_THAT(child.output, HasSubstr("2 FAILED TESTS"));
+  std::ifstream in(xml);
+  const std::string report((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_THAT(report, HasSubstr("detllm_repro_pack"));
+  for (const char* test : {"DISABLED_DeliberatelyFailing.BatchVariant", "DISABLED_DeliberatelyFailing.RunVariant"}) {
+    const std::string test_dir = dir.path() + "/artifacts/" + test;
+    const auto packs = internal::list_directory(test_dir);
+    ASSERT_EQ(packs.size(), 1u) << test;
+    EXPECT_TRUE(std::ifstream(test_dir + "/" + packs[0] + "/report.json").good()) << test;
+    EXPECT_TRUE(std::ifstream(test_dir + "/" + packs[0] + "/diffs/first_divergence.json").good()) << test;
+    EXPECT_THAT(report, HasSubstr(test_dir + "/" + packs[0])) << "the XML names the pack";
+  }
+}
+
+}  // namespace
+}  // namespace detllm
