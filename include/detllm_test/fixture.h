@@ -67,6 +67,9 @@ class DeterminismTestWithParam : public DeterminismTest, public ::testing::WithP
 // cpu and cuda, each in float32, bfloat16 and float16.
 ::testing::internal::ParamGenerator<ModelOptions> AllDevicesAndDtypes();
 
+// Prints "cuda/bfloat16" in GoogleTest messages.
+void PrintTo(const ModelOptions& options, std::ostream* os);
+
 // Names parameters "cpu_float32", "cuda_bfloat16", ...
 struct DeviceAndDtypeName {
   std::string operator()(const ::testing::TestParamInfo<ModelOptions>& info) const;

@@ -49,6 +49,8 @@ const DeterminismRecord& DeterminismTest::determinism() const {
   return ::testing::ValuesIn(all);
 }
 
+void PrintTo(const ModelOptions& options, std::ostream* os) { *os << options.device << "/" << options.dtype; }
+
 std::string DeviceAndDtypeName::operator()(const ::testing::TestParamInfo<ModelOptions>& info) const {
   std::string name = info.param.device + "_" + info.param.dtype;
   for (char& c : name) {
