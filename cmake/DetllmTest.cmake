@@ -10,7 +10,6 @@
 #     gpus.json` never runs two GPU tests on one GPU (the test uses the GPU CTest
 #     assigned: see detllm::use_ctest_gpu_assignment).
 include_guard(GLOBAL)
-include(GoogleTest)
 
 function(detllm_discover_tests target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "GPU" "ARTIFACTS_DIR" "PROPERTIES")
@@ -23,5 +22,9 @@ function(detllm_discover_tests target)
   else()
     list(APPEND properties LABELS determinism)
   endif()
+  # Included here, not at file scope: GoogleTest.cmake leaves a variable that
+  # gtest_discover_tests needs in the including directory's scope only, and
+  # add_subdirectory users call this from their own directory.
+  include(GoogleTest)
   gtest_discover_tests(${target} ${arg_UNPARSED_ARGUMENTS} PROPERTIES ${properties} ${arg_PROPERTIES})
 endfunction()
