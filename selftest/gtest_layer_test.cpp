@@ -306,5 +306,32 @@ TEST(ChildProcess, FailingSuiteExitsNonZeroWithMessageXmlAndPack) {
   }
 }
 
+// As `ctest -j 8` runs them: eight processes failing at once into one artifact
+// root leave sixteen distinct, complete packs and no temporary directories.
+TEST(ChildProcess, ConcurrentFailuresWriteDistinctCompletePacks) {
+  testing::TempDir dir;
+  const std::string root = dir.path() + "/artifacts";
+  std::vector<FILE*> children;
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  self[n > 0 ? n : 0] = '\0';
+  for (int i = 0; i < 8; ++i) {
+    const std::string command = "DETLLM_ARTIFACTS_DIR='" + root + "' '" + self +
+                                "' --gtest_also_run_disabled_tests --gtest_filter='DISABLED_DeliberatelyFailing.*' >/dev/null 2>&1";
+    children.push_back(popen(command.c_str(), "r"));
+  }
+  for (FILE* child : children) EXPECT_NE(pclose(child), 0);
+  size_t packs = 0;
+  for (const std::string& test : internal::list_directory(root)) {
+    for (const std::string& pack : internal::list_directory(root + "/" + test)) {
+      EXPECT_NE(pack[0], '.') << "a temporary directory was left behind: " << pack;
+      EXPECT_TRUE(std::ifstream(root + "/" + test + "/" + pack + "/report.json").good()) << pack;
+      EXPECT_TRUE(std::ifstream(root + "/" + test + "/" + pack + "/diffs/first_divergence.json").good()) << pack;
+      ++packs;
+    }
+  }
+  EXPECT_EQ(packs, 16u);
+}
+
 }  // namespace
 }  // namespace detllm
