@@ -28,10 +28,11 @@ detllm_install_dependencies() {
 }
 
 detllm_build() {
+  mkdir -p "$DETLLM_BUILD"
   local launcher=()
   command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   cmake -S "$DETLLM_ROOT" -B "$DETLLM_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    "${launcher[@]}" "$@" >"$DETLLM_BUILD.configure.log" 2>&1 ||
-    { cat "$DETLLM_BUILD.configure.log" >&2; exit 1; }
+    "${launcher[@]}" "$@" >"$DETLLM_BUILD/configure.log" 2>&1 ||
+    { cat "$DETLLM_BUILD/configure.log" >&2; exit 1; }
   cmake --build "$DETLLM_BUILD" --parallel "$(nproc)"
 }
