@@ -1,6 +1,6 @@
 // The main job on the built-in model: a determinism check over a few prompts
-// (repeated runs and several batch sizes), printing the report and where the
-// repro pack is. Usage: detllm_demo [model] [artifact-dir] [device] [dtype]
+// (repeated runs, several batch sizes and needle trials, tier 1), printing the
+// report and where the repro pack is. Usage: detllm_demo [model] [artifact-dir] [device] [dtype]
 //   model: builtin:tiny (default), builtin:small, or a TorchScript file;
 //   device: cpu (default), cuda, cuda:N; dtype: float32 (default), bfloat16, float16.
 #include <iostream>
@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
     detllm::CheckOptions options;
     options.runs = 5;
     options.vary_batch = {1, 4, 16};
-    options.determinism.tier = 2;
+    options.needle_trials = 4;
+    options.determinism.tier = 1;  // tokens; examples/quickstart shows tier 2
     options.decoding.max_new_tokens = 24;
     options.out_dir = argc > 2 ? argv[2] : "artifacts";
     const std::vector<detllm::Prompt> prompts = {

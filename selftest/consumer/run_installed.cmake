@@ -1,6 +1,8 @@
 # ctest -R consumer: installs the build tree into a temporary prefix, then
 # configures, builds and tests the consumer project against the installed
 # package. Arguments: -DBUILD_DIR= -DSOURCE_DIR= -DWORK_DIR= [-DLAUNCHER=]
+# [-DPREFIX_PATH=a|b] (the build's own prefix path, '|'-separated)
+# [-DCUDA_COMPILER= -DCUDA_ARCHITECTURES=] (for a CUDA libtorch's package)
 file(REMOVE_RECURSE ${WORK_DIR})
 function(step)
   execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -12,9 +14,13 @@ endfunction()
 step(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix)
 set(extra)
 if(LAUNCHER)
-  set(extra -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
+  list(APPEND extra -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
 endif()
+if(CUDA_COMPILER)
+  list(APPEND extra -DCMAKE_CUDA_COMPILER=${CUDA_COMPILER} -DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES})
+endif()
+string(REPLACE "|" "\\;" prefix_path "${WORK_DIR}/prefix|${PREFIX_PATH}")
 step(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build -G Ninja -DCMAKE_BUILD_TYPE=Release
-     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix ${extra})
+     "-DCMAKE_PREFIX_PATH=${prefix_path}" ${extra})
 step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 step(${CMAKE_CTEST_COMMAND} --test-dir ${WORK_DIR}/build --output-on-failure)
