@@ -9,7 +9,7 @@
 //     EXPECT_BATCH_INVARIANT(model, prompts, detllm::BatchSizes({1, 4, 16}));
 //   }
 //
-// Link detllm::gtest (and detllm::test_main for a ready-made main), and register
+// Link detllm::gtest (and detllm::detllm_test_main for a ready-made main), and register
 // the tests with detllm_discover_tests() from CMake.
 #ifndef DETLLM_TEST_DETLLM_TEST_H_
 #define DETLLM_TEST_DETLLM_TEST_H_

@@ -77,7 +77,7 @@ struct DeviceAndDtypeName {
 
 // Prints the environment in one line and sets CUBLAS_WORKSPACE_CONFIG (and, under
 // a CTest resource spec, CUDA_VISIBLE_DEVICES to the GPU CTest assigned) before
-// anything touches CUDA. detllm::test_main registers it; with your own main:
+// anything touches CUDA. detllm::detllm_test_main registers it; with your own main:
 //   ::testing::AddGlobalTestEnvironment(new detllm::DeterminismEnvironment);
 class DeterminismEnvironment : public ::testing::Environment {
  public:

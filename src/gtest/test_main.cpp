@@ -1,4 +1,4 @@
-// The ready-made main of detllm::test_main: CUDA-related environment first,
+// The ready-made main of detllm::detllm_test_main: CUDA-related environment first,
 // then GoogleTest/GoogleMock, then the global determinism environment.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
