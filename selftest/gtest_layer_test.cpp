@@ -32,6 +32,27 @@ struct Models {
   std::unique_ptr<Generator> dropout = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kDropoutLeftOn));
   std::unique_ptr<Generator> ignores_padding = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kIgnoresPadding));
   std::unique_ptr<Generator> tiny_noise = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kTinyNoise));
+  // A C++ engine without logprobs.
+  std::unique_ptr<Generator> no_logprobs = make_callable_model(
+      [this](const std::vector<TokenIds>& batch, const GenerationConfig& config) {
+        auto out = builtin->generate(batch, config);
+        for (Generation& g : out) g.logprobs.clear();
+        return out;
+      },
+      [] {
+        ModelInfo info;
+        info.name = "callable:no-logprobs";
+        info.capabilities.logprobs = false;
+        return info;
+      }());
+  // A model that configures a determinism-relevant variable on every call.
+  std::unique_ptr<Generator> sets_omp_threads = make_callable_model(
+      [this](const std::vector<TokenIds>& batch, const GenerationConfig& config) {
+        static int calls = 0;
+        setenv("OMP_NUM_THREADS", std::to_string(++calls).c_str(), 1);
+        return builtin->generate(batch, config);
+      },
+      ModelInfo{});
 };
 Models& models() {
   static Models* m = new Models;
@@ -92,7 +113,9 @@ TEST_F(AssertionTest, BatchInvariantFailsOnIgnoredPadding) {
   EXPECT_NONFATAL_FAILURE(EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, BatchSizes({1, 4})),
                           "BATCH_VARIANCE — batch size 4 diverged from batch size 1");
   EXPECT_NONFATAL_FAILURE(EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, Needle(4, 8)),
-                          "needle trial");
+                          "BATCH_VARIANCE — needle trial");
+  EXPECT_NONFATAL_FAILURE(EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, Needle(4, 8)),
+                          "is batch invariant at batch sizes 1 and in 4 needle trials up to batch size 8");
   EXPECT_FATAL_FAILURE(ASSERT_BATCH_INVARIANT(models().ignores_padding, kPrompts), "BATCH_VARIANCE");
   EXPECT_NONFATAL_FAILURE(
       EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, BatchSizes({1, 4}), Tier(2)),
@@ -100,21 +123,15 @@ TEST_F(AssertionTest, BatchInvariantFailsOnIgnoredPadding) {
 }
 
 TEST_F(AssertionTest, StrictTier2WithoutLogprobsIsUnsupported) {
-  static auto no_logprobs = [] {
-    ModelInfo info;
-    info.name = "callable:no-logprobs";
-    info.capabilities.logprobs = false;
-    return make_callable_model(
-        [](const std::vector<TokenIds>& batch, const GenerationConfig& config) {
-          auto out = models().builtin->generate(batch, config);
-          for (Generation& g : out) g.logprobs.clear();
-          return out;
-        },
-        info);
-  }();
-  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(no_logprobs, kPrompts, Tier(2), Strict()),
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().no_logprobs, kPrompts, Tier(2), Strict()),
                           "UNSUPPORTED_REQUEST");
-  EXPECT_REPEATABLE(no_logprobs, kPrompts, Tier(2), BestEffort());  // downgraded to tier 1
+  EXPECT_REPEATABLE(models().no_logprobs, kPrompts, Tier(2), BestEffort());  // downgraded to tier 1
+}
+
+TEST_F(AssertionTest, EnvironmentChangeFailsAsEnvMismatch) {
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().sets_omp_threads, kPrompts, Runs(2)),
+                          "environment changed before run 1: env_vars.OMP_NUM_THREADS");
+  unsetenv("OMP_NUM_THREADS");
 }
 
 TEST_F(AssertionTest, BadInputFailsWithTheError) {
@@ -264,6 +281,18 @@ TEST(DISABLED_DeliberatelyFailing, BatchVariant) {
 TEST(DISABLED_DeliberatelyFailing, RunVariant) {
   ASSERT_REPEATABLE(models().dropout, kPrompts, Runs(3));
 }
+TEST(DISABLED_DeliberatelyFailing, NeedleVariant) {
+  ASSERT_BATCH_INVARIANT(models().ignores_padding, kPrompts, Needle(3, 8));
+}
+TEST(DISABLED_DeliberatelyFailing, ScoreVariant) {
+  EXPECT_REPEATABLE(models().tiny_noise, kPrompts, Tier(2));
+}
+TEST(DISABLED_DeliberatelyFailing, EnvChanges) {
+  EXPECT_REPEATABLE(models().sets_omp_threads, kPrompts, Runs(2));
+}
+TEST(DISABLED_DeliberatelyFailing, Unsupported) {
+  EXPECT_REPEATABLE(models().no_logprobs, kPrompts, Tier(2), Strict());
+}
 
 struct ChildResult {
   int exit_status;
@@ -284,25 +313,36 @@ ChildResult run_self(const std::string& arguments, const std::string& environmen
   return result;
 }
 
+// Each assertion and each category, from a separate process as CI runs it:
+// exit status, message, XML property and the pack on disk.
 TEST(ChildProcess, FailingSuiteExitsNonZeroWithMessageXmlAndPack) {
   testing::TempDir dir;
   const std::string xml = dir.path() + "/report.xml";
   const ChildResult child = run_self("--gtest_filter='DISABLED_DeliberatelyFailing.*' --gtest_output=xml:" + xml,
                                      "DETLLM_ARTIFACTS_DIR='" + dir.path() + "/artifacts'");
   EXPECT_EQ(child.exit_status, 1) << child.output;
-  EXPECT_THAT(child.output, HasSubstr("BATCH_VARIANCE — batch size 4 diverged from batch size 1"));
-  EXPECT_THAT(child.output, HasSubstr("RUN_VARIANCE_FIXED_BATCH — run 1 diverged from run 0"));
-  EXPECT_THAT(child.output, HasSubstr("2 FAILED TESTS"));
+  for (const char* expected :
+       {"BATCH_VARIANCE — batch size 4 diverged from batch size 1",
+        "RUN_VARIANCE_FIXED_BATCH — run 1 diverged from run 0", "BATCH_VARIANCE — needle trial",
+        "SCORE_VARIANCE — logprobs of run 1 differ from run 0",
+        "ENV_MISMATCH — the environment changed before run 1",
+        "UNSUPPORTED_REQUEST — tier 2 requires it, but model 'callable:no-logprobs' cannot give log-probabilities",
+        "6 FAILED TESTS"}) {
+    EXPECT_THAT(child.output, HasSubstr(expected));
+  }
   std::ifstream in(xml);
   const std::string report((std::istreambuf_iterator<char>(in)), {});
-  EXPECT_THAT(report, HasSubstr("detllm_repro_pack"));
-  for (const char* test : {"DISABLED_DeliberatelyFailing.BatchVariant", "DISABLED_DeliberatelyFailing.RunVariant"}) {
-    const std::string test_dir = dir.path() + "/artifacts/" + test;
+  for (const char* test : {"BatchVariant", "RunVariant", "NeedleVariant", "ScoreVariant", "EnvChanges", "Unsupported"}) {
+    const std::string test_dir = dir.path() + "/artifacts/DISABLED_DeliberatelyFailing." + test;
     const auto packs = internal::list_directory(test_dir);
     ASSERT_EQ(packs.size(), 1u) << test;
-    EXPECT_TRUE(std::ifstream(test_dir + "/" + packs[0] + "/report.json").good()) << test;
-    EXPECT_TRUE(std::ifstream(test_dir + "/" + packs[0] + "/diffs/first_divergence.json").good()) << test;
-    EXPECT_THAT(report, HasSubstr(test_dir + "/" + packs[0])) << "the XML names the pack";
+    const std::string pack = test_dir + "/" + packs[0];
+    for (const char* file : {"report.json", "report.txt", "env.json", "run_config.json", "determinism_applied.json"}) {
+      EXPECT_TRUE(std::ifstream(pack + "/" + file).good()) << test << " lacks " << file;
+    }
+    const bool diverged = std::string(test) != "Unsupported" && std::string(test) != "EnvChanges";
+    EXPECT_EQ(std::ifstream(pack + "/diffs/first_divergence.json").good(), diverged) << test;
+    EXPECT_THAT(report, HasSubstr("value=\"" + pack + "\"")) << "the XML names the pack of " << test;
   }
 }
 
@@ -317,7 +357,9 @@ TEST(ChildProcess, ConcurrentFailuresWriteDistinctCompletePacks) {
   self[n > 0 ? n : 0] = '\0';
   for (int i = 0; i < 8; ++i) {
     const std::string command = "DETLLM_ARTIFACTS_DIR='" + root + "' '" + self +
-                                "' --gtest_also_run_disabled_tests --gtest_filter='DISABLED_DeliberatelyFailing.*' >/dev/null 2>&1";
+                                "' --gtest_also_run_disabled_tests "
+                                "--gtest_filter='DISABLED_DeliberatelyFailing.BatchVariant:DISABLED_DeliberatelyFailing.RunVariant' "
+                                ">/dev/null 2>&1";
     children.push_back(popen(command.c_str(), "r"));
   }
   for (FILE* child : children) EXPECT_NE(pclose(child), 0);
@@ -326,7 +368,6 @@ TEST(ChildProcess, ConcurrentFailuresWriteDistinctCompletePacks) {
     for (const std::string& pack : internal::list_directory(root + "/" + test)) {
       EXPECT_NE(pack[0], '.') << "a temporary directory was left behind: " << pack;
       EXPECT_TRUE(std::ifstream(root + "/" + test + "/" + pack + "/report.json").good()) << pack;
-      EXPECT_TRUE(std::ifstream(root + "/" + test + "/" + pack + "/diffs/first_divergence.json").good()) << pack;
       ++packs;
     }
   }

@@ -38,7 +38,8 @@ struct BatchSizes {
 
 // EXPECT_BATCH_INVARIANT: needle mode, `trials` times placing every prompt at a
 // random position among filler prompts in a batch of random size up to
-// `max_batch_size`.
+// `max_batch_size`, compared with batch size 1. Alone, it replaces the default
+// batch sizes; with BatchSizes, both are checked.
 struct Needle {
   explicit Needle(int trials, int max_batch_size = 16) : trials(trials), max_batch_size(max_batch_size) {}
   int trials;

@@ -51,6 +51,10 @@ CheckOptions make_options(Property property, const Options&... options) {
     o.vary_batch = {1, 4, 16};
   }
   (apply(o, options), ...);
+  // Needle mode alone compares the needle trials with batch size 1 only.
+  constexpr bool needle = (std::is_same_v<Options, Needle> || ...);
+  constexpr bool batch_sizes = (std::is_same_v<Options, BatchSizes> || ...);
+  if (property == Property::kBatchInvariant && needle && !batch_sizes) o.vary_batch.clear();
   return o;
 }
 
