@@ -313,13 +313,6 @@ TEST_F(CheckTest, RunWritesARunPack) {
   EXPECT_EQ(read_trace(result.pack_dir + "/trace.jsonl").size(), kPrompts.size());
 }
 
-#define EXPECT_ERROR_MENTIONS(statement, text)                                 \
-  try {                                                                        \
-    statement;                                                                 \
-    ADD_FAILURE() << #statement " did not throw";                              \
-  } catch (const ::detllm::Error& e) {                                         \
-    EXPECT_THAT(e.what(), HasSubstr(text));                                    \
-  }
 
 TEST_F(CheckTest, BadInputIsAClearErrorAndLeavesNoPack) {
   auto model = make_builtin_model(BuiltinConfig::tiny());

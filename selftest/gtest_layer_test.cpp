@@ -141,6 +141,16 @@ TEST_F(AssertionTest, BadInputFailsWithTheError) {
                           "batch size 0 in vary_batch is invalid");
 }
 
+TEST_F(AssertionTest, AModelsOwnExceptionIsAFailure) {
+  static auto throwing = make_callable_model(
+      [](const std::vector<TokenIds>&, const GenerationConfig&) -> std::vector<Generation> {
+        throw std::runtime_error("engine out of memory");
+      },
+      ModelInfo{});
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(throwing, kPrompts), "the model threw: engine out of memory");
+  EXPECT_TRUE(internal::list_directory(test_artifact_dir()).empty()) << "no half-written pack";
+}
+
 TEST(ArtifactDir, IsNamedAfterTheTestWithSafeCharacters) {
   EXPECT_THAT(test_artifact_dir(), HasSubstr("/ArtifactDir.IsNamedAfterTheTestWithSafeCharacters"));
 }

@@ -21,14 +21,6 @@ GenerationConfig greedy(int tokens = 8) {
 
 TokenIds bytes(const std::string& text) { return ByteTokenizer().encode(text); }
 
-// Runs `statement`, which must throw detllm::Error whose message contains `text`.
-#define EXPECT_ERROR_MENTIONS(statement, text)                                 \
-  try {                                                                        \
-    statement;                                                                 \
-    ADD_FAILURE() << #statement " did not throw";                              \
-  } catch (const ::detllm::Error& e) {                                         \
-    EXPECT_THAT(e.what(), HasSubstr(text));                                    \
-  }
 
 TEST(BuiltinModel, GeneratesRequestedTokensWithLogprobsAndMargins) {
   auto model = make_builtin_model(BuiltinConfig::tiny());

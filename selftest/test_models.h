@@ -6,6 +6,15 @@
 
 #include <string>
 
+// Runs `statement`, which must throw detllm::Error whose message contains `text`.
+#define EXPECT_ERROR_MENTIONS(statement, text)                 \
+  try {                                                        \
+    statement;                                                 \
+    ADD_FAILURE() << #statement " did not throw";              \
+  } catch (const ::detllm::Error& e) {                         \
+    EXPECT_THAT(e.what(), ::testing::HasSubstr(text));         \
+  }
+
 namespace detllm::testing {
 
 // What the TorchScript transformer does besides being a one-block GPT.

@@ -15,9 +15,7 @@ namespace {
 
 void check_logits(const at::Tensor& logits, int64_t batch, int step) {
   if (logits.dim() != 2 || logits.size(0) != batch || logits.size(1) < 2) {
-    std::string shape = "[";
-    for (int64_t i = 0; i < logits.dim(); ++i) shape += (i ? ", " : "") + std::to_string(logits.size(i));
-    throw Error("model returned logits of shape " + shape + "] at generated token " +
+    throw Error("model returned logits of shape " + shape_of(logits) + " at generated token " +
                 std::to_string(step) + "; expected [" + std::to_string(batch) +
                 ", V] for the last position (V >= 2)");
   }
@@ -80,6 +78,12 @@ int64_t sample_row(const float* logits, int64_t vocab, const GenerationConfig& c
 }
 
 }  // namespace
+
+std::string shape_of(const at::Tensor& tensor) {
+  std::string shape = "[";
+  for (int64_t i = 0; i < tensor.dim(); ++i) shape += (i ? ", " : "") + std::to_string(tensor.size(i));
+  return shape + "]";
+}
 
 at::Device parse_device(const std::string& name) {
   at::Device device(at::kCPU);

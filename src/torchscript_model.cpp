@@ -15,12 +15,6 @@ namespace {
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
-std::string shape_of(const at::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
-
 void require_file(const std::string& path, const std::string& what) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(path, error)) {
@@ -117,7 +111,7 @@ class TorchScriptModel final : public Generator, private internal::LogitsModel {
     const at::Tensor logits = first.toTensor();
     if (logits.dim() != 3 || logits.size(0) != ids_.size(0) || logits.size(1) != ids_.size(1)) {
       throw Error("TorchScript model '" + info_.name + "' returned logits of shape " +
-                  shape_of(logits) + "; expected [B, T, V] = [" + std::to_string(ids_.size(0)) +
+                  internal::shape_of(logits) + "; expected [B, T, V] = [" + std::to_string(ids_.size(0)) +
                   ", " + std::to_string(ids_.size(1)) + ", V]");
     }
     info_.vocab_size = logits.size(2);
@@ -177,7 +171,7 @@ std::unique_ptr<Generator> load_builtin_weights(const std::string& path,
     at::Tensor loaded = archive.attr(attribute).toTensor();
     if (loaded.sizes() != tensor->sizes()) {
       throw Error("built-in weights '" + path + "': tensor '" + name + "' has shape " +
-                  shape_of(loaded) + ", expected " + shape_of(*tensor) + " for preset '" +
+                  internal::shape_of(loaded) + ", expected " + internal::shape_of(*tensor) + " for preset '" +
                   config.preset + "'");
     }
     *tensor = loaded.to(at::kFloat);

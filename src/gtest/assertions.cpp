@@ -65,6 +65,9 @@ std::string claim(Property property, const std::string& model, const CheckOption
     result = check(model, prompts, o);
   } catch (const Error& e) {
     return ::testing::AssertionFailure() << value_of << "  Actual: error: " << e.what();
+  } catch (const std::exception& e) {
+    // A model's own exception (a callable engine, libtorch): a failure, not a crash.
+    return ::testing::AssertionFailure() << value_of << "  Actual: the model threw: " << e.what();
   }
   if (result.passed()) {
     if (!keep_artifacts() && !result.pack_dir.empty()) {

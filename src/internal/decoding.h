@@ -32,6 +32,9 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
                                const GenerationConfig& config, const at::Device& device,
                                int64_t pad_id);
 
+// "[2, 5, 256]".
+std::string shape_of(const at::Tensor& tensor);
+
 // Parses "cpu" / "cuda" / "cuda:1" and "float32" / "bfloat16" / "float16";
 // throws detllm::Error for anything else or for CUDA on a machine without it.
 at::Device parse_device(const std::string& name);
