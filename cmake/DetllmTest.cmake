@@ -5,6 +5,8 @@
 # for determinism testing:
 #   - DETLLM_ARTIFACTS_DIR points at <dir> (default: <build dir>/artifacts), where
 #     each test keeps the repro packs of its failed assertions in <Suite.Test>/;
+#   - a failing test's `failures.txt` (every failed assertion's message, with its
+#     pack's path) is attached with ATTACHED_FILES_ON_FAIL, for CDash;
 #   - every test is labelled `determinism`; with GPU also `gpu`, and asks CTest
 #     for one slot of a `gpus` resource, so that `ctest -j N --resource-spec-file
 #     gpus.json` never runs two GPU tests on one GPU (the test uses the GPU CTest
@@ -27,4 +29,29 @@ function(detllm_discover_tests target)
   # add_subdirectory users call this from their own directory.
   include(GoogleTest)
   gtest_discover_tests(${target} ${arg_UNPARSED_ARGUMENTS} PROPERTIES ${properties} ${arg_PROPERTIES})
+
+  # Test names are only known once discovered, so the attachment of each test's
+  # failures.txt is set when CTest reads the discovered list: a script CTest
+  # includes after gtest's, naming each test's file from its gtest filter the
+  # way the harness names its directory (detllm::test_artifact_dir).
+  set(script "${CMAKE_CURRENT_BINARY_DIR}/${target}_detllm_attach.cmake")
+  file(WRITE "${script}" "
+file(GLOB discovered \"${CMAKE_CURRENT_BINARY_DIR}/${target}*_tests.cmake\")
+foreach(file IN LISTS discovered)
+  get_filename_component(name \"\${file}\" NAME)
+  if(NOT name MATCHES \"^${target}\\\\[[0-9]+\\\\]_tests\\\\.cmake$\")
+    continue()
+  endif()
+  file(STRINGS \"\${file}\" tests REGEX \"^add_test\")
+  foreach(test IN LISTS tests)
+    if(test MATCHES \"^add_test\\\\(\\\\[=\\\\[(.*)\\\\]=\\\\] .*--gtest_filter=([^]]*)\\\\]==\\\\]\")
+      set(test_name \"\${CMAKE_MATCH_1}\")
+      string(REGEX REPLACE \"[^A-Za-z0-9._-]\" \"_\" directory \"\${CMAKE_MATCH_2}\")
+      set_tests_properties(\"\${test_name}\" PROPERTIES
+        ATTACHED_FILES_ON_FAIL \"${arg_ARTIFACTS_DIR}/\${directory}/failures.txt\")
+    endif()
+  endforeach()
+endforeach()
+")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${script}")
 endfunction()

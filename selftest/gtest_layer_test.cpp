@@ -5,6 +5,7 @@
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -91,7 +92,7 @@ TEST_F(AssertionTest, RepeatableFailsOnRunVariance) {
   EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().dropout, kPrompts, Runs(3)),
                           "controls: deterministic_algorithms=on");
   EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().dropout, kPrompts, Runs(3)), "repro pack: ");
-  EXPECT_EQ(packs().size(), 5u) << "every failed assertion keeps its own pack";
+  EXPECT_EQ(packs().size(), 6u) << "every failed assertion keeps its own pack, beside failures.txt";
 }
 
 TEST_F(AssertionTest, AssertRepeatableIsFatal) {
@@ -148,7 +149,8 @@ TEST_F(AssertionTest, AModelsOwnExceptionIsAFailure) {
       },
       ModelInfo{});
   EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(throwing, kPrompts), "the model threw: engine out of memory");
-  EXPECT_TRUE(internal::list_directory(test_artifact_dir()).empty()) << "no half-written pack";
+  EXPECT_EQ(internal::list_directory(test_artifact_dir()), std::vector<std::string>{"failures.txt"})
+      << "no half-written pack";
 }
 
 TEST(ArtifactDir, IsNamedAfterTheTestWithSafeCharacters) {
@@ -344,9 +346,15 @@ TEST(ChildProcess, FailingSuiteExitsNonZeroWithMessageXmlAndPack) {
   const std::string report((std::istreambuf_iterator<char>(in)), {});
   for (const char* test : {"BatchVariant", "RunVariant", "NeedleVariant", "ScoreVariant", "EnvChanges", "Unsupported"}) {
     const std::string test_dir = dir.path() + "/artifacts/DISABLED_DeliberatelyFailing." + test;
-    const auto packs = internal::list_directory(test_dir);
+    auto packs = internal::list_directory(test_dir);
+    // failures.txt: what detllm_discover_tests attaches with ATTACHED_FILES_ON_FAIL.
+    std::ifstream failures_file(test_dir + "/failures.txt");
+    const std::string failures((std::istreambuf_iterator<char>(failures_file)), {});
+    EXPECT_THAT(failures, HasSubstr("Value of: models()")) << test;
+    packs.erase(std::remove(packs.begin(), packs.end(), "failures.txt"), packs.end());
     ASSERT_EQ(packs.size(), 1u) << test;
     const std::string pack = test_dir + "/" + packs[0];
+    EXPECT_THAT(failures, HasSubstr("repro pack: " + pack)) << test;
     for (const char* file : {"report.json", "report.txt", "env.json", "run_config.json", "determinism_applied.json"}) {
       EXPECT_TRUE(std::ifstream(pack + "/" + file).good()) << test << " lacks " << file;
     }
@@ -376,6 +384,7 @@ TEST(ChildProcess, ConcurrentFailuresWriteDistinctCompletePacks) {
   size_t packs = 0;
   for (const std::string& test : internal::list_directory(root)) {
     for (const std::string& pack : internal::list_directory(root + "/" + test)) {
+      if (pack == "failures.txt") continue;
       EXPECT_NE(pack[0], '.') << "a temporary directory was left behind: " << pack;
       EXPECT_TRUE(std::ifstream(root + "/" + test + "/" + pack + "/report.json").good()) << pack;
       ++packs;

@@ -14,7 +14,8 @@
 // $DETLLM_ARTIFACTS_DIR (default "artifacts")/<Suite.Test>/<run_id>/, kept when
 // the assertion fails (its path is in the message and in the test's XML as the
 // property `detllm_repro_pack`) and removed when it passes, unless
-// DETLLM_KEEP_ARTIFACTS=1. A failure message names the category, the prompt,
+// DETLLM_KEEP_ARTIFACTS=1; a failure's message is also appended to
+// <Suite.Test>/failures.txt. A failure message names the category, the prompt,
 // the first differing token with both sides' text, logprob and logit margin,
 // the controls in force and the pack:
 //

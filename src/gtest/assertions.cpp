@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "detllm_test/error.h"
@@ -52,6 +54,15 @@ std::string claim(Property property, const std::string& model, const CheckOption
   return out.str();
 }
 
+// Appends a failed assertion's message to <test dir>/failures.txt, the file
+// detllm_discover_tests attaches to the test with ATTACHED_FILES_ON_FAIL.
+::testing::AssertionResult record_failure(const std::string& test_dir, const std::string& message) {
+  std::error_code ignored;
+  std::filesystem::create_directories(test_dir, ignored);
+  std::ofstream(test_dir + "/failures.txt", std::ios::app) << message << "\n\n";
+  return ::testing::AssertionFailure() << message;
+}
+
 }  // namespace
 
 ::testing::AssertionResult check_property(Property property, const char* arguments,
@@ -64,10 +75,10 @@ std::string claim(Property property, const std::string& model, const CheckOption
   try {
     result = check(model, prompts, o);
   } catch (const Error& e) {
-    return ::testing::AssertionFailure() << value_of << "  Actual: error: " << e.what();
+    return record_failure(o.out_dir, value_of + "  Actual: error: " + e.what());
   } catch (const std::exception& e) {
     // A model's own exception (a callable engine, libtorch): a failure, not a crash.
-    return ::testing::AssertionFailure() << value_of << "  Actual: the model threw: " << e.what();
+    return record_failure(o.out_dir, value_of + "  Actual: the model threw: " + e.what());
   }
   if (result.passed()) {
     if (!keep_artifacts() && !result.pack_dir.empty()) {
@@ -95,7 +106,7 @@ std::string claim(Property property, const std::string& model, const CheckOption
   }
   message << "    controls: " << r.controls << "\n"
           << "    repro pack: " << result.pack_dir;
-  return ::testing::AssertionFailure() << message.str();
+  return record_failure(o.out_dir, message.str());
 }
 
 }  // namespace detllm::internal

@@ -1,0 +1,21 @@
+# Fails unless CTest sees ATTACHED_FILES_ON_FAIL = EXPECTED on the discovered
+# test All/AcrossDevices.SkipsWhatTheMachineLacks/cpu_float32 in TEST_DIR.
+execute_process(COMMAND ${CTEST} --test-dir ${TEST_DIR} --show-only=json-v1
+                OUTPUT_VARIABLE json RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "ctest --show-only failed: ${rc}")
+endif()
+string(JSON count LENGTH "${json}" tests)
+math(EXPR last "${count} - 1")
+foreach(i RANGE ${last})
+  string(JSON name GET "${json}" tests ${i} name)
+  if(name MATCHES "^All/AcrossDevices.SkipsWhatTheMachineLacks/cpu_float32")
+    string(JSON properties GET "${json}" tests ${i} properties)
+    if(properties MATCHES "ATTACHED_FILES_ON_FAIL" AND properties MATCHES "${EXPECTED}")
+      message(STATUS "ok: ${name} attaches ${EXPECTED}")
+      return()
+    endif()
+    message(FATAL_ERROR "${name}: no ATTACHED_FILES_ON_FAIL ${EXPECTED} in ${properties}")
+  endif()
+endforeach()
+message(FATAL_ERROR "test All/AcrossDevices.SkipsWhatTheMachineLacks/cpu_float32 not found")
