@@ -18,19 +18,37 @@ function(detllm_discover_tests target)
   if(NOT arg_ARTIFACTS_DIR)
     set(arg_ARTIFACTS_DIR "${CMAKE_CURRENT_BINARY_DIR}/artifacts")
   endif()
-  set(properties ENVIRONMENT "DETLLM_ARTIFACTS_DIR=${arg_ARTIFACTS_DIR}")
+  # Labels are a list, which gtest_discover_tests cannot pass through: they are
+  # set below, with the attachments, together with the caller's own LABELS.
+  set(labels determinism)
   if(arg_GPU)
-    list(APPEND properties LABELS "determinism\\;gpu" RESOURCE_GROUPS "gpus:1")
-  else()
-    list(APPEND properties LABELS determinism)
+    list(APPEND labels gpu)
+  endif()
+  set(properties ENVIRONMENT "DETLLM_ARTIFACTS_DIR=${arg_ARTIFACTS_DIR}")
+  list(LENGTH arg_PROPERTIES count)
+  set(i 0)
+  while(i LESS count)
+    math(EXPR j "${i} + 1")
+    list(GET arg_PROPERTIES ${i} name)
+    list(GET arg_PROPERTIES ${j} value)
+    if(name STREQUAL "LABELS")
+      list(APPEND labels ${value})
+    else()
+      list(APPEND properties ${name} ${value})
+    endif()
+    math(EXPR i "${i} + 2")
+  endwhile()
+  set(gpu_slot "")
+  if(arg_GPU)
+    set(gpu_slot "RESOURCE_GROUPS gpus:1")
   endif()
   # Included here, not at file scope: GoogleTest.cmake leaves a variable that
   # gtest_discover_tests needs in the including directory's scope only, and
   # add_subdirectory users call this from their own directory.
   include(GoogleTest)
-  gtest_discover_tests(${target} ${arg_UNPARSED_ARGUMENTS} PROPERTIES ${properties} ${arg_PROPERTIES})
+  gtest_discover_tests(${target} ${arg_UNPARSED_ARGUMENTS} PROPERTIES ${properties})
 
-  # Test names are only known once discovered, so the attachment of each test's
+  # Test names are only known once discovered, so the labels and attachment of each test's
   # failures.txt is set when CTest reads the discovered list: a script CTest
   # includes after gtest's, naming each test's file from its gtest filter the
   # way the harness names its directory (detllm::test_artifact_dir).
@@ -48,7 +66,8 @@ foreach(file IN LISTS discovered)
       set(test_name \"\${CMAKE_MATCH_1}\")
       string(REGEX REPLACE \"[^A-Za-z0-9._-]\" \"_\" directory \"\${CMAKE_MATCH_2}\")
       set_tests_properties(\"\${test_name}\" PROPERTIES
-        ATTACHED_FILES_ON_FAIL \"${arg_ARTIFACTS_DIR}/\${directory}/failures.txt\")
+        ATTACHED_FILES_ON_FAIL \"${arg_ARTIFACTS_DIR}/\${directory}/failures.txt\"
+        LABELS \"${labels}\" ${gpu_slot})
     endif()
   endforeach()
 endforeach()
