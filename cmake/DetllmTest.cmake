@@ -57,8 +57,8 @@ function(detllm_discover_tests target)
 file(GLOB discovered \"${CMAKE_CURRENT_BINARY_DIR}/${target}*_tests.cmake\")
 foreach(file IN LISTS discovered)
   get_filename_component(name \"\${file}\" NAME)
-  # <target>[N]_tests.cmake (CMake 3.25) or <target>-<hash>_tests.cmake (newer).
-  if(NOT name MATCHES \"^${target}(\\\\[[0-9]+\\\\]|-[0-9a-zA-Z]+)_tests\\\\.cmake$\")
+  # <target>[N]_tests.cmake (CMake 3.25) or <target>_<hash>_tests.cmake (CMake 4).
+  if(NOT name MATCHES \"^${target}(\\\\[[0-9]+\\\\]|[-_][0-9a-zA-Z]+)_tests\\\\.cmake$\")
     continue()
   endif()
   file(STRINGS \"\${file}\" tests REGEX \"^add_test\")
