@@ -93,7 +93,9 @@ nlohmann::json determinism_applied_json(const DeterminismRecord& record);
 //     ... run the model ...
 //   }  // global state as before
 //
-// Scopes do not nest meaningfully; open one at a time per process.
+// Scopes nest (the DeterminismTest fixture holds one, and each check opens its
+// own inside it): each restores what it found. They change process-wide state,
+// so do not open them from several threads at once.
 class DeterminismScope {
  public:
   explicit DeterminismScope(const DeterminismOptions& options,
