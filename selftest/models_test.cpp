@@ -61,7 +61,9 @@ TEST(BuiltinModel, KvCacheMatchesRecomputation) {
 }
 
 // Left padding done right: a prompt gives the same tokens alone and padded
-// beside a longer one.
+// beside a longer one. Its padding positions see only padding; were that to
+// produce NaN (softmax over -inf), the NaN would reach the real tokens through
+// the cache (0 * NaN) and generate() would throw NonFiniteLogits.
 TEST(BuiltinModel, LeftPaddingDoesNotChangeTheOutput) {
   auto model = make_builtin_model(BuiltinConfig::tiny());
   const TokenIds short_prompt = bytes("Hi");

@@ -159,7 +159,7 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
     auto top = scores.topk(2, -1);
     at::Tensor top_values = std::get<0>(top);
     at::Tensor margin = top_values.select(1, 0) - top_values.select(1, 1);
-    at::Tensor chosen;
+    at::Tensor chosen = std::get<1>(top).select(1, 0);  // greedy
     if (host_each_step) {
       at::Tensor bad_host = bad.to(at::kCPU).contiguous();
       for (int64_t r = 0; r < rows; ++r) {
@@ -167,19 +167,15 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
           throw NonFiniteLogits(static_cast<int>(r), step);
         }
       }
-      if (sampling) {
-        at::Tensor host = scores.to(at::kCPU).contiguous();
-        const int64_t vocab = host.size(1);
-        std::vector<int64_t> picks(rows);
-        for (int64_t r = 0; r < rows; ++r) {
-          picks[r] = sample_row(host.data_ptr<float>() + r * vocab, vocab, config, generators[r]);
-        }
-        chosen = at::tensor(picks, long_options).to(device);
-      } else {
-        chosen = std::get<1>(top).select(1, 0);
+    }
+    if (sampling) {
+      at::Tensor host = scores.to(at::kCPU).contiguous();
+      const int64_t vocab = host.size(1);
+      std::vector<int64_t> picks(rows);
+      for (int64_t r = 0; r < rows; ++r) {
+        picks[r] = sample_row(host.data_ptr<float>() + r * vocab, vocab, config, generators[r]);
       }
-    } else {
-      chosen = std::get<1>(top).select(1, 0);
+      chosen = at::tensor(picks, long_options).to(device);
     }
     chosen_steps.push_back(chosen);
     margin_steps.push_back(margin);
