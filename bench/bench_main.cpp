@@ -55,7 +55,7 @@ void Generate(benchmark::State& state, const std::string& preset) {
       benchmark::Counter::kIsRate);
 }
 BENCHMARK_CAPTURE(Generate, tiny, "tiny")->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(Generate, small, "small")->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK_CAPTURE(Generate, small, "small")->Arg(1)->Arg(4)->Arg(32)->Unit(benchmark::kMillisecond)->Iterations(2);
 
 // A check of R runs (with its pack) against R bare generate() calls of the same
 // batches; the ratio is what the harness costs on top of inference.

@@ -51,6 +51,16 @@ std::string forward_source(Defect defect) {
       break;
     case Defect::kFlatLogits: s += "    return logits.reshape(B * T, -1)\n"; break;
     case Defect::kTupleOutput: s += "    return (logits, x)\n"; break;
+    case Defect::kAtomicSum:
+      // 65536 alternating +-1e7 (+0.37) summed into one slot: in float32 the result
+      // depends on the order of the additions, which CUDA's atomics do not fix.
+      s += R"(    k = torch.arange(65536, device=input_ids.device)
+    src = ((k % 2) * 2 - 1).float() * 1.0e7 + 0.37
+    acc = torch.zeros(1, device=input_ids.device).index_add(0, torch.zeros(65536, device=input_ids.device).long(), src)
+    bump = (acc - torch.floor(acc / 8.0) * 8.0) * 5.0
+    logits = logits + (torch.arange(logits.size(2), device=input_ids.device) == 65).float() * bump
+)";
+      break;
     default: break;
   }
   s += "    return logits\n";
@@ -67,6 +77,7 @@ const char* file_name(Defect defect) {
     case Defect::kFlatLogits: return "flat_logits";
     case Defect::kTupleOutput: return "tuple_output";
     case Defect::kNoMaskArgument: return "no_mask_argument";
+    case Defect::kAtomicSum: return "atomic_sum";
   }
   return "model";
 }

@@ -27,6 +27,7 @@ enum class Defect {
   kFlatLogits,       // returns [B*T, V] instead of [B, T, V]
   kTupleOutput,      // returns (logits, hidden)
   kNoMaskArgument,   // forward(input_ids) only
+  kAtomicSum,        // adds an index_add_ sum whose float order follows CUDA atomics
 };
 
 // Writes the model to `<dir>/<name>.pt` and returns the path.

@@ -200,7 +200,7 @@ std::vector<Generation> BuiltinModel::generate(const std::vector<TokenIds>& batc
     cache_k_.clear();
     cache_v_.clear();
     throw Error(info_.name + " failed on " + info_.device + "/" + info_.dtype + ": " +
-                e.what_without_backtrace());
+                describe_torch_error(e));
   }
 }
 

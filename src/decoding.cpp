@@ -79,6 +79,26 @@ int64_t sample_row(const float* logits, int64_t vocab, const GenerationConfig& c
 
 }  // namespace
 
+std::string describe_torch_error(const c10::Error& error) {
+  std::string text = error.what_without_backtrace();
+  text = text.substr(0, text.find('\n'));
+  const std::string marker = " does not have a deterministic implementation";
+  const size_t at = text.find(marker);
+  if (at == std::string::npos) return text;
+  const std::string op = text.substr(0, at);
+  std::string advice = "rewrite that step with ops that have deterministic kernels, run it on the CPU";
+  if (op.find("index_add") != std::string::npos || op.find("scatter") != std::string::npos ||
+      op.find("index_put") != std::string::npos) {
+    advice = "accumulate without atomics (sort the indices and sum segments, or a one-hot matmul), "
+             "run it on the CPU";
+  } else if (op.find("cumsum") != std::string::npos) {
+    advice = "compute the cumulative sum on the CPU";
+  }
+  return op + " has no deterministic kernel on this device, so deterministic algorithms stop it (libtorch: " +
+         text + "). To keep the guarantee, " + advice +
+         "; to run anyway without it, set DeterminismOptions::warn_only";
+}
+
 std::string shape_of(const at::Tensor& tensor) {
   std::string shape = "[";
   for (int64_t i = 0; i < tensor.dim(); ++i) shape += (i ? ", " : "") + std::to_string(tensor.size(i));

@@ -174,13 +174,17 @@ DeterminismScope::DeterminismScope(const DeterminismOptions& options, const std:
   Saved& s = *saved_;
   s.deterministic_algorithms = context.deterministicAlgorithms();
   s.deterministic_warn_only = context.deterministicAlgorithmsWarnOnly();
-  context.setDeterministicAlgorithms(true, options.warn_only);
-  const std::string algorithms = context.deterministicAlgorithms()
-                                     ? (context.deterministicAlgorithmsWarnOnly() ? "on (warn only)" : "on")
-                                     : "off";
-  add("torch", "deterministic_algorithms", options.warn_only ? "on (warn only)" : "on", algorithms,
-      on_off(s.deterministic_algorithms), context.deterministicAlgorithms(),
-      "an op without a deterministic kernel then throws, naming itself");
+  context.setDeterministicAlgorithms(options.deterministic_algorithms, options.warn_only);
+  auto algorithms_name = [](bool on, bool warn_only) {
+    return on ? (warn_only ? "on (warn only)" : "on") : "off";
+  };
+  const std::string algorithms =
+      algorithms_name(context.deterministicAlgorithms(), context.deterministicAlgorithmsWarnOnly());
+  const std::string wanted = algorithms_name(options.deterministic_algorithms, options.warn_only);
+  add("torch", "deterministic_algorithms", wanted, algorithms, on_off(s.deterministic_algorithms),
+      algorithms == wanted,
+      options.deterministic_algorithms ? "an op without a deterministic kernel then throws, naming itself"
+                                       : "turned off on request");
 
   s.cudnn_deterministic = context.deterministicCuDNN();
   context.setDeterministicCuDNN(true);
@@ -191,20 +195,23 @@ DeterminismScope::DeterminismScope(const DeterminismOptions& options, const std:
   add("torch", "cudnn_benchmark", "off", on_off(context.benchmarkCuDNN()),
       on_off(s.cudnn_benchmark), !context.benchmarkCuDNN(), cuda_only);
 
+  const bool tf32 = options.allow_tf32;
+  const std::string tf32_note = tf32 ? "turned on on request" : cuda_only;
   s.tf32_cublas = context.allowTF32CuBLAS();
-  context.setAllowTF32CuBLAS(false);
+  context.setAllowTF32CuBLAS(tf32);
   const bool tf32_cublas = context.allowTF32CuBLAS() || torch_override_on;
-  add("torch", "tf32_cublas", "off", on_off(tf32_cublas), on_off(s.tf32_cublas),
-      !tf32_cublas || !on_cuda, cuda_only);
+  add("torch", "tf32_cublas", on_off(tf32), on_off(tf32_cublas), on_off(s.tf32_cublas),
+      tf32_cublas == tf32 || !on_cuda, tf32_note);
   s.tf32_cudnn = context.allowTF32CuDNN();
-  context.setAllowTF32CuDNN(false);
-  add("torch", "tf32_cudnn", "off", on_off(context.allowTF32CuDNN()), on_off(s.tf32_cudnn),
-      !context.allowTF32CuDNN() || !on_cuda, cuda_only);
+  context.setAllowTF32CuDNN(tf32);
+  add("torch", "tf32_cudnn", on_off(tf32), on_off(context.allowTF32CuDNN()), on_off(s.tf32_cudnn),
+      context.allowTF32CuDNN() == tf32 || !on_cuda, tf32_note);
   s.matmul_precision = context.float32MatmulPrecision();
-  context.setFloat32MatmulPrecision("highest");
-  add("torch", "float32_matmul_precision", "highest", precision_name(context.float32MatmulPrecision()),
+  const std::string precision = tf32 ? "high" : "highest";
+  context.setFloat32MatmulPrecision(precision);
+  add("torch", "float32_matmul_precision", precision, precision_name(context.float32MatmulPrecision()),
       precision_name(s.matmul_precision),
-      context.float32MatmulPrecision() == at::Float32MatmulPrecision::HIGHEST, "");
+      precision_name(context.float32MatmulPrecision()) == precision, tf32 ? tf32_note : "");
 
   s.fp16_reduction = context.allowFP16ReductionCuBLAS();
   context.setAllowFP16ReductionCuBLAS(false);

@@ -13,6 +13,11 @@
 
 #include <nlohmann/json.hpp>
 
+#ifdef DETLLM_HAVE_CUDA_RUNTIME
+#include <cublas_api.h>
+#include <cuda_runtime_api.h>
+#endif
+
 #include "detllm_test/version.h"
 #include "internal/json_io.h"
 #include "internal/sha256.h"
@@ -54,6 +59,64 @@ std::string cpu_model() {
   return "unknown";
 }
 
+// cuDNN's version as libtorch reports it, or null.
+json cudnn_version() {
+  try {
+    if (at::hasCUDA() && at::detail::getCUDAHooks().hasCuDNN()) {
+      return at::detail::getCUDAHooks().versionCuDNN();
+    }
+  } catch (const c10::Error&) {
+  }
+  return nullptr;
+}
+
+// GPU facts straight from the CUDA runtime and cuBLAS: {cuda, cublas, device}.
+// Without the toolkit at build time, or without a GPU, it says so.
+json gpu_facts() {
+  json facts = {{"cuda", {{"available", false}}}, {"cublas", {{"version", nullptr}}}, {"device", nullptr}};
+#ifdef DETLLM_HAVE_CUDA_RUNTIME
+  int driver = 0, runtime = 0, count = 0;
+  cudaDriverGetVersion(&driver);
+  cudaRuntimeGetVersion(&runtime);
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  facts["cuda"] = {{"available", status == cudaSuccess && count > 0},
+                   {"device_count", status == cudaSuccess ? count : 0},
+                   {"driver_version", driver},
+                   {"runtime_version", runtime},
+                   {"source", "CUDA runtime"}};
+  if (status != cudaSuccess) facts["cuda"]["error"] = cudaGetErrorString(status);
+  int major = 0, minor = 0, patch = 0;
+  cublasGetProperty(MAJOR_VERSION, &major);
+  cublasGetProperty(MINOR_VERSION, &minor);
+  cublasGetProperty(PATCH_LEVEL, &patch);
+  facts["cublas"] = {{"version", std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch)}};
+  if (status == cudaSuccess && count > 0) {
+    json devices = json::array();
+    for (int i = 0; i < count; ++i) {
+      cudaDeviceProp p{};
+      if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
+      devices.push_back({{"index", i},
+                         {"name", p.name},
+                         {"compute_capability", std::to_string(p.major) + "." + std::to_string(p.minor)},
+                         {"sm_count", p.multiProcessorCount},
+                         {"memory_bytes", p.totalGlobalMem}});
+    }
+    facts["device"] = devices.empty() ? json(nullptr) : devices[0];
+    if (!devices.empty()) {
+      facts["device"]["type"] = "cuda";
+      facts["device"]["count"] = count;
+      facts["device"]["all"] = devices;
+    }
+  }
+#else
+  const int64_t gpus = at::hasCUDA() ? static_cast<int64_t>(at::getNumGPUs()) : 0;
+  facts["cuda"] = {{"available", gpus > 0}, {"device_count", gpus}, {"source", "libtorch (built without the CUDA Toolkit)"}};
+  if (gpus > 0) facts["device"] = {{"type", "cuda"}, {"count", gpus}};
+#endif
+  facts["cudnn"] = {{"version", cudnn_version()}};
+  return facts;
+}
+
 // What cannot change while the process lives, computed once.
 const json& static_part() {
   static const json snapshot = [] {
@@ -91,10 +154,8 @@ const json& static_part() {
           {"has_openmp", at::hasOpenMP()},
           {"build_config_sha256", internal::sha256_hex(at::show_config())}}},
         {"torch", {{"version", TORCH_VERSION}, {"cuda_available", gpus > 0}, {"cuda_device_count", gpus}}},
-        {"cuda", {{"available", gpus > 0}, {"device_count", gpus}}},
-        {"cublas", {{"version", nullptr}}},
-        {"device", gpus > 0 ? json{{"type", "cuda"}, {"count", gpus}} : json(nullptr)},
     };
+    s.update(gpu_facts());
     return s;
   }();
   return snapshot;

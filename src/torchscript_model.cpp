@@ -75,7 +75,7 @@ class TorchScriptModel final : public Generator, private internal::LogitsModel {
       return internal::decode(*this, batch, config, device_, /*pad_id=*/0);
     } catch (const c10::Error& e) {
       throw Error("TorchScript model '" + info_.name +
-                  "' failed in forward: " + first_line(e.what_without_backtrace()));
+                  "' failed in forward: " + internal::describe_torch_error(e));
     }
   }
 

@@ -42,6 +42,11 @@ struct DeterminismOptions {
   // Deterministic algorithms in warn-only mode: an op without a deterministic
   // kernel warns instead of throwing.
   bool warn_only = false;
+  // Turn a control off on purpose, to measure what it buys (negative controls,
+  // "TF32 on vs off"). The record says so; the tier is still claimed, since the
+  // caller asked for exactly this setting.
+  bool deterministic_algorithms = true;
+  bool allow_tf32 = false;
 };
 
 // One control as the scope found and left it. Values are read back after they

@@ -16,6 +16,7 @@
 
 #include "detllm_test/assertions.h"
 #include "detllm_test/check.h"
+#include "detllm_test/error.h"
 #include "detllm_test/fixture.h"
 #include "detllm_test/matchers.h"
 #include "detllm_test/models.h"
