@@ -52,13 +52,13 @@ std::string forward_source(Defect defect) {
     case Defect::kFlatLogits: s += "    return logits.reshape(B * T, -1)\n"; break;
     case Defect::kTupleOutput: s += "    return (logits, x)\n"; break;
     case Defect::kAtomicSum:
-      // 65536 alternating +-1e7 (+0.37) summed into one slot: in float32 the result
-      // depends on the order of the additions, which CUDA's atomics do not fix.
-      s += R"(    k = torch.arange(65536, device=input_ids.device)
-    src = ((k % 2) * 2 - 1).float() * 1.0e7 + 0.37
+      // 65536 float32 values of mixed signs and magnitudes summed into one slot:
+      // the rounding depends on the order of the additions, which CUDA's atomics
+      // do not fix. The sum nudges one logit, so logprobs show any change.
+      s += R"(    k = torch.arange(65536, device=input_ids.device).float()
+    src = torch.sin(k) * 1000.0 + 0.123
     acc = torch.zeros(1, device=input_ids.device).index_add(0, torch.zeros(65536, device=input_ids.device).long(), src)
-    bump = (acc - torch.floor(acc / 8.0) * 8.0) * 5.0
-    logits = logits + (torch.arange(logits.size(2), device=input_ids.device) == 65).float() * bump
+    logits = logits + (torch.arange(logits.size(2), device=input_ids.device) == 65).float() * acc * 0.001
 )";
       break;
     default: break;
