@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <torch/script.h>
+
 #include "detllm_test/detllm_test.h"
 #include "test_models.h"
 
@@ -55,18 +57,32 @@ TEST_F(Gpu, AtomicsAreRunVarianceWithoutDeterministicAlgorithms) {
               AnyOf(Category::kRunVarianceFixedBatch, Category::kScoreVariance));
 }
 
+// With deterministic algorithms on, the atomic sum either runs deterministically
+// or the harness names the op. Observed with libtorch 2.11 on an H100: index_add
+// has a deterministic CUDA kernel, and the warm runs agree bitwise; run 0 alone
+// differs, because TorchScript's profiling executor re-optimizes the graph after
+// its first calls — a cold start the harness reports as such. With the graph
+// executor's optimization off, all runs agree.
 TEST_F(Gpu, AtomicsUnderDeterministicAlgorithmsPassOrNameTheOp) {
   testing::TempDir dir;
-  auto model = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kAtomicSum),
-                                      {"cuda", "float32"});
-  try {
-    const CheckResult result = run_check(*model, options(5, 2));
-    EXPECT_TRUE(result.passed()) << render_text(result.report);
-  } catch (const Error& e) {
-    std::cout << "[ observed ] " << e.what() << "\n";
-    EXPECT_THAT(e.what(), HasSubstr("has no deterministic kernel"));
-    EXPECT_THAT(e.what(), HasSubstr("index_add"));
+  const std::string path = testing::write_torchscript_model(dir.path(), testing::Defect::kAtomicSum);
+  for (bool optimize : {true, false}) {
+    torch::jit::setGraphExecutorOptimize(optimize);
+    auto model = load_torchscript_model(path, {"cuda", "float32"});
+    try {
+      const CheckResult result = run_check(*model, options(5, 2));
+      if (optimize && !result.passed()) {
+        EXPECT_TRUE(result.report.cold_start_differs) << render_text(result.report);
+      } else {
+        EXPECT_TRUE(result.passed()) << render_text(result.report);
+      }
+    } catch (const Error& e) {
+      std::cout << "[ observed ] " << e.what() << "\n";
+      EXPECT_THAT(e.what(), HasSubstr("has no deterministic kernel"));
+      EXPECT_THAT(e.what(), HasSubstr("index_add"));
+    }
   }
+  torch::jit::setGraphExecutorOptimize(true);
 }
 
 // Asserts what the harness observed on an H100 (docs/gpu.md): in bfloat16 the
