@@ -213,6 +213,20 @@ DeterminismScope::DeterminismScope(const DeterminismOptions& options, const std:
       precision_name(s.matmul_precision),
       precision_name(context.float32MatmulPrecision()) == precision, tf32 ? tf32_note : "");
 
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 11)
+  // libtorch 2.x's newer per-backend float32 precision, read back after the
+  // switches above (which it follows): TF32 or BF16 here means reduced precision.
+  for (const auto& [op, name] : {std::pair{at::Float32Op::MATMUL, "fp32_precision_cuda_matmul"},
+                                 std::pair{at::Float32Op::CONV, "fp32_precision_cuda_conv"}}) {
+    const at::Float32Precision p = context.float32Precision(at::Float32Backend::CUDA, op);
+    const char* effective = p == at::Float32Precision::IEEE   ? "ieee"
+                            : p == at::Float32Precision::TF32 ? "tf32"
+                            : p == at::Float32Precision::BF16 ? "bf16"
+                                                              : "none";
+    const bool reduced = p == at::Float32Precision::TF32 || p == at::Float32Precision::BF16;
+    add("torch", name, tf32 ? "tf32" : "ieee", effective, "", tf32 || !reduced || !on_cuda, tf32_note);
+  }
+#endif
   s.fp16_reduction = context.allowFP16ReductionCuBLAS();
   context.setAllowFP16ReductionCuBLAS(false);
   const bool fp16_reduction = internal::reduction_allowed(context.allowFP16ReductionCuBLAS());
