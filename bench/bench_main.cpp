@@ -39,7 +39,8 @@ std::unique_ptr<detllm::Generator> model_for(const std::string& preset) {
 std::vector<detllm::TokenIds> batch_of(int batch_size) {
   detllm::ByteTokenizer tokenizer;
   std::vector<detllm::TokenIds> batch;
-  for (int i = 0; i < batch_size; ++i) batch.push_back(tokenizer.encode(kPrompts[i % kPrompts.size()].text));
+  for (int i = 0; i < batch_size; ++i)
+    batch.push_back(tokenizer.encode(kPrompts[i % kPrompts.size()].text));
   return batch;
 }
 
@@ -55,7 +56,12 @@ void Generate(benchmark::State& state, const std::string& preset) {
       benchmark::Counter::kIsRate);
 }
 BENCHMARK_CAPTURE(Generate, tiny, "tiny")->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(Generate, small, "small")->Arg(1)->Arg(4)->Arg(32)->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK_CAPTURE(Generate, small, "small")
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(32)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
 
 // A check of R runs (with its pack) against R bare generate() calls of the same
 // batches; the ratio is what the harness costs on top of inference.
@@ -78,7 +84,8 @@ void CheckOverhead(benchmark::State& state, const std::string& preset) {
       detllm::DeterminismScope scope(options.determinism, device());
       for (int r = 0; r < runs; ++r) {
         for (const detllm::Prompt& prompt : kPrompts) {
-          benchmark::DoNotOptimize(model->generate({model->tokenizer().encode(prompt.text)}, options.decoding));
+          benchmark::DoNotOptimize(
+              model->generate({model->tokenizer().encode(prompt.text)}, options.decoding));
         }
       }
     }
@@ -94,8 +101,16 @@ void CheckOverhead(benchmark::State& state, const std::string& preset) {
   state.counters["check_ms"] = 1e3 * check_s / static_cast<double>(state.iterations());
   state.counters["overhead_ratio"] = check_s / bare_s;
 }
-BENCHMARK_CAPTURE(CheckOverhead, tiny, "tiny")->Arg(5)->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
-BENCHMARK_CAPTURE(CheckOverhead, small, "small")->Arg(3)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK_CAPTURE(CheckOverhead, tiny, "tiny")
+    ->Arg(5)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(1.0);
+BENCHMARK_CAPTURE(CheckOverhead, small, "small")
+    ->Arg(3)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
 
 // What the determinism controls themselves cost: generation with and without them.
 void Controls(benchmark::State& state, const std::string& preset) {
@@ -106,13 +121,21 @@ void Controls(benchmark::State& state, const std::string& preset) {
   detllm::DeterminismOptions determinism;
   determinism.threads = 0;
   std::unique_ptr<detllm::DeterminismScope> scope;
-  if (state.range(0) == 1) scope = std::make_unique<detllm::DeterminismScope>(determinism, device());
+  if (state.range(0) == 1)
+    scope = std::make_unique<detllm::DeterminismScope>(determinism, device());
   benchmark::DoNotOptimize(model->generate(batch, config));  // warm-up outside the timing
   for (auto _ : state) benchmark::DoNotOptimize(model->generate(batch, config));
   state.SetLabel(state.range(0) == 1 ? "controls on" : "controls off");
 }
-BENCHMARK_CAPTURE(Controls, tiny, "tiny")->Args({0, 4})->Args({1, 4})->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(Controls, small, "small")->Args({0, 4})->Args({1, 4})->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_CAPTURE(Controls, tiny, "tiny")
+    ->Args({0, 4})
+    ->Args({1, 4})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Controls, small, "small")
+    ->Args({0, 4})
+    ->Args({1, 4})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 
 // A large trace: 20,000 prompts of 64 input and 128 generated tokens with logprobs.
 const detllm::Trace& large_trace() {
@@ -123,7 +146,8 @@ const detllm::Trace& large_trace() {
       auto& row = t[i];
       row.prompt_id = std::to_string(i);
       row.tokenizer_id = "detllm/bytes";
-      for (int k = 0; k < 64; ++k) row.input_token_ids.push_back(static_cast<int64_t>(rng() % 50257));
+      for (int k = 0; k < 64; ++k)
+        row.input_token_ids.push_back(static_cast<int64_t>(rng() % 50257));
       row.input_token_ids_hash = detllm::token_ids_hash(row.input_token_ids);
       std::vector<double> scores;
       for (int k = 0; k < 128; ++k) {
@@ -141,24 +165,30 @@ const detllm::Trace& large_trace() {
 void DiffLargeTrace(benchmark::State& state) {
   const detllm::Trace& left = large_trace();
   const detllm::Trace right = left;
-  for (auto _ : state) benchmark::DoNotOptimize(detllm::diff_traces(left, right, {detllm::Category::kRunVarianceFixedBatch, true}));
-  state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(state.iterations() * left.size()), benchmark::Counter::kIsRate);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(
+        detllm::diff_traces(left, right, {detllm::Category::kRunVarianceFixedBatch, true}));
+  state.counters["rows_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * left.size()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(DiffLargeTrace)->Unit(benchmark::kMillisecond);
 
 void WriteTrace(benchmark::State& state) {
   const std::string path = (std::filesystem::temp_directory_path() / "detllm_bench.jsonl").string();
   for (auto _ : state) detllm::write_trace(path, large_trace());
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * std::filesystem::file_size(path)));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * std::filesystem::file_size(path)));
   std::filesystem::remove(path);
 }
 BENCHMARK(WriteTrace)->Unit(benchmark::kMillisecond);
 
 void ReadTrace(benchmark::State& state) {
-  const std::string path = (std::filesystem::temp_directory_path() / "detllm_bench_read.jsonl").string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "detllm_bench_read.jsonl").string();
   detllm::write_trace(path, large_trace());
   for (auto _ : state) benchmark::DoNotOptimize(detllm::read_trace(path));
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * std::filesystem::file_size(path)));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * std::filesystem::file_size(path)));
   std::filesystem::remove(path);
 }
 BENCHMARK(ReadTrace)->Unit(benchmark::kMillisecond);

@@ -24,11 +24,10 @@ int main(int argc, char** argv) {
     options.decoding.max_new_tokens = 24;
     options.out_dir = argc > 2 ? argv[2] : "artifacts";
     const std::vector<detllm::Prompt> prompts = {
-        "Choose one: A or B.", "The capital of France is", "def fibonacci(n):",
-        "Once upon a time, in a land far away,"};
+        "Choose one: A or B.", "The capital of France is",
+        "def fibonacci(n):", "Once upon a time, in a land far away,"};
     detllm::CheckResult result = detllm::check(*model, prompts, options);
-    std::cout << detllm::render_text(result.report)
-              << "repro pack: " << result.pack_dir << "\n";
+    std::cout << detllm::render_text(result.report) << "repro pack: " << result.pack_dir << "\n";
     return result.passed() ? 0 : 1;
   } catch (const detllm::Error& e) {
     std::cerr << "detllm_demo: " << e.what() << "\n";

@@ -4,10 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "detllm_test/diff.h"
 #include "detllm_test/error.h"
@@ -79,10 +78,10 @@ TEST(Trace, RoundTripsThroughJsonLines) {
 
 TEST(Trace, RowKeysAreSortedAndCarryDetllmFields) {
   const std::string line = to_json(make_row(0, {5})).dump();
-  for (const char* key : {"prompt_id", "input_token_ids", "input_token_ids_hash",
-                          "generated_token_ids", "scores", "tokenizer_id",
-                          "decoding_max_new_tokens", "decoding_do_sample", "decoding_temperature",
-                          "decoding_top_p", "decoding_top_k"}) {
+  for (const char* key :
+       {"prompt_id", "input_token_ids", "input_token_ids_hash", "generated_token_ids", "scores",
+        "tokenizer_id", "decoding_max_new_tokens", "decoding_do_sample", "decoding_temperature",
+        "decoding_top_p", "decoding_top_k"}) {
     EXPECT_THAT(line, HasSubstr(std::string("\"") + key + "\"")) << key;
   }
   EXPECT_LT(line.find("\"batch_position\""), line.find("\"generated_token_ids\""));
@@ -131,7 +130,8 @@ TEST(Trace, ReadErrorsNameFileLineAndProblem) {
   EXPECT_THROW(read_trace(path), Error);
   write_file(path, "[1,2]\n");
   EXPECT_THROW(read_trace(path), Error);
-  write_file(path, "\n" + good + "\n\n{\"prompt_id\":\"y\",\"generated_token_ids\":[1],\"extra\":true}\n");
+  write_file(
+      path, "\n" + good + "\n\n{\"prompt_id\":\"y\",\"generated_token_ids\":[1],\"extra\":true}\n");
   EXPECT_EQ(read_trace(path).size(), 2u);  // blank lines skipped, unknown fields ignored
 }
 
@@ -161,7 +161,8 @@ TEST(Diff, CategoriesFollowDiffOrder) {
 
   Trace flipped = base;
   flipped[1].generated_token_ids = {4, 6};
-  auto d = diff_traces(base, flipped, {Category::kBatchVariance, false, "batch size 1", "batch size 8"});
+  auto d =
+      diff_traces(base, flipped, {Category::kBatchVariance, false, "batch size 1", "batch size 8"});
   ASSERT_TRUE(d);
   EXPECT_EQ(d->category, Category::kBatchVariance);
   EXPECT_EQ(d->index, 1);
@@ -212,9 +213,10 @@ TEST(Diff, NamesNearTiesAndDecodesText) {
 }
 
 TEST(Category, NamesRoundTrip) {
-  for (Category c : {Category::kNone, Category::kGenContextMismatch, Category::kTokenizationMismatch,
-                     Category::kRunVarianceFixedBatch, Category::kBatchVariance,
-                     Category::kScoreVariance, Category::kEnvMismatch, Category::kUnsupportedRequest}) {
+  for (Category c :
+       {Category::kNone, Category::kGenContextMismatch, Category::kTokenizationMismatch,
+        Category::kRunVarianceFixedBatch, Category::kBatchVariance, Category::kScoreVariance,
+        Category::kEnvMismatch, Category::kUnsupportedRequest}) {
     EXPECT_EQ(category_from_string(to_string(c)), c);
   }
   EXPECT_THROW(category_from_string("NOPE"), Error);

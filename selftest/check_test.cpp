@@ -1,16 +1,16 @@
 // check() and run() end to end: a passing built-in model, a negative control
 // for every failure category from a real cause, the pack, and bad input.
+#include "detllm_test/check.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
-#include <nlohmann/json.hpp>
-
-#include "detllm_test/check.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
 #include "internal/file_util.h"
@@ -21,9 +21,9 @@ namespace detllm {
 namespace {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 using ::testing::Contains;
 using ::testing::HasSubstr;
-using nlohmann::json;
 
 const std::vector<Prompt> kPrompts = {"Choose one: A or B.", "The capital of France is",
                                       "def fibonacci(n):"};
@@ -47,7 +47,8 @@ class CheckTest : public ::testing::Test {
 };
 
 json schema_required(const std::string& schema) {
-  return internal::read_json_file(std::string(DETLLM_SCHEMA_DIR) + "/" + schema + ".json", "schema")["required"];
+  return internal::read_json_file(std::string(DETLLM_SCHEMA_DIR) + "/" + schema + ".json",
+                                  "schema")["required"];
 }
 
 void expect_fields(const json& artifact, const std::string& schema) {
@@ -71,20 +72,22 @@ TEST_F(CheckTest, BuiltinModelPassesAndWritesACompletePack) {
 
   const std::string pack = result.pack_dir;
   ASSERT_TRUE(fs::is_directory(pack));
-  for (const char* file : {"env.json", "run_config.json", "determinism_applied.json", "trace.jsonl",
-                           "report.json", "report.txt", "envs/run_0.json", "envs/run_2.json",
-                           "traces/run_0.jsonl", "traces/run_2.jsonl", "traces/batch_2.jsonl",
-                           "traces/batch_8.jsonl"}) {
+  for (const char* file :
+       {"env.json", "run_config.json", "determinism_applied.json", "trace.jsonl", "report.json",
+        "report.txt", "envs/run_0.json", "envs/run_2.json", "traces/run_0.jsonl",
+        "traces/run_2.jsonl", "traces/batch_2.jsonl", "traces/batch_8.jsonl"}) {
     EXPECT_TRUE(fs::exists(pack + "/" + file)) << file;
   }
   EXPECT_FALSE(fs::exists(pack + "/diffs/first_divergence.json"));
   expect_fields(internal::read_json_file(pack + "/env.json", "env"), "env_snapshot");
   expect_fields(internal::read_json_file(pack + "/run_config.json", "run_config"), "run_config");
-  expect_fields(internal::read_json_file(pack + "/determinism_applied.json", "applied"), "determinism_applied");
+  expect_fields(internal::read_json_file(pack + "/determinism_applied.json", "applied"),
+                "determinism_applied");
   const json report = internal::read_json_file(pack + "/report.json", "report");
   expect_fields(report, "report");
   EXPECT_EQ(report["status"], "PASS");
-  for (const char* key : {"runs", "batch_sizes", "baseline_batch_size", "first_divergence", "batch_divergence"}) {
+  for (const char* key :
+       {"runs", "batch_sizes", "baseline_batch_size", "first_divergence", "batch_divergence"}) {
     EXPECT_TRUE(report["details"].contains(key)) << key;
   }
   for (const TraceRow& row : read_trace(pack + "/trace.jsonl")) {
@@ -112,7 +115,8 @@ TEST_F(CheckTest, BuildsRealBatchesWithFillerPrompts) {
         std::vector<size_t> lengths;
         for (const TokenIds& ids : batch) lengths.push_back(ids.size());
         seen.push_back(lengths);
-        return std::vector<Generation>(batch.size(), Generation{TokenIds(config.max_new_tokens, 1), {}, {}});
+        return std::vector<Generation>(batch.size(),
+                                       Generation{TokenIds(config.max_new_tokens, 1), {}, {}});
       },
       info);
   CheckOptions o = options(1);
@@ -123,7 +127,8 @@ TEST_F(CheckTest, BuildsRealBatchesWithFillerPrompts) {
   EXPECT_EQ(seen[0].size(), 1u);
   ASSERT_EQ(seen[1].size(), 8u);
   EXPECT_EQ(seen[1][0], 10u);
-  EXPECT_GT(*std::max_element(seen[1].begin() + 1, seen[1].end()), 10u) << "no longer filler: no padding";
+  EXPECT_GT(*std::max_element(seen[1].begin() + 1, seen[1].end()), 10u)
+      << "no longer filler: no padding";
   EXPECT_LT(*std::min_element(seen[1].begin() + 1, seen[1].end()), 10u);
 }
 
@@ -137,8 +142,10 @@ TEST_F(CheckTest, CatchesRunVarianceFromDropoutLeftOn) {
   EXPECT_GT(result.report.distinct_outputs, 1);
   ASSERT_TRUE(result.report.first_divergence);
   EXPECT_EQ(result.report.first_divergence->left_label, "run 0");
-  EXPECT_NE(result.report.first_divergence->left_token, result.report.first_divergence->right_token);
-  const json first = internal::read_json_file(result.pack_dir + "/diffs/first_divergence.json", "divergence");
+  EXPECT_NE(result.report.first_divergence->left_token,
+            result.report.first_divergence->right_token);
+  const json first =
+      internal::read_json_file(result.pack_dir + "/diffs/first_divergence.json", "divergence");
   expect_fields(first, "first_divergence");
   EXPECT_THAT(internal::read_json_file(result.pack_dir + "/report.json", "r")["category"],
               "RUN_VARIANCE_FIXED_BATCH");
@@ -237,7 +244,8 @@ TEST_F(CheckTest, CatchesScoreVarianceOnlyAtTier2) {
   EXPECT_EQ(tier2.report.category, Category::kScoreVariance);
   ASSERT_TRUE(tier2.report.first_divergence);
   EXPECT_EQ(tier2.report.first_divergence->left_token, tier2.report.first_divergence->right_token);
-  EXPECT_NE(*tier2.report.first_divergence->left_logprob, *tier2.report.first_divergence->right_logprob);
+  EXPECT_NE(*tier2.report.first_divergence->left_logprob,
+            *tier2.report.first_divergence->right_logprob);
 }
 
 // ENV_MISMATCH: a determinism-relevant variable changes between runs.
@@ -307,12 +315,12 @@ TEST_F(CheckTest, Tier0RecordsButAssertsNothing) {
 TEST_F(CheckTest, RunWritesARunPack) {
   auto model = make_builtin_model(BuiltinConfig::tiny());
   RunResult result = run(*model, kPrompts, options());
-  for (const char* file : {"env.json", "run_config.json", "determinism_applied.json", "trace.jsonl"}) {
+  for (const char* file :
+       {"env.json", "run_config.json", "determinism_applied.json", "trace.jsonl"}) {
     EXPECT_TRUE(fs::exists(result.pack_dir + "/" + file)) << file;
   }
   EXPECT_EQ(read_trace(result.pack_dir + "/trace.jsonl").size(), kPrompts.size());
 }
-
 
 TEST_F(CheckTest, BadInputIsAClearErrorAndLeavesNoPack) {
   auto model = make_builtin_model(BuiltinConfig::tiny());

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-
 #include <nlohmann/json.hpp>
 
 #include "detllm_test/determinism.h"
@@ -13,9 +12,9 @@
 namespace detllm {
 namespace {
 
+using nlohmann::json;
 using ::testing::Contains;
 using ::testing::HasSubstr;
-using nlohmann::json;
 
 // The controls' global state as seen from outside the library.
 json observed_controls() {
@@ -26,7 +25,8 @@ json observed_controls() {
 TEST(DeterminismScope, AppliesEveryControlAndRestoresTheStateOnExit) {
   unsetenv("CUBLAS_WORKSPACE_CONFIG");
   const json before = observed_controls();
-  ASSERT_FALSE(before["deterministic_algorithms"].get<bool>()) << "the test needs the default state";
+  ASSERT_FALSE(before["deterministic_algorithms"].get<bool>())
+      << "the test needs the default state";
   DeterminismOptions options;
   options.threads = 1;
   {
@@ -43,7 +43,8 @@ TEST(DeterminismScope, AppliesEveryControlAndRestoresTheStateOnExit) {
     EXPECT_EQ(record.find("deterministic_algorithms")->effective, "on");
     EXPECT_EQ(record.find("CUBLAS_WORKSPACE_CONFIG")->previous, "(unset)");
     EXPECT_EQ(record.find("threads")->effective, "1");
-    EXPECT_THAT(record.summary(), HasSubstr("deterministic_algorithms=on tf32=off CUBLAS_WORKSPACE_CONFIG=:4096:8 seed=0 threads=1"));
+    EXPECT_THAT(record.summary(), HasSubstr("deterministic_algorithms=on tf32=off "
+                                            "CUBLAS_WORKSPACE_CONFIG=:4096:8 seed=0 threads=1"));
   }
   EXPECT_EQ(observed_controls(), before);
   EXPECT_EQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), nullptr);

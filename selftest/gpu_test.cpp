@@ -3,7 +3,6 @@
 // test observed on which GPU is in docs/gpu.md.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <torch/script.h>
 
 #include "detllm_test/detllm_test.h"
@@ -15,8 +14,9 @@ namespace {
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 
-const std::vector<std::string> kPrompts = {"Choose one: A or B.", "The capital of France is",
-                                           "def fibonacci(n):", "Once upon a time, in a land far away,"};
+const std::vector<std::string> kPrompts = {
+    "Choose one: A or B.", "The capital of France is",
+    "def fibonacci(n):", "Once upon a time, in a land far away,"};
 
 class Gpu : public ::testing::Test {
  protected:
@@ -48,8 +48,9 @@ TEST_F(Gpu, SmallIsRepeatableInFloat32AndBfloat16) {
 
 TEST_F(Gpu, AtomicsAreRunVarianceWithoutDeterministicAlgorithms) {
   testing::TempDir dir;
-  auto model = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kAtomicSum),
-                                      {"cuda", "float32"});
+  auto model = load_torchscript_model(
+      testing::write_torchscript_model(dir.path(), testing::Defect::kAtomicSum),
+      {"cuda", "float32"});
   CheckOptions o = options(5, 2);
   o.determinism.deterministic_algorithms = false;
   const CheckResult result = run_check(*model, o);
@@ -65,7 +66,8 @@ TEST_F(Gpu, AtomicsAreRunVarianceWithoutDeterministicAlgorithms) {
 // executor's optimization off, all runs agree.
 TEST_F(Gpu, AtomicsUnderDeterministicAlgorithmsPassOrNameTheOp) {
   testing::TempDir dir;
-  const std::string path = testing::write_torchscript_model(dir.path(), testing::Defect::kAtomicSum);
+  const std::string path =
+      testing::write_torchscript_model(dir.path(), testing::Defect::kAtomicSum);
   for (bool optimize : {true, false}) {
     torch::jit::setGraphExecutorOptimize(optimize);
     auto model = load_torchscript_model(path, {"cuda", "float32"});
@@ -104,7 +106,8 @@ TEST_F(Gpu, Bfloat16OutputsDependOnBatchSize) {
   EXPECT_THAT(result, IsRepeatable());
   EXPECT_THAT(result, HasCategory(Category::kBatchVariance));
   EXPECT_THAT(result, DivergesAt(3, 19));
-  if (result.report.batch_divergence) std::cout << render_divergence_text(*result.report.batch_divergence, 2);
+  if (result.report.batch_divergence)
+    std::cout << render_divergence_text(*result.report.batch_divergence, 2);
 }
 
 // TF32 on vs off in float32: the same prompts, compared as two traces.
@@ -117,8 +120,9 @@ TEST_F(Gpu, Tf32ChangesFloat32Results) {
   const CheckResult without_tf32 = run_check(*model, off);
   const CheckResult with_tf32 = run_check(*model, on);
   EXPECT_EQ(with_tf32.determinism.find("tf32_cublas")->effective, "on");
-  const auto divergence = diff_traces(without_tf32.runs[0], with_tf32.runs[0],
-                                      {Category::kRunVarianceFixedBatch, true, "tf32 off", "tf32 on"});
+  const auto divergence =
+      diff_traces(without_tf32.runs[0], with_tf32.runs[0],
+                  {Category::kRunVarianceFixedBatch, true, "tf32 off", "tf32 on"});
   ASSERT_TRUE(divergence.has_value()) << "TF32 changed nothing";
   std::cout << "[ observed ] TF32 on vs off: " << to_string(divergence->category) << "\n"
             << render_divergence_text(*divergence, 2);

@@ -4,13 +4,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sys/wait.h>
-
 #include <nlohmann/json.hpp>
 
 #include "detllm_test/detllm_test.h"
@@ -29,10 +28,14 @@ const std::vector<std::string> kPrompts = {"Choose one: A or B.", "The capital o
 struct Models {
   testing::TempDir dir;
   std::unique_ptr<Generator> builtin = make_builtin_model(BuiltinConfig::tiny());
-  std::unique_ptr<Generator> correct = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kNone));
-  std::unique_ptr<Generator> dropout = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kDropoutLeftOn));
-  std::unique_ptr<Generator> ignores_padding = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kIgnoresPadding));
-  std::unique_ptr<Generator> tiny_noise = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kTinyNoise));
+  std::unique_ptr<Generator> correct =
+      load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kNone));
+  std::unique_ptr<Generator> dropout = load_torchscript_model(
+      testing::write_torchscript_model(dir.path(), testing::Defect::kDropoutLeftOn));
+  std::unique_ptr<Generator> ignores_padding = load_torchscript_model(
+      testing::write_torchscript_model(dir.path(), testing::Defect::kIgnoresPadding));
+  std::unique_ptr<Generator> tiny_noise = load_torchscript_model(
+      testing::write_torchscript_model(dir.path(), testing::Defect::kTinyNoise));
   // A C++ engine without logprobs.
   std::unique_ptr<Generator> no_logprobs = make_callable_model(
       [this](const std::vector<TokenIds>& batch, const GenerationConfig& config) {
@@ -83,8 +86,9 @@ TEST_F(AssertionTest, KeepsPassingPacksWhenAsked) {
 }
 
 TEST_F(AssertionTest, RepeatableFailsOnRunVariance) {
-  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().dropout, kPrompts, Runs(3)) << "extra context",
-                          "Value of: models().dropout is repeatable over 3 runs (tier 1, batch size 1)");
+  EXPECT_NONFATAL_FAILURE(
+      EXPECT_REPEATABLE(models().dropout, kPrompts, Runs(3)) << "extra context",
+      "Value of: models().dropout is repeatable over 3 runs (tier 1, batch size 1)");
   EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().dropout, kPrompts, Runs(3)),
                           "Actual: RUN_VARIANCE_FIXED_BATCH — run 1 diverged from run 0");
   EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().dropout, kPrompts, Runs(3)) << "extra context",
@@ -101,7 +105,8 @@ TEST_F(AssertionTest, AssertRepeatableIsFatal) {
 
 TEST_F(AssertionTest, Tier2FailsOnScoreVariance) {
   EXPECT_REPEATABLE(models().tiny_noise, kPrompts);  // tokens agree
-  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().tiny_noise, kPrompts, Tier(2)), "SCORE_VARIANCE");
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(models().tiny_noise, kPrompts, Tier(2)),
+                          "SCORE_VARIANCE");
 }
 
 TEST_F(AssertionTest, BatchInvariantPassesOnACorrectModel) {
@@ -111,13 +116,16 @@ TEST_F(AssertionTest, BatchInvariantPassesOnACorrectModel) {
 }
 
 TEST_F(AssertionTest, BatchInvariantFailsOnIgnoredPadding) {
-  EXPECT_NONFATAL_FAILURE(EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, BatchSizes({1, 4})),
-                          "BATCH_VARIANCE — batch size 4 diverged from batch size 1");
+  EXPECT_NONFATAL_FAILURE(
+      EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, BatchSizes({1, 4})),
+      "BATCH_VARIANCE — batch size 4 diverged from batch size 1");
   EXPECT_NONFATAL_FAILURE(EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, Needle(4, 8)),
                           "BATCH_VARIANCE — needle trial");
-  EXPECT_NONFATAL_FAILURE(EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, Needle(4, 8)),
-                          "is batch invariant at batch sizes 1 and in 4 needle trials up to batch size 8");
-  EXPECT_FATAL_FAILURE(ASSERT_BATCH_INVARIANT(models().ignores_padding, kPrompts), "BATCH_VARIANCE");
+  EXPECT_NONFATAL_FAILURE(
+      EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, Needle(4, 8)),
+      "is batch invariant at batch sizes 1 and in 4 needle trials up to batch size 8");
+  EXPECT_FATAL_FAILURE(ASSERT_BATCH_INVARIANT(models().ignores_padding, kPrompts),
+                       "BATCH_VARIANCE");
   EXPECT_NONFATAL_FAILURE(
       EXPECT_BATCH_INVARIANT(models().ignores_padding, kPrompts, BatchSizes({1, 4}), Tier(2)),
       "is batch invariant at batch sizes 1, 4 (tier 2)");
@@ -148,7 +156,8 @@ TEST_F(AssertionTest, AModelsOwnExceptionIsAFailure) {
         throw std::runtime_error("engine out of memory");
       },
       ModelInfo{});
-  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(throwing, kPrompts), "the model threw: engine out of memory");
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(throwing, kPrompts),
+                          "the model threw: engine out of memory");
   EXPECT_EQ(internal::list_directory(test_artifact_dir()), std::vector<std::string>{"failures.txt"})
       << "no half-written pack";
 }
@@ -176,7 +185,8 @@ CheckResult checked(Generator& model, std::vector<int> vary = {}, int tier = 1) 
 }
 
 template <typename T>
-std::string explain(const ::testing::Matcher<T>& matcher, const std::remove_cv_t<std::remove_reference_t<T>>& value) {
+std::string explain(const ::testing::Matcher<T>& matcher,
+                    const std::remove_cv_t<std::remove_reference_t<T>>& value) {
   ::testing::StringMatchResultListener listener;
   matcher.MatchAndExplain(value, &listener);
   return listener.str();
@@ -192,22 +202,26 @@ TEST(Matchers, OnCheckResults) {
   EXPECT_THAT(good, HasCategory(Category::kNone));
   EXPECT_THAT(run_variant, Not(IsRepeatable()));
   EXPECT_THAT(run_variant, HasCategory(Category::kRunVarianceFixedBatch));
-  EXPECT_THAT(batch_variant, ::testing::AllOf(IsRepeatable(), Not(IsBatchInvariant()), Not(Passes())));
+  EXPECT_THAT(batch_variant,
+              ::testing::AllOf(IsRepeatable(), Not(IsBatchInvariant()), Not(Passes())));
   const Divergence& d = *batch_variant.report.batch_divergence;
   EXPECT_THAT(batch_variant, DivergesAt(d.prompt_index, d.token_index));
   EXPECT_THAT(batch_variant, Not(DivergesAt(d.prompt_index, d.token_index + 1)));
 
-  EXPECT_EQ(::testing::DescribeMatcher<const CheckResult&>(IsRepeatable()), "is repeatable across runs");
-  EXPECT_EQ(::testing::DescribeMatcher<const CheckResult&>(IsRepeatable(), true), "isn't repeatable across runs");
+  EXPECT_EQ(::testing::DescribeMatcher<const CheckResult&>(IsRepeatable()),
+            "is repeatable across runs");
+  EXPECT_EQ(::testing::DescribeMatcher<const CheckResult&>(IsRepeatable(), true),
+            "isn't repeatable across runs");
   EXPECT_EQ(::testing::DescribeMatcher<const CheckResult&>(HasCategory(Category::kBatchVariance)),
             "has category BATCH_VARIANCE");
   EXPECT_EQ(::testing::DescribeMatcher<const CheckResult&>(DivergesAt(1, 4), true),
             "doesn't diverge first at prompt #1, generated token 4");
   EXPECT_THAT(explain<const CheckResult&>(IsBatchInvariant(), batch_variant),
-              HasSubstr("which diverges at prompt #" + std::to_string(d.prompt_index) + ", generated token " +
-                        std::to_string(d.token_index) + " (batch size 1: "));
+              HasSubstr("which diverges at prompt #" + std::to_string(d.prompt_index) +
+                        ", generated token " + std::to_string(d.token_index) + " (batch size 1: "));
   EXPECT_EQ(explain<const CheckResult&>(DivergesAt(0, 0), good), "which does not diverge");
-  EXPECT_EQ(explain<const CheckResult&>(HasCategory(Category::kNone), good), "whose category is NONE");
+  EXPECT_EQ(explain<const CheckResult&>(HasCategory(Category::kNone), good),
+            "whose category is NONE");
 }
 
 TEST(Matchers, OnGenerations) {
@@ -218,11 +232,13 @@ TEST(Matchers, OnGenerations) {
   c.logprobs[1] = static_cast<double>(std::nextafter(-1.0f, 0.0f));  // one float32 ULP
   EXPECT_THAT(a, TokensEqual(a));
   EXPECT_THAT(b, Not(TokensEqual(a)));
-  EXPECT_EQ(explain<const Generation&>(TokensEqual(a), b), "which differs first at token 2: 9 vs 3");
+  EXPECT_EQ(explain<const Generation&>(TokensEqual(a), b),
+            "which differs first at token 2: 9 vs 3");
   EXPECT_THAT(c, TokensEqual(a));
   EXPECT_THAT(c, Not(LogprobsEqual(a)));
   EXPECT_THAT(c, LogprobsWithinUlps(a, 1));
-  EXPECT_THAT(explain<const Generation&>(LogprobsEqual(a), c), HasSubstr("which differs first at token 1"));
+  EXPECT_THAT(explain<const Generation&>(LogprobsEqual(a), c),
+              HasSubstr("which differs first at token 1"));
   EXPECT_THAT(explain<const Generation&>(LogprobsEqual(a), c), HasSubstr("(1 ULPs)"));
   EXPECT_EQ(::testing::DescribeMatcher<const Generation&>(LogprobsWithinUlps(a, 4)),
             "has logprobs within 4 float32 ULPs of the expected generation");
@@ -233,7 +249,8 @@ TEST(Matchers, OnGenerations) {
   GenerationConfig config;
   config.max_new_tokens = 6;
   const Generation first = models().builtin->generate({ids}, config)[0];
-  EXPECT_THAT(models().builtin->generate({ids}, config)[0], ::testing::AllOf(TokensEqual(first), LogprobsEqual(first)));
+  EXPECT_THAT(models().builtin->generate({ids}, config)[0],
+              ::testing::AllOf(TokensEqual(first), LogprobsEqual(first)));
 }
 
 // --- fixture ---
@@ -315,7 +332,8 @@ ChildResult run_self(const std::string& arguments, const std::string& environmen
   char self[4096];
   const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   self[n > 0 ? n : 0] = '\0';
-  const std::string command = environment + " '" + self + "' --gtest_also_run_disabled_tests " + arguments + " 2>&1";
+  const std::string command =
+      environment + " '" + self + "' --gtest_also_run_disabled_tests " + arguments + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   ChildResult result{-1, ""};
   char buffer[4096];
@@ -330,21 +348,24 @@ ChildResult run_self(const std::string& arguments, const std::string& environmen
 TEST(ChildProcess, FailingSuiteExitsNonZeroWithMessageXmlAndPack) {
   testing::TempDir dir;
   const std::string xml = dir.path() + "/report.xml";
-  const ChildResult child = run_self("--gtest_filter='DISABLED_DeliberatelyFailing.*' --gtest_output=xml:" + xml,
-                                     "DETLLM_ARTIFACTS_DIR='" + dir.path() + "/artifacts'");
+  const ChildResult child =
+      run_self("--gtest_filter='DISABLED_DeliberatelyFailing.*' --gtest_output=xml:" + xml,
+               "DETLLM_ARTIFACTS_DIR='" + dir.path() + "/artifacts'");
   EXPECT_EQ(child.exit_status, 1) << child.output;
   for (const char* expected :
        {"BATCH_VARIANCE — batch size 4 diverged from batch size 1",
         "RUN_VARIANCE_FIXED_BATCH — run 1 diverged from run 0", "BATCH_VARIANCE — needle trial",
         "SCORE_VARIANCE — logprobs of run 1 differ from run 0",
         "ENV_MISMATCH — the environment changed before run 1",
-        "UNSUPPORTED_REQUEST — tier 2 requires it, but model 'callable:no-logprobs' cannot give log-probabilities",
+        "UNSUPPORTED_REQUEST — tier 2 requires it, but model 'callable:no-logprobs' cannot give "
+        "log-probabilities",
         "6 FAILED TESTS"}) {
     EXPECT_THAT(child.output, HasSubstr(expected));
   }
   std::ifstream in(xml);
   const std::string report((std::istreambuf_iterator<char>(in)), {});
-  for (const char* test : {"BatchVariant", "RunVariant", "NeedleVariant", "ScoreVariant", "EnvChanges", "Unsupported"}) {
+  for (const char* test : {"BatchVariant", "RunVariant", "NeedleVariant", "ScoreVariant",
+                           "EnvChanges", "Unsupported"}) {
     const std::string test_dir = dir.path() + "/artifacts/DISABLED_DeliberatelyFailing." + test;
     auto packs = internal::list_directory(test_dir);
     // failures.txt: what detllm_discover_tests attaches with ATTACHED_FILES_ON_FAIL.
@@ -355,12 +376,14 @@ TEST(ChildProcess, FailingSuiteExitsNonZeroWithMessageXmlAndPack) {
     ASSERT_EQ(packs.size(), 1u) << test;
     const std::string pack = test_dir + "/" + packs[0];
     EXPECT_THAT(failures, HasSubstr("repro pack: " + pack)) << test;
-    for (const char* file : {"report.json", "report.txt", "env.json", "run_config.json", "determinism_applied.json"}) {
+    for (const char* file :
+         {"report.json", "report.txt", "env.json", "run_config.json", "determinism_applied.json"}) {
       EXPECT_TRUE(std::ifstream(pack + "/" + file).good()) << test << " lacks " << file;
     }
     const bool diverged = std::string(test) != "Unsupported" && std::string(test) != "EnvChanges";
     EXPECT_EQ(std::ifstream(pack + "/diffs/first_divergence.json").good(), diverged) << test;
-    EXPECT_THAT(report, HasSubstr("value=\"" + pack + "\"")) << "the XML names the pack of " << test;
+    EXPECT_THAT(report, HasSubstr("value=\"" + pack + "\""))
+        << "the XML names the pack of " << test;
   }
 }
 
@@ -376,7 +399,8 @@ TEST(ChildProcess, ConcurrentFailuresWriteDistinctCompletePacks) {
   for (int i = 0; i < 8; ++i) {
     const std::string command = "DETLLM_ARTIFACTS_DIR='" + root + "' '" + self +
                                 "' --gtest_also_run_disabled_tests "
-                                "--gtest_filter='DISABLED_DeliberatelyFailing.BatchVariant:DISABLED_DeliberatelyFailing.RunVariant' "
+                                "--gtest_filter='DISABLED_DeliberatelyFailing.BatchVariant:"
+                                "DISABLED_DeliberatelyFailing.RunVariant' "
                                 ">/dev/null 2>&1";
     children.push_back(popen(command.c_str(), "r"));
   }

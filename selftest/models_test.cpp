@@ -1,11 +1,12 @@
 // The built-in reference transformer, TorchScript models and callables.
+#include "detllm_test/models.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "detllm_test/error.h"
-#include "detllm_test/models.h"
 #include "test_models.h"
 
 namespace detllm {
@@ -20,7 +21,6 @@ GenerationConfig greedy(int tokens = 8) {
 }
 
 TokenIds bytes(const std::string& text) { return ByteTokenizer().encode(text); }
-
 
 TEST(BuiltinModel, GeneratesRequestedTokensWithLogprobsAndMargins) {
   auto model = make_builtin_model(BuiltinConfig::tiny());
@@ -90,7 +90,8 @@ TEST(BuiltinModel, SamplingIsSeededPerRequest) {
   EXPECT_NE(model->generate({prompt}, sample)[0].tokens, first);
   // top_k = 1 is greedy.
   sample.top_k = 1;
-  EXPECT_EQ(model->generate({prompt}, sample)[0].tokens, model->generate({prompt}, greedy(12))[0].tokens);
+  EXPECT_EQ(model->generate({prompt}, sample)[0].tokens,
+            model->generate({prompt}, greedy(12))[0].tokens);
 }
 
 TEST(BuiltinModel, StopsAtEosToken) {
@@ -122,21 +123,25 @@ TEST(BuiltinModel, SavesAndLoadsWeights) {
   save_builtin_weights(*model, path);
   auto loaded = load_builtin_weights(path, BuiltinConfig::tiny());
   const std::vector<TokenIds> prompt = {bytes("Round trip")};
-  EXPECT_EQ(loaded->generate(prompt, greedy())[0].logprobs, model->generate(prompt, greedy())[0].logprobs);
+  EXPECT_EQ(loaded->generate(prompt, greedy())[0].logprobs,
+            model->generate(prompt, greedy())[0].logprobs);
   BuiltinConfig wider = BuiltinConfig::tiny();
   wider.n_embd = 128;
-  EXPECT_ERROR_MENTIONS(load_builtin_weights(path, wider), "has shape [256, 64], expected [256, 128]");
+  EXPECT_ERROR_MENTIONS(load_builtin_weights(path, wider),
+                        "has shape [256, 64], expected [256, 128]");
 }
 
 TEST(BuiltinModel, RejectsBadRequestsClearly) {
   auto model = make_builtin_model(BuiltinConfig::tiny());
   EXPECT_ERROR_MENTIONS(model->generate({{1, 300}}, greedy()), "token id 300 is outside");
-  EXPECT_ERROR_MENTIONS(model->generate({TokenIds(250, 65)}, greedy(10)), "exceeds builtin:tiny's context of 256");
+  EXPECT_ERROR_MENTIONS(model->generate({TokenIds(250, 65)}, greedy(10)),
+                        "exceeds builtin:tiny's context of 256");
   EXPECT_ERROR_MENTIONS(model->generate({{}}, greedy()), "empty prompt");
   EXPECT_ERROR_MENTIONS(load_model("builtin:huge"), "unknown built-in preset 'huge'");
   ModelOptions options;
   options.dtype = "float8";
-  EXPECT_ERROR_MENTIONS(make_builtin_model(BuiltinConfig::tiny(), options), "unsupported dtype 'float8'");
+  EXPECT_ERROR_MENTIONS(make_builtin_model(BuiltinConfig::tiny(), options),
+                        "unsupported dtype 'float8'");
   options = {};
   options.device = "tpu";
   EXPECT_ERROR_MENTIONS(make_builtin_model(BuiltinConfig::tiny(), options), "device 'tpu'");
@@ -159,25 +164,32 @@ class TorchScriptModelTest : public ::testing::Test {
 };
 
 TEST_F(TorchScriptModelTest, GeneratesLikeAnyModel) {
-  auto model = load_torchscript_model(testing::write_torchscript_model(dir_.path(), testing::Defect::kNone));
+  auto model =
+      load_torchscript_model(testing::write_torchscript_model(dir_.path(), testing::Defect::kNone));
   const TokenIds prompt = bytes("TorchScript");
   auto out = model->generate({prompt}, greedy(6));
   EXPECT_EQ(out[0].tokens.size(), 6u);
   EXPECT_EQ(out[0].logprobs.size(), 6u);
   // Padded beside a longer prompt, the output is unchanged: the mask is honoured.
-  EXPECT_EQ(model->generate({bytes("a longer neighbour prompt"), prompt}, greedy(6))[1].tokens, out[0].tokens);
+  EXPECT_EQ(model->generate({bytes("a longer neighbour prompt"), prompt}, greedy(6))[1].tokens,
+            out[0].tokens);
   EXPECT_EQ(model->info().backend, "torchscript");
   EXPECT_EQ(model->info().file_sha256.size(), 64u);
   EXPECT_EQ(model->info().vocab_size, 256);
 }
 
 TEST_F(TorchScriptModelTest, AcceptsTupleOutputAndForwardWithoutMask) {
-  auto tuple = load_torchscript_model(testing::write_torchscript_model(dir_.path(), testing::Defect::kTupleOutput));
-  auto plain = load_torchscript_model(testing::write_torchscript_model(dir_.path(), testing::Defect::kNone));
-  auto no_mask = load_torchscript_model(testing::write_torchscript_model(dir_.path(), testing::Defect::kNoMaskArgument));
+  auto tuple = load_torchscript_model(
+      testing::write_torchscript_model(dir_.path(), testing::Defect::kTupleOutput));
+  auto plain =
+      load_torchscript_model(testing::write_torchscript_model(dir_.path(), testing::Defect::kNone));
+  auto no_mask = load_torchscript_model(
+      testing::write_torchscript_model(dir_.path(), testing::Defect::kNoMaskArgument));
   const std::vector<TokenIds> prompt = {bytes("Same weights")};
-  EXPECT_EQ(tuple->generate(prompt, greedy())[0].tokens, plain->generate(prompt, greedy())[0].tokens);
-  EXPECT_EQ(no_mask->generate(prompt, greedy())[0].tokens, plain->generate(prompt, greedy())[0].tokens);
+  EXPECT_EQ(tuple->generate(prompt, greedy())[0].tokens,
+            plain->generate(prompt, greedy())[0].tokens);
+  EXPECT_EQ(no_mask->generate(prompt, greedy())[0].tokens,
+            plain->generate(prompt, greedy())[0].tokens);
 }
 
 TEST_F(TorchScriptModelTest, BadFilesAndOutputsAreClearErrors) {
@@ -193,9 +205,12 @@ TEST_F(TorchScriptModelTest, BadFilesAndOutputsAreClearErrors) {
   std::ofstream(truncated, std::ios::binary) << content.substr(0, content.size() / 2);
   EXPECT_ERROR_MENTIONS(load_torchscript_model(truncated), "not a valid TorchScript archive");
 
-  auto flat = load_torchscript_model(testing::write_torchscript_model(dir_.path(), testing::Defect::kFlatLogits));
-  EXPECT_ERROR_MENTIONS(flat->generate({bytes("shape")}, greedy()), "returned logits of shape [5, 256]; expected [B, T, V] = [1, 5, V]");
-  auto nan = load_torchscript_model(testing::write_torchscript_model(dir_.path(), testing::Defect::kNanAfter12));
+  auto flat = load_torchscript_model(
+      testing::write_torchscript_model(dir_.path(), testing::Defect::kFlatLogits));
+  EXPECT_ERROR_MENTIONS(flat->generate({bytes("shape")}, greedy()),
+                        "returned logits of shape [5, 256]; expected [B, T, V] = [1, 5, V]");
+  auto nan = load_torchscript_model(
+      testing::write_torchscript_model(dir_.path(), testing::Defect::kNanAfter12));
   try {
     nan->generate({bytes("ten bytes!")}, greedy());
     ADD_FAILURE() << "NaN logits accepted";
@@ -211,7 +226,8 @@ TEST(CallableModel, WrapsAFunction) {
   auto model = make_callable_model(
       [](const std::vector<TokenIds>& batch, const GenerationConfig& config) {
         std::vector<Generation> out;
-        for (const TokenIds& ids : batch) out.push_back({TokenIds(config.max_new_tokens, ids[0]), {}, {}});
+        for (const TokenIds& ids : batch)
+          out.push_back({TokenIds(config.max_new_tokens, ids[0]), {}, {}});
         return out;
       },
       info);

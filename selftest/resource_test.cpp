@@ -25,7 +25,8 @@ TEST_P(CtestResources, UseTheirOwnGpu) {
   ASSERT_NE(visible, nullptr);
   EXPECT_EQ(std::string(visible), id);
   // Hold the GPU for a while; a second test on the same GPU would find the lock.
-  const std::string lock = std::string(std::getenv("DETLLM_RESOURCE_LOCK_DIR")) + "/gpu_" + id + ".lock";
+  const std::string lock =
+      std::string(std::getenv("DETLLM_RESOURCE_LOCK_DIR")) + "/gpu_" + id + ".lock";
   const int fd = open(lock.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
   ASSERT_GE(fd, 0) << "two tests hold GPU " << id << " at once";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));

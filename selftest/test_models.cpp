@@ -23,8 +23,9 @@ std::string forward_source(Defect defect) {
     H = 2
     D = C // H
 )";
-  s += correct_mask ? "    pos = torch.clamp(torch.cumsum(attention_mask, 1) - 1, min=0)\n"
-                    : "    pos = torch.arange(T, device=input_ids.device).unsqueeze(0).expand(B, T)\n";
+  s += correct_mask
+           ? "    pos = torch.clamp(torch.cumsum(attention_mask, 1) - 1, min=0)\n"
+           : "    pos = torch.arange(T, device=input_ids.device).unsqueeze(0).expand(B, T)\n";
   s += R"(    x = torch.embedding(self.wte, input_ids) + torch.embedding(self.wpe, pos)
     h = torch.layer_norm(x, [C], self.ln1_w, self.ln1_b, 1e-5, False)
     qkv = torch.matmul(h, self.w_qkv) + self.b_qkv
@@ -44,13 +45,21 @@ std::string forward_source(Defect defect) {
     logits = torch.matmul(x, self.wte.t())
 )";
   switch (defect) {
-    case Defect::kDropoutLeftOn: s += "    logits = logits + torch.rand_like(logits) * 4.0\n"; break;
-    case Defect::kTinyNoise: s += "    logits = logits + torch.rand_like(logits) * 1e-4\n"; break;
+    case Defect::kDropoutLeftOn:
+      s += "    logits = logits + torch.rand_like(logits) * 4.0\n";
+      break;
+    case Defect::kTinyNoise:
+      s += "    logits = logits + torch.rand_like(logits) * 1e-4\n";
+      break;
     case Defect::kNanAfter12:
       s += "    if T >= 12:\n        logits = logits + (logits - logits) / 0.0\n";
       break;
-    case Defect::kFlatLogits: s += "    return logits.reshape(B * T, -1)\n"; break;
-    case Defect::kTupleOutput: s += "    return (logits, x)\n"; break;
+    case Defect::kFlatLogits:
+      s += "    return logits.reshape(B * T, -1)\n";
+      break;
+    case Defect::kTupleOutput:
+      s += "    return (logits, x)\n";
+      break;
     case Defect::kAtomicSum:
       // 65536 float32 values of mixed signs and magnitudes summed into one slot:
       // the rounding depends on the order of the additions, which CUDA's atomics
@@ -61,7 +70,8 @@ std::string forward_source(Defect defect) {
     logits = logits + (torch.arange(logits.size(2), device=input_ids.device) == 65).float() * acc * 0.001
 )";
       break;
-    default: break;
+    default:
+      break;
   }
   s += "    return logits\n";
   return s;
@@ -69,15 +79,24 @@ std::string forward_source(Defect defect) {
 
 const char* file_name(Defect defect) {
   switch (defect) {
-    case Defect::kNone: return "correct";
-    case Defect::kIgnoresPadding: return "ignores_padding";
-    case Defect::kDropoutLeftOn: return "dropout_left_on";
-    case Defect::kTinyNoise: return "tiny_noise";
-    case Defect::kNanAfter12: return "nan_after_12";
-    case Defect::kFlatLogits: return "flat_logits";
-    case Defect::kTupleOutput: return "tuple_output";
-    case Defect::kNoMaskArgument: return "no_mask_argument";
-    case Defect::kAtomicSum: return "atomic_sum";
+    case Defect::kNone:
+      return "correct";
+    case Defect::kIgnoresPadding:
+      return "ignores_padding";
+    case Defect::kDropoutLeftOn:
+      return "dropout_left_on";
+    case Defect::kTinyNoise:
+      return "tiny_noise";
+    case Defect::kNanAfter12:
+      return "nan_after_12";
+    case Defect::kFlatLogits:
+      return "flat_logits";
+    case Defect::kTupleOutput:
+      return "tuple_output";
+    case Defect::kNoMaskArgument:
+      return "no_mask_argument";
+    case Defect::kAtomicSum:
+      return "atomic_sum";
   }
   return "model";
 }

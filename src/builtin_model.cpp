@@ -38,8 +38,8 @@ BuiltinConfig BuiltinConfig::preset_named(const std::string& name) {
 namespace internal {
 
 std::vector<std::pair<std::string, at::Tensor*>> BuiltinWeights::named() {
-  std::vector<std::pair<std::string, at::Tensor*>> out = {
-      {"wte.weight", &wte}, {"wpe.weight", &wpe}};
+  std::vector<std::pair<std::string, at::Tensor*>> out = {{"wte.weight", &wte},
+                                                          {"wpe.weight", &wpe}};
   for (size_t i = 0; i < blocks.size(); ++i) {
     const std::string p = "h." + std::to_string(i) + ".";
     Block& b = blocks[i];
@@ -127,7 +127,8 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
   for (size_t l = 0; l < weights_.blocks.size(); ++l) {
     const BuiltinWeights::Block& w = weights_.blocks[l];
     at::Tensor h = at::layer_norm(x, {C}, w.ln_1_weight, w.ln_1_bias, config_.layer_norm_epsilon);
-    at::Tensor qkv = at::addmm(w.attn_bias, h.view({B * T, C}), w.attn_weight).view({B, T, 3, H, D});
+    at::Tensor qkv =
+        at::addmm(w.attn_bias, h.view({B * T, C}), w.attn_weight).view({B, T, 3, H, D});
     at::Tensor q = qkv.select(2, 0).transpose(1, 2);
     at::Tensor k = qkv.select(2, 1).transpose(1, 2);
     at::Tensor v = qkv.select(2, 2).transpose(1, 2);
@@ -164,8 +165,8 @@ at::Tensor BuiltinModel::prefill(const at::Tensor& ids, const at::Tensor& mask) 
   // CUDA kernel in every libtorch version.
   at::Tensor positions = (mask.to(at::kCPU).cumsum(1) - 1).clamp_min(0).to(device_);
   at::Tensor causal = at::ones({T, T}, mask.options().dtype(at::kBool)).tril();
-  at::Tensor allowed = mask.to(at::kBool).view({mask.size(0), 1, 1, T}).logical_and(
-      causal.view({1, 1, T, T}));
+  at::Tensor allowed =
+      mask.to(at::kBool).view({mask.size(0), 1, 1, T}).logical_and(causal.view({1, 1, T, T}));
   return forward(ids, positions, allowed);
 }
 

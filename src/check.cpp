@@ -1,11 +1,10 @@
 #include "detllm_test/check.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <set>
-
-#include <nlohmann/json.hpp>
 
 #include "detllm_test/error.h"
 #include "detllm_test/repro_pack.h"
@@ -29,7 +28,8 @@ struct Request {
 void validate(const std::vector<Prompt>& prompts, const RunOptions& options) {
   if (prompts.empty()) throw Error("no prompts: give at least one prompt");
   if (options.batch_size < 1) {
-    throw Error("batch size " + std::to_string(options.batch_size) + " is invalid: it must be at least 1");
+    throw Error("batch size " + std::to_string(options.batch_size) +
+                " is invalid: it must be at least 1");
   }
   const GenerationConfig& d = options.decoding;
   if (d.max_new_tokens < 1) throw Error("max_new_tokens must be at least 1");
@@ -37,7 +37,8 @@ void validate(const std::vector<Prompt>& prompts, const RunOptions& options) {
   if (!(d.top_p > 0 && d.top_p <= 1)) throw Error("top_p must be in (0, 1]");
   if (d.top_k < 0) throw Error("top_k must be >= 0 (0 keeps every token)");
   if (options.determinism.tier < 0 || options.determinism.tier > kMaxTier) {
-    throw Error("tier " + std::to_string(options.determinism.tier) + " does not exist; use 0, 1 or 2");
+    throw Error("tier " + std::to_string(options.determinism.tier) +
+                " does not exist; use 0, 1 or 2");
   }
 }
 
@@ -48,7 +49,8 @@ std::vector<Request> tokenize(const Generator& model, const std::vector<Prompt>&
     r.index = static_cast<int>(i);
     r.ids = prompts[i].has_ids ? prompts[i].token_ids : model.tokenizer().encode(prompts[i].text);
     if (r.ids.empty()) {
-      throw Error("prompt #" + std::to_string(i) + " is empty: every prompt needs at least one token");
+      throw Error("prompt #" + std::to_string(i) +
+                  " is empty: every prompt needs at least one token");
     }
     r.id = prompt_id(prompts[i]);
     requests.push_back(std::move(r));
@@ -60,8 +62,9 @@ std::vector<Request> tokenize(const Generator& model, const std::vector<Prompt>&
 // the real prompts use (so valid for the model), and of another length than
 // theirs, alternately longer (so real prompts get padded) and shorter.
 TokenIds filler(const std::string& key, int slot, const std::vector<Request>& real) {
-  std::mt19937_64 rng(std::stoull(internal::sha256_hex("filler:" + key + ":" + std::to_string(slot)).substr(0, 16),
-                                  nullptr, 16));
+  std::mt19937_64 rng(
+      std::stoull(internal::sha256_hex("filler:" + key + ":" + std::to_string(slot)).substr(0, 16),
+                  nullptr, 16));
   size_t longest = 0, shortest = SIZE_MAX;
   TokenIds pool;
   for (const Request& r : real) {
@@ -69,8 +72,8 @@ TokenIds filler(const std::string& key, int slot, const std::vector<Request>& re
     shortest = std::min(shortest, r.ids.size());
     pool.insert(pool.end(), r.ids.begin(), r.ids.end());
   }
-  const size_t length = slot % 2 == 0 ? longest + 1 + rng() % 8
-                                      : std::max<size_t>(1, shortest / 2 + rng() % 2);
+  const size_t length =
+      slot % 2 == 0 ? longest + 1 + rng() % 8 : std::max<size_t>(1, shortest / 2 + rng() % 2);
   TokenIds ids(length);
   for (int64_t& id : ids) id = pool[rng() % pool.size()];
   return ids;
@@ -87,7 +90,8 @@ std::vector<BatchPlan> plan_in_order(size_t requests, int batch_size, uint64_t s
   std::vector<BatchPlan> plans;
   for (size_t first = 0; first < requests; first += batch_size) {
     BatchPlan plan;
-    plan.filler_key = std::to_string(seed) + ":" + std::to_string(batch_size) + ":" + std::to_string(plans.size());
+    plan.filler_key = std::to_string(seed) + ":" + std::to_string(batch_size) + ":" +
+                      std::to_string(plans.size());
     for (int slot = 0; slot < batch_size; ++slot) {
       plan.slots.push_back(first + slot < requests ? static_cast<int>(first + slot) : -1);
     }
@@ -103,7 +107,8 @@ std::vector<BatchPlan> plan_needles(size_t requests, int trial, int max_batch_si
   std::mt19937_64 rng(std::stoull(internal::sha256_hex(key).substr(0, 16), nullptr, 16));
   std::vector<BatchPlan> plans;
   for (size_t r = 0; r < requests; ++r) {
-    const int size = max_batch_size <= 2 ? max_batch_size : 2 + static_cast<int>(rng() % (max_batch_size - 1));
+    const int size =
+        max_batch_size <= 2 ? max_batch_size : 2 + static_cast<int>(rng() % (max_batch_size - 1));
     BatchPlan plan;
     plan.filler_key = key + ":" + std::to_string(r);
     plan.slots.assign(size, -1);
@@ -130,8 +135,9 @@ Trace run_plans(Generator& model, const std::vector<Request>& requests,
       out = model.generate(batch, decoding);
     } catch (const NonFiniteLogits& e) {
       const int r = e.row() < batch_size ? plan.slots[e.row()] : -1;
-      const std::string where = " at generated token " + std::to_string(e.step()) + " (batch size " +
-                                std::to_string(batch_size) + ", row " + std::to_string(e.row()) + ")";
+      const std::string where = " at generated token " + std::to_string(e.step()) +
+                                " (batch size " + std::to_string(batch_size) + ", row " +
+                                std::to_string(e.row()) + ")";
       if (r < 0) throw Error("NaN or infinite logits for a filler prompt" + where);
       throw Error("NaN or infinite logits for prompt #" + std::to_string(r) + " " +
                   internal::quote_text(model.tokenizer().decode(requests[r].ids)) + where);
@@ -146,12 +152,14 @@ Trace run_plans(Generator& model, const std::vector<Request>& requests,
       Generation& gen = out[slot];
       const std::string which = " for prompt #" + std::to_string(r);
       if (static_cast<int>(gen.tokens.size()) > decoding.max_new_tokens) {
-        throw Error("model '" + model.info().name + "' returned " + std::to_string(gen.tokens.size()) +
-                    " tokens" + which + "; max_new_tokens is " + std::to_string(decoding.max_new_tokens));
+        throw Error("model '" + model.info().name + "' returned " +
+                    std::to_string(gen.tokens.size()) + " tokens" + which + "; max_new_tokens is " +
+                    std::to_string(decoding.max_new_tokens));
       }
       if (!gen.logprobs.empty() && gen.logprobs.size() != gen.tokens.size()) {
-        throw Error("model '" + model.info().name + "' returned " + std::to_string(gen.logprobs.size()) +
-                    " logprobs for " + std::to_string(gen.tokens.size()) + " tokens" + which);
+        throw Error("model '" + model.info().name + "' returned " +
+                    std::to_string(gen.logprobs.size()) + " logprobs for " +
+                    std::to_string(gen.tokens.size()) + " tokens" + which);
       }
       TraceRow& t = trace[r];
       t.prompt_id = requests[r].id;
@@ -182,8 +190,8 @@ Trace run_in_order(Generator& model, const std::vector<Request>& requests, int b
 }
 
 json run_config_json(const ModelInfo& info, const Generator& model, const RunOptions& options,
-                     const DeterminismRecord& record, const std::vector<int>& vary_batch,
-                     int runs, const std::vector<Prompt>& prompts, const json& env) {
+                     const DeterminismRecord& record, const std::vector<int>& vary_batch, int runs,
+                     const std::vector<Prompt>& prompts, const json& env) {
   const GenerationConfig& d = options.decoding;
   json prompt_list = json::array();
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -264,8 +272,8 @@ RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOpt
   }
   if (pack) {
     pack->write_json("env.json", env);
-    pack->write_json("run_config.json", run_config_json(model.info(), model, options, result.determinism,
-                                                        {}, 1, prompts, env));
+    pack->write_json("run_config.json", run_config_json(model.info(), model, options,
+                                                        result.determinism, {}, 1, prompts, env));
     pack->write_json("determinism_applied.json", determinism_applied_json(result.determinism));
     pack->write_trace("trace.jsonl", result.trace);
     result.pack_dir = pack->commit();
@@ -277,7 +285,8 @@ RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOpt
   return result;
 }
 
-CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const CheckOptions& options) {
+CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
+                  const CheckOptions& options) {
   validate(prompts, options);
   if (options.runs < 1) throw Error("runs must be at least 1");
   if (options.needle_trials < 0) throw Error("needle_trials must be >= 0");
@@ -286,7 +295,9 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const Ch
   }
   std::vector<int> extra_sizes;
   for (int b : options.vary_batch) {
-    if (b < 1) throw Error("batch size " + std::to_string(b) + " in vary_batch is invalid: it must be at least 1");
+    if (b < 1)
+      throw Error("batch size " + std::to_string(b) +
+                  " in vary_batch is invalid: it must be at least 1");
     if (b != options.batch_size &&
         std::find(extra_sizes.begin(), extra_sizes.end(), b) == extra_sizes.end()) {
       extra_sizes.push_back(b);
@@ -331,10 +342,11 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const Ch
     }
     for (int b : extra_sizes) result.batch_traces[b] = run_in_order(model, requests, b, options);
     for (int t = 0; t < options.needle_trials; ++t) {
-      result.needle_traces.push_back(run_plans(
-          model, requests,
-          plan_needles(requests.size(), t, options.needle_max_batch_size, options.determinism.seed.value_or(0)),
-          options.decoding));
+      result.needle_traces.push_back(
+          run_plans(model, requests,
+                    plan_needles(requests.size(), t, options.needle_max_batch_size,
+                                 options.determinism.seed.value_or(0)),
+                    options.decoding));
     }
 
     const bool compare_scores = record.tier_effective >= 2;
@@ -349,16 +361,17 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const Ch
     if (report.first_divergence && options.runs >= 3) {
       bool warm_runs_agree = true;
       for (int r = 2; r < options.runs; ++r) {
-        warm_runs_agree = warm_runs_agree &&
-                          !diff_traces(result.runs[1], result.runs[r], {Category::kRunVarianceFixedBatch, compare_scores});
+        warm_runs_agree =
+            warm_runs_agree && !diff_traces(result.runs[1], result.runs[r],
+                                            {Category::kRunVarianceFixedBatch, compare_scores});
       }
       report.cold_start_differs = warm_runs_agree;
     }
     for (int b : extra_sizes) {
       if (report.batch_divergence) break;
-      report.batch_divergence =
-          diff_traces(result.runs[0], result.batch_traces[b],
-                      {Category::kBatchVariance, compare_scores, label_batch(options.batch_size), label_batch(b)});
+      report.batch_divergence = diff_traces(result.runs[0], result.batch_traces[b],
+                                            {Category::kBatchVariance, compare_scores,
+                                             label_batch(options.batch_size), label_batch(b)});
     }
     for (size_t t = 0; t < result.needle_traces.size() && !report.batch_divergence; ++t) {
       report.batch_divergence =
@@ -368,7 +381,8 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const Ch
       if (report.batch_divergence) {
         const TraceRow& row = result.needle_traces[t][report.batch_divergence->index];
         report.batch_divergence->right_label += " (batch size " + std::to_string(row.batch_size) +
-                                                 ", position " + std::to_string(row.batch_position) + ")";
+                                                ", position " + std::to_string(row.batch_position) +
+                                                ")";
       }
     }
     for (size_t r = 1; r < envs.size() && report.env_mismatch_run < 0; ++r) {
@@ -409,8 +423,9 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const Ch
   if (pack) {
     report.pack_dir = pack->final_path();
     pack->write_json("env.json", envs[0]);
-    pack->write_json("run_config.json", run_config_json(model.info(), model, options, record,
-                                                        extra_sizes, options.runs, prompts, envs[0]));
+    pack->write_json("run_config.json",
+                     run_config_json(model.info(), model, options, record, extra_sizes,
+                                     options.runs, prompts, envs[0]));
     pack->write_json("determinism_applied.json", determinism_applied_json(record));
     for (size_t r = 0; r < result.runs.size(); ++r) {
       pack->write_json("envs/run_" + std::to_string(r) + ".json", envs[r]);
@@ -425,8 +440,10 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const Ch
     pack->write_trace("trace.jsonl", result.runs.empty() ? Trace{} : result.runs[0]);
     const json report_json = to_json(report);
     pack->write_json("report.json", report_json);
-    pack->write_text("report.txt", render_report_text(report_json) + "repro pack: " + report.pack_dir + "\n");
-    const auto& divergence = report.first_divergence ? report.first_divergence : report.batch_divergence;
+    pack->write_text("report.txt",
+                     render_report_text(report_json) + "repro pack: " + report.pack_dir + "\n");
+    const auto& divergence =
+        report.first_divergence ? report.first_divergence : report.batch_divergence;
     if (divergence) pack->write_json("diffs/first_divergence.json", to_json(*divergence));
     result.pack_dir = pack->commit();
   }

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
 
 #include "detllm_test/error.h"
 #include "internal/sha256.h"
-
-#include <nlohmann/json.hpp>
 
 namespace detllm::internal {
 namespace {
@@ -28,8 +27,7 @@ void check_logits(const at::Tensor& logits, int64_t batch, int step) {
 // A request's own sampling generator, seeded from (seed, its token ids), so its
 // draws are the same whatever else shares the batch.
 std::mt19937_64 request_generator(uint64_t seed, const TokenIds& ids) {
-  const std::string digest =
-      sha256_hex(std::to_string(seed) + ":" + nlohmann::json(ids).dump());
+  const std::string digest = sha256_hex(std::to_string(seed) + ":" + nlohmann::json(ids).dump());
   return std::mt19937_64(std::stoull(digest.substr(0, 16), nullptr, 16));
 }
 
@@ -86,22 +84,27 @@ std::string describe_torch_error(const c10::Error& error) {
   const size_t at = text.find(marker);
   if (at == std::string::npos) return text;
   const std::string op = text.substr(0, at);
-  std::string advice = "rewrite that step with ops that have deterministic kernels, run it on the CPU";
+  std::string advice =
+      "rewrite that step with ops that have deterministic kernels, run it on the CPU";
   if (op.find("index_add") != std::string::npos || op.find("scatter") != std::string::npos ||
       op.find("index_put") != std::string::npos) {
-    advice = "accumulate without atomics (sort the indices and sum segments, or a one-hot matmul), "
-             "run it on the CPU";
+    advice =
+        "accumulate without atomics (sort the indices and sum segments, or a one-hot matmul), "
+        "run it on the CPU";
   } else if (op.find("cumsum") != std::string::npos) {
     advice = "compute the cumulative sum on the CPU";
   }
-  return op + " has no deterministic kernel on this device, so deterministic algorithms stop it (libtorch: " +
+  return op +
+         " has no deterministic kernel on this device, so deterministic algorithms stop it "
+         "(libtorch: " +
          text + "). To keep the guarantee, " + advice +
          "; to run anyway without it, set DeterminismOptions::warn_only";
 }
 
 std::string shape_of(const at::Tensor& tensor) {
   std::string shape = "[";
-  for (int64_t i = 0; i < tensor.dim(); ++i) shape += (i ? ", " : "") + std::to_string(tensor.size(i));
+  for (int64_t i = 0; i < tensor.dim(); ++i)
+    shape += (i ? ", " : "") + std::to_string(tensor.size(i));
   return shape + "]";
 }
 
@@ -154,8 +157,10 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
     std::fill(mask_host.begin() + r * longest + offset, mask_host.begin() + (r + 1) * longest, 1);
   }
   auto long_options = at::TensorOptions().dtype(at::kLong);
-  at::Tensor ids = at::from_blob(ids_host.data(), {rows, longest}, long_options).to(device, false, true);
-  at::Tensor mask = at::from_blob(mask_host.data(), {rows, longest}, long_options).to(device, false, true);
+  at::Tensor ids =
+      at::from_blob(ids_host.data(), {rows, longest}, long_options).to(device, false, true);
+  at::Tensor mask =
+      at::from_blob(mask_host.data(), {rows, longest}, long_options).to(device, false, true);
 
   const bool sampling = config.do_sample;
   // Greedy decoding without a stop token keeps everything on the device and

@@ -7,7 +7,6 @@
 
 #include <cstdlib>
 #include <mutex>
-
 #include <nlohmann/json.hpp>
 
 #include "detllm_test/error.h"
@@ -32,9 +31,12 @@ std::optional<std::string> getenv_string(const char* name) {
 
 std::string precision_name(at::Float32MatmulPrecision precision) {
   switch (precision) {
-    case at::Float32MatmulPrecision::HIGHEST: return "highest";
-    case at::Float32MatmulPrecision::HIGH: return "high";
-    case at::Float32MatmulPrecision::MEDIUM: return "medium";
+    case at::Float32MatmulPrecision::HIGHEST:
+      return "highest";
+    case at::Float32MatmulPrecision::HIGH:
+      return "high";
+    case at::Float32MatmulPrecision::MEDIUM:
+      return "medium";
   }
   return "unknown";
 }
@@ -150,14 +152,16 @@ DeterminismScope::DeterminismScope(const DeterminismOptions& options, const std:
   setenv(kCublasWorkspaceVar, kCublasWorkspaceValue, /*overwrite=*/1);
   std::string note;
   if (too_late) {
-    note = "CUDA was initialised before it was set: cuBLAS handles created earlier ignore it; "
-           "call detllm::prepare_process_environment() first thing in main()";
+    note =
+        "CUDA was initialised before it was set: cuBLAS handles created earlier ignore it; "
+        "call detllm::prepare_process_environment() first thing in main()";
     record_.warnings.push_back(std::string(kCublasWorkspaceVar) + " came too late: " + note);
   } else if (!on_cuda) {
     note = cuda_only;
   }
-  add("env", kCublasWorkspaceVar, kCublasWorkspaceValue, getenv_string(kCublasWorkspaceVar).value_or(""),
-      saved_->cublas_workspace.value_or("(unset)"), !too_late, note);
+  add("env", kCublasWorkspaceVar, kCublasWorkspaceValue,
+      getenv_string(kCublasWorkspaceVar).value_or(""), saved_->cublas_workspace.value_or("(unset)"),
+      !too_late, note);
 
   // Environment overrides that beat libtorch's own TF32 switches.
   const auto nvidia_override = getenv_string("NVIDIA_TF32_OVERRIDE");
@@ -183,8 +187,9 @@ DeterminismScope::DeterminismScope(const DeterminismOptions& options, const std:
   const std::string wanted = algorithms_name(options.deterministic_algorithms, options.warn_only);
   add("torch", "deterministic_algorithms", wanted, algorithms, on_off(s.deterministic_algorithms),
       algorithms == wanted,
-      options.deterministic_algorithms ? "an op without a deterministic kernel then throws, naming itself"
-                                       : "turned off on request");
+      options.deterministic_algorithms
+          ? "an op without a deterministic kernel then throws, naming itself"
+          : "turned off on request");
 
   s.cudnn_deterministic = context.deterministicCuDNN();
   context.setDeterministicCuDNN(true);
@@ -209,8 +214,8 @@ DeterminismScope::DeterminismScope(const DeterminismOptions& options, const std:
   s.matmul_precision = context.float32MatmulPrecision();
   const std::string precision = tf32 ? "high" : "highest";
   context.setFloat32MatmulPrecision(precision);
-  add("torch", "float32_matmul_precision", precision, precision_name(context.float32MatmulPrecision()),
-      precision_name(s.matmul_precision),
+  add("torch", "float32_matmul_precision", precision,
+      precision_name(context.float32MatmulPrecision()), precision_name(s.matmul_precision),
       precision_name(context.float32MatmulPrecision()) == precision, tf32 ? tf32_note : "");
 
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 11)
@@ -224,20 +229,23 @@ DeterminismScope::DeterminismScope(const DeterminismOptions& options, const std:
                             : p == at::Float32Precision::BF16 ? "bf16"
                                                               : "none";
     const bool reduced = p == at::Float32Precision::TF32 || p == at::Float32Precision::BF16;
-    add("torch", name, tf32 ? "tf32" : "ieee", effective, "", tf32 || !reduced || !on_cuda, tf32_note);
+    add("torch", name, tf32 ? "tf32" : "ieee", effective, "", tf32 || !reduced || !on_cuda,
+        tf32_note);
   }
 #endif
   s.fp16_reduction = context.allowFP16ReductionCuBLAS();
   context.setAllowFP16ReductionCuBLAS(false);
   const bool fp16_reduction = internal::reduction_allowed(context.allowFP16ReductionCuBLAS());
   add("torch", "fp16_reduced_precision_reduction", "off", on_off(fp16_reduction),
-      on_off(internal::reduction_allowed(s.fp16_reduction)), !fp16_reduction || !on_cuda, cuda_only);
+      on_off(internal::reduction_allowed(s.fp16_reduction)), !fp16_reduction || !on_cuda,
+      cuda_only);
 #if TORCH_VERSION_MAJOR >= 2
   s.bf16_reduction = context.allowBF16ReductionCuBLAS();
   context.setAllowBF16ReductionCuBLAS(false);
   const bool bf16_reduction = internal::reduction_allowed(context.allowBF16ReductionCuBLAS());
   add("torch", "bf16_reduced_precision_reduction", "off", on_off(bf16_reduction),
-      on_off(internal::reduction_allowed(s.bf16_reduction)), !bf16_reduction || !on_cuda, cuda_only);
+      on_off(internal::reduction_allowed(s.bf16_reduction)), !bf16_reduction || !on_cuda,
+      cuda_only);
 #else
   add("torch", "bf16_reduced_precision_reduction", "off", "unavailable", "", true,
       "libtorch " TORCH_VERSION " has no switch for it");
@@ -265,7 +273,8 @@ DeterminismScope::DeterminismScope(const DeterminismOptions& options, const std:
     at::manual_seed(*options.seed);
     const uint64_t effective = at::detail::getDefaultCPUGenerator().current_seed();
     const std::string seed = std::to_string(*options.seed);
-    add("seed", "torch_manual_seed", seed, std::to_string(effective), "", effective == *options.seed,
+    add("seed", "torch_manual_seed", seed, std::to_string(effective), "",
+        effective == *options.seed,
         "libtorch's global CPU generator, seeded once per check (runs are not reseeded)");
     const bool gpus = at::hasCUDA() && at::getNumGPUs() > 0;
     add("seed", "cuda_manual_seed_all", seed, gpus ? seed : "no CUDA device", "", true,
@@ -284,13 +293,11 @@ DeterminismScope::~DeterminismScope() {
   context.setAllowTF32CuBLAS(s.tf32_cublas);
   context.setAllowTF32CuDNN(s.tf32_cudnn);
   context.setFloat32MatmulPrecision(precision_name(s.matmul_precision));
-  internal::restore_reduction(s.fp16_reduction, [&](auto... allow) {
-    context.setAllowFP16ReductionCuBLAS(allow...);
-  });
+  internal::restore_reduction(
+      s.fp16_reduction, [&](auto... allow) { context.setAllowFP16ReductionCuBLAS(allow...); });
 #if TORCH_VERSION_MAJOR >= 2
-  internal::restore_reduction(s.bf16_reduction, [&](auto... allow) {
-    context.setAllowBF16ReductionCuBLAS(allow...);
-  });
+  internal::restore_reduction(
+      s.bf16_reduction, [&](auto... allow) { context.setAllowBF16ReductionCuBLAS(allow...); });
 #endif
   if (at::get_num_threads() != s.threads) at::set_num_threads(s.threads);
   if (s.cublas_workspace) {
@@ -314,9 +321,9 @@ void gate_tier(const ModelInfo& info, DeterminismRecord& record) {
   }
   for (const AppliedControl& control : record.controls) {
     if (!control.honoured) {
-      tier1_unmet.push_back("control " + control.name + " is not in force (" +
-                            (control.note.empty() ? "effective " + control.effective : control.note) +
-                            ")");
+      tier1_unmet.push_back(
+          "control " + control.name + " is not in force (" +
+          (control.note.empty() ? "effective " + control.effective : control.note) + ")");
     }
   }
   if (!info.capabilities.logprobs) {
@@ -328,7 +335,8 @@ void gate_tier(const ModelInfo& info, DeterminismRecord& record) {
     return;
   }
   std::vector<std::string> reasons = tier1_unmet;
-  if (record.tier_requested >= 2) reasons.insert(reasons.end(), tier2_unmet.begin(), tier2_unmet.end());
+  if (record.tier_requested >= 2)
+    reasons.insert(reasons.end(), tier2_unmet.begin(), tier2_unmet.end());
   record.tier_effective = supported;
   if (record.mode == Mode::kStrict) {
     for (const std::string& reason : reasons) {
@@ -344,6 +352,8 @@ void gate_tier(const ModelInfo& info, DeterminismRecord& record) {
   }
 }
 
-void prepare_process_environment() { setenv(kCublasWorkspaceVar, kCublasWorkspaceValue, /*overwrite=*/0); }
+void prepare_process_environment() {
+  setenv(kCublasWorkspaceVar, kCublasWorkspaceValue, /*overwrite=*/0);
+}
 
 }  // namespace detllm

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 #include "detllm_test/error.h"
@@ -24,9 +23,7 @@ constexpr std::pair<Category, const char*> kCategoryNames[] = {
     {Category::kUnsupportedRequest, "UNSUPPORTED_REQUEST"},
 };
 
-bool bitwise_equal(double a, double b) {
-  return std::memcmp(&a, &b, sizeof a) == 0;
-}
+bool bitwise_equal(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 Divergence make_divergence(Category category, const std::string& field, int index,
                            const Trace& left, const DiffOptions& options) {
@@ -75,8 +72,8 @@ int first_token_difference(const TokenIds& a, const TokenIds& b) {
 bool same_decoding(const TraceRow& l, const TraceRow& r) {
   return l.decoding_max_new_tokens == r.decoding_max_new_tokens &&
          l.decoding_do_sample == r.decoding_do_sample &&
-         l.decoding_temperature == r.decoding_temperature &&
-         l.decoding_top_p == r.decoding_top_p && l.decoding_top_k == r.decoding_top_k;
+         l.decoding_temperature == r.decoding_temperature && l.decoding_top_p == r.decoding_top_p &&
+         l.decoding_top_k == r.decoding_top_k;
 }
 
 }  // namespace
@@ -121,9 +118,9 @@ std::optional<Divergence> diff_traces(const Trace& left, const Trace& right,
     const bool ids_differ = left[i].input_token_ids != right[i].input_token_ids ||
                             left[i].input_token_ids_hash != right[i].input_token_ids_hash;
     if (ids_differ || left[i].tokenizer_id != right[i].tokenizer_id) {
-      Divergence d = make_divergence(Category::kTokenizationMismatch,
-                                     ids_differ ? "input_token_ids" : "tokenizer_id", i, left,
-                                     options);
+      Divergence d =
+          make_divergence(Category::kTokenizationMismatch,
+                          ids_differ ? "input_token_ids" : "tokenizer_id", i, left, options);
       d.detail = ids_differ ? "the prompt was tokenized differently"
                             : "tokenizer '" + left[i].tokenizer_id + "' vs '" +
                                   right[i].tokenizer_id + "'";
@@ -133,14 +130,16 @@ std::optional<Divergence> diff_traces(const Trace& left, const Trace& right,
   for (int i = 0; i < rows; ++i) {
     if (!same_decoding(left[i], right[i])) {
       Divergence d = make_divergence(Category::kGenContextMismatch, "decoding", i, left, options);
-      d.detail = "decoding settings differ (max_new_tokens, do_sample, temperature, top_p or top_k)";
+      d.detail =
+          "decoding settings differ (max_new_tokens, do_sample, temperature, top_p or top_k)";
       return d;
     }
   }
   for (int i = 0; i < rows; ++i) {
     int t = first_token_difference(left[i].generated_token_ids, right[i].generated_token_ids);
     if (t >= 0) {
-      Divergence d = make_divergence(options.token_category, "generated_token_ids", i, left, options);
+      Divergence d =
+          make_divergence(options.token_category, "generated_token_ids", i, left, options);
       fill_step(d, left[i], right[i], t);
       return d;
     }
@@ -176,8 +175,8 @@ void describe_text(Divergence& d, const Trace& left, const Tokenizer& tokenizer)
   const int begin = std::max(0, d.token_index - 12);
   const int end = std::min<int>(d.token_index, static_cast<int>(row.generated_token_ids.size()));
   if (end > begin) {
-    d.context_text = tokenizer.decode(TokenIds(row.generated_token_ids.begin() + begin,
-                                               row.generated_token_ids.begin() + end));
+    d.context_text = tokenizer.decode(
+        TokenIds(row.generated_token_ids.begin() + begin, row.generated_token_ids.begin() + end));
   }
 }
 

@@ -9,9 +9,8 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #ifdef DETLLM_HAVE_CUDA_RUNTIME
 #include <cublas_api.h>
@@ -35,9 +34,9 @@ namespace {
 // of the environment is left out of the snapshot and the fingerprint. DETLLM_*
 // configures the harness itself (e.g. the artifact directory) and is left out.
 constexpr const char* kCapturedPrefixes[] = {
-    "CUDA_",  "CUBLAS_", "CUBLASLT_", "CUDNN_", "NVIDIA_", "NCCL_",        "TORCH_",
-    "PYTORCH_", "OMP_",  "MKL_",      "OPENBLAS_", "GOMP_", "KMP_",        "DNNL_",
-    "ONEDNN_", "ATEN_",  "HF_",       "TRANSFORMERS_", "LD_PRELOAD", "LD_LIBRARY_PATH"};
+    "CUDA_",    "CUBLAS_", "CUBLASLT_", "CUDNN_",        "NVIDIA_",    "NCCL_",          "TORCH_",
+    "PYTORCH_", "OMP_",    "MKL_",      "OPENBLAS_",     "GOMP_",      "KMP_",           "DNNL_",
+    "ONEDNN_",  "ATEN_",   "HF_",       "TRANSFORMERS_", "LD_PRELOAD", "LD_LIBRARY_PATH"};
 
 constexpr const char* kSecretMarkers[] = {"TOKEN", "SECRET", "KEY", "PASSWORD", "CREDENTIAL"};
 
@@ -73,7 +72,8 @@ json cudnn_version() {
 // GPU facts straight from the CUDA runtime and cuBLAS: {cuda, cublas, device}.
 // Without the toolkit at build time, or without a GPU, it says so.
 json gpu_facts() {
-  json facts = {{"cuda", {{"available", false}}}, {"cublas", {{"version", nullptr}}}, {"device", nullptr}};
+  json facts = {
+      {"cuda", {{"available", false}}}, {"cublas", {{"version", nullptr}}}, {"device", nullptr}};
 #ifdef DETLLM_HAVE_CUDA_RUNTIME
   int driver = 0, runtime = 0, count = 0;
   cudaDriverGetVersion(&driver);
@@ -89,17 +89,19 @@ json gpu_facts() {
   cublasGetProperty(MAJOR_VERSION, &major);
   cublasGetProperty(MINOR_VERSION, &minor);
   cublasGetProperty(PATCH_LEVEL, &patch);
-  facts["cublas"] = {{"version", std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch)}};
+  facts["cublas"] = {{"version", std::to_string(major) + "." + std::to_string(minor) + "." +
+                                     std::to_string(patch)}};
   if (status == cudaSuccess && count > 0) {
     json devices = json::array();
     for (int i = 0; i < count; ++i) {
       cudaDeviceProp p{};
       if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
-      devices.push_back({{"index", i},
-                         {"name", p.name},
-                         {"compute_capability", std::to_string(p.major) + "." + std::to_string(p.minor)},
-                         {"sm_count", p.multiProcessorCount},
-                         {"memory_bytes", p.totalGlobalMem}});
+      devices.push_back(
+          {{"index", i},
+           {"name", p.name},
+           {"compute_capability", std::to_string(p.major) + "." + std::to_string(p.minor)},
+           {"sm_count", p.multiProcessorCount},
+           {"memory_bytes", p.totalGlobalMem}});
     }
     facts["device"] = devices.empty() ? json(nullptr) : devices[0];
     if (!devices.empty()) {
@@ -110,7 +112,9 @@ json gpu_facts() {
   }
 #else
   const int64_t gpus = at::hasCUDA() ? static_cast<int64_t>(at::getNumGPUs()) : 0;
-  facts["cuda"] = {{"available", gpus > 0}, {"device_count", gpus}, {"source", "libtorch (built without the CUDA Toolkit)"}};
+  facts["cuda"] = {{"available", gpus > 0},
+                   {"device_count", gpus},
+                   {"source", "libtorch (built without the CUDA Toolkit)"}};
   if (gpus > 0) facts["device"] = {{"type", "cuda"}, {"count", gpus}};
 #endif
   facts["cudnn"] = {{"version", cudnn_version()}};
@@ -142,9 +146,7 @@ const json& static_part() {
 #endif
              {"version", __VERSION__},
              {"cxx_standard", __cplusplus}}},
-        {"cpu",
-         {{"model", cpu_model()},
-          {"logical_cores", std::thread::hardware_concurrency()}}},
+        {"cpu", {{"model", cpu_model()}, {"logical_cores", std::thread::hardware_concurrency()}}},
         {"libtorch",
          {{"version", TORCH_VERSION},
           {"cxx11_abi", _GLIBCXX_USE_CXX11_ABI == 1},
@@ -153,7 +155,8 @@ const json& static_part() {
           {"has_mkldnn", at::hasMKLDNN()},
           {"has_openmp", at::hasOpenMP()},
           {"build_config_sha256", internal::sha256_hex(at::show_config())}}},
-        {"torch", {{"version", TORCH_VERSION}, {"cuda_available", gpus > 0}, {"cuda_device_count", gpus}}},
+        {"torch",
+         {{"version", TORCH_VERSION}, {"cuda_available", gpus > 0}, {"cuda_device_count", gpus}}},
     };
     s.update(gpu_facts());
     return s;
@@ -205,8 +208,9 @@ json capture_env(const EnvOptions& options) {
     const size_t equals = text.find('=');
     if (equals == std::string::npos) continue;
     const std::string name = text.substr(0, equals);
-    const bool captured = std::any_of(std::begin(kCapturedPrefixes), std::end(kCapturedPrefixes),
-                                      [&](const char* prefix) { return name.rfind(prefix, 0) == 0; });
+    const bool captured =
+        std::any_of(std::begin(kCapturedPrefixes), std::end(kCapturedPrefixes),
+                    [&](const char* prefix) { return name.rfind(prefix, 0) == 0; });
     if (!captured) continue;
     vars[name] = is_redacted(name, options) ? "<redacted>" : text.substr(equals + 1);
   }

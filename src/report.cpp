@@ -1,9 +1,8 @@
 #include "detllm_test/report.h"
 
 #include <cstdio>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "detllm_test/version.h"
 #include "internal/json_io.h"
@@ -83,16 +82,19 @@ std::string Report::headline() const {
     std::string line = "PASS: " + std::string(runs == 1 ? "1 run" : std::to_string(runs) + " runs");
     if (batch_sizes.size() > 1) {
       line += ", batch sizes";
-      for (size_t i = 0; i < batch_sizes.size(); ++i) line += (i ? ", " : " ") + std::to_string(batch_sizes[i]);
+      for (size_t i = 0; i < batch_sizes.size(); ++i)
+        line += (i ? ", " : " ") + std::to_string(batch_sizes[i]);
     }
     if (needle_trials > 0) line += ", " + std::to_string(needle_trials) + " needle trials";
     return line + " agree (tier " + std::to_string(tier_effective) + ")";
   }
   std::string line = "FAIL: " + to_string(category);
   if (category == Category::kRunVarianceFixedBatch && first_divergence) {
-    line += " — " + first_divergence->right_label + " diverged from " + first_divergence->left_label;
+    line +=
+        " — " + first_divergence->right_label + " diverged from " + first_divergence->left_label;
   } else if (category == Category::kBatchVariance && batch_divergence) {
-    line += " — " + batch_divergence->right_label + " diverged from " + batch_divergence->left_label;
+    line +=
+        " — " + batch_divergence->right_label + " diverged from " + batch_divergence->left_label;
   } else if (category == Category::kScoreVariance) {
     const auto& d = first_divergence ? first_divergence : batch_divergence;
     if (d) line += " — logprobs of " + d->right_label + " differ from " + d->left_label;
@@ -158,8 +160,10 @@ std::string render_report_text(const json& report) {
   }
   out << "runs: " << details.value("runs", 0) << " at batch size "
       << details.value("baseline_batch_size", 1);
-  if (details.contains("batch_sizes")) out << "; batch sizes: " << join_ints(details["batch_sizes"]);
-  if (details.value("needle_trials", 0) > 0) out << "; needle trials: " << details["needle_trials"].dump();
+  if (details.contains("batch_sizes"))
+    out << "; batch sizes: " << join_ints(details["batch_sizes"]);
+  if (details.value("needle_trials", 0) > 0)
+    out << "; needle trials: " << details["needle_trials"].dump();
   if (details.contains("prompts")) out << "; prompts: " << details["prompts"].dump();
   out << "\n";
   if (details.contains("distinct_outputs")) {
@@ -194,7 +198,8 @@ std::string render_report_text(const json& report) {
   if (details.contains("notes")) {
     for (const json& note : details["notes"]) out << "note: " << note.get<std::string>() << "\n";
   }
-  if (details.contains("controls")) out << "controls: " << details["controls"].get<std::string>() << "\n";
+  if (details.contains("controls"))
+    out << "controls: " << details["controls"].get<std::string>() << "\n";
   return out.str();
 }
 

@@ -8,9 +8,8 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <random>
-
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "detllm_test/error.h"
 #include "internal/file_util.h"
@@ -78,8 +77,8 @@ std::string PackWriter::commit() {
   std::error_code error;
   fs::rename(temp_path_, final_path_, error);
   if (error) {
-    throw Error("cannot move the repro pack into place at '" + final_path_ + "': " +
-                error.message());
+    throw Error("cannot move the repro pack into place at '" + final_path_ +
+                "': " + error.message());
   }
   committed_ = true;
   return final_path_;

@@ -1,9 +1,9 @@
 #include "detllm_test/tokenizer.h"
 
+#include <nlohmann/json.hpp>
+
 #include "detllm_test/prompt.h"
 #include "internal/sha256.h"
-
-#include <nlohmann/json.hpp>
 
 namespace detllm {
 

@@ -28,8 +28,8 @@ torch::jit::Module load_archive(const std::string& path, const std::string& what
   try {
     return torch::jit::load(path, device);
   } catch (const std::exception& e) {
-    throw Error("cannot load " + what + " '" + path +
-                "': not a valid TorchScript archive (" + first_line(e.what()) + ")");
+    throw Error("cannot load " + what + " '" + path + "': not a valid TorchScript archive (" +
+                first_line(e.what()) + ")");
   }
 }
 
@@ -54,8 +54,8 @@ class TorchScriptModel final : public Generator, private internal::LogitsModel {
       module_.eval();
       module_.to(internal::parse_dtype(options.dtype));
     } catch (const c10::Error& e) {
-      throw Error("TorchScript model '" + path + "': cannot convert to " + options.dtype +
-                  ": " + first_line(e.what_without_backtrace()));
+      throw Error("TorchScript model '" + path + "': cannot convert to " + options.dtype + ": " +
+                  first_line(e.what_without_backtrace()));
     }
     info_.name = path;
     info_.backend = "torchscript";
@@ -104,15 +104,14 @@ class TorchScriptModel final : public Generator, private internal::LogitsModel {
       first = output.toGenericDict().begin()->value();
     }
     if (!first.isTensor()) {
-      throw Error("TorchScript model '" + info_.name + "': forward returned " +
-                  output.tagKind() +
+      throw Error("TorchScript model '" + info_.name + "': forward returned " + output.tagKind() +
                   "; expected logits [B, T, V] or a tuple, list or dict whose first value is");
     }
     const at::Tensor logits = first.toTensor();
     if (logits.dim() != 3 || logits.size(0) != ids_.size(0) || logits.size(1) != ids_.size(1)) {
       throw Error("TorchScript model '" + info_.name + "' returned logits of shape " +
-                  internal::shape_of(logits) + "; expected [B, T, V] = [" + std::to_string(ids_.size(0)) +
-                  ", " + std::to_string(ids_.size(1)) + ", V]");
+                  internal::shape_of(logits) + "; expected [B, T, V] = [" +
+                  std::to_string(ids_.size(0)) + ", " + std::to_string(ids_.size(1)) + ", V]");
     }
     info_.vocab_size = logits.size(2);
     return logits.select(1, logits.size(1) - 1);
@@ -150,7 +149,8 @@ void save_builtin_weights(const Generator& model, const std::string& path) {
   }
   internal::BuiltinWeights weights = builtin->cpu_float_weights();
   torch::jit::Module archive("detllm.BuiltinWeights");
-  for (auto& [name, tensor] : weights.named()) archive.register_buffer(attribute_name(name), *tensor);
+  for (auto& [name, tensor] : weights.named())
+    archive.register_buffer(attribute_name(name), *tensor);
   try {
     archive.save(path);
   } catch (const std::exception& e) {
@@ -171,8 +171,8 @@ std::unique_ptr<Generator> load_builtin_weights(const std::string& path,
     at::Tensor loaded = archive.attr(attribute).toTensor();
     if (loaded.sizes() != tensor->sizes()) {
       throw Error("built-in weights '" + path + "': tensor '" + name + "' has shape " +
-                  internal::shape_of(loaded) + ", expected " + internal::shape_of(*tensor) + " for preset '" +
-                  config.preset + "'");
+                  internal::shape_of(loaded) + ", expected " + internal::shape_of(*tensor) +
+                  " for preset '" + config.preset + "'");
     }
     *tensor = loaded.to(at::kFloat);
   }

@@ -1,9 +1,8 @@
 #include "detllm_test/trace.h"
 
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "detllm_test/error.h"
 #include "internal/sha256.h"
@@ -12,9 +11,7 @@ namespace detllm {
 
 using nlohmann::json;
 
-std::string token_ids_hash(const TokenIds& ids) {
-  return internal::sha256_hex(json(ids).dump());
-}
+std::string token_ids_hash(const TokenIds& ids) { return internal::sha256_hex(json(ids).dump()); }
 
 json to_json(const TraceRow& row) {
   json out = {
@@ -51,8 +48,7 @@ void read_field(const json& object, const char* key, T& into, bool required = fa
   try {
     into = it->get<T>();
   } catch (const json::exception&) {
-    throw Error(std::string("field '") + key + "' has the wrong type (" + it->type_name() +
-                ")");
+    throw Error(std::string("field '") + key + "' has the wrong type (" + it->type_name() + ")");
   }
 }
 
@@ -124,8 +120,9 @@ Trace read_trace(const std::string& path) {
     try {
       object = json::parse(line);
     } catch (const json::parse_error& e) {
-      throw Error(where + (last_line_unterminated ? " is truncated (no complete JSON object): "
-                                                  : " is not valid JSON: ") +
+      throw Error(where +
+                  (last_line_unterminated ? " is truncated (no complete JSON object): "
+                                          : " is not valid JSON: ") +
                   e.what());
     }
     try {

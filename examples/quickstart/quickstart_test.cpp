@@ -43,7 +43,8 @@ TEST_F(QuickstartTest, MatchersReadTheResult) {
   detllm::CheckOptions options;
   options.vary_batch = {1, 8};
   options.out_dir.clear();  // no pack
-  const detllm::CheckResult result = detllm::check(*model_, {prompts_.begin(), prompts_.end()}, options);
+  const detllm::CheckResult result =
+      detllm::check(*model_, {prompts_.begin(), prompts_.end()}, options);
   EXPECT_THAT(result, ::testing::AllOf(detllm::IsRepeatable(), detllm::IsBatchInvariant()));
 }
 

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   const bool buggy = argc > 2 && std::string(argv[2]) == "ignores-padding";
   detllm::testing::TempDir dir;
   const std::string written = detllm::testing::write_torchscript_model(
-      dir.path(), buggy ? detllm::testing::Defect::kIgnoresPadding : detllm::testing::Defect::kNone);
+      dir.path(),
+      buggy ? detllm::testing::Defect::kIgnoresPadding : detllm::testing::Defect::kNone);
   return std::rename(written.c_str(), argv[1]) == 0 ? 0 : 1;
 }

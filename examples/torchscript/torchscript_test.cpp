@@ -20,7 +20,9 @@ class TorchScriptTest : public detllm::DeterminismTest {
                                        "A longer prompt so that the others are padded."};
 };
 
-TEST_F(TorchScriptTest, IsRepeatable) { EXPECT_REPEATABLE(model_, prompts_, detllm::Runs(3), detllm::Tier(2)); }
+TEST_F(TorchScriptTest, IsRepeatable) {
+  EXPECT_REPEATABLE(model_, prompts_, detllm::Runs(3), detllm::Tier(2));
+}
 
 TEST_F(TorchScriptTest, IsBatchInvariant) {
   EXPECT_BATCH_INVARIANT(model_, prompts_, detllm::BatchSizes({1, 2, 8}));

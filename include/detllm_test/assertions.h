@@ -24,8 +24,8 @@
 //       prompt #1 "Choose one: A or B." at generated token 4:
 //         run 0: 317 " the"  logprob -0.521370  margin 0.0013 (near-tie)
 //         run 3: 257 " a"    logprob -0.521411  margin 0.0013 (near-tie)
-//       controls: deterministic_algorithms=on tf32=off CUBLAS_WORKSPACE_CONFIG=:4096:8 seed=0 threads=1
-//       repro pack: artifacts/MyModelTest.GreedyDecodeIsRepeatable/<run_id>
+//       controls: deterministic_algorithms=on tf32=off CUBLAS_WORKSPACE_CONFIG=:4096:8 seed=0
+//       threads=1 repro pack: artifacts/MyModelTest.GreedyDecodeIsRepeatable/<run_id>
 //
 // Define DETLLM_DONT_DEFINE_SHORT_NAMES to get only the DETLLM_-prefixed names.
 #ifndef DETLLM_TEST_ASSERTIONS_H_
@@ -40,18 +40,22 @@
 // Same tokens (tier 2: and bitwise logprobs) in every run at one batch size.
 // Options: Runs (3), BatchSize (1), Tier, Strict/BestEffort, Seed, Threads,
 // MaxNewTokens, Decoding.
-#define DETLLM_EXPECT_REPEATABLE(...) \
-  GTEST_ASSERT_(::detllm::internal::CheckRepeatable(#__VA_ARGS__, __VA_ARGS__), GTEST_NONFATAL_FAILURE_)
-#define DETLLM_ASSERT_REPEATABLE(...) \
-  GTEST_ASSERT_(::detllm::internal::CheckRepeatable(#__VA_ARGS__, __VA_ARGS__), GTEST_FATAL_FAILURE_)
+#define DETLLM_EXPECT_REPEATABLE(...)                                           \
+  GTEST_ASSERT_(::detllm::internal::CheckRepeatable(#__VA_ARGS__, __VA_ARGS__), \
+                GTEST_NONFATAL_FAILURE_)
+#define DETLLM_ASSERT_REPEATABLE(...)                                           \
+  GTEST_ASSERT_(::detllm::internal::CheckRepeatable(#__VA_ARGS__, __VA_ARGS__), \
+                GTEST_FATAL_FAILURE_)
 
 // Every prompt's output at each batch size (and in each needle trial) equals
 // its output at the first batch size. Options: BatchSizes ({1, 4, 16}), Needle,
 // Runs (1), Tier, Strict/BestEffort, Seed, Threads, MaxNewTokens, Decoding.
-#define DETLLM_EXPECT_BATCH_INVARIANT(...) \
-  GTEST_ASSERT_(::detllm::internal::CheckBatchInvariant(#__VA_ARGS__, __VA_ARGS__), GTEST_NONFATAL_FAILURE_)
-#define DETLLM_ASSERT_BATCH_INVARIANT(...) \
-  GTEST_ASSERT_(::detllm::internal::CheckBatchInvariant(#__VA_ARGS__, __VA_ARGS__), GTEST_FATAL_FAILURE_)
+#define DETLLM_EXPECT_BATCH_INVARIANT(...)                                          \
+  GTEST_ASSERT_(::detllm::internal::CheckBatchInvariant(#__VA_ARGS__, __VA_ARGS__), \
+                GTEST_NONFATAL_FAILURE_)
+#define DETLLM_ASSERT_BATCH_INVARIANT(...)                                          \
+  GTEST_ASSERT_(::detllm::internal::CheckBatchInvariant(#__VA_ARGS__, __VA_ARGS__), \
+                GTEST_FATAL_FAILURE_)
 
 #ifndef DETLLM_DONT_DEFINE_SHORT_NAMES
 #define EXPECT_REPEATABLE(...) DETLLM_EXPECT_REPEATABLE(__VA_ARGS__)

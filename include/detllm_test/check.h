@@ -65,8 +65,7 @@ struct CheckResult {
 //
 //   auto model = detllm::load_model("builtin:tiny");
 //   auto result = detllm::run(*model, {"Hello"}, {});
-RunResult run(Generator& model, const std::vector<Prompt>& prompts,
-              const RunOptions& options);
+RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOptions& options);
 
 // Runs `model` options.runs times and at every extra batch size, and compares:
 //

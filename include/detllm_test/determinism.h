@@ -6,11 +6,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "detllm_test/generator.h"
 
@@ -103,8 +102,7 @@ nlohmann::json determinism_applied_json(const DeterminismRecord& record);
 // so do not open them from several threads at once.
 class DeterminismScope {
  public:
-  explicit DeterminismScope(const DeterminismOptions& options,
-                            const std::string& device = "cpu");
+  explicit DeterminismScope(const DeterminismOptions& options, const std::string& device = "cpu");
   ~DeterminismScope();
   DeterminismScope(const DeterminismScope&) = delete;
   DeterminismScope& operator=(const DeterminismScope&) = delete;

@@ -3,11 +3,10 @@
 #define DETLLM_TEST_DIFF_H_
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "detllm_test/trace.h"
 
@@ -46,7 +45,7 @@ struct Divergence {
   int index = -1;           // row
   int prompt_index = -1;
   std::string prompt_id;
-  int token_index = -1;     // generated token position (-1: not a token diff)
+  int token_index = -1;  // generated token position (-1: not a token diff)
   int64_t left_token = -1;
   int64_t right_token = -1;
   std::optional<double> left_logprob, right_logprob;
@@ -74,8 +73,7 @@ std::optional<Divergence> diff_traces(const Trace& left, const Trace& right,
                                       const DiffOptions& options = {});
 
 // Fills the text fields of `divergence` by decoding with `tokenizer`.
-void describe_text(Divergence& divergence, const Trace& left,
-                   const Tokenizer& tokenizer);
+void describe_text(Divergence& divergence, const Trace& left, const Tokenizer& tokenizer);
 
 // The first_divergence artifact: the divergence object itself.
 nlohmann::json to_json(const Divergence& divergence);

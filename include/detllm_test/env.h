@@ -2,10 +2,9 @@
 #ifndef DETLLM_TEST_ENV_H_
 #define DETLLM_TEST_ENV_H_
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 namespace detllm {
 
@@ -33,8 +32,7 @@ std::string env_fingerprint(const nlohmann::json& snapshot);
 
 // The dotted paths of the fields that differ between two snapshots (e.g.
 // "env_vars.OMP_NUM_THREADS", "torch.runtime.num_threads"), fingerprint aside.
-std::vector<std::string> env_differences(const nlohmann::json& left,
-                                         const nlohmann::json& right);
+std::vector<std::string> env_differences(const nlohmann::json& left, const nlohmann::json& right);
 
 }  // namespace detllm
 

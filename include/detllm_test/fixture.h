@@ -96,12 +96,12 @@ void use_ctest_gpu_assignment();
 
 // In a test body: skips the test with the reason if `model_options` cannot run
 // here, or, with `mode` detllm::Mode::kStrict, fails it as UNSUPPORTED_REQUEST.
-#define DETLLM_SKIP_IF_UNSUPPORTED(model_options, mode)                                   \
-  if (const std::string detllm_reason = ::detllm::unsupported_reason(model_options);      \
-      detllm_reason.empty()) {                                                            \
-  } else if ((mode) == ::detllm::Mode::kStrict) {                                         \
-    GTEST_FAIL() << "UNSUPPORTED_REQUEST: " << detllm_reason;                             \
-  } else                                                                                  \
+#define DETLLM_SKIP_IF_UNSUPPORTED(model_options, mode)                              \
+  if (const std::string detllm_reason = ::detllm::unsupported_reason(model_options); \
+      detllm_reason.empty()) {                                                       \
+  } else if ((mode) == ::detllm::Mode::kStrict) {                                    \
+    GTEST_FAIL() << "UNSUPPORTED_REQUEST: " << detllm_reason;                        \
+  } else                                                                             \
     GTEST_SKIP() << detllm_reason
 
 #endif  // DETLLM_TEST_FIXTURE_H_

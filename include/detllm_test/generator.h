@@ -41,8 +41,8 @@ struct Generation {
 // What a model can honour. The harness claims a guarantee tier only where these
 // allow it (see determinism.h).
 struct Capabilities {
-  bool logprobs = true;           // per-token log-probabilities are available
-  bool honours_controls = true;   // the libtorch determinism controls govern it
+  bool logprobs = true;          // per-token log-probabilities are available
+  bool honours_controls = true;  // the libtorch determinism controls govern it
 };
 
 // How a model describes itself in run_config.json.

@@ -38,7 +38,8 @@ namespace detllm {
 // The same logprobs bit for bit.
 ::testing::Matcher<const Generation&> LogprobsEqual(const Generation& expected);
 // Logprobs within `max_ulps` float32 units in the last place of `expected`'s.
-::testing::Matcher<const Generation&> LogprobsWithinUlps(const Generation& expected, int64_t max_ulps);
+::testing::Matcher<const Generation&> LogprobsWithinUlps(const Generation& expected,
+                                                         int64_t max_ulps);
 
 // Prints a generation's tokens in gMock messages.
 void PrintTo(const Generation& generation, std::ostream* os);

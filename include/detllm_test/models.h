@@ -75,8 +75,8 @@ std::unique_ptr<Generator> load_torchscript_model(
 // Any other engine: a function that generates for a batch. Describe it with
 // `info` (set capabilities.logprobs = false if it cannot give log-probabilities,
 // capabilities.honours_controls = false if libtorch's controls do not reach it).
-using GenerateFunction = std::function<std::vector<Generation>(
-    const std::vector<TokenIds>& batch, const GenerationConfig& config)>;
+using GenerateFunction = std::function<std::vector<Generation>(const std::vector<TokenIds>& batch,
+                                                               const GenerationConfig& config)>;
 std::unique_ptr<Generator> make_callable_model(
     GenerateFunction generate, ModelInfo info,
     std::shared_ptr<const Tokenizer> tokenizer = byte_tokenizer());
@@ -86,8 +86,7 @@ std::unique_ptr<Generator> make_callable_model(
 std::string unsupported_reason(const ModelOptions& options);
 
 // Loads a model by name: "builtin:tiny", "builtin:small", or a TorchScript file.
-std::unique_ptr<Generator> load_model(const std::string& spec,
-                                      const ModelOptions& options = {});
+std::unique_ptr<Generator> load_model(const std::string& spec, const ModelOptions& options = {});
 
 }  // namespace detllm
 

@@ -41,7 +41,8 @@ struct BatchSizes {
 // `max_batch_size`, compared with batch size 1. Alone, it replaces the default
 // batch sizes; with BatchSizes, both are checked.
 struct Needle {
-  explicit Needle(int trials, int max_batch_size = 16) : trials(trials), max_batch_size(max_batch_size) {}
+  explicit Needle(int trials, int max_batch_size = 16)
+      : trials(trials), max_batch_size(max_batch_size) {}
   int trials;
   int max_batch_size;
 };

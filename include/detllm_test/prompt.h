@@ -15,8 +15,8 @@ namespace detllm {
 //
 // works. Text is tokenized with the model's tokenizer; ids are used as given.
 struct Prompt {
-  Prompt(std::string text_) : text(std::move(text_)) {}            // NOLINT
-  Prompt(const char* text_) : text(text_) {}                        // NOLINT
+  Prompt(std::string text_) : text(std::move(text_)) {}               // NOLINT
+  Prompt(const char* text_) : text(text_) {}                          // NOLINT
   Prompt(TokenIds ids) : token_ids(std::move(ids)), has_ids(true) {}  // NOLINT
 
   std::string text;

@@ -2,11 +2,10 @@
 #ifndef DETLLM_TEST_REPORT_H_
 #define DETLLM_TEST_REPORT_H_
 
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "detllm_test/diff.h"
 

@@ -2,9 +2,8 @@
 #ifndef DETLLM_TEST_REPRO_PACK_H_
 #define DETLLM_TEST_REPRO_PACK_H_
 
-#include <string>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string>
 
 #include "detllm_test/trace.h"
 

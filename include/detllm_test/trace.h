@@ -2,11 +2,10 @@
 #ifndef DETLLM_TEST_TRACE_H_
 #define DETLLM_TEST_TRACE_H_
 
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "detllm_test/tokenizer.h"
 
@@ -15,10 +14,10 @@ namespace detllm {
 // One prompt's result in one run. The first block is detLLM's trace row; the
 // second holds the fields this library adds (readers ignore unknown fields).
 struct TraceRow {
-  std::string prompt_id;             // SHA-256 hex of the prompt (prompt.h)
+  std::string prompt_id;  // SHA-256 hex of the prompt (prompt.h)
   TokenIds input_token_ids;
-  std::string input_token_ids_hash;  // SHA-256 hex of the ids as compact JSON
-  TokenIds generated_token_ids;      // new tokens only
+  std::string input_token_ids_hash;           // SHA-256 hex of the ids as compact JSON
+  TokenIds generated_token_ids;               // new tokens only
   std::optional<std::vector<double>> scores;  // logprob per generated token
   std::string tokenizer_id;
   int decoding_max_new_tokens = 0;
@@ -27,9 +26,9 @@ struct TraceRow {
   double decoding_top_p = 1.0;
   int decoding_top_k = 0;
 
-  int prompt_index = 0;     // position in the caller's prompt list
-  int batch_size = 0;       // size of the batch the prompt ran in
-  int batch_position = 0;   // its row within that batch
+  int prompt_index = 0;               // position in the caller's prompt list
+  int batch_size = 0;                 // size of the batch the prompt ran in
+  int batch_position = 0;             // its row within that batch
   std::vector<double> logit_margins;  // top-1 minus top-2 logit per step
 };
 

@@ -95,7 +95,8 @@ std::string claim(Property property, const std::string& model, const CheckOption
     message << "    run 0, the first call after loading, differs; the later runs agree\n";
   }
   if (r.first_divergence) message << render_divergence_text(*r.first_divergence, 4);
-  if (r.batch_divergence && !r.first_divergence) message << render_divergence_text(*r.batch_divergence, 4);
+  if (r.batch_divergence && !r.first_divergence)
+    message << render_divergence_text(*r.batch_divergence, 4);
   if (r.category == Category::kRunVarianceFixedBatch) {
     message << "    " << r.distinct_outputs << " distinct outputs in " << r.runs << " runs\n";
   }

@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "detllm_test/env.h"
@@ -19,7 +18,8 @@ std::string test_artifact_dir() {
   const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = test ? std::string(test->test_suite_name()) + "." + test->name() : "no_test";
   for (char& c : name) {
-    const bool safe = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    const bool safe =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
     if (!safe) c = '_';
   }
   return artifacts_root() + "/" + name;
@@ -49,9 +49,12 @@ const DeterminismRecord& DeterminismTest::determinism() const {
   return ::testing::ValuesIn(all);
 }
 
-void PrintTo(const ModelOptions& options, std::ostream* os) { *os << options.device << "/" << options.dtype; }
+void PrintTo(const ModelOptions& options, std::ostream* os) {
+  *os << options.device << "/" << options.dtype;
+}
 
-std::string DeviceAndDtypeName::operator()(const ::testing::TestParamInfo<ModelOptions>& info) const {
+std::string DeviceAndDtypeName::operator()(
+    const ::testing::TestParamInfo<ModelOptions>& info) const {
   std::string name = info.param.device + "_" + info.param.dtype;
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
@@ -75,8 +78,9 @@ std::string environment_summary() {
   const nlohmann::json env = capture_env();
   std::string line = std::string("detllm_test ") + kVersion + ": libtorch " +
                      env["libtorch"]["version"].get<std::string>() + ", " +
-                     std::to_string(env["cuda"]["device_count"].get<int64_t>()) + " CUDA device(s), cpu " +
-                     env["cpu"]["model"].get<std::string>() + ", CUBLAS_WORKSPACE_CONFIG=";
+                     std::to_string(env["cuda"]["device_count"].get<int64_t>()) +
+                     " CUDA device(s), cpu " + env["cpu"]["model"].get<std::string>() +
+                     ", CUBLAS_WORKSPACE_CONFIG=";
   const char* workspace = std::getenv("CUBLAS_WORKSPACE_CONFIG");
   line += workspace ? workspace : "(unset)";
   const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");

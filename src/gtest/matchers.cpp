@@ -15,7 +15,8 @@ class ResultMatcher : public ::testing::MatcherInterface<const CheckResult&> {
  public:
   using Predicate = std::function<bool(const CheckResult&)>;
   using Explainer = std::function<std::string(const CheckResult&)>;
-  ResultMatcher(Predicate predicate, std::string description, std::string negation, Explainer explain)
+  ResultMatcher(Predicate predicate, std::string description, std::string negation,
+                Explainer explain)
       : predicate_(std::move(predicate)),
         description_(std::move(description)),
         negation_(std::move(negation)),
@@ -56,9 +57,11 @@ std::string explain_any(const CheckResult& r) {
   return "whose category is " + to_string(r.report.category);
 }
 
-::testing::Matcher<const CheckResult&> make(ResultMatcher::Predicate p, std::string d, std::string n,
+::testing::Matcher<const CheckResult&> make(ResultMatcher::Predicate p, std::string d,
+                                            std::string n,
                                             ResultMatcher::Explainer e = explain_any) {
-  return ::testing::MakeMatcher(new ResultMatcher(std::move(p), std::move(d), std::move(n), std::move(e)));
+  return ::testing::MakeMatcher(
+      new ResultMatcher(std::move(p), std::move(d), std::move(n), std::move(e)));
 }
 
 // A matcher comparing a generation with an expected one, from the index of the
@@ -72,7 +75,8 @@ class GenerationMatcher : public ::testing::MatcherInterface<const Generation&> 
   bool MatchAndExplain(const Generation& actual, MatchResultListener* listener) const override {
     std::string why;
     const int index = first_(actual, why);
-    if (index >= 0 && listener->IsInterested()) *listener << "which differs first at token " << index << why;
+    if (index >= 0 && listener->IsInterested())
+      *listener << "which differs first at token " << index << why;
     return index < 0;
   }
   void DescribeTo(std::ostream* os) const override { *os << description_; }
@@ -98,12 +102,14 @@ int first_logprob_difference(const Generation& actual, const Generation& expecte
   const size_t n = std::min(actual.logprobs.size(), expected.logprobs.size());
   for (size_t i = 0; i < n; ++i) {
     const int64_t ulps = float_ulps(actual.logprobs[i], expected.logprobs[i]);
-    const bool differs = max_ulps == 0 ? std::memcmp(&actual.logprobs[i], &expected.logprobs[i], sizeof(double)) != 0
-                                       : ulps > max_ulps;
+    const bool differs =
+        max_ulps == 0 ? std::memcmp(&actual.logprobs[i], &expected.logprobs[i], sizeof(double)) != 0
+                      : ulps > max_ulps;
     if (differs) {
       std::ostringstream out;
       out.precision(9);
-      out << ": " << actual.logprobs[i] << " vs " << expected.logprobs[i] << " (" << ulps << " ULPs)";
+      out << ": " << actual.logprobs[i] << " vs " << expected.logprobs[i] << " (" << ulps
+          << " ULPs)";
       why = out.str();
       return static_cast<int>(i);
     }
@@ -141,7 +147,8 @@ int first_logprob_difference(const Generation& actual, const Generation& expecte
 
 ::testing::Matcher<const CheckResult&> HasCategory(Category category) {
   return make([category](const CheckResult& r) { return r.report.category == category; },
-              "has category " + to_string(category), "doesn't have category " + to_string(category));
+              "has category " + to_string(category),
+              "doesn't have category " + to_string(category));
 }
 
 ::testing::Matcher<const CheckResult&> DivergesAt(int prompt_index, int token_index) {
@@ -153,7 +160,9 @@ int first_logprob_difference(const Generation& actual, const Generation& expecte
         return d && d->prompt_index == prompt_index && d->token_index == token_index;
       },
       "diverges first at " + at, "doesn't diverge first at " + at,
-      [](const CheckResult& r) { return first_of(r) ? where(first_of(r)) : std::string("which does not diverge"); });
+      [](const CheckResult& r) {
+        return first_of(r) ? where(first_of(r)) : std::string("which does not diverge");
+      });
 }
 
 ::testing::Matcher<const Generation&> TokensEqual(const Generation& expected) {
@@ -162,12 +171,14 @@ int first_logprob_difference(const Generation& actual, const Generation& expecte
         const size_t n = std::min(actual.tokens.size(), expected.tokens.size());
         for (size_t i = 0; i < n; ++i) {
           if (actual.tokens[i] != expected.tokens[i]) {
-            why = ": " + std::to_string(actual.tokens[i]) + " vs " + std::to_string(expected.tokens[i]);
+            why = ": " + std::to_string(actual.tokens[i]) + " vs " +
+                  std::to_string(expected.tokens[i]);
             return static_cast<int>(i);
           }
         }
         if (actual.tokens.size() == expected.tokens.size()) return -1;
-        why = ": " + std::to_string(actual.tokens.size()) + " tokens vs " + std::to_string(expected.tokens.size());
+        why = ": " + std::to_string(actual.tokens.size()) + " tokens vs " +
+              std::to_string(expected.tokens.size());
         return static_cast<int>(n);
       },
       "has the same tokens as the expected generation"));
@@ -181,17 +192,20 @@ int first_logprob_difference(const Generation& actual, const Generation& expecte
       "has bitwise-equal logprobs to the expected generation"));
 }
 
-::testing::Matcher<const Generation&> LogprobsWithinUlps(const Generation& expected, int64_t max_ulps) {
+::testing::Matcher<const Generation&> LogprobsWithinUlps(const Generation& expected,
+                                                         int64_t max_ulps) {
   return ::testing::MakeMatcher(new GenerationMatcher(
       [expected, max_ulps](const Generation& actual, std::string& why) {
         return first_logprob_difference(actual, expected, std::max<int64_t>(max_ulps, 1), why);
       },
-      "has logprobs within " + std::to_string(max_ulps) + " float32 ULPs of the expected generation"));
+      "has logprobs within " + std::to_string(max_ulps) +
+          " float32 ULPs of the expected generation"));
 }
 
 void PrintTo(const Generation& generation, std::ostream* os) {
   *os << "Generation of " << generation.tokens.size() << " tokens {";
-  for (size_t i = 0; i < generation.tokens.size(); ++i) *os << (i ? ", " : "") << generation.tokens[i];
+  for (size_t i = 0; i < generation.tokens.size(); ++i)
+    *os << (i ? ", " : "") << generation.tokens[i];
   *os << "}";
 }
 

@@ -17,9 +17,8 @@ namespace detllm::internal {
 // The parameters, named and laid out as GPT-2's (Conv1D weights are [in, out]).
 struct BuiltinWeights {
   struct Block {
-    at::Tensor ln_1_weight, ln_1_bias, attn_weight, attn_bias, attn_proj_weight,
-        attn_proj_bias, ln_2_weight, ln_2_bias, fc_weight, fc_bias, mlp_proj_weight,
-        mlp_proj_bias;
+    at::Tensor ln_1_weight, ln_1_bias, attn_weight, attn_bias, attn_proj_weight, attn_proj_bias,
+        ln_2_weight, ln_2_bias, fc_weight, fc_bias, mlp_proj_weight, mlp_proj_bias;
   };
   at::Tensor wte, wpe, ln_f_weight, ln_f_bias;
   std::vector<Block> blocks;
@@ -50,8 +49,7 @@ class BuiltinModel final : public Generator, private LogitsModel {
  private:
   at::Tensor prefill(const at::Tensor& ids, const at::Tensor& mask) override;
   at::Tensor step(const at::Tensor& next_ids, const at::Tensor& mask) override;
-  at::Tensor forward(const at::Tensor& ids, const at::Tensor& positions,
-                     const at::Tensor& allowed);
+  at::Tensor forward(const at::Tensor& ids, const at::Tensor& positions, const at::Tensor& allowed);
 
   BuiltinConfig config_;
   ModelInfo info_;

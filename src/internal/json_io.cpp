@@ -9,7 +9,8 @@ namespace detllm::internal {
 
 nlohmann::json read_json_file(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read " + what + " '" + path + "': file does not exist or is unreadable");
+  if (!in)
+    throw Error("cannot read " + what + " '" + path + "': file does not exist or is unreadable");
   std::stringstream buffer;
   buffer << in.rdbuf();
   try {

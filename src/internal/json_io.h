@@ -2,9 +2,8 @@
 #ifndef DETLLM_SRC_INTERNAL_JSON_IO_H_
 #define DETLLM_SRC_INTERNAL_JSON_IO_H_
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace detllm::internal {
 
