@@ -1,4 +1,5 @@
 // The determinism scope, capability gating and environment capture.
+#include <ATen/ATen.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -48,6 +49,17 @@ TEST(DeterminismScope, AppliesEveryControlAndRestoresTheStateOnExit) {
   }
   EXPECT_EQ(observed_controls(), before);
   EXPECT_EQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), nullptr);
+}
+
+TEST(DeterminismScope, RestoresTheGlobalGeneratorsState) {
+  at::manual_seed(123);
+  const at::Tensor expected = at::rand({4});
+  at::manual_seed(123);
+  {
+    DeterminismScope scope(DeterminismOptions{});  // seeds 0, draws
+    at::rand({8});
+  }
+  EXPECT_TRUE(at::equal(at::rand({4}), expected));
 }
 
 TEST(DeterminismScope, RecordsTheArtifactWithEveryRequiredField) {
