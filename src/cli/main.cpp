@@ -7,6 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/schema_check.h"
 #include "detllm_test/check.h"
 #include "detllm_test/determinism.h"
 #include "detllm_test/diff.h"
@@ -41,7 +42,14 @@ struct RunFlags {
   std::string dtype = "float32", device = "cpu", out = "artifacts";
   bool redact = true;
   std::vector<std::string> redact_vars;
+  bool validate_schema = false;
 };
+
+// Prints the schema problems of `pack_dir` (or a file); true if there are none.
+bool schema_valid(const std::vector<std::string>& problems) {
+  for (const std::string& problem : problems) std::cerr << "detllm: schema: " << problem << "\n";
+  return problems.empty();
+}
 
 void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
   app.add_option("--model", f.model, "builtin:tiny, builtin:small or a TorchScript file")
@@ -71,6 +79,8 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
   app.add_flag("--redact-env,!--no-redact-env", f.redact,
                "redact secret-looking environment variables");
   app.add_option("--redact-env-var", f.redact_vars, "also redact this variable (repeatable)");
+  app.add_flag("--validate-schema", f.validate_schema,
+               "validate the pack against the JSON Schemas");
 }
 
 std::vector<detllm::Prompt> read_prompts(const RunFlags& f) {
@@ -159,9 +169,12 @@ int main(int argc, char** argv) {
   diff->add_option("--right", right, "a trace (.jsonl) or a pack directory")->required();
 
   std::string report_in, report_out;
+  bool report_validate = false;
   CLI::App* report = app.add_subcommand("report", "render a report.json as text");
   report->add_option("--in", report_in, "report.json")->required();
   report->add_option("--out", report_out, "write the text here instead of stdout");
+  report->add_flag("--validate-schema", report_validate,
+                   "validate report.json against its JSON Schema first");
 
   try {
     app.parse(argc, argv);
@@ -192,10 +205,14 @@ int main(int argc, char** argv) {
       if (*run) {
         const detllm::RunResult result = detllm::run(*model, prompts, check_options(f));
         std::cout << "repro pack: " << result.pack_dir << "\n";
+        if (f.validate_schema && !schema_valid(detllm::cli::validate_pack(result.pack_dir)))
+          return kBadInput;
         return kPass;
       }
       const detllm::CheckResult result = detllm::check(*model, prompts, check_options(f));
       std::cout << detllm::render_text(result.report) << "repro pack: " << result.pack_dir << "\n";
+      if (f.validate_schema && !schema_valid(detllm::cli::validate_pack(result.pack_dir)))
+        return kBadInput;
       if (result.report.category == detllm::Category::kUnsupportedRequest) return kBadInput;
       return result.passed() ? kPass : kDiverged;
     }
@@ -225,6 +242,7 @@ int main(int argc, char** argv) {
       return kDiverged;
     }
     if (*report) {
+      if (report_validate && !schema_valid(detllm::cli::validate_file(report_in))) return kBadInput;
       const std::string text =
           detllm::render_report_text(detllm::internal::read_json_file(report_in, "report"));
       if (report_out.empty()) {
