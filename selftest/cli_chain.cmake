@@ -1,5 +1,6 @@
 # detllm check -> report -> diff on the pack it wrote, then diff against a
-# truncated trace. Arguments: -DDETLLM= -DWORK_DIR=
+# truncated trace; schema validation of a passing and a failing pack.
+# Arguments: -DDETLLM= -DWORK_DIR= -DBUGGY_MODEL=
 file(REMOVE_RECURSE ${WORK_DIR})
 function(expect rc match)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE got OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -9,7 +10,7 @@ function(expect rc match)
   message(STATUS "ok (${got}): ${ARGN}")
 endfunction()
 expect(0 "detllm report: PASS" ${DETLLM} check --prompt Hello --prompt "Two words" --runs 2 --tier 2
-       --vary-batch 1,2 --validate-schema --out ${WORK_DIR}/packs)
+       --validate-schema --out ${WORK_DIR}/packs)
 file(GLOB packs LIST_DIRECTORIES true ${WORK_DIR}/packs/*)
 list(GET packs 0 pack)
 expect(0 "PASS: 2 runs agree \\(tier 2\\)" ${DETLLM} report --in ${pack}/report.json)
@@ -36,3 +37,7 @@ file(WRITE ${WORK_DIR}/bad_report.json "${report}")
 expect(2 "Missing required property 'category'" ${DETLLM} report --in ${WORK_DIR}/bad_report.json --validate-schema)
 expect(0 "detllm report" ${DETLLM} report --in ${pack}/report.json --validate-schema)
 expect(0 "repro pack" ${DETLLM} run --prompt Hello --validate-schema --out ${WORK_DIR}/packs)
+# A failing pack (with diffs/first_divergence.json) validates too: exit 1, not 2.
+expect(1 "BATCH_VARIANCE" ${DETLLM} check --model ${BUGGY_MODEL} --prompt Hello
+       --prompt "A longer prompt so that the others are padded." --runs 2 --vary-batch 1,4
+       --validate-schema --out ${WORK_DIR}/failing)
