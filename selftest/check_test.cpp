@@ -312,6 +312,21 @@ TEST_F(CheckTest, Tier0RecordsButAssertsNothing) {
   EXPECT_THAT(result.report.notes, Contains(HasSubstr("observed RUN_VARIANCE_FIXED_BATCH")));
 }
 
+TEST_F(CheckTest, ReportsProgressAfterEveryBatch) {
+  auto model = make_builtin_model(BuiltinConfig::tiny());
+  CheckOptions o = options(2);
+  o.vary_batch = {1, 2};
+  std::vector<Progress> seen;
+  o.on_progress = [&](const Progress& p) { seen.push_back(p); };
+  check(*model, kPrompts, o);
+  ASSERT_EQ(seen.size(), 3u + 3u + 2u);  // 3 batches per run at size 1, 2 at size 2
+  EXPECT_EQ(seen[0].phase, "run 1 of 2");
+  EXPECT_EQ(seen[2].prompts_done, 3);
+  EXPECT_EQ(seen.back().phase, "batch size 2");
+  EXPECT_EQ(seen.back().prompts_done, 3);
+  EXPECT_EQ(seen.back().tokens_generated, (3 + 3) * 8 + 4 * 8);  // filler rows count too
+}
+
 TEST_F(CheckTest, RunWritesARunPack) {
   auto model = make_builtin_model(BuiltinConfig::tiny());
   RunResult result = run(*model, kPrompts, options());

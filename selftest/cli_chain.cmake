@@ -41,3 +41,7 @@ expect(0 "repro pack" ${DETLLM} run --prompt Hello --validate-schema --out ${WOR
 expect(1 "BATCH_VARIANCE" ${DETLLM} check --model ${BUGGY_MODEL} --prompt Hello
        --prompt "A longer prompt so that the others are padded." --runs 2 --vary-batch 1,4
        --validate-schema --out ${WORK_DIR}/failing)
+# Another major schema version is refused.
+string(JSON future SET "${report}" schema_version "\"2.0\"")
+file(WRITE ${WORK_DIR}/future_report.json "${future}")
+expect(2 "schema version \"2.0\"; this detllm reads schema 1.x" ${DETLLM} report --in ${WORK_DIR}/future_report.json)

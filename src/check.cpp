@@ -1,6 +1,7 @@
 #include "detllm_test/check.h"
 
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
@@ -118,9 +119,35 @@ std::vector<BatchPlan> plan_needles(size_t requests, int trial, int max_batch_si
   return plans;
 }
 
+// Reports progress after each batch, when the caller asked for it.
+class ProgressReporter {
+ public:
+  explicit ProgressReporter(const RunOptions& options)
+      : callback_(options.on_progress), start_(std::chrono::steady_clock::now()) {}
+  void begin(std::string phase, int prompts) {
+    progress_.phase = std::move(phase);
+    progress_.prompts_done = 0;
+    progress_.prompts_total = prompts;
+  }
+  void done(int prompts, int64_t tokens) {
+    progress_.prompts_done += prompts;
+    progress_.tokens_generated += tokens;
+    if (!callback_) return;
+    progress_.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    callback_(progress_);
+  }
+
+ private:
+  std::function<void(const Progress&)> callback_;
+  std::chrono::steady_clock::time_point start_;
+  Progress progress_;
+};
+
 // Runs the planned batches and returns one row per request, in prompt order.
 Trace run_plans(Generator& model, const std::vector<Request>& requests,
-                const std::vector<BatchPlan>& plans, const GenerationConfig& decoding) {
+                const std::vector<BatchPlan>& plans, const GenerationConfig& decoding,
+                ProgressReporter* progress = nullptr) {
   Trace trace(requests.size());
   const std::string tokenizer_id = model.tokenizer().id();
   for (const BatchPlan& plan : plans) {
@@ -146,9 +173,13 @@ Trace run_plans(Generator& model, const std::vector<Request>& requests,
       throw Error("model '" + model.info().name + "' returned " + std::to_string(out.size()) +
                   " generations for a batch of " + std::to_string(batch.size()));
     }
+    int real = 0;
+    int64_t tokens = 0;
+    for (const Generation& gen : out) tokens += static_cast<int64_t>(gen.tokens.size());
     for (int slot = 0; slot < batch_size; ++slot) {
       const int r = plan.slots[slot];
       if (r < 0) continue;
+      ++real;
       Generation& gen = out[slot];
       const std::string which = " for prompt #" + std::to_string(r);
       if (static_cast<int>(gen.tokens.size()) > decoding.max_new_tokens) {
@@ -178,15 +209,16 @@ Trace run_plans(Generator& model, const std::vector<Request>& requests,
       t.batch_position = slot;
       t.logit_margins = std::move(gen.logit_margins);
     }
+    if (progress) progress->done(real, tokens);
   }
   return trace;
 }
 
 Trace run_in_order(Generator& model, const std::vector<Request>& requests, int batch_size,
-                   const RunOptions& options) {
+                   const RunOptions& options, ProgressReporter* progress = nullptr) {
   return run_plans(model, requests,
                    plan_in_order(requests.size(), batch_size, options.determinism.seed.value_or(0)),
-                   options.decoding);
+                   options.decoding, progress);
 }
 
 json run_config_json(const ModelInfo& info, const Generator& model, const RunOptions& options,
@@ -336,17 +368,27 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
   } else {
     // Run 0 is the first call after loading: nothing warms the model up, so a
     // cold first call that differs is caught.
+    ProgressReporter progress(options);
+    const int prompt_count = static_cast<int>(requests.size());
     for (int r = 0; r < options.runs; ++r) {
       envs.push_back(capture_env(options.env));
-      result.runs.push_back(run_in_order(model, requests, options.batch_size, options));
+      progress.begin("run " + std::to_string(r + 1) + " of " + std::to_string(options.runs),
+                     prompt_count);
+      result.runs.push_back(run_in_order(model, requests, options.batch_size, options, &progress));
     }
-    for (int b : extra_sizes) result.batch_traces[b] = run_in_order(model, requests, b, options);
+    for (int b : extra_sizes) {
+      progress.begin("batch size " + std::to_string(b), prompt_count);
+      result.batch_traces[b] = run_in_order(model, requests, b, options, &progress);
+    }
     for (int t = 0; t < options.needle_trials; ++t) {
+      progress.begin(
+          "needle trial " + std::to_string(t + 1) + " of " + std::to_string(options.needle_trials),
+          prompt_count);
       result.needle_traces.push_back(
           run_plans(model, requests,
                     plan_needles(requests.size(), t, options.needle_max_batch_size,
                                  options.determinism.seed.value_or(0)),
-                    options.decoding));
+                    options.decoding, &progress));
     }
 
     const bool compare_scores = record.tier_effective >= 2;

@@ -3,6 +3,7 @@
 #ifndef DETLLM_TEST_CHECK_H_
 #define DETLLM_TEST_CHECK_H_
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -16,6 +17,15 @@
 
 namespace detllm {
 
+// Where a long check is, for a progress display.
+struct Progress {
+  std::string phase;     // "run 2 of 5", "batch size 8", "needle trial 1"
+  int prompts_done = 0;  // in this phase
+  int prompts_total = 0;
+  int64_t tokens_generated = 0;  // since the check began
+  double seconds = 0;            // since the check began
+};
+
 // Options of a single run.
 struct RunOptions {
   GenerationConfig decoding;
@@ -27,6 +37,8 @@ struct RunOptions {
   EnvOptions env;
   // Root of the repro packs; each goes to <out_dir>/<run_id>/. Empty: no pack.
   std::string out_dir = "artifacts";
+  // Called after every batch; empty: no progress reports.
+  std::function<void(const Progress&)> on_progress;
 };
 
 // Options of a check: repeated runs at `batch_size`, then one run at each of

@@ -1,7 +1,10 @@
 // The `detllm` command: env, run, check, diff, report (docs/cli.md).
 // Exit status: 0 PASS / done, 1 a divergence was found, 2 bad usage, bad input
 // or an unsupported request; every error is one line on stderr.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -135,6 +138,24 @@ detllm::CheckOptions check_options(const RunFlags& f) {
   return o;
 }
 
+// Rejects an artifact of another major schema version than ours.
+void require_schema_1(const json& artifact, const std::string& path) {
+  if (!artifact.is_object() || !artifact.contains("schema_version")) return;
+  const json& version = artifact["schema_version"];
+  if (!version.is_string() || version.get<std::string>().rfind("1.", 0) != 0) {
+    throw detllm::Error("'" + path + "' has schema version " + version.dump() +
+                        "; this detllm reads schema 1.x");
+  }
+}
+
+// A one-line progress display on stderr: "run 2 of 5 · prompts 3/4 · 812 tokens/s".
+void show_progress(const detllm::Progress& p) {
+  const double rate = p.seconds > 0 ? static_cast<double>(p.tokens_generated) / p.seconds : 0.0;
+  std::fprintf(stderr, "\r\033[K%s · prompts %d/%d · %.0f tokens/s", p.phase.c_str(),
+               p.prompts_done, p.prompts_total, rate);
+  std::fflush(stderr);
+}
+
 // A trace file, or a pack directory's trace.jsonl.
 detllm::Trace read_trace_or_pack(const std::string& path) {
   std::error_code error;
@@ -147,6 +168,9 @@ int main(int argc, char** argv) {
   detllm::prepare_process_environment();
   CLI::App app{"detllm: determinism checks for LLM inference (docs/cli.md)"};
   app.require_subcommand(1);
+  bool verbose = false, quiet = false;
+  app.add_flag("-v,--verbose", verbose, "also print the controls applied, downgrades and warnings");
+  app.add_flag("-q,--quiet", quiet, "print nothing but errors; the exit status tells the result");
 
   std::string env_out = "artifacts/env.json";
   bool env_redact = true;
@@ -202,15 +226,35 @@ int main(int argc, char** argv) {
       const RunFlags& f = *run ? run_flags : check_flags;
       auto model = detllm::load_model(f.model, {f.device, f.dtype});
       const std::vector<detllm::Prompt> prompts = read_prompts(f);
+      detllm::CheckOptions options = check_options(f);
+      const bool progress = !quiet && isatty(STDERR_FILENO);
+      if (progress) options.on_progress = show_progress;
+      auto finish_progress = [&] {
+        if (progress) std::fprintf(stderr, "\r\033[K");
+      };
+      auto print_verbose = [&](const detllm::DeterminismRecord& record) {
+        if (!verbose) return;
+        std::cerr << "controls: " << record.summary() << "\n";
+        for (const auto& d : record.downgrades) {
+          std::cerr << "downgrade: tier " << d.from << " -> " << d.to << ": " << d.reason << "\n";
+        }
+        for (const auto& w : record.warnings) std::cerr << "warning: " << w << "\n";
+      };
       if (*run) {
-        const detllm::RunResult result = detllm::run(*model, prompts, check_options(f));
-        std::cout << "repro pack: " << result.pack_dir << "\n";
+        const detllm::RunResult result = detllm::run(*model, prompts, options);
+        finish_progress();
+        print_verbose(result.determinism);
+        if (!quiet) std::cout << "repro pack: " << result.pack_dir << "\n";
         if (f.validate_schema && !schema_valid(detllm::cli::validate_pack(result.pack_dir)))
           return kBadInput;
         return kPass;
       }
-      const detllm::CheckResult result = detllm::check(*model, prompts, check_options(f));
-      std::cout << detllm::render_text(result.report) << "repro pack: " << result.pack_dir << "\n";
+      const detllm::CheckResult result = detllm::check(*model, prompts, options);
+      finish_progress();
+      print_verbose(result.determinism);
+      if (!quiet)
+        std::cout << detllm::render_text(result.report) << "repro pack: " << result.pack_dir
+                  << "\n";
       if (f.validate_schema && !schema_valid(detllm::cli::validate_pack(result.pack_dir)))
         return kBadInput;
       if (result.report.category == detllm::Category::kUnsupportedRequest) return kBadInput;
@@ -226,6 +270,8 @@ int main(int argc, char** argv) {
             detllm::internal::read_json_file(left + "/env.json", "environment snapshot");
         const json re =
             detllm::internal::read_json_file(right + "/env.json", "environment snapshot");
+        require_schema_1(le, left + "/env.json");
+        require_schema_1(re, right + "/env.json");
         const auto fields = detllm::env_differences(le, re);
         std::cout << "environment fields that differ:" << (fields.empty() ? " none" : "") << "\n";
         for (const std::string& field : fields) std::cout << "  " << field << "\n";
@@ -243,8 +289,9 @@ int main(int argc, char** argv) {
     }
     if (*report) {
       if (report_validate && !schema_valid(detllm::cli::validate_file(report_in))) return kBadInput;
-      const std::string text =
-          detllm::render_report_text(detllm::internal::read_json_file(report_in, "report"));
+      const json report_json = detllm::internal::read_json_file(report_in, "report");
+      require_schema_1(report_json, report_in);
+      const std::string text = detllm::render_report_text(report_json);
       if (report_out.empty()) {
         std::cout << text;
       } else if (!(std::ofstream(report_out) << text)) {
