@@ -45,3 +45,8 @@ expect(1 "BATCH_VARIANCE" ${DETLLM} check --model ${BUGGY_MODEL} --prompt Hello
 string(JSON future SET "${report}" schema_version "\"2.0\"")
 file(WRITE ${WORK_DIR}/future_report.json "${future}")
 expect(2 "schema version \"2.0\"; this detllm reads schema 1.x" ${DETLLM} report --in ${WORK_DIR}/future_report.json)
+# --prompt-file: a string, or an object with prompt or text, per line; blank lines skipped.
+file(WRITE ${WORK_DIR}/prompts.jsonl "\"plain string\"\n\n{\"prompt\": \"from prompt\"}\n{\"text\": \"from text\", \"id\": 3}\n")
+expect(0 "prompts: 3" ${DETLLM} check --prompt-file ${WORK_DIR}/prompts.jsonl --runs 2 --out ${WORK_DIR}/packs)
+file(WRITE ${WORK_DIR}/malformed.jsonl "\"ok\"\n{not json\n")
+expect(2 "prompt file '.*malformed.jsonl' line 2 is not valid JSON" ${DETLLM} run --prompt-file ${WORK_DIR}/malformed.jsonl)
