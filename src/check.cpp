@@ -221,9 +221,11 @@ Trace run_in_order(Generator& model, const std::vector<Request>& requests, int b
                    options.decoding, progress);
 }
 
-json run_config_json(const ModelInfo& info, const Generator& model, const RunOptions& options,
+json run_config_json(const Generator& model, const RunOptions& options,
                      const DeterminismRecord& record, const std::vector<int>& vary_batch, int runs,
                      const std::vector<Prompt>& prompts, const json& env) {
+  // Read after the runs: a TorchScript model learns its vocabulary size then.
+  const ModelInfo info = model.info();
   const GenerationConfig& d = options.decoding;
   json prompt_list = json::array();
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -304,8 +306,8 @@ RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOpt
   }
   if (pack) {
     pack->write_json("env.json", env);
-    pack->write_json("run_config.json", run_config_json(model.info(), model, options,
-                                                        result.determinism, {}, 1, prompts, env));
+    pack->write_json("run_config.json",
+                     run_config_json(model, options, result.determinism, {}, 1, prompts, env));
     pack->write_json("determinism_applied.json", determinism_applied_json(result.determinism));
     pack->write_trace("trace.jsonl", result.trace);
     result.pack_dir = pack->commit();
@@ -465,9 +467,8 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
   if (pack) {
     report.pack_dir = pack->final_path();
     pack->write_json("env.json", envs[0]);
-    pack->write_json("run_config.json",
-                     run_config_json(model.info(), model, options, record, extra_sizes,
-                                     options.runs, prompts, envs[0]));
+    pack->write_json("run_config.json", run_config_json(model, options, record, extra_sizes,
+                                                        options.runs, prompts, envs[0]));
     pack->write_json("determinism_applied.json", determinism_applied_json(record));
     for (size_t r = 0; r < result.runs.size(); ++r) {
       pack->write_json("envs/run_" + std::to_string(r) + ".json", envs[r]);
