@@ -1,11 +1,15 @@
 #include "test_models.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/script.h>
 
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "internal/file_util.h"
+#include "internal/safetensors.h"
 
 namespace detllm::testing {
 namespace {
@@ -128,6 +132,102 @@ std::string write_torchscript_model(const std::string& dir, Defect defect) {
   const std::string path = dir + "/" + file_name(defect) + ".pt";
   module.save(path);
   return path;
+}
+
+std::vector<std::pair<std::string, std::string>> TinyGpt2::default_merges() {
+  // GPT-2's own first merges, and a few that build on them.
+  return {{"Ġ", "t"}, {"Ġ", "a"}, {"h", "e"},   {"i", "n"},   {"r", "e"},  {"o", "n"},
+          {"Ġt", "he"}, {"e", "r"}, {"Ġ", "s"}, {"a", "t"},   {"Ġ", "w"},  {"Ġ", "o"},
+          {"e", "n"},   {"Ġ", "c"}, {"i", "t"}, {"i", "s"},   {"a", "n"},  {"o", "r"},
+          {"e", "s"},   {"Ġ", "b"}, {"e", "d"}, {"Ġ", "f"},   {"in", "g"}, {"l", "l"},
+          {"Ġ", "p"},   {"o", "u"}, {"Ġa", "n"}, {"a", "r"},  {"Ġ", "h"},  {"Ġo", "f"}};
+}
+
+// GPT-2's bytes_to_unicode, written out independently of the library's.
+std::string gpt2_byte_symbol(unsigned char byte) {
+  char32_t next = 256, symbol = 0;
+  for (int b = 0; b <= byte; ++b) {
+    const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
+    symbol = printable ? static_cast<char32_t>(b) : next++;
+  }
+  std::string utf8;
+  if (symbol < 0x80) {
+    utf8 += static_cast<char>(symbol);
+  } else {
+    utf8 += static_cast<char>(0xC0 | (symbol >> 6));
+    utf8 += static_cast<char>(0x80 | (symbol & 0x3F));
+  }
+  return utf8;
+}
+
+int64_t gpt2_byte_id(unsigned char byte) {
+  // GPT-2's vocabulary lists the printable bytes first, then the others.
+  const auto printable = [](int b) { return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174; };
+  int64_t id = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int b = 0; b < 256; ++b) {
+      if (printable(b) != (pass == 0)) continue;
+      if (b == byte) return id;
+      ++id;
+    }
+  }
+  return -1;
+}
+
+int64_t write_bpe_files(const std::string& dir,
+                        const std::vector<std::pair<std::string, std::string>>& merges) {
+  nlohmann::json vocab = nlohmann::json::object();
+  for (int b = 0; b < 256; ++b) {
+    vocab[gpt2_byte_symbol(static_cast<unsigned char>(b))] = gpt2_byte_id(static_cast<unsigned char>(b));
+  }
+  std::ofstream merges_file(dir + "/merges.txt");
+  merges_file << "#version: 0.2\n";
+  for (const auto& [a, b] : merges) {
+    merges_file << a << " " << b << "\n";
+    if (!vocab.contains(a + b)) vocab[a + b] = vocab.size();
+  }
+  vocab["<|endoftext|>"] = vocab.size();
+  std::ofstream(dir + "/vocab.json") << vocab.dump();
+  return static_cast<int64_t>(vocab.size());
+}
+
+void write_tiny_gpt2(const std::string& dir, const TinyGpt2& options) {
+  std::filesystem::create_directories(dir);
+  const int64_t vocab = write_bpe_files(dir, options.merges);
+  const int64_t C = 32, layers = 2, heads = 4, positions = 64, inner = options.n_inner;
+  at::Generator generator = at::detail::createCPUGenerator(options.seed);
+  const auto random = [&](at::IntArrayRef shape, double std, double mean = 0.0) {
+    return at::randn(shape, generator) * std + mean;
+  };
+  const std::string p = options.transformer_prefix ? "transformer." : "";
+  std::vector<std::pair<std::string, at::Tensor>> tensors = {
+      {p + "wte.weight", random({vocab, C}, 1.0)}, {p + "wpe.weight", random({positions, C}, 0.3)}};
+  for (int64_t l = 0; l < layers; ++l) {
+    const std::string h = p + "h." + std::to_string(l) + ".";
+    for (const char* norm : {"ln_1", "ln_2"}) {
+      tensors.emplace_back(h + norm + ".weight", random({C}, 0.1, 1.0));
+      tensors.emplace_back(h + norm + ".bias", random({C}, 0.1));
+    }
+    tensors.emplace_back(h + "attn.c_attn.weight", random({C, 3 * C}, 0.3));
+    tensors.emplace_back(h + "attn.c_attn.bias", random({3 * C}, 0.1));
+    tensors.emplace_back(h + "attn.c_proj.weight", random({C, C}, 0.3));
+    tensors.emplace_back(h + "attn.c_proj.bias", random({C}, 0.1));
+    tensors.emplace_back(h + "mlp.c_fc.weight", random({C, inner}, 0.3));
+    tensors.emplace_back(h + "mlp.c_fc.bias", random({inner}, 0.1));
+    tensors.emplace_back(h + "mlp.c_proj.weight", random({inner, C}, 0.3));
+    tensors.emplace_back(h + "mlp.c_proj.bias", random({C}, 0.1));
+    // Older checkpoints carry the causal mask as a buffer; loaders skip it.
+    tensors.emplace_back(h + "attn.bias", at::ones({1, 1, positions, positions}).tril());
+  }
+  tensors.emplace_back(p + "ln_f.weight", random({C}, 0.1, 1.0));
+  tensors.emplace_back(p + "ln_f.bias", random({C}, 0.1));
+  if (options.untied_head) tensors.emplace_back("lm_head.weight", random({vocab, C}, 1.0));
+  internal::write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
+  const nlohmann::json config = {
+      {"model_type", "gpt2"}, {"vocab_size", vocab},      {"n_positions", positions},
+      {"n_embd", C},          {"n_layer", layers},        {"n_head", heads},
+      {"n_inner", inner},     {"layer_norm_epsilon", 1e-5}, {"activation_function", "gelu_new"}};
+  std::ofstream(dir + "/config.json") << config.dump(2);
 }
 
 TempDir::TempDir() {

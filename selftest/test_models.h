@@ -5,6 +5,8 @@
 #define DETLLM_SELFTEST_TEST_MODELS_H_
 
 #include <string>
+#include <utility>
+#include <vector>
 
 // Runs `statement`, which must throw detllm::Error whose message contains `text`.
 #define EXPECT_ERROR_MENTIONS(statement, text)         \
@@ -32,6 +34,31 @@ enum class Defect {
 
 // Writes the model to `<dir>/<name>.pt` and returns the path.
 std::string write_torchscript_model(const std::string& dir, Defect defect);
+
+// A tiny GPT-2 checkpoint in a Hugging Face directory, as the tests make it:
+// every parameter random (biases and norms too, so a misplaced one shows), a
+// byte-level BPE vocabulary of the 256 byte symbols in GPT-2's id order, the
+// merges below and "<|endoftext|>".
+struct TinyGpt2 {
+  bool transformer_prefix = true;  // names as GPT2LMHeadModel writes them
+  bool untied_head = false;        // a separate lm_head.weight
+  int64_t n_inner = 96;            // not GPT-2's default 4 * n_embd
+  uint64_t seed = 1;
+  // Merges, best first; vocab.json gets each merge's result.
+  std::vector<std::pair<std::string, std::string>> merges = default_merges();
+  static std::vector<std::pair<std::string, std::string>> default_merges();
+};
+void write_tiny_gpt2(const std::string& dir, const TinyGpt2& options = {});
+
+// Writes vocab.json and merges.txt: the byte symbols, then one token per merge,
+// then "<|endoftext|>". Returns the vocabulary size.
+int64_t write_bpe_files(const std::string& dir,
+                        const std::vector<std::pair<std::string, std::string>>& merges);
+
+// GPT-2's printable stand-in for a byte ("Ġ" for a space), as UTF-8; and the
+// id of that byte's token in GPT-2's vocabulary order.
+std::string gpt2_byte_symbol(unsigned char byte);
+int64_t gpt2_byte_id(unsigned char byte);
 
 // A fresh directory under the system temp dir, removed on destruction.
 class TempDir {

@@ -57,12 +57,14 @@ std::vector<std::pair<std::string, at::Tensor*>> BuiltinWeights::named() {
                            {p + "mlp.c_proj.bias", &b.mlp_proj_bias}});
   }
   out.insert(out.end(), {{"ln_f.weight", &ln_f_weight}, {"ln_f.bias", &ln_f_bias}});
+  if (lm_head.defined()) out.emplace_back("lm_head.weight", &lm_head);
   return out;
 }
 
 BuiltinWeights BuiltinWeights::empty_like(const BuiltinConfig& c) {
   auto e = [](at::IntArrayRef sizes) { return at::empty(sizes, at::kFloat); };
   const int64_t C = c.n_embd;
+  const int64_t I = c.n_inner > 0 ? c.n_inner : 4 * C;
   BuiltinWeights w;
   w.wte = e({c.vocab_size, C});
   w.wpe = e({c.n_positions, C});
@@ -70,7 +72,7 @@ BuiltinWeights BuiltinWeights::empty_like(const BuiltinConfig& c) {
   w.ln_f_bias = e({C});
   for (int64_t i = 0; i < c.n_layer; ++i) {
     w.blocks.push_back({e({C}), e({C}), e({C, 3 * C}), e({3 * C}), e({C, C}), e({C}), e({C}),
-                        e({C}), e({C, 4 * C}), e({4 * C}), e({4 * C, C}), e({C})});
+                        e({C}), e({C, I}), e({I}), e({I, C}), e({C})});
   }
   return w;
 }
@@ -94,14 +96,24 @@ BuiltinWeights random_weights(const BuiltinConfig& config) {
 }
 
 BuiltinModel::BuiltinModel(BuiltinConfig config, const ModelOptions& options,
-                           BuiltinWeights weights)
+                           BuiltinWeights weights, std::shared_ptr<const Tokenizer> tokenizer)
     : config_(std::move(config)),
+      tokenizer_(std::move(tokenizer)),
       device_(parse_device(options.device)),
       dtype_(parse_dtype(options.dtype)),
       weights_(std::move(weights)) {
-  if (config_.n_embd % config_.n_head != 0) {
+  if (config_.n_head <= 0 || config_.n_embd % config_.n_head != 0) {
     throw Error("built-in model: n_embd (" + std::to_string(config_.n_embd) +
                 ") must be a multiple of n_head (" + std::to_string(config_.n_head) + ")");
+  }
+  const std::string& activation = config_.activation_function;
+  if (activation == "gelu_new" || activation == "gelu_pytorch_tanh") {
+    gelu_approximation_ = "tanh";
+  } else if (activation == "gelu") {
+    gelu_approximation_ = "none";
+  } else {
+    throw Error("built-in model: activation_function '" + activation +
+                "' is not supported; expected gelu_new, gelu_pytorch_tanh or gelu");
   }
   for (auto& [name, tensor] : weights_.named()) *tensor = tensor->to(device_, dtype_);
   info_.name = "builtin:" + config_.preset;
@@ -109,6 +121,13 @@ BuiltinModel::BuiltinModel(BuiltinConfig config, const ModelOptions& options,
   info_.dtype = options.dtype;
   info_.device = device_.str();
   info_.vocab_size = config_.vocab_size;
+}
+
+void BuiltinModel::set_source(std::string name, std::vector<ModelFile> files) {
+  info_.name = std::move(name);
+  info_.file = files.empty() ? "" : files.front().path;
+  info_.file_sha256 = files.empty() ? "" : files.front().sha256;
+  info_.files = std::move(files);
 }
 
 BuiltinWeights BuiltinModel::cpu_float_weights() const {
@@ -121,7 +140,9 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
                                  const at::Tensor& allowed) {
   const int64_t B = ids.size(0), T = ids.size(1), C = config_.n_embd;
   const int64_t H = config_.n_head, D = C / H;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  // Scores are divided by sqrt(D), as GPT-2 does, rather than multiplied by its
+  // inverse: the same rounding as transformers.
+  const double sqrt_d = std::sqrt(static_cast<double>(D));
   at::Tensor x = weights_.wte.index_select(0, ids.reshape(-1)).view({B, T, C}) +
                  weights_.wpe.index_select(0, positions.reshape(-1)).view({B, T, C});
   for (size_t l = 0; l < weights_.blocks.size(); ++l) {
@@ -141,19 +162,21 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
     // Softmax in float32 for every dtype. Masked scores get the lowest finite
     // value, not -inf: a query row that sees only padding then averages finite
     // values instead of producing NaN that would flow into the cache.
-    at::Tensor scores = (at::matmul(q, k.transpose(-2, -1)) * scale).to(at::kFloat);
+    at::Tensor scores = (at::matmul(q, k.transpose(-2, -1)) / sqrt_d).to(at::kFloat);
     scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
     at::Tensor probs = at::softmax(scores, -1).to(dtype_);
     at::Tensor attended = at::matmul(probs, v).transpose(1, 2).reshape({B * T, C});
     x = x + at::addmm(w.attn_proj_bias, attended, w.attn_proj_weight).view({B, T, C});
     h = at::layer_norm(x, {C}, w.ln_2_weight, w.ln_2_bias, config_.layer_norm_epsilon);
-    at::Tensor hidden = at::gelu(at::addmm(w.fc_bias, h.view({B * T, C}), w.fc_weight), "tanh");
+    at::Tensor hidden =
+        at::gelu(at::addmm(w.fc_bias, h.view({B * T, C}), w.fc_weight), gelu_approximation_);
     x = x + at::addmm(w.mlp_proj_bias, hidden, w.mlp_proj_weight).view({B, T, C});
   }
   at::Tensor last = x.select(1, T - 1);
   last = at::layer_norm(last, {C}, weights_.ln_f_weight, weights_.ln_f_bias,
                         config_.layer_norm_epsilon);
-  return at::matmul(last, weights_.wte.t());  // tied LM head
+  const at::Tensor& head = weights_.lm_head.defined() ? weights_.lm_head : weights_.wte;
+  return at::matmul(last, head.t());
 }
 
 at::Tensor BuiltinModel::prefill(const at::Tensor& ids, const at::Tensor& mask) {

@@ -221,6 +221,12 @@ Trace run_in_order(Generator& model, const std::vector<Request>& requests, int b
                    options.decoding, progress);
 }
 
+json model_files_json(const std::vector<ModelFile>& files) {
+  json out = json::array();
+  for (const ModelFile& file : files) out.push_back({{"path", file.path}, {"sha256", file.sha256}});
+  return out;
+}
+
 json run_config_json(const Generator& model, const RunOptions& options,
                      const DeterminismRecord& record, const std::vector<int>& vary_batch, int runs,
                      const std::vector<Prompt>& prompts, const json& env) {
@@ -248,6 +254,7 @@ json run_config_json(const Generator& model, const RunOptions& options,
       {"model", info.name},
       {"model_file", info.file},
       {"model_sha256", info.file_sha256},
+      {"model_files", model_files_json(info.files)},
       {"dtype", info.dtype},
       {"device", info.device},
       {"decoding",

@@ -1,5 +1,7 @@
 #include "detllm_test/models.h"
 
+#include <filesystem>
+
 #include "detllm_test/error.h"
 
 namespace detllm {
@@ -42,7 +44,11 @@ std::unique_ptr<Generator> load_model(const std::string& spec, const ModelOption
     return make_builtin_model(BuiltinConfig::preset_named(spec.substr(builtin_prefix.size())),
                               options);
   }
-  if (spec.empty()) throw Error("no model given; use builtin:tiny, builtin:small or a .pt file");
+  if (spec.empty()) {
+    throw Error("no model given; use builtin:tiny, builtin:small, a GPT-2 directory or a .pt file");
+  }
+  std::error_code error;
+  if (std::filesystem::is_directory(spec, error)) return load_gpt2_model(spec, options);
   return load_torchscript_model(spec, options);
 }
 

@@ -45,12 +45,20 @@ struct Capabilities {
   bool honours_controls = true;  // the libtorch determinism controls govern it
 };
 
+// A file a model was loaded from, with its SHA-256 (hex).
+struct ModelFile {
+  std::string path;
+  std::string sha256;
+};
+
 // How a model describes itself in run_config.json.
 struct ModelInfo {
   std::string name;         // e.g. "builtin:tiny", a file path, "callable:my-engine"
   std::string backend;      // "builtin", "torchscript", "callable"
   std::string file;         // the model file, if any
   std::string file_sha256;  // SHA-256 hex of the file, if any
+  // Every file the model was loaded from (weights, config, tokenizer), if any.
+  std::vector<ModelFile> files;
   std::string dtype = "float32";
   std::string device = "cpu";
   int64_t vocab_size = 0;

@@ -20,7 +20,8 @@ struct ModelOptions {
   std::string dtype = "float32";
 };
 
-// Shape of the built-in reference transformer (a GPT-2-style decoder).
+// Shape of the built-in reference transformer: GPT-2's architecture, with the
+// field names of GPT-2's config.json.
 struct BuiltinConfig {
   std::string preset = "custom";
   int64_t vocab_size = 256;
@@ -29,6 +30,9 @@ struct BuiltinConfig {
   int64_t n_layer = 2;
   int64_t n_head = 2;
   double layer_norm_epsilon = 1e-5;
+  int64_t n_inner = 0;  // width of the MLP; 0 means 4 * n_embd
+  // "gelu_new" (GPT-2's tanh approximation, also "gelu_pytorch_tanh") or "gelu".
+  std::string activation_function = "gelu_new";
   // Weights are drawn from N(0, init_std^2) with this seed, so a preset needs no
   // download and is the same on every machine and device. The presets use a
   // larger init_std than GPT-2's 0.02 so that random blocks mix the sequence
@@ -47,10 +51,11 @@ struct BuiltinConfig {
   static BuiltinConfig preset_named(const std::string& name);
 };
 
-// The built-in reference transformer: token and position embeddings, pre-norm
-// blocks of causal multi-head attention and a GELU MLP, a final norm and a tied
-// LM head, with a KV cache and left padding (attention mask and position ids)
-// done right. Uses the byte tokenizer.
+// The built-in reference transformer, an exact GPT-2: token and position
+// embeddings, pre-norm blocks of causal multi-head attention and a GELU MLP, a
+// final norm and a tied LM head, with a KV cache and left padding (attention
+// mask and position ids) done right. With random weights from
+// config.weight_seed and the byte tokenizer; see load_gpt2_model for real ones.
 //
 //   auto model = detllm::make_builtin_model(detllm::BuiltinConfig::tiny());
 std::unique_ptr<Generator> make_builtin_model(const BuiltinConfig& config,
@@ -62,6 +67,21 @@ void save_builtin_weights(const Generator& builtin_model, const std::string& pat
 std::unique_ptr<Generator> load_builtin_weights(const std::string& path,
                                                 const BuiltinConfig& config,
                                                 const ModelOptions& options = {});
+
+// A GPT-2-family checkpoint in a local Hugging Face directory (gpt2, distilgpt2
+// and their fine-tunes): config.json, model.safetensors, vocab.json and
+// merges.txt, run by the built-in transformer with GPT-2's byte-level BPE
+// tokenizer. Every tensor is checked against the config; run_config.json
+// records each file's SHA-256.
+//
+//   auto model = detllm::load_gpt2_model("models/distilgpt2");
+std::unique_ptr<Generator> load_gpt2_model(const std::string& directory,
+                                           const ModelOptions& options = {});
+
+// Writes the built-in model as a GPT-2 checkpoint that load_gpt2_model and
+// transformers' GPT2LMHeadModel.from_pretrained read: config.json and
+// model.safetensors (add vocab.json and merges.txt for a tokenizer).
+void save_gpt2_checkpoint(const Generator& builtin_model, const std::string& directory);
 
 // A TorchScript archive whose `forward(input_ids[, attention_mask])` returns
 // logits [B, T, V], or a tuple/list/dict whose first value is that. Prompts are
@@ -85,7 +105,8 @@ std::unique_ptr<Generator> make_callable_model(
 // libtorch, no such GPU, a dtype the device cannot compute in), or "" if it can.
 std::string unsupported_reason(const ModelOptions& options);
 
-// Loads a model by name: "builtin:tiny", "builtin:small", or a TorchScript file.
+// Loads a model by name: "builtin:tiny", "builtin:small", a directory holding a
+// GPT-2 checkpoint (load_gpt2_model), or a TorchScript file.
 std::unique_ptr<Generator> load_model(const std::string& spec, const ModelOptions& options = {});
 
 }  // namespace detllm

@@ -22,8 +22,10 @@ struct BuiltinWeights {
   };
   at::Tensor wte, wpe, ln_f_weight, ln_f_bias;
   std::vector<Block> blocks;
+  at::Tensor lm_head;  // [vocab, n_embd]; undefined when tied to wte, as in GPT-2
 
-  // (GPT-2 name, tensor) for every parameter, e.g. ("h.0.attn.c_attn.weight", ...).
+  // (GPT-2 name, tensor) for every parameter, e.g. ("h.0.attn.c_attn.weight", ...),
+  // lm_head last when it is defined.
   std::vector<std::pair<std::string, at::Tensor*>> named();
   // The expected shape of every parameter for `config`, in named() order.
   static BuiltinWeights empty_like(const BuiltinConfig& config);
@@ -35,7 +37,8 @@ BuiltinWeights random_weights(const BuiltinConfig& config);
 
 class BuiltinModel final : public Generator, private LogitsModel {
  public:
-  BuiltinModel(BuiltinConfig config, const ModelOptions& options, BuiltinWeights weights);
+  BuiltinModel(BuiltinConfig config, const ModelOptions& options, BuiltinWeights weights,
+               std::shared_ptr<const Tokenizer> tokenizer = byte_tokenizer());
 
   ModelInfo info() const override { return info_; }
   const Tokenizer& tokenizer() const override { return *tokenizer_; }
@@ -43,6 +46,8 @@ class BuiltinModel final : public Generator, private LogitsModel {
                                    const GenerationConfig& config) override;
 
   const BuiltinConfig& config() const { return config_; }
+  // For a checkpoint: its name and the files it was loaded from.
+  void set_source(std::string name, std::vector<ModelFile> files);
   // The parameters as float32 on the CPU, for saving.
   BuiltinWeights cpu_float_weights() const;
 
@@ -53,9 +58,10 @@ class BuiltinModel final : public Generator, private LogitsModel {
 
   BuiltinConfig config_;
   ModelInfo info_;
-  std::shared_ptr<const Tokenizer> tokenizer_ = byte_tokenizer();
+  std::shared_ptr<const Tokenizer> tokenizer_;
   at::Device device_;
   at::ScalarType dtype_;
+  std::string gelu_approximation_;  // at::gelu's "tanh" or "none"
   BuiltinWeights weights_;
   std::vector<at::Tensor> cache_k_, cache_v_;  // per layer: [B, H, T, D]
 };
