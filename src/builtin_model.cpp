@@ -199,6 +199,16 @@ at::Tensor BuiltinModel::step(const at::Tensor& next_ids, const at::Tensor& mask
   return forward(next_ids, positions, allowed);
 }
 
+at::Tensor BuiltinModel::next_token_logits(const TokenIds& ids) {
+  c10::InferenceMode no_autograd;
+  const auto n = static_cast<int64_t>(ids.size());
+  at::Tensor input = at::tensor(ids, at::kLong).view({1, n}).to(device_);
+  at::Tensor logits = prefill(input, at::ones({1, n}, input.options()));
+  cache_k_.clear();
+  cache_v_.clear();
+  return logits[0].to(at::kCPU, at::kFloat);
+}
+
 std::vector<Generation> BuiltinModel::generate(const std::vector<TokenIds>& batch,
                                                const GenerationConfig& config) {
   for (const TokenIds& ids : batch) {

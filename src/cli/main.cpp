@@ -55,7 +55,8 @@ bool schema_valid(const std::vector<std::string>& problems) {
 }
 
 void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
-  app.add_option("--model", f.model, "builtin:tiny, builtin:small or a TorchScript file")
+  app.add_option("--model", f.model,
+                 "builtin:tiny, builtin:small, a GPT-2 checkpoint directory or a TorchScript file")
       ->capture_default_str();
   app.add_option("--prompt", f.prompts, "a prompt (repeatable)");
   app.add_option("--prompt-file", f.prompt_file,

@@ -48,6 +48,9 @@ class BuiltinModel final : public Generator, private LogitsModel {
   const BuiltinConfig& config() const { return config_; }
   // For a checkpoint: its name and the files it was loaded from.
   void set_source(std::string name, std::vector<ModelFile> files);
+  // Float32 logits [V] of the token after `ids`, for comparing with other
+  // implementations (scripts/compare_transformers.py).
+  at::Tensor next_token_logits(const TokenIds& ids);
   // The parameters as float32 on the CPU, for saving.
   BuiltinWeights cpu_float_weights() const;
 
