@@ -32,44 +32,8 @@ os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 import torch  # noqa: E402
 
-WORDS = ("the of and to in is was for on that with as it by at from his an were are which this be "
-         "have has had not but or one all their they been there more when who will would can no "
-         "running jumped quickly tokenizer merges vocabulary determinism batch invariant logits "
-         "Hello World OpenAI GPT Transformer CUDA cuBLAS libtorch").split()
-PIECES = {
-    "contractions": ["I'm", "don't", "they're", "we've", "I'll", "he'd", "it's", "DON'T", "'s",
-                     "'ll", "o'clock", "rock'n'roll"],
-    "numbers": ["3.14", "1,000", "2024", "007", "½", "१२३", "Ⅻ", "٣", "1e-5", "0x1F"],
-    "punctuation": ["!!!", "?!", "...", "—", "(", ")", "[", "]", "{", "}", "->", "==", "#", "@",
-                    "$", "%", "\"", "'", "`", "«", "»", "¿", "…"],
-    "whitespace": [" ", "  ", "   ", "\t", "\n", "\n\n", "\r\n", "\u00a0", "\u3000", " \n ",
-                   "\u2009", "\u200b"],
-    "emoji": ["😀", "👩‍👩‍👧", "🇫🇷", "✨", "🚀", "👍🏽", "❤️"],
-    "scripts": ["東京タワー", "こんにちは", "你好世界", "Привет", "мир", "مرحبا", "שלום", "안녕하세요",
-                "नमस्ते", "ελληνικά", "naïve", "café", "e\u0301", "Ångström", "straße", "ﬁ"],
-    "code": ["def f(x):", "    return x**2", "for (int i = 0; i < n; ++i) {", "}",
-             "<div class=\"a\">", "SELECT * FROM t;", "a_b.c[0]", "#include <vector>"],
-    "special": ["<|endoftext|>"],
-}
-# Blocks with every code point assigned since long before Unicode 14, so the
-# Unicode versions of the two implementations cannot disagree on them.
-BLOCKS = [(0x20, 0x7E), (0xA1, 0xFF), (0x391, 0x3A9), (0x410, 0x44F), (0x3041, 0x3093),
-          (0x4E00, 0x4FFF), (0xAC00, 0xAD00), (0x627, 0x64A), (0x905, 0x939), (0x966, 0x96F)]
-
-
-def random_string(rng):
-    kind = rng.random()
-    if kind < 0.15:  # random code points from a few scripts
-        lo, hi = rng.choice(BLOCKS)
-        return "".join(chr(rng.randint(lo, hi)) for _ in range(rng.randint(1, 30)))
-    parts = []
-    for _ in range(rng.randint(1, 12)):
-        group = rng.choice(list(PIECES)) if rng.random() < 0.5 else "words"
-        parts.append(rng.choice(WORDS if group == "words" else PIECES[group]))
-        if rng.random() < 0.7:
-            parts.append(rng.choice([" ", " ", " ", "", "\n", "  ", "\t"]))
-    return "".join(parts)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gpt2_reference import PIECES, ReferenceEncoder, random_string  # noqa: E402
 
 def train_tokenizer(directory, rng, vocab_size):
     from tokenizers import ByteLevelBPETokenizer
@@ -89,6 +53,10 @@ def reference_tokenizers(directory):
                                           os.path.join(directory, "merges.txt"))
     tok.add_special_tokens(["<|endoftext|>"])
     refs.append(("tokenizers.ByteLevelBPETokenizer", lambda s: tok.encode(s).ids))
+    vocab = json.load(open(os.path.join(directory, "vocab.json"), encoding="utf-8"))
+    merges = [m for m in open(os.path.join(directory, "merges.txt"), encoding="utf-8").read().split("\n")
+              if m and not m.startswith("#version")]
+    refs.append(("OpenAI's encoder.py algorithm", ReferenceEncoder(vocab, merges).encode))
     try:
         from transformers import AutoTokenizer
         auto = AutoTokenizer.from_pretrained(directory)
@@ -155,7 +123,7 @@ def main():
     vocab = train_tokenizer(tok_dir, rng, args.vocab_size)
     strings = [random_string(rng) for _ in range(args.strings)]
     strings += [p for group in PIECES.values() for p in group]
-    prompts = [random_string(rng)[:80] or "Hello" for _ in range(12)]
+    prompts = [random_string(rng)[:30] or "Hello" for _ in range(12)]  # <= 120 byte tokens
     prompts += ["The capital of France is", "def fibonacci(n):", "I'm here  \n\nnow", "東京タワー"]
     with open(os.path.join(work, "strings.json"), "w", encoding="utf-8") as f:
         json.dump(strings, f)
@@ -163,7 +131,7 @@ def main():
         json.dump(prompts, f)
 
     shapes = {
-        "tiny (2 layers, width 64)": dict(n_layer=2, n_embd=64, n_head=4, n_positions=128,
+        "tiny (2 layers, width 64)": dict(n_layer=2, n_embd=64, n_head=4, n_positions=256,
                                           initializer_range=0.2),
         "distilgpt2 shape (6 layers, width 768)": dict(n_layer=6, n_embd=768, n_head=12,
                                                        n_positions=1024, initializer_range=0.05),
@@ -183,14 +151,18 @@ def main():
         for device in args.devices:
             dump = os.path.join(work, f"dump{index}_{device}.json")
             start = time.time()
-            subprocess.run([args.dump, directory, device, "float32", os.path.join(work, "strings.json"),
+            subprocess.run([args.dump, "model", directory, device, "float32",
                             os.path.join(work, "prompts.json"), str(args.new_tokens), dump], check=True)
             ours = json.load(open(dump, encoding="utf-8"))
             entry = {"model": name, "device": device, "dump_seconds": round(time.time() - start, 1)}
             if index == 0 and device == args.devices[0]:
+                ids_path = os.path.join(work, "ids.json")
+                subprocess.run([args.dump, "tokens", directory, os.path.join(work, "strings.json"), ids_path],
+                               check=True)
+                our_ids = json.load(open(ids_path, encoding="utf-8"))["strings"]
                 entry["tokenizers"] = {}
                 for ref_name, encode in reference_tokenizers(directory):
-                    bad = [(s, ids) for s, ids in zip(strings, ours["strings"]) if encode(s) != ids]
+                    bad = [(s, ids) for s, ids in zip(strings, our_ids) if encode(s) != ids]
                     entry["tokenizers"][ref_name] = {"compared": len(strings), "mismatches": len(bad),
                                                      "examples": [{"text": s, "ours": ids, "theirs": encode(s)}
                                                                   for s, ids in bad[:5]]}

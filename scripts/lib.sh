@@ -7,7 +7,8 @@ DETLLM_BUILD=${DETLLM_BUILD:-$DETLLM_ROOT/build}
 # ccache hits across clones in different directories (CI builds a fresh clone).
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$DETLLM_ROOT}
 DETLLM_PACKAGES=(cmake ninja-build g++ ccache libtorch-dev nlohmann-json3-dev libcli11-dev
-                 libgtest-dev libgmock-dev googletest libbenchmark-dev libvalijson-dev)
+                 libgtest-dev libgmock-dev googletest libbenchmark-dev libvalijson-dev
+                 python3 python3-regex)
 
 detllm_install_dependencies() {
   local missing=()
