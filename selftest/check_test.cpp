@@ -190,6 +190,42 @@ TEST_F(CheckTest, NamesAColdFirstCall) {
   EXPECT_THAT(render_report_text(to_json(result.report)), HasSubstr("cold start"));
 }
 
+// A preflight warms the model up, so the same cold-path bug goes unnoticed:
+// why RunOptions::preflight is off by default.
+TEST_F(CheckTest, APreflightHidesAColdFirstCall) {
+  auto inner = make_builtin_model(BuiltinConfig::tiny());
+  bool warmed_up = false;
+  auto model = make_callable_model(
+      [&](const std::vector<TokenIds>& batch, const GenerationConfig& config) {
+        auto out = inner->generate(batch, config);
+        if (!warmed_up) out[0].tokens.back() ^= 1;  // a cold-path bug
+        warmed_up = true;
+        return out;
+      },
+      ModelInfo{});
+  CheckOptions o = options(3);
+  o.preflight = true;
+  EXPECT_TRUE(check(*model, kPrompts, o).passed());
+}
+
+// An op without a deterministic kernel (put_ with duplicate indices, refused on
+// every device) is named with what to do instead: by run 0's first forward pass,
+// or before any run with a preflight. Either way no pack is left half-written.
+TEST_F(CheckTest, NamesAnOpWithoutADeterministicKernel) {
+  auto model = torchscript(testing::Defect::kPutOverwrites);
+  CheckOptions o = options(2);
+  EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o),
+                        "put_ has no deterministic kernel on this device");
+  EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "index_copy_ or scatter_ with unique indices");
+  o.preflight = true;
+  EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "preflight forward pass failed: TorchScript model");
+  EXPECT_ERROR_MENTIONS(run(*model, kPrompts, o), "preflight forward pass failed");
+  EXPECT_THAT(entries(), ::testing::IsEmpty());
+  // Without the control the same model runs (put_ is sequential on the CPU).
+  o.determinism.deterministic_algorithms = false;
+  EXPECT_TRUE(check(*model, kPrompts, o).passed());
+}
+
 // BATCH_VARIANCE from the classic bug: attention ignores the padding mask.
 TEST_F(CheckTest, CatchesBatchVarianceFromIgnoredPaddingMask) {
   CheckOptions o = options(2);

@@ -39,6 +39,32 @@ class Gpu : public ::testing::Test {
   }
 };
 
+// CUBLAS_WORKSPACE_CONFIG found unset once CUDA is already up (a cuBLAS handle
+// may predate it): a warning and tier 0 in best-effort mode, UNSUPPORTED_REQUEST
+// in strict mode. The test main set the variable before CUDA started, so the
+// test unsets it to stand for a process that never did.
+TEST_F(Gpu, WorkspaceConfigSetAfterCudaStartedIsReported) {
+  auto model = make_builtin_model(BuiltinConfig::tiny(), {"cuda", "float32"});
+  model->generate({{72, 105}}, GenerationConfig{});  // CUDA and cuBLAS are up now
+  const char* set_by_main = std::getenv("CUBLAS_WORKSPACE_CONFIG");
+  const std::string saved = set_by_main ? set_by_main : ":4096:8";
+  unsetenv("CUBLAS_WORKSPACE_CONFIG");
+  CheckOptions o = options(2, 1);
+  CheckResult best_effort = run_check(*model, o);
+  EXPECT_EQ(best_effort.determinism.tier_effective, 0);
+  EXPECT_THAT(best_effort.determinism.warnings,
+              ::testing::Contains(HasSubstr("CUBLAS_WORKSPACE_CONFIG came too late")));
+  EXPECT_EQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), nullptr) << "the scope restores the unset state";
+  o.determinism.mode = Mode::kStrict;
+  CheckResult strict = run_check(*model, o);
+  EXPECT_EQ(strict.report.category, Category::kUnsupportedRequest);
+  EXPECT_THAT(strict.report.capability_failures,
+              ::testing::Contains(HasSubstr("CUBLAS_WORKSPACE_CONFIG is not in force")));
+  setenv("CUBLAS_WORKSPACE_CONFIG", saved.c_str(), 1);
+  // Set before CUDA started (by the test main): no warning.
+  EXPECT_EQ(run_check(*model, options(2, 1)).determinism.tier_effective, 1);
+}
+
 TEST_F(Gpu, SmallIsRepeatableInFloat32AndBfloat16) {
   for (const char* dtype : {"float32", "bfloat16"}) {
     auto model = make_builtin_model(BuiltinConfig::small(), {"cuda", dtype});

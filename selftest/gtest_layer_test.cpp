@@ -78,6 +78,16 @@ TEST_F(AssertionTest, RepeatablePassesAndRemovesItsPack) {
   EXPECT_TRUE(packs().empty());
 }
 
+TEST_F(AssertionTest, PreflightNamesAnOpWithoutADeterministicKernel) {
+  testing::TempDir dir;
+  auto model = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kPutOverwrites));
+  EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(model, kPrompts, Runs(2), Preflight()),
+                          "Actual: error: preflight forward pass failed: TorchScript model");
+  EXPECT_NONFATAL_FAILURE(EXPECT_BATCH_INVARIANT(model, kPrompts, Preflight()),
+                          "put_ has no deterministic kernel");
+  EXPECT_REPEATABLE(models().builtin, kPrompts, Runs(2), Preflight());
+}
+
 TEST_F(AssertionTest, KeepsPassingPacksWhenAsked) {
   setenv("DETLLM_KEEP_ARTIFACTS", "1", 1);
   EXPECT_REPEATABLE(models().builtin, kPrompts, Runs(2));

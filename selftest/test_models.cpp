@@ -74,6 +74,14 @@ std::string forward_source(Defect defect) {
     logits = logits + (torch.arange(logits.size(2), device=input_ids.device) == 65).float() * acc * 0.001
 )";
       break;
+    case Defect::kPutOverwrites:
+      // put_ without accumulation: with duplicate indices, which write wins is
+      // unspecified, so deterministic algorithms refuse it on every device.
+      s += R"(    slot = torch.zeros(logits.size(2), device=input_ids.device)
+    slot.put_(torch.zeros(2, device=input_ids.device).long(), torch.tensor([0.5, -0.5], device=input_ids.device))
+    logits = logits + slot
+)";
+      break;
     default:
       break;
   }
@@ -93,6 +101,8 @@ const char* file_name(Defect defect) {
       return "tiny_noise";
     case Defect::kNanAfter12:
       return "nan_after_12";
+    case Defect::kPutOverwrites:
+      return "put_overwrites";
     case Defect::kFlatLogits:
       return "flat_logits";
     case Defect::kTupleOutput:

@@ -30,6 +30,7 @@ enum class Defect {
   kTupleOutput,     // returns (logits, hidden)
   kNoMaskArgument,  // forward(input_ids) only
   kAtomicSum,       // adds an index_add_ sum whose float order follows CUDA atomics
+  kPutOverwrites,   // put_ with duplicate indices: no deterministic kernel anywhere
 };
 
 // Writes the model to `<dir>/<name>.pt` and returns the path.

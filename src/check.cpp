@@ -269,6 +269,7 @@ json run_config_json(const Generator& model, const RunOptions& options,
       {"batch_size", options.batch_size},
       {"vary_batch", vary_batch},
       {"runs", runs},
+      {"preflight", options.preflight},
       {"seed", record.seed ? json(*record.seed) : json(nullptr)},
       {"tokenizer", {{"id", model.tokenizer().id()}, {"revision", nullptr}}},
       {"generation_context",
@@ -294,6 +295,18 @@ std::string output_key(const Trace& trace, bool with_scores) {
   return key.dump();
 }
 
+// RunOptions::preflight: one short generation of the first prompt.
+void run_preflight(Generator& model, const std::vector<Request>& requests,
+                   const RunOptions& options) {
+  GenerationConfig one_token = options.decoding;
+  one_token.max_new_tokens = 1;
+  try {
+    model.generate({requests.front().ids}, one_token);
+  } catch (const Error& e) {
+    throw Error(std::string("preflight forward pass failed: ") + e.what());
+  }
+}
+
 }  // namespace
 
 RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOptions& options) {
@@ -309,6 +322,7 @@ RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOpt
   result.determinism = scope.record();
   const json env = capture_env(options.env);
   if (result.determinism.capability_failures.empty()) {
+    if (options.preflight) run_preflight(model, requests, options);
     result.trace = run_in_order(model, requests, options.batch_size, options);
   }
   if (pack) {
@@ -375,8 +389,9 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
     report.capability_failures = record.capability_failures;
     envs.push_back(capture_env(options.env));
   } else {
-    // Run 0 is the first call after loading: nothing warms the model up, so a
-    // cold first call that differs is caught.
+    // Unless a preflight was asked for, run 0 is the first call after loading:
+    // nothing warms the model up, so a cold first call that differs is caught.
+    if (options.preflight) run_preflight(model, requests, options);
     ProgressReporter progress(options);
     const int prompt_count = static_cast<int>(requests.size());
     for (int r = 0; r < options.runs; ++r) {

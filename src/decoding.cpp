@@ -91,6 +91,10 @@ std::string describe_torch_error(const c10::Error& error) {
     advice =
         "accumulate without atomics (sort the indices and sum segments, or a one-hot matmul), "
         "run it on the CPU";
+  } else if (op == "put_") {
+    advice =
+        "write each index once (index_copy_ or scatter_ with unique indices) or use "
+        "put_(..., accumulate=true)";
   } else if (op.find("cumsum") != std::string::npos) {
     advice = "compute the cumulative sum on the CPU";
   }

@@ -37,6 +37,14 @@ struct RunOptions {
   EnvOptions env;
   // Root of the repro packs; each goes to <out_dir>/<run_id>/. Empty: no pack.
   std::string out_dir = "artifacts";
+  // One forward pass (the first prompt, one new token) under the controls before
+  // the runs, so that an op of the model without a deterministic kernel stops
+  // the check at once, named: "preflight forward pass failed: ... put_ has no
+  // deterministic kernel ...". Off by default because it warms the model up: a
+  // first call after loading that differs from later ones (cold start) would
+  // then go unnoticed. Without it, run 0's first forward pass names the op the
+  // same way.
+  bool preflight = false;
   // Called after every batch; empty: no progress reports.
   std::function<void(const Progress&)> on_progress;
 };

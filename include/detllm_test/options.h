@@ -83,6 +83,11 @@ struct Decoding {
   GenerationConfig config;
 };
 
+// A forward pass before the runs (RunOptions::preflight): an op of the model
+// without a deterministic kernel fails the assertion at once, named. It warms
+// the model up, so a cold first call is then not caught.
+struct Preflight {};
+
 namespace internal {
 // Internal: applies one option to the check's options.
 inline void apply(CheckOptions& o, const Runs& v) { o.runs = v.value; }
@@ -105,6 +110,7 @@ inline void apply(CheckOptions& o, const Seed& v) {
 inline void apply(CheckOptions& o, const Threads& v) { o.determinism.threads = v.value; }
 inline void apply(CheckOptions& o, const MaxNewTokens& v) { o.decoding.max_new_tokens = v.value; }
 inline void apply(CheckOptions& o, const Decoding& v) { o.decoding = v.config; }
+inline void apply(CheckOptions& o, const Preflight&) { o.preflight = true; }
 inline void apply(CheckOptions& o, const CheckOptions& v) { o = v; }
 }  // namespace internal
 

@@ -46,6 +46,7 @@ struct RunFlags {
   bool redact = true;
   std::vector<std::string> redact_vars;
   bool validate_schema = false;
+  bool preflight = false;
 };
 
 // Prints the schema problems of `pack_dir` (or a file); true if there are none.
@@ -70,6 +71,9 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
         ->delimiter(',');
   }
   app.add_option("--batch-size", f.batch_size, "batch size of the runs")->capture_default_str();
+  app.add_flag("--preflight", f.preflight,
+               "one forward pass before the runs, to name an op without a deterministic kernel "
+               "first (warms the model up, so a cold first call is not caught)");
   app.add_option("--seed", f.seed, "seed of libtorch's generators and of sampling")
       ->capture_default_str();
   app.add_option("--max-new-tokens", f.max_new_tokens)->capture_default_str();
@@ -123,6 +127,7 @@ detllm::CheckOptions check_options(const RunFlags& f) {
   detllm::CheckOptions o;
   o.runs = f.runs;
   o.batch_size = f.batch_size;
+  o.preflight = f.preflight;
   o.vary_batch = f.vary_batch;
   o.determinism.tier = f.tier;
   o.determinism.mode = detllm::mode_from_string(f.mode);
