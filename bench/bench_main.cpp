@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <string>
 
 #include "detllm_test/check.h"
@@ -17,6 +18,7 @@
 #include "detllm_test/models.h"
 #include "detllm_test/trace.h"
 #include "internal/file_util.h"
+#include "test_models.h"
 
 namespace {
 
@@ -192,6 +194,43 @@ void ReadTrace(benchmark::State& state) {
   std::filesystem::remove(path);
 }
 BENCHMARK(ReadTrace)->Unit(benchmark::kMillisecond);
+
+// GPT-2's tokenizer on English text, with merges that build every word of the
+// text (and its space-prefixed form) letter by letter: a few thousand merges,
+// so that each piece goes through many merge rounds, as with GPT-2's 50,000.
+void Gpt2Tokenize(benchmark::State& state) {
+  const std::vector<std::string> words = {
+      "the", "determinism", "of", "inference", "batch", "invariant", "tokenizer", "and",
+      "generation", "repeatable", "logits", "kernel", "reduction", "matrix", "attention",
+      "transformer", "sequence", "padding", "position", "vocabulary", "merges", "with"};
+  std::vector<std::pair<std::string, std::string>> merges;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const std::string& word : words) {
+    for (const std::string& form : {word, "Ġ" + word}) {
+      const size_t first = form.rfind("Ġ", 0) == 0 ? 2 : 1;  // "Ġ" is 2 bytes of UTF-8
+      for (size_t i = first; i < form.size(); ++i) {
+        std::pair<std::string, std::string> merge{form.substr(0, i), form.substr(i, 1)};
+        if (seen.insert(merge).second) merges.push_back(merge);
+      }
+    }
+  }
+  detllm::testing::TempDir dir;
+  detllm::testing::write_bpe_files(dir.path(), merges);
+  auto tokenizer = detllm::load_gpt2_tokenizer(dir.path());
+  std::mt19937 rng(0);
+  std::string text;
+  while (text.size() < static_cast<size_t>(state.range(0))) {
+    text += words[rng() % words.size()];
+    text += rng() % 8 == 0 ? ".\n" : " ";
+  }
+  size_t tokens = 0;
+  for (auto _ : state) tokens += tokenizer->encode(text).size();
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+  state.counters["tokens_per_s"] =
+      benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
+  state.counters["merges"] = static_cast<double>(merges.size());
+}
+BENCHMARK(Gpt2Tokenize)->Arg(1 << 10)->Arg(1 << 16)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -18,6 +18,11 @@ namespace {
 
 using nlohmann::json;
 
+// `directory`/`name`, with exactly one separator however the directory was given.
+std::string file_in(const std::string& directory, const std::string& name) {
+  return (std::filesystem::path(directory) / name).string();
+}
+
 // A checkpoint's files, weights first: run_config.json's model_file is the first.
 constexpr const char* kCheckpointFiles[] = {"model.safetensors", "config.json", "vocab.json",
                                             "merges.txt"};
@@ -129,10 +134,10 @@ std::unique_ptr<Generator> load_gpt2_model(const std::string& directory,
   if (!std::filesystem::is_directory(directory, error)) {
     throw Error("cannot load GPT-2 checkpoint '" + directory + "': not a directory");
   }
-  const std::string config_path = directory + "/config.json";
-  const std::string weights_path = directory + "/model.safetensors";
+  const std::string config_path = file_in(directory, "config.json");
+  const std::string weights_path = file_in(directory, "model.safetensors");
   for (const char* name : kCheckpointFiles) {
-    if (!std::filesystem::is_regular_file(directory + "/" + name, error)) {
+    if (!std::filesystem::is_regular_file(file_in(directory, name), error)) {
       throw Error("cannot load GPT-2 checkpoint '" + directory + "': it has no " + name +
                   " (expected model.safetensors, config.json, vocab.json, merges.txt)");
     }
@@ -148,7 +153,7 @@ std::unique_ptr<Generator> load_gpt2_model(const std::string& directory,
   }
   std::vector<ModelFile> files;
   for (const char* name : kCheckpointFiles) {
-    const std::string path = directory + "/" + name;
+    const std::string path = file_in(directory, name);
     files.push_back({path, internal::sha256_file(path)});
   }
   auto model = std::make_unique<internal::BuiltinModel>(config, options, std::move(weights),
@@ -175,7 +180,7 @@ void save_gpt2_checkpoint(const Generator& builtin_model, const std::string& dir
     tensors.emplace_back(name == "lm_head.weight" ? name : "transformer." + name, *tensor);
   }
   // transformers refuses safetensors files whose metadata names no format.
-  internal::write_safetensors(directory + "/model.safetensors", tensors, {{"format", "pt"}});
+  internal::write_safetensors(file_in(directory, "model.safetensors"), tensors, {{"format", "pt"}});
   const json config = {{"model_type", "gpt2"},
                        {"architectures", {"GPT2LMHeadModel"}},
                        {"vocab_size", c.vocab_size},
@@ -187,9 +192,10 @@ void save_gpt2_checkpoint(const Generator& builtin_model, const std::string& dir
                        {"activation_function", c.activation_function},
                        {"layer_norm_epsilon", c.layer_norm_epsilon},
                        {"tie_word_embeddings", !weights.lm_head.defined()}};
-  std::ofstream out(directory + "/config.json");
+  const std::string config_path = file_in(directory, "config.json");
+  std::ofstream out(config_path);
   out << internal::dump(config, 2) << "\n";
-  if (!out.flush()) throw Error("cannot write '" + directory + "/config.json'");
+  if (!out.flush()) throw Error("cannot write '" + config_path + "'");
 }
 
 }  // namespace detllm

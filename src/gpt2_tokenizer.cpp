@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -144,8 +145,8 @@ std::string read_text_file(const std::string& path, const std::string& what) {
 class Gpt2Tokenizer final : public Tokenizer {
  public:
   explicit Gpt2Tokenizer(const std::string& directory) {
-    const std::string vocab_path = directory + "/vocab.json";
-    const std::string merges_path = directory + "/merges.txt";
+    const std::string vocab_path = (std::filesystem::path(directory) / "vocab.json").string();
+    const std::string merges_path = (std::filesystem::path(directory) / "merges.txt").string();
     const std::string vocab_text = read_text_file(vocab_path, "GPT-2 vocabulary");
     const std::string merges_text = read_text_file(merges_path, "GPT-2 merges");
     const auto vocab = nlohmann::json::parse(vocab_text, nullptr, /*allow_exceptions=*/false);
