@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
+#include <sstream>
 
 #include "detllm_test/error.h"
 #include "internal/sha256.h"
@@ -77,9 +78,21 @@ int64_t sample_row(const float* logits, int64_t vocab, const GenerationConfig& c
 
 }  // namespace
 
-std::string describe_torch_error(const c10::Error& error) {
-  std::string text = error.what_without_backtrace();
-  text = text.substr(0, text.find('\n'));
+std::string describe_torch_error(const std::exception& error) {
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&error);
+  const std::string message = torch_error ? torch_error->what_without_backtrace() : error.what();
+  // The line that says what went wrong: the first, or for an error raised inside
+  // TorchScript, whose message is a traceback, the last.
+  std::vector<std::string> lines;
+  std::istringstream stream(message);
+  for (std::string line; std::getline(stream, line);) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.push_back(line);
+  }
+  if (lines.empty()) return message;
+  const bool traceback = message.find("Traceback of TorchScript") != std::string::npos;
+  std::string text = traceback ? lines.back() : lines.front();
+  const std::string prefix = "RuntimeError: ";
+  if (text.rfind(prefix, 0) == 0) text = text.substr(prefix.size());
   const std::string marker = " does not have a deterministic implementation";
   const size_t at = text.find(marker);
   if (at == std::string::npos) return text;

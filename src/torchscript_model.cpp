@@ -73,7 +73,10 @@ class TorchScriptModel final : public Generator, private internal::LogitsModel {
     c10::InferenceMode no_autograd;
     try {
       return internal::decode(*this, batch, config, device_, /*pad_id=*/0);
-    } catch (const c10::Error& e) {
+    } catch (const Error&) {
+      throw;  // already says what went wrong (NonFiniteLogits, a shape error)
+    } catch (const std::exception& e) {
+      // c10::Error, or torch::jit::JITException for an error inside the script.
       throw Error("TorchScript model '" + info_.name +
                   "' failed in forward: " + internal::describe_torch_error(e));
     }

@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
   std::string report_in, report_out;
   bool report_validate = false;
   CLI::App* report = app.add_subcommand("report", "render a report.json as text");
-  report->add_option("--in", report_in, "report.json")->required();
+  report->add_option("--in", report_in, "report.json, or a repro pack directory")->required();
   report->add_option("--out", report_out, "write the text here instead of stdout");
   report->add_flag("--validate-schema", report_validate,
                    "validate report.json against its JSON Schema first");
@@ -294,6 +294,10 @@ int main(int argc, char** argv) {
       return kDiverged;
     }
     if (*report) {
+      // A pack directory stands for its report.json.
+      if (std::filesystem::is_directory(report_in)) {
+        report_in = (std::filesystem::path(report_in) / "report.json").string();
+      }
       if (report_validate && !schema_valid(detllm::cli::validate_file(report_in))) return kBadInput;
       const json report_json = detllm::internal::read_json_file(report_in, "report");
       require_schema_1(report_json, report_in);

@@ -32,12 +32,13 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
                                const GenerationConfig& config, const at::Device& device,
                                int64_t pad_id);
 
-// A libtorch error as one line for a detllm::Error. When it is the alert of
+// A libtorch error (c10::Error, or the traceback of an error raised inside
+// TorchScript) as one line for a detllm::Error. When it is the alert of
 // deterministic algorithms (an op without a deterministic kernel), it names the
 // op and says what to do instead:
 //   "index_add_cuda_ has no deterministic kernel on this device (libtorch: ...);
 //    use a deterministic formulation (for index_add_/scatter_add_: ...) ..."
-std::string describe_torch_error(const c10::Error& error);
+std::string describe_torch_error(const std::exception& error);
 
 // "[2, 5, 256]".
 std::string shape_of(const at::Tensor& tensor);
