@@ -200,9 +200,10 @@ BENCHMARK(ReadTrace)->Unit(benchmark::kMillisecond);
 // so that each piece goes through many merge rounds, as with GPT-2's 50,000.
 void Gpt2Tokenize(benchmark::State& state) {
   const std::vector<std::string> words = {
-      "the", "determinism", "of", "inference", "batch", "invariant", "tokenizer", "and",
-      "generation", "repeatable", "logits", "kernel", "reduction", "matrix", "attention",
-      "transformer", "sequence", "padding", "position", "vocabulary", "merges", "with"};
+      "the",       "determinism", "of",         "inference",   "batch",    "invariant",
+      "tokenizer", "and",         "generation", "repeatable",  "logits",   "kernel",
+      "reduction", "matrix",      "attention",  "transformer", "sequence", "padding",
+      "position",  "vocabulary",  "merges",     "with"};
   std::vector<std::pair<std::string, std::string>> merges;
   std::set<std::pair<std::string, std::string>> seen;
   for (const std::string& word : words) {

@@ -218,7 +218,8 @@ TEST_F(CheckTest, NamesAnOpWithoutADeterministicKernel) {
                         "put_ has no deterministic kernel on this device");
   EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "index_copy_ or scatter_ with unique indices");
   o.preflight = true;
-  EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "preflight forward pass failed: TorchScript model");
+  EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o),
+                        "preflight forward pass failed: TorchScript model");
   EXPECT_ERROR_MENTIONS(run(*model, kPrompts, o), "preflight forward pass failed");
   EXPECT_THAT(entries(), ::testing::IsEmpty());
   // Without the control the same model runs (put_ is sequential on the CPU).

@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "detllm_test/check.h"
@@ -82,7 +82,8 @@ TEST(Safetensors, CorruptHeadersNameTheProblem) {
     std::string file, message;
   } cases[] = {
       {"abc", "shorter than its 8-byte header length"},
-      {std::string("\xff\xff\xff\xff\0\0\0\0", 8) + "{}", "header length (4294967295 bytes) exceeds"},
+      {std::string("\xff\xff\xff\xff\0\0\0\0", 8) + "{}",
+       "header length (4294967295 bytes) exceeds"},
       {raw_safetensors("not json", ""), "header is not a JSON object"},
       {raw_safetensors("[1, 2]", ""), "header is not a JSON object"},
       {raw_safetensors(R"({"a": 3})", ""), "expected an object with dtype, shape and data_offsets"},
@@ -96,7 +97,9 @@ TEST(Safetensors, CorruptHeadersNameTheProblem) {
        "lie outside the 8 data bytes"},
       {raw_safetensors(R"({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})", eight),
        "hold 8 bytes, but F32 [3] needs 12"},
-      {raw_safetensors(R"({"a": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 8]}})", eight),
+      {raw_safetensors(
+           R"({"a": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 8]}})",
+           eight),
        "is too large"},
       {raw_safetensors(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
                            "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
@@ -106,7 +109,8 @@ TEST(Safetensors, CorruptHeadersNameTheProblem) {
        "leaves a gap at byte 0"},
       {raw_safetensors(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})", eight),
        "4 data bytes belong to no tensor"},
-      {raw_safetensors(R"({"__metadata__": {"format": 1}})", ""), "__metadata__.format is not a string"},
+      {raw_safetensors(R"({"__metadata__": {"format": 1}})", ""),
+       "__metadata__.format is not a string"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.message);
@@ -121,7 +125,8 @@ TEST(Safetensors, CorruptHeadersNameTheProblem) {
 // read past the end.
 TEST(Safetensors, EveryTruncationIsAnError) {
   testing::TempDir dir;
-  const std::string whole = dir.path() + "/whole.safetensors", cut = dir.path() + "/cut.safetensors";
+  const std::string whole = dir.path() + "/whole.safetensors",
+                    cut = dir.path() + "/cut.safetensors";
   internal::write_safetensors(whole, {{"a", at::randn({3})}, {"b", at::arange(4)}});
   const std::string bytes = read_bytes(whole);
   for (size_t length = 0; length < bytes.size(); ++length) {
@@ -151,13 +156,16 @@ class ReferenceGpt2 {
   at::Tensor next_logits(const TokenIds& ids) {
     const int64_t T = static_cast<int64_t>(ids.size()), C = w("wte.weight").size(1);
     const int64_t H = heads_, D = C / H;
-    at::Tensor x = w("wte.weight").index_select(0, at::tensor(ids)) + w("wpe.weight").narrow(0, 0, T);
+    at::Tensor x =
+        w("wte.weight").index_select(0, at::tensor(ids)) + w("wpe.weight").narrow(0, 0, T);
     const at::Tensor future = at::ones({T, T}, at::kBool).triu(1);
     for (int l = 0; l < layers_; ++l) {
       const std::string h = "h." + std::to_string(l) + ".";
       at::Tensor a = at::layer_norm(x, {C}, w(h + "ln_1.weight"), w(h + "ln_1.bias"), 1e-5);
       at::Tensor qkv = a.matmul(w(h + "attn.c_attn.weight")) + w(h + "attn.c_attn.bias");
-      const auto heads = [&](int i) { return qkv.narrow(1, i * C, C).reshape({T, H, D}).permute({1, 0, 2}); };
+      const auto heads = [&](int i) {
+        return qkv.narrow(1, i * C, C).reshape({T, H, D}).permute({1, 0, 2});
+      };
       at::Tensor scores = heads(0).matmul(heads(1).transpose(1, 2)) / std::sqrt(double(D));
       at::Tensor probs = at::softmax(scores.masked_fill(future, -INFINITY), -1);
       at::Tensor attended = probs.matmul(heads(2)).permute({1, 0, 2}).reshape({T, C});
@@ -168,7 +176,8 @@ class ReferenceGpt2 {
       x = x + gelu.matmul(w(h + "mlp.c_proj.weight")) + w(h + "mlp.c_proj.bias");
     }
     x = at::layer_norm(x, {C}, w("ln_f.weight"), w("ln_f.bias"), 1e-5);
-    const at::Tensor& head = weights_.count("lm_head.weight") ? w("lm_head.weight") : w("wte.weight");
+    const at::Tensor& head =
+        weights_.count("lm_head.weight") ? w("lm_head.weight") : w("wte.weight");
     return x[T - 1].matmul(head.t());
   }
 
@@ -202,7 +211,8 @@ void expect_matches_reference(const std::string& dir) {
       const auto top = logits.topk(2);
       const at::Tensor values = std::get<0>(top);
       ASSERT_EQ(alone.tokens[step], std::get<1>(top)[0].item<int64_t>()) << "step " << step;
-      EXPECT_NEAR(alone.logprobs[step], at::log_softmax(logits, 0)[alone.tokens[step]].item<double>(), 1e-4);
+      EXPECT_NEAR(alone.logprobs[step],
+                  at::log_softmax(logits, 0)[alone.tokens[step]].item<double>(), 1e-4);
       EXPECT_NEAR(alone.logit_margins[step], (values[0] - values[1]).item<double>(), 1e-3);
       ids.push_back(alone.tokens[step]);
     }
@@ -245,7 +255,8 @@ TEST(Gpt2Checkpoint, LoadModelTakesADirectoryAndRecordsItsFiles) {
   options.out_dir = packs.path();
   const CheckResult result = check(*model, {"the cat", "Hello, world!"}, options);
   EXPECT_TRUE(result.passed()) << result.report.headline();
-  const json run_config = internal::read_json_file(result.pack_dir + "/run_config.json", "run_config");
+  const json run_config =
+      internal::read_json_file(result.pack_dir + "/run_config.json", "run_config");
   EXPECT_EQ(run_config["tokenizer"]["id"], model->tokenizer().id());
   EXPECT_EQ(run_config["model"], model_dir);
   EXPECT_EQ(run_config["model_sha256"], info.files[0].sha256);
@@ -335,7 +346,8 @@ TEST_F(BadGpt2Checkpoint, ConfigWithBadValues) {
 
 TEST_F(BadGpt2Checkpoint, MissingTensor) {
   edit_weights([](Tensors& t) {
-    t.erase(std::remove_if(t.begin(), t.end(), [](auto& e) { return e.first == "transformer.h.1.mlp.c_fc.bias"; }),
+    t.erase(std::remove_if(t.begin(), t.end(),
+                           [](auto& e) { return e.first == "transformer.h.1.mlp.c_fc.bias"; }),
             t.end());
   });
   expect_load_error("have no tensor 'transformer.h.1.mlp.c_fc.bias'");
@@ -346,12 +358,15 @@ TEST_F(BadGpt2Checkpoint, LinearInsteadOfConv1DLayout) {
     at::Tensor& w = find(t, "transformer.h.0.attn.c_attn.weight");
     w = w.t().contiguous();
   });
-  expect_load_error("tensor 'transformer.h.0.attn.c_attn.weight' has shape [96,32] but config.json "
-                    "implies [32,96] (transposed: GPT-2 stores Conv1D weights as [in, out])");
+  expect_load_error(
+      "tensor 'transformer.h.0.attn.c_attn.weight' has shape [96,32] but config.json "
+      "implies [32,96] (transposed: GPT-2 stores Conv1D weights as [in, out])");
 }
 
 TEST_F(BadGpt2Checkpoint, UnexpectedTensor) {
-  edit_weights([](Tensors& t) { t.emplace_back("transformer.h.0.crossattention.q_attn.weight", at::zeros({2})); });
+  edit_weights([](Tensors& t) {
+    t.emplace_back("transformer.h.0.crossattention.q_attn.weight", at::zeros({2}));
+  });
   expect_load_error("unexpected tensor 'transformer.h.0.crossattention.q_attn.weight'");
 }
 
@@ -377,7 +392,8 @@ TEST(Gpt2Pretokenize, SplitsLikeGpt2sPattern) {
   } cases[] = {
       {"Hello world", {"Hello", " world"}},
       {"I'm don't they're we've I'll he'd it's",
-       {"I", "'m", " don", "'t", " they", "'re", " we", "'ve", " I", "'ll", " he", "'d", " it", "'s"}},
+       {"I", "'m", " don", "'t", " they", "'re", " we", "'ve", " I", "'ll", " he", "'d", " it",
+        "'s"}},
       // Contractions are case-sensitive; "'x" is no contraction.
       {"DON'T 'x", {"DON", "'", "T", " '", "x"}},
       {"'sa", {"'s", "a"}},
@@ -395,10 +411,12 @@ TEST(Gpt2Pretokenize, SplitsLikeGpt2sPattern) {
       {"Привет, мир", {"Привет", ",", " мир"}},
       {"مرحبا بالعالم", {"مرحبا", " بالعالم"}},
       {"naïve café", {"naïve", " café"}},
-      {"e\u0301", {"e", "\u0301"}},  // a combining accent is neither letter nor number
-      {"१२३ Ⅻ", {"१२३", " Ⅻ"}},      // Devanagari digits (Nd), a Roman numeral (Nl)
+      {"e\u0301", {"e", "\u0301"}},        // a combining accent is neither letter nor number
+      {"१२३ Ⅻ", {"१२३", " Ⅻ"}},            // Devanagari digits (Nd), a Roman numeral (Nl)
       {"a\u00a0b", {"a", "\u00a0", "b"}},  // no-break space is whitespace, not ' '
-      {"\xff\xfe" "a", {"\xff\xfe", "a"}},  // invalid UTF-8: symbols, byte by byte
+      {"\xff\xfe"
+       "a",
+       {"\xff\xfe", "a"}},  // invalid UTF-8: symbols, byte by byte
       {"", {}},
   };
   for (const auto& c : cases) {
@@ -409,7 +427,9 @@ TEST(Gpt2Pretokenize, SplitsLikeGpt2sPattern) {
 
 class BpeTokenizer : public ::testing::Test {
  protected:
-  void SetUp() override { testing::write_bpe_files(dir_.path(), testing::TinyGpt2::default_merges()); }
+  void SetUp() override {
+    testing::write_bpe_files(dir_.path(), testing::TinyGpt2::default_merges());
+  }
   testing::TempDir dir_;
 };
 
@@ -426,9 +446,11 @@ TEST_F(BpeTokenizer, MergesByRank) {
   EXPECT_EQ(byte('!'), 0);
   EXPECT_THAT(tokenizer->encode(" the"), ElementsAre(262));
   EXPECT_THAT(tokenizer->encode("the cat"), ElementsAre(byte('t'), 258, 269, 265));
-  EXPECT_THAT(tokenizer->encode("running"), ElementsAre(byte('r'), byte('u'), byte('n'), byte('n'), 278));
+  EXPECT_THAT(tokenizer->encode("running"),
+              ElementsAre(byte('r'), byte('u'), byte('n'), byte('n'), 278));
   EXPECT_THAT(tokenizer->encode("Hello\n\nworld"),
-              ElementsAre(byte('H'), byte('e'), 279, byte('o'), 198, 198, byte('w'), 273, byte('l'), byte('d')));
+              ElementsAre(byte('H'), byte('e'), 279, byte('o'), 198, 198, byte('w'), 273, byte('l'),
+                          byte('d')));
   EXPECT_THAT(tokenizer->encode("a<|endoftext|>b"), ElementsAre(byte('a'), 286, byte('b')));
   EXPECT_THAT(tokenizer->encode(""), ElementsAre());
 }
@@ -445,10 +467,17 @@ TEST_F(BpeTokenizer, LowerRankWinsAndEveryOccurrenceMerges) {
 
 TEST_F(BpeTokenizer, DecodesExactlyWhatItEncodes) {
   auto tokenizer = load_gpt2_tokenizer(dir_.path());
-  const std::vector<std::string> texts = {
-      "the cat sat on the mat", "I'm   here\n\n\tnow  ", "😀 emoji 👩‍👩‍👧 family", "東京タワー",
-      "Привет, мир", "مرحبا", "e\u0301", "tab\there", "\xff\xfe invalid \xc3", "a<|endoftext|>b",
-      std::string("nul\0byte", 8)};
+  const std::vector<std::string> texts = {"the cat sat on the mat",
+                                          "I'm   here\n\n\tnow  ",
+                                          "😀 emoji 👩‍👩‍👧 family",
+                                          "東京タワー",
+                                          "Привет, мир",
+                                          "مرحبا",
+                                          "e\u0301",
+                                          "tab\there",
+                                          "\xff\xfe invalid \xc3",
+                                          "a<|endoftext|>b",
+                                          std::string("nul\0byte", 8)};
   for (const std::string& text : texts) {
     EXPECT_EQ(tokenizer->decode(tokenizer->encode(text)), text) << internal::quote_text(text);
   }
@@ -477,7 +506,8 @@ TEST_F(BpeTokenizer, BadFilesNameTheProblem) {
   std::ofstream(vocab) << R"({"a": -1})";
   EXPECT_ERROR_MENTIONS(load_gpt2_tokenizer(dir_.path()), "token \"a\" has id -1");
   std::ofstream(vocab) << R"({"a": 0})";
-  EXPECT_ERROR_MENTIONS(load_gpt2_tokenizer(dir_.path())->encode("b"), "the vocabulary has no token \"b\"");
+  EXPECT_ERROR_MENTIONS(load_gpt2_tokenizer(dir_.path())->encode("b"),
+                        "the vocabulary has no token \"b\"");
   std::filesystem::remove(vocab);
   EXPECT_ERROR_MENTIONS(load_gpt2_tokenizer(dir_.path()), "cannot read GPT-2 vocabulary");
 }

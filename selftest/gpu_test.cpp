@@ -54,7 +54,8 @@ TEST_F(Gpu, WorkspaceConfigSetAfterCudaStartedIsReported) {
   EXPECT_EQ(best_effort.determinism.tier_effective, 0);
   EXPECT_THAT(best_effort.determinism.warnings,
               ::testing::Contains(HasSubstr("CUBLAS_WORKSPACE_CONFIG came too late")));
-  EXPECT_EQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), nullptr) << "the scope restores the unset state";
+  EXPECT_EQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), nullptr)
+      << "the scope restores the unset state";
   o.determinism.mode = Mode::kStrict;
   CheckResult strict = run_check(*model, o);
   EXPECT_EQ(strict.report.category, Category::kUnsupportedRequest);

@@ -80,7 +80,8 @@ TEST_F(AssertionTest, RepeatablePassesAndRemovesItsPack) {
 
 TEST_F(AssertionTest, PreflightNamesAnOpWithoutADeterministicKernel) {
   testing::TempDir dir;
-  auto model = load_torchscript_model(testing::write_torchscript_model(dir.path(), testing::Defect::kPutOverwrites));
+  auto model = load_torchscript_model(
+      testing::write_torchscript_model(dir.path(), testing::Defect::kPutOverwrites));
   EXPECT_NONFATAL_FAILURE(EXPECT_REPEATABLE(model, kPrompts, Runs(2), Preflight()),
                           "Actual: error: preflight forward pass failed: TorchScript model");
   EXPECT_NONFATAL_FAILURE(EXPECT_BATCH_INVARIANT(model, kPrompts, Preflight()),

@@ -146,11 +146,11 @@ std::string write_torchscript_model(const std::string& dir, Defect defect) {
 
 std::vector<std::pair<std::string, std::string>> TinyGpt2::default_merges() {
   // GPT-2's own first merges, and a few that build on them.
-  return {{"Ġ", "t"}, {"Ġ", "a"}, {"h", "e"},   {"i", "n"},   {"r", "e"},  {"o", "n"},
-          {"Ġt", "he"}, {"e", "r"}, {"Ġ", "s"}, {"a", "t"},   {"Ġ", "w"},  {"Ġ", "o"},
-          {"e", "n"},   {"Ġ", "c"}, {"i", "t"}, {"i", "s"},   {"a", "n"},  {"o", "r"},
-          {"e", "s"},   {"Ġ", "b"}, {"e", "d"}, {"Ġ", "f"},   {"in", "g"}, {"l", "l"},
-          {"Ġ", "p"},   {"o", "u"}, {"Ġa", "n"}, {"a", "r"},  {"Ġ", "h"},  {"Ġo", "f"}};
+  return {{"Ġ", "t"},   {"Ġ", "a"}, {"h", "e"},  {"i", "n"}, {"r", "e"},  {"o", "n"},
+          {"Ġt", "he"}, {"e", "r"}, {"Ġ", "s"},  {"a", "t"}, {"Ġ", "w"},  {"Ġ", "o"},
+          {"e", "n"},   {"Ġ", "c"}, {"i", "t"},  {"i", "s"}, {"a", "n"},  {"o", "r"},
+          {"e", "s"},   {"Ġ", "b"}, {"e", "d"},  {"Ġ", "f"}, {"in", "g"}, {"l", "l"},
+          {"Ġ", "p"},   {"o", "u"}, {"Ġa", "n"}, {"a", "r"}, {"Ġ", "h"},  {"Ġo", "f"}};
 }
 
 // GPT-2's bytes_to_unicode, written out independently of the library's.
@@ -172,7 +172,9 @@ std::string gpt2_byte_symbol(unsigned char byte) {
 
 int64_t gpt2_byte_id(unsigned char byte) {
   // GPT-2's vocabulary lists the printable bytes first, then the others.
-  const auto printable = [](int b) { return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174; };
+  const auto printable = [](int b) {
+    return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+  };
   int64_t id = 0;
   for (int pass = 0; pass < 2; ++pass) {
     for (int b = 0; b < 256; ++b) {
@@ -188,7 +190,8 @@ int64_t write_bpe_files(const std::string& dir,
                         const std::vector<std::pair<std::string, std::string>>& merges) {
   nlohmann::json vocab = nlohmann::json::object();
   for (int b = 0; b < 256; ++b) {
-    vocab[gpt2_byte_symbol(static_cast<unsigned char>(b))] = gpt2_byte_id(static_cast<unsigned char>(b));
+    vocab[gpt2_byte_symbol(static_cast<unsigned char>(b))] =
+        gpt2_byte_id(static_cast<unsigned char>(b));
   }
   std::ofstream merges_file(dir + "/merges.txt");
   merges_file << "#version: 0.2\n";
@@ -234,8 +237,8 @@ void write_tiny_gpt2(const std::string& dir, const TinyGpt2& options) {
   if (options.untied_head) tensors.emplace_back("lm_head.weight", random({vocab, C}, 1.0));
   internal::write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
   const nlohmann::json config = {
-      {"model_type", "gpt2"}, {"vocab_size", vocab},      {"n_positions", positions},
-      {"n_embd", C},          {"n_layer", layers},        {"n_head", heads},
+      {"model_type", "gpt2"}, {"vocab_size", vocab},        {"n_positions", positions},
+      {"n_embd", C},          {"n_layer", layers},          {"n_head", heads},
       {"n_inner", inner},     {"layer_norm_epsilon", 1e-5}, {"activation_function", "gelu_new"}};
   std::ofstream(dir + "/config.json") << config.dump(2);
 }

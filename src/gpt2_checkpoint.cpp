@@ -2,8 +2,8 @@
 // transformer: config.json, model.safetensors, vocab.json, merges.txt.
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
@@ -116,8 +116,9 @@ internal::BuiltinWeights read_weights(const internal::SafetensorsFile& file,
   for (const auto& [name, entry] : file.entries()) {
     if (used.count(name)) continue;
     // The causal-mask buffers of older checkpoints are not parameters.
-    const bool buffer = name.size() > 10 && (name.compare(name.size() - 10, 10, ".attn.bias") == 0 ||
-                                             name.find(".attn.masked_bias") != std::string::npos);
+    const bool buffer =
+        name.size() > 10 && (name.compare(name.size() - 10, 10, ".attn.bias") == 0 ||
+                             name.find(".attn.masked_bias") != std::string::npos);
     if (!buffer) {
       throw Error("GPT-2 weights '" + path + "': unexpected tensor '" + name +
                   "' (not part of a GPT-2 model with this config)");
@@ -165,8 +166,7 @@ std::unique_ptr<Generator> load_gpt2_model(const std::string& directory,
 void save_gpt2_checkpoint(const Generator& builtin_model, const std::string& directory) {
   const auto* model = dynamic_cast<const internal::BuiltinModel*>(&builtin_model);
   if (!model) {
-    throw Error("save_gpt2_checkpoint: " + builtin_model.info().name +
-                " is not a built-in model");
+    throw Error("save_gpt2_checkpoint: " + builtin_model.info().name + " is not a built-in model");
   }
   std::error_code error;
   std::filesystem::create_directories(directory, error);

@@ -20,8 +20,9 @@ namespace {
 
 bool in_ranges(const CodePointRanges& table, char32_t c) {
   const CodePointRange* end = table.ranges + table.size;
-  const CodePointRange* it = std::upper_bound(
-      table.ranges, end, c, [](char32_t value, const CodePointRange& r) { return value < r.first; });
+  const CodePointRange* it =
+      std::upper_bound(table.ranges, end, c,
+                       [](char32_t value, const CodePointRange& r) { return value < r.first; });
   return it != table.ranges && c <= (it - 1)->last;
 }
 
@@ -37,10 +38,15 @@ std::vector<CodePoint> decode_utf8(const std::string& text) {
   const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
   for (size_t i = 0; i < text.size();) {
     const unsigned char lead = byte(i);
-    size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3
-                                  : (lead >> 3) == 0x1E ? 4 : 0;
-    char32_t value = length == 1 ? lead : length == 2 ? lead & 0x1F : length == 3 ? lead & 0x0F
-                                                                                  : lead & 0x07;
+    size_t length = lead < 0x80           ? 1
+                    : (lead >> 5) == 0x6  ? 2
+                    : (lead >> 4) == 0xE  ? 3
+                    : (lead >> 3) == 0x1E ? 4
+                                          : 0;
+    char32_t value = length == 1   ? lead
+                     : length == 2 ? lead & 0x1F
+                     : length == 3 ? lead & 0x0F
+                                   : lead & 0x07;
     bool valid = length != 0 && i + length <= text.size();
     for (size_t k = 1; valid && k < length; ++k) {
       valid = (byte(i + k) & 0xC0) == 0x80;
@@ -81,8 +87,8 @@ bool is_letter(char32_t c) { return in_ranges(kUnicodeLetters, c); }
 bool is_number(char32_t c) { return in_ranges(kUnicodeNumbers, c); }
 bool is_whitespace(char32_t c) {
   return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-         c == 0x205F || c == 0x3000;
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000;
 }
 
 std::vector<std::string> gpt2_pretokenize(const std::string& text) {
@@ -136,7 +142,8 @@ namespace {
 
 std::string read_text_file(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read " + what + " '" + path + "': file does not exist or is unreadable");
+  if (!in)
+    throw Error("cannot read " + what + " '" + path + "': file does not exist or is unreadable");
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
@@ -155,9 +162,9 @@ class Gpt2Tokenizer final : public Tokenizer {
     }
     for (const auto& [token, id] : vocab.items()) {
       if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= kMaxId) {
-        throw Error("GPT-2 vocabulary '" + vocab_path + "': token " +
-                    internal::quote_text(token) + " has id " + id.dump() +
-                    ", not an integer in [0, " + std::to_string(kMaxId) + ")");
+        throw Error("GPT-2 vocabulary '" + vocab_path + "': token " + internal::quote_text(token) +
+                    " has id " + id.dump() + ", not an integer in [0, " + std::to_string(kMaxId) +
+                    ")");
       }
       ids_[token] = id.get<int64_t>();
       const size_t index = static_cast<size_t>(id.get<int64_t>());

@@ -18,8 +18,8 @@ class Gpt2Test : public detllm::DeterminismTest {
     model_ = detllm::load_model(dir);
   }
   std::unique_ptr<detllm::Generator> model_;
-  std::vector<std::string> prompts_ = {"The capital of France is", "def fibonacci(n):",
-                                       "Once upon a time, in a land far away,"};
+  std::vector<std::string> prompts_ = {
+      "The capital of France is", "def fibonacci(n):", "Once upon a time, in a land far away,"};
 };
 
 TEST_F(Gpt2Test, GreedyDecodeIsRepeatable) {

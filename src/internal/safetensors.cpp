@@ -21,11 +21,11 @@ struct DtypeInfo {
   at::ScalarType type;
   uint64_t bytes;
 };
-constexpr DtypeInfo kDtypes[] = {
-    {"F64", at::kDouble, 8}, {"F32", at::kFloat, 4}, {"F16", at::kHalf, 2},
-    {"BF16", at::kBFloat16, 2}, {"I64", at::kLong, 8}, {"I32", at::kInt, 4},
-    {"I16", at::kShort, 2}, {"I8", at::kChar, 1}, {"U8", at::kByte, 1},
-    {"BOOL", at::kBool, 1}};
+constexpr DtypeInfo kDtypes[] = {{"F64", at::kDouble, 8}, {"F32", at::kFloat, 4},
+                                 {"F16", at::kHalf, 2},   {"BF16", at::kBFloat16, 2},
+                                 {"I64", at::kLong, 8},   {"I32", at::kInt, 4},
+                                 {"I16", at::kShort, 2},  {"I8", at::kChar, 1},
+                                 {"U8", at::kByte, 1},    {"BOOL", at::kBool, 1}};
 
 const DtypeInfo* find_dtype(const std::string& name) {
   for (const DtypeInfo& d : kDtypes)
@@ -41,8 +41,7 @@ const DtypeInfo& find_dtype(at::ScalarType type) {
 
 // A JSON value that must be a non-negative integer that fits in 63 bits.
 bool is_count(const json& value) {
-  return value.is_number_unsigned() ||
-         (value.is_number_integer() && value.get<int64_t>() >= 0);
+  return value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0);
 }
 
 }  // namespace
@@ -145,7 +144,8 @@ at::Tensor SafetensorsFile::read(const std::string& name) const {
     throw Error("safetensors file '" + path_ + "' has no tensor '" + name + "'");
   }
   const Entry& entry = found->second;
-  at::Tensor tensor = at::empty(entry.shape, at::TensorOptions().dtype(find_dtype(entry.dtype)->type));
+  at::Tensor tensor =
+      at::empty(entry.shape, at::TensorOptions().dtype(find_dtype(entry.dtype)->type));
   std::ifstream in(path_, std::ios::binary);
   in.seekg(static_cast<std::streamoff>(data_start_ + entry.begin));
   in.read(static_cast<char*>(tensor.data_ptr()),
