@@ -76,20 +76,19 @@ internal::BuiltinWeights read_weights(const internal::SafetensorsFile& file,
   internal::BuiltinWeights weights = internal::BuiltinWeights::empty_like(config);
   std::set<std::string> used;
   const auto load = [&](const std::string& name, at::Tensor& target) {
-    const auto& entries = file.entries();
-    const auto entry = entries.find(name);
+    const internal::SafetensorsFile::Entry& entry = file.entries().at(name);
     const std::vector<int64_t> expected = target.sizes().vec();
-    if (entry->second.shape != expected) {
+    if (entry.shape != expected) {
       std::string hint;
-      if (entry->second.shape.size() == 2 && expected.size() == 2 &&
-          entry->second.shape[0] == expected[1] && entry->second.shape[1] == expected[0]) {
+      if (entry.shape.size() == 2 && expected.size() == 2 && entry.shape[0] == expected[1] &&
+          entry.shape[1] == expected[0]) {
         hint = " (transposed: GPT-2 stores Conv1D weights as [in, out])";
       }
       throw Error("GPT-2 weights '" + path + "': tensor '" + name + "' has shape " +
-                  shape_text(entry->second.shape) + " but config.json implies " +
-                  shape_text(expected) + hint);
+                  shape_text(entry.shape) + " but config.json implies " + shape_text(expected) +
+                  hint);
     }
-    const std::string& dtype = entry->second.dtype;
+    const std::string& dtype = entry.dtype;
     if (dtype != "F32" && dtype != "F16" && dtype != "BF16" && dtype != "F64") {
       throw Error("GPT-2 weights '" + path + "': tensor '" + name + "' has dtype " + dtype +
                   ", not a floating-point type");
