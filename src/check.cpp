@@ -340,6 +340,164 @@ RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOpt
   return result;
 }
 
+namespace {
+
+// vary_batch without the baseline and without repeats; throws for a size < 1.
+std::vector<int> extra_batch_sizes(const CheckOptions& options) {
+  std::vector<int> sizes;
+  for (int b : options.vary_batch) {
+    if (b < 1) {
+      throw Error("batch size " + std::to_string(b) +
+                  " in vary_batch is invalid: it must be at least 1");
+    }
+    if (b != options.batch_size && std::find(sizes.begin(), sizes.end(), b) == sizes.end()) {
+      sizes.push_back(b);
+    }
+  }
+  return sizes;
+}
+
+// The runs at the baseline batch size (an environment snapshot before each),
+// one run at each extra batch size, then the needle trials.
+void run_all(Generator& model, const std::vector<Request>& requests,
+             const std::vector<int>& extra_sizes, const CheckOptions& options, CheckResult& result,
+             std::vector<json>& envs) {
+  // Unless a preflight was asked for, run 0 is the first call after loading:
+  // nothing warms the model up, so a cold first call that differs is caught.
+  if (options.preflight) run_preflight(model, requests, options);
+  ProgressReporter progress(options);
+  const int prompt_count = static_cast<int>(requests.size());
+  for (int r = 0; r < options.runs; ++r) {
+    envs.push_back(capture_env(options.env));
+    progress.begin("run " + std::to_string(r + 1) + " of " + std::to_string(options.runs),
+                   prompt_count);
+    result.runs.push_back(run_in_order(model, requests, options.batch_size, options, &progress));
+  }
+  for (int b : extra_sizes) {
+    progress.begin("batch size " + std::to_string(b), prompt_count);
+    result.batch_traces[b] = run_in_order(model, requests, b, options, &progress);
+  }
+  for (int t = 0; t < options.needle_trials; ++t) {
+    progress.begin(
+        "needle trial " + std::to_string(t + 1) + " of " + std::to_string(options.needle_trials),
+        prompt_count);
+    result.needle_traces.push_back(
+        run_plans(model, requests,
+                  plan_needles(requests.size(), t, options.needle_max_batch_size,
+                               options.determinism.seed.value_or(0)),
+                  options.decoding, &progress));
+  }
+}
+
+// Compares every trace with run 0 (and the environments with run 0's) and
+// sets the report's findings, category and verdict.
+void compare_all(CheckResult& result, const std::vector<json>& envs, const CheckOptions& options,
+                 int tier_effective, const Tokenizer& tokenizer) {
+  Report& report = result.report;
+  const bool compare_scores = tier_effective >= 2;
+  std::set<std::string> outputs;
+  for (const Trace& trace : result.runs) outputs.insert(output_key(trace, compare_scores));
+  report.distinct_outputs = static_cast<int>(outputs.size());
+  for (int r = 1; r < options.runs && !report.first_divergence; ++r) {
+    report.first_divergence =
+        diff_traces(result.runs[0], result.runs[r],
+                    {Category::kRunVarianceFixedBatch, compare_scores, label_run(0), label_run(r)});
+  }
+  if (report.first_divergence && options.runs >= 3) {
+    bool warm_runs_agree = true;
+    for (int r = 2; r < options.runs; ++r) {
+      warm_runs_agree =
+          warm_runs_agree && !diff_traces(result.runs[1], result.runs[r],
+                                          {Category::kRunVarianceFixedBatch, compare_scores});
+    }
+    report.cold_start_differs = warm_runs_agree;
+  }
+  // In the order asked for: report.batch_sizes is the baseline, then the others.
+  for (size_t i = 1; i < report.batch_sizes.size() && !report.batch_divergence; ++i) {
+    const int b = report.batch_sizes[i];
+    report.batch_divergence = diff_traces(result.runs[0], result.batch_traces.at(b),
+                                          {Category::kBatchVariance, compare_scores,
+                                           label_batch(options.batch_size), label_batch(b)});
+  }
+  for (size_t t = 0; t < result.needle_traces.size() && !report.batch_divergence; ++t) {
+    report.batch_divergence =
+        diff_traces(result.runs[0], result.needle_traces[t],
+                    {Category::kBatchVariance, compare_scores, label_batch(options.batch_size),
+                     "needle trial " + std::to_string(t)});
+    if (report.batch_divergence) {
+      const TraceRow& row = result.needle_traces[t][report.batch_divergence->index];
+      report.batch_divergence->right_label += " (batch size " + std::to_string(row.batch_size) +
+                                              ", position " + std::to_string(row.batch_position) +
+                                              ")";
+    }
+  }
+  for (size_t r = 1; r < envs.size() && report.env_mismatch_run < 0; ++r) {
+    if (envs[r]["fingerprint"] != envs[0]["fingerprint"]) {
+      report.env_mismatch_run = static_cast<int>(r);
+      report.env_differences = env_differences(envs[0], envs[r]);
+    }
+  }
+  if (!compare_scores && !report.first_divergence) {
+    for (int r = 1; r < options.runs; ++r) {
+      if (diff_traces(result.runs[0], result.runs[r], {Category::kRunVarianceFixedBatch, true})) {
+        report.notes.push_back("logprobs differ between run 0 and run " + std::to_string(r) +
+                               " (not asserted below tier 2)");
+        break;
+      }
+    }
+  }
+  for (auto* d : {&report.first_divergence, &report.batch_divergence}) {
+    if (*d) describe_text(**d, result.runs[0], tokenizer);
+  }
+  Category category = Category::kNone;
+  if (report.first_divergence) {
+    category = report.first_divergence->category;
+  } else if (report.batch_divergence) {
+    category = report.batch_divergence->category;
+  } else if (report.env_mismatch_run >= 0) {
+    category = Category::kEnvMismatch;
+  }
+  if (tier_effective == 0 && category != Category::kNone) {
+    report.notes.push_back("observed " + to_string(category) + " (not asserted at tier 0)");
+    category = Category::kNone;
+  }
+  report.category = category;
+  report.passed = category == Category::kNone;
+}
+
+// The check's repro pack: configuration, every trace and environment, the report.
+void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prompt>& prompts,
+                      const CheckOptions& options, const std::vector<int>& extra_sizes,
+                      const std::vector<json>& envs, CheckResult& result) {
+  Report& report = result.report;
+  report.pack_dir = pack.final_path();
+  pack.write_json("env.json", envs[0]);
+  pack.write_json("run_config.json", run_config_json(model, options, result.determinism,
+                                                     extra_sizes, options.runs, prompts, envs[0]));
+  pack.write_json("determinism_applied.json", determinism_applied_json(result.determinism));
+  for (size_t r = 0; r < result.runs.size(); ++r) {
+    pack.write_json("envs/run_" + std::to_string(r) + ".json", envs[r]);
+    pack.write_trace("traces/run_" + std::to_string(r) + ".jsonl", result.runs[r]);
+  }
+  for (const auto& [b, trace] : result.batch_traces) {
+    pack.write_trace("traces/batch_" + std::to_string(b) + ".jsonl", trace);
+  }
+  for (size_t t = 0; t < result.needle_traces.size(); ++t) {
+    pack.write_trace("traces/needle_" + std::to_string(t) + ".jsonl", result.needle_traces[t]);
+  }
+  pack.write_trace("trace.jsonl", result.runs.empty() ? Trace{} : result.runs[0]);
+  const json report_json = to_json(report);
+  pack.write_json("report.json", report_json);
+  pack.write_text("report.txt",
+                  render_report_text(report_json) + "repro pack: " + report.pack_dir + "\n");
+  const auto& divergence =
+      report.first_divergence ? report.first_divergence : report.batch_divergence;
+  if (divergence) pack.write_json("diffs/first_divergence.json", to_json(*divergence));
+  result.pack_dir = pack.commit();
+}
+
+}  // namespace
+
 CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
                   const CheckOptions& options) {
   validate(prompts, options);
@@ -348,16 +506,7 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
   if (options.needle_trials > 0 && options.needle_max_batch_size < 1) {
     throw Error("needle_max_batch_size must be at least 1");
   }
-  std::vector<int> extra_sizes;
-  for (int b : options.vary_batch) {
-    if (b < 1)
-      throw Error("batch size " + std::to_string(b) +
-                  " in vary_batch is invalid: it must be at least 1");
-    if (b != options.batch_size &&
-        std::find(extra_sizes.begin(), extra_sizes.end(), b) == extra_sizes.end()) {
-      extra_sizes.push_back(b);
-    }
-  }
+  const std::vector<int> extra_sizes = extra_batch_sizes(options);
   const std::vector<Request> requests = tokenize(model, prompts);
   const ModelInfo info = model.info();
   std::optional<PackWriter> pack;
@@ -389,129 +538,11 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
     report.capability_failures = record.capability_failures;
     envs.push_back(capture_env(options.env));
   } else {
-    // Unless a preflight was asked for, run 0 is the first call after loading:
-    // nothing warms the model up, so a cold first call that differs is caught.
-    if (options.preflight) run_preflight(model, requests, options);
-    ProgressReporter progress(options);
-    const int prompt_count = static_cast<int>(requests.size());
-    for (int r = 0; r < options.runs; ++r) {
-      envs.push_back(capture_env(options.env));
-      progress.begin("run " + std::to_string(r + 1) + " of " + std::to_string(options.runs),
-                     prompt_count);
-      result.runs.push_back(run_in_order(model, requests, options.batch_size, options, &progress));
-    }
-    for (int b : extra_sizes) {
-      progress.begin("batch size " + std::to_string(b), prompt_count);
-      result.batch_traces[b] = run_in_order(model, requests, b, options, &progress);
-    }
-    for (int t = 0; t < options.needle_trials; ++t) {
-      progress.begin(
-          "needle trial " + std::to_string(t + 1) + " of " + std::to_string(options.needle_trials),
-          prompt_count);
-      result.needle_traces.push_back(
-          run_plans(model, requests,
-                    plan_needles(requests.size(), t, options.needle_max_batch_size,
-                                 options.determinism.seed.value_or(0)),
-                    options.decoding, &progress));
-    }
-
-    const bool compare_scores = record.tier_effective >= 2;
-    std::set<std::string> outputs;
-    for (const Trace& trace : result.runs) outputs.insert(output_key(trace, compare_scores));
-    report.distinct_outputs = static_cast<int>(outputs.size());
-    for (int r = 1; r < options.runs && !report.first_divergence; ++r) {
-      report.first_divergence = diff_traces(
-          result.runs[0], result.runs[r],
-          {Category::kRunVarianceFixedBatch, compare_scores, label_run(0), label_run(r)});
-    }
-    if (report.first_divergence && options.runs >= 3) {
-      bool warm_runs_agree = true;
-      for (int r = 2; r < options.runs; ++r) {
-        warm_runs_agree =
-            warm_runs_agree && !diff_traces(result.runs[1], result.runs[r],
-                                            {Category::kRunVarianceFixedBatch, compare_scores});
-      }
-      report.cold_start_differs = warm_runs_agree;
-    }
-    for (int b : extra_sizes) {
-      if (report.batch_divergence) break;
-      report.batch_divergence = diff_traces(result.runs[0], result.batch_traces[b],
-                                            {Category::kBatchVariance, compare_scores,
-                                             label_batch(options.batch_size), label_batch(b)});
-    }
-    for (size_t t = 0; t < result.needle_traces.size() && !report.batch_divergence; ++t) {
-      report.batch_divergence =
-          diff_traces(result.runs[0], result.needle_traces[t],
-                      {Category::kBatchVariance, compare_scores, label_batch(options.batch_size),
-                       "needle trial " + std::to_string(t)});
-      if (report.batch_divergence) {
-        const TraceRow& row = result.needle_traces[t][report.batch_divergence->index];
-        report.batch_divergence->right_label += " (batch size " + std::to_string(row.batch_size) +
-                                                ", position " + std::to_string(row.batch_position) +
-                                                ")";
-      }
-    }
-    for (size_t r = 1; r < envs.size() && report.env_mismatch_run < 0; ++r) {
-      if (envs[r]["fingerprint"] != envs[0]["fingerprint"]) {
-        report.env_mismatch_run = static_cast<int>(r);
-        report.env_differences = env_differences(envs[0], envs[r]);
-      }
-    }
-    if (!compare_scores && !report.first_divergence) {
-      for (int r = 1; r < options.runs; ++r) {
-        if (diff_traces(result.runs[0], result.runs[r], {Category::kRunVarianceFixedBatch, true})) {
-          report.notes.push_back("logprobs differ between run 0 and run " + std::to_string(r) +
-                                 " (not asserted below tier 2)");
-          break;
-        }
-      }
-    }
-    for (auto* d : {&report.first_divergence, &report.batch_divergence}) {
-      if (*d) describe_text(**d, result.runs[0], model.tokenizer());
-    }
-    Category category = Category::kNone;
-    if (report.first_divergence) {
-      category = report.first_divergence->category;
-    } else if (report.batch_divergence) {
-      category = report.batch_divergence->category;
-    } else if (report.env_mismatch_run >= 0) {
-      category = Category::kEnvMismatch;
-    }
-    if (record.tier_effective == 0 && category != Category::kNone) {
-      report.notes.push_back("observed " + to_string(category) + " (not asserted at tier 0)");
-      category = Category::kNone;
-    }
-    report.category = category;
-    report.passed = category == Category::kNone;
+    run_all(model, requests, extra_sizes, options, result, envs);
+    compare_all(result, envs, options, record.tier_effective, model.tokenizer());
   }
   result.determinism = record;
-
-  if (pack) {
-    report.pack_dir = pack->final_path();
-    pack->write_json("env.json", envs[0]);
-    pack->write_json("run_config.json", run_config_json(model, options, record, extra_sizes,
-                                                        options.runs, prompts, envs[0]));
-    pack->write_json("determinism_applied.json", determinism_applied_json(record));
-    for (size_t r = 0; r < result.runs.size(); ++r) {
-      pack->write_json("envs/run_" + std::to_string(r) + ".json", envs[r]);
-      pack->write_trace("traces/run_" + std::to_string(r) + ".jsonl", result.runs[r]);
-    }
-    for (const auto& [b, trace] : result.batch_traces) {
-      pack->write_trace("traces/batch_" + std::to_string(b) + ".jsonl", trace);
-    }
-    for (size_t t = 0; t < result.needle_traces.size(); ++t) {
-      pack->write_trace("traces/needle_" + std::to_string(t) + ".jsonl", result.needle_traces[t]);
-    }
-    pack->write_trace("trace.jsonl", result.runs.empty() ? Trace{} : result.runs[0]);
-    const json report_json = to_json(report);
-    pack->write_json("report.json", report_json);
-    pack->write_text("report.txt",
-                     render_report_text(report_json) + "repro pack: " + report.pack_dir + "\n");
-    const auto& divergence =
-        report.first_divergence ? report.first_divergence : report.batch_divergence;
-    if (divergence) pack->write_json("diffs/first_divergence.json", to_json(*divergence));
-    result.pack_dir = pack->commit();
-  }
+  if (pack) write_check_pack(*pack, model, prompts, options, extra_sizes, envs, result);
   return result;
 }
 
