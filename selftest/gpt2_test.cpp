@@ -46,6 +46,23 @@ std::string raw_safetensors(const std::string& header, const std::string& data) 
   return out + header + data;
 }
 
+// The same vocabulary as a tokenizers JSON file (merges as "a b" strings, or as
+// the newer ["a", "b"] pairs), as some checkpoints ship it instead.
+json tokenizer_json(const std::string& dir, bool pair_merges) {
+  json merges = json::array();
+  for (const auto& [a, b] : testing::TinyGpt2::default_merges()) {
+    merges.push_back(pair_merges ? json::array({a, b}) : json(a + " " + b));
+  }
+  return {{"version", "1.0"},
+          {"normalizer", nullptr},
+          {"pre_tokenizer",
+           {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}}},
+          {"model",
+           {{"type", "BPE"},
+            {"vocab", internal::read_json_file(dir + "/vocab.json", "vocab")},
+            {"merges", merges}}}};
+}
+
 // ---- safetensors -------------------------------------------------------------
 
 TEST(Safetensors, RoundTripsDtypesShapesAndMetadata) {
@@ -268,6 +285,21 @@ TEST(Gpt2Checkpoint, LoadModelTakesADirectoryAndRecordsItsFiles) {
   ASSERT_EQ(run_config["model_files"].size(), 4u);
   EXPECT_EQ(run_config["model_files"][3]["path"], model_dir + "/merges.txt");
   EXPECT_EQ(run_config["model_files"][3]["sha256"], info.files[3].sha256);
+}
+
+// A checkpoint whose tokenizer is only a tokenizer.json.
+TEST(Gpt2Checkpoint, LoadsWithATokenizerJsonOnly) {
+  testing::TempDir dir;
+  testing::write_tiny_gpt2(dir.path());
+  std::ofstream(dir.path() + "/tokenizer.json") << tokenizer_json(dir.path(), true);
+  const auto with_vocab = load_gpt2_model(dir.path());
+  std::filesystem::remove(dir.path() + "/vocab.json");
+  std::filesystem::remove(dir.path() + "/merges.txt");
+  const auto model = load_gpt2_model(dir.path());
+  EXPECT_EQ(model->tokenizer().encode("the cat sat"),
+            with_vocab->tokenizer().encode("the cat sat"));
+  ASSERT_EQ(model->info().files.size(), 3u);
+  EXPECT_EQ(model->info().files[2].path, dir.path() + "/tokenizer.json");
 }
 
 // save_gpt2_checkpoint writes what load_gpt2_model reads: the same model, bit for bit.
@@ -498,6 +530,38 @@ TEST_F(BpeTokenizer, IdNamesTheVocabulary) {
   EXPECT_EQ(id.size(), std::string("gpt2-bpe:").size() + 16);
   EXPECT_EQ(load_gpt2_tokenizer(dir_.path())->id(), id);
   EXPECT_NE(load_gpt2_tokenizer(other.path())->id(), id);
+}
+
+TEST_F(BpeTokenizer, ReadsTokenizerJsonWhenThereIsNoVocabJson) {
+  auto reference = load_gpt2_tokenizer(dir_.path());
+  for (bool pair_merges : {false, true}) {
+    testing::TempDir other;
+    std::ofstream(other.path() + "/tokenizer.json") << tokenizer_json(dir_.path(), pair_merges);
+    auto tokenizer = load_gpt2_tokenizer(other.path());
+    for (const std::string text : {"the cat sat", "Hello\n\nworld running", "a<|endoftext|>b"}) {
+      EXPECT_EQ(tokenizer->encode(text), reference->encode(text)) << text;
+    }
+    EXPECT_THAT(tokenizer->id(), StartsWith("gpt2-bpe:"));
+  }
+}
+
+TEST_F(BpeTokenizer, RefusesOtherTokenizerJsonKinds) {
+  testing::TempDir other;
+  const std::string path = other.path() + "/tokenizer.json";
+  json wordpiece = tokenizer_json(dir_.path(), false);
+  wordpiece["model"]["type"] = "WordPiece";
+  std::ofstream(path) << wordpiece;
+  EXPECT_ERROR_MENTIONS(load_gpt2_tokenizer(other.path()),
+                        "is not a GPT-2 byte-level BPE tokenizer");
+  json prefix = tokenizer_json(dir_.path(), false);
+  prefix["pre_tokenizer"]["add_prefix_space"] = true;
+  std::ofstream(path) << prefix;
+  EXPECT_ERROR_MENTIONS(load_gpt2_tokenizer(other.path()), "uses add_prefix_space");
+  json bad_merge = tokenizer_json(dir_.path(), false);
+  bad_merge["model"]["merges"][3] = 7;
+  std::ofstream(path) << bad_merge;
+  EXPECT_ERROR_MENTIONS(load_gpt2_tokenizer(other.path()),
+                        "model.merges[3] (\"7\") is not two tokens");
 }
 
 TEST_F(BpeTokenizer, BadFilesNameTheProblem) {

@@ -23,9 +23,10 @@ std::string file_in(const std::string& directory, const std::string& name) {
   return (std::filesystem::path(directory) / name).string();
 }
 
-// A checkpoint's files, weights first: run_config.json's model_file is the first.
+// A checkpoint's files, weights first (run_config.json's model_file), then the
+// config and the tokenizer's: vocab.json and merges.txt, or else tokenizer.json.
 constexpr const char* kCheckpointFiles[] = {"model.safetensors", "config.json", "vocab.json",
-                                            "merges.txt"};
+                                            "merges.txt", "tokenizer.json"};
 
 // GPT-2's config.json -> BuiltinConfig; refuses settings the built-in
 // transformer does not implement rather than running them wrongly.
@@ -136,10 +137,22 @@ std::unique_ptr<Generator> load_gpt2_model(const std::string& directory,
   }
   const std::string config_path = file_in(directory, "config.json");
   const std::string weights_path = file_in(directory, "model.safetensors");
-  for (const char* name : kCheckpointFiles) {
-    if (!std::filesystem::is_regular_file(file_in(directory, name), error)) {
+  const auto has = [&](const char* name) {
+    return std::filesystem::is_regular_file(file_in(directory, name), error);
+  };
+  for (const char* name : {"model.safetensors", "config.json"}) {
+    if (!has(name)) {
       throw Error("cannot load GPT-2 checkpoint '" + directory + "': it has no " + name +
-                  " (expected model.safetensors, config.json, vocab.json, merges.txt)");
+                  " (expected model.safetensors, config.json, vocab.json and merges.txt or "
+                  "tokenizer.json)");
+    }
+  }
+  if (!has("tokenizer.json")) {
+    for (const char* name : {"vocab.json", "merges.txt"}) {
+      if (!has(name)) {
+        throw Error("cannot load GPT-2 checkpoint '" + directory + "': it has no " + name +
+                    " (nor a tokenizer.json)");
+      }
     }
   }
   const BuiltinConfig config = read_config(config_path);
@@ -154,7 +167,7 @@ std::unique_ptr<Generator> load_gpt2_model(const std::string& directory,
   std::vector<ModelFile> files;
   for (const char* name : kCheckpointFiles) {
     const std::string path = file_in(directory, name);
-    files.push_back({path, internal::sha256_file(path)});
+    if (has(name)) files.push_back({path, internal::sha256_file(path)});
   }
   auto model = std::make_unique<internal::BuiltinModel>(config, options, std::move(weights),
                                                         std::move(tokenizer));

@@ -149,40 +149,101 @@ std::string read_text_file(const std::string& path, const std::string& what) {
   return buffer.str();
 }
 
+// A byte-level BPE vocabulary and its merges, as read from disk.
+struct BpeFiles {
+  nlohmann::json vocab;             // token -> id
+  std::vector<std::string> merges;  // "a b", best first
+  std::string vocab_where, merges_where;
+  std::string digest_input;  // the files' bytes, for the tokenizer's id
+};
+
+void add_merge(BpeFiles& files, std::string merge, const std::string& where) {
+  const size_t space = merge.find(' ');
+  if (space == std::string::npos || space == 0 || space + 1 == merge.size() ||
+      merge.find(' ', space + 1) != std::string::npos) {
+    throw Error("GPT-2 merges " + where + " (" + internal::quote_text(merge) +
+                ") is not two tokens separated by a space");
+  }
+  files.merges.push_back(std::move(merge));
+}
+
+// vocab.json and merges.txt, as GPT-2 ships them.
+BpeFiles read_vocab_and_merges(const std::filesystem::path& directory) {
+  BpeFiles files;
+  files.vocab_where = "GPT-2 vocabulary '" + (directory / "vocab.json").string() + "'";
+  const std::string merges_path = (directory / "merges.txt").string();
+  const std::string vocab_text =
+      read_text_file((directory / "vocab.json").string(), "GPT-2 vocabulary");
+  const std::string merges_text = read_text_file(merges_path, "GPT-2 merges");
+  files.vocab = nlohmann::json::parse(vocab_text, nullptr, /*allow_exceptions=*/false);
+  std::istringstream lines(merges_text);
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || (number == 1 && line.rfind("#version", 0) == 0)) continue;
+    add_merge(files, line, "'" + merges_path + "' line " + std::to_string(number));
+  }
+  files.digest_input = vocab_text + merges_text;
+  return files;
+}
+
+// tokenizer.json (Hugging Face tokenizers), when it holds a byte-level BPE:
+// some checkpoints ship only that file.
+BpeFiles read_tokenizer_json(const std::filesystem::path& directory) {
+  const std::string path = (directory / "tokenizer.json").string();
+  const std::string text = read_text_file(path, "tokenizer");
+  const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const auto fail = [&](const std::string& problem) {
+    throw Error("tokenizer '" + path + "' " + problem);
+  };
+  if (!json.is_object() || !json.contains("model") || !json["model"].is_object()) {
+    fail("is not a tokenizers JSON file");
+  }
+  const nlohmann::json& model = json["model"];
+  const nlohmann::json& pre = json.value("pre_tokenizer", nlohmann::json());
+  if (model.value("type", "") != "BPE" || !pre.is_object() ||
+      pre.value("type", "") != "ByteLevel") {
+    fail("is not a GPT-2 byte-level BPE tokenizer (model.type BPE, pre_tokenizer ByteLevel)");
+  }
+  if (pre.value("add_prefix_space", false)) fail("uses add_prefix_space, which GPT-2 does not");
+  BpeFiles files;
+  files.vocab_where = "tokenizer '" + path + "' model.vocab";
+  files.vocab = model.value("vocab", nlohmann::json());
+  const nlohmann::json& merges = model.value("merges", nlohmann::json::array());
+  for (size_t i = 0; i < merges.size(); ++i) {
+    const nlohmann::json& merge = merges[i];
+    const std::string where = "'" + path + "' model.merges[" + std::to_string(i) + "]";
+    if (merge.is_string()) {
+      add_merge(files, merge.get<std::string>(), where);
+    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() &&
+               merge[1].is_string()) {  // the newer ["a", "b"] form
+      add_merge(files, merge[0].get<std::string>() + " " + merge[1].get<std::string>(), where);
+    } else {
+      add_merge(files, merge.dump(), where);
+    }
+  }
+  files.digest_input = text;
+  return files;
+}
+
 class Gpt2Tokenizer final : public Tokenizer {
  public:
-  explicit Gpt2Tokenizer(const std::string& directory) {
-    const std::string vocab_path = (std::filesystem::path(directory) / "vocab.json").string();
-    const std::string merges_path = (std::filesystem::path(directory) / "merges.txt").string();
-    const std::string vocab_text = read_text_file(vocab_path, "GPT-2 vocabulary");
-    const std::string merges_text = read_text_file(merges_path, "GPT-2 merges");
-    const auto vocab = nlohmann::json::parse(vocab_text, nullptr, /*allow_exceptions=*/false);
-    if (!vocab.is_object() || vocab.empty()) {
-      throw Error("GPT-2 vocabulary '" + vocab_path + "' is not a JSON object of token ids");
+  explicit Gpt2Tokenizer(const BpeFiles& files) {
+    if (!files.vocab.is_object() || files.vocab.empty()) {
+      throw Error(files.vocab_where + " is not a JSON object of token ids");
     }
-    for (const auto& [token, id] : vocab.items()) {
+    for (const auto& [token, id] : files.vocab.items()) {
       if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= kMaxId) {
-        throw Error("GPT-2 vocabulary '" + vocab_path + "': token " + internal::quote_text(token) +
-                    " has id " + id.dump() + ", not an integer in [0, " + std::to_string(kMaxId) +
-                    ")");
+        throw Error(files.vocab_where + ": token " + internal::quote_text(token) + " has id " +
+                    id.dump() + ", not an integer in [0, " + std::to_string(kMaxId) + ")");
       }
       ids_[token] = id.get<int64_t>();
       const size_t index = static_cast<size_t>(id.get<int64_t>());
       if (tokens_.size() <= index) tokens_.resize(index + 1);
       tokens_[index] = token;
     }
-    std::istringstream lines(merges_text);
-    std::string line;
-    for (int number = 1; std::getline(lines, line); ++number) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty() || (number == 1 && line.rfind("#version", 0) == 0)) continue;
-      const size_t space = line.find(' ');
-      if (space == std::string::npos || space == 0 || space + 1 == line.size() ||
-          line.find(' ', space + 1) != std::string::npos) {
-        throw Error("GPT-2 merges '" + merges_path + "' line " + std::to_string(number) + " (" +
-                    internal::quote_text(line) + ") is not two tokens separated by a space");
-      }
-      ranks_.emplace(line, static_cast<int>(ranks_.size()));  // the first of duplicates wins
+    for (const std::string& merge : files.merges) {
+      ranks_.emplace(merge, static_cast<int>(ranks_.size()));  // the first of duplicates wins
     }
     // Byte <-> printable character: printable Latin-1 bytes stand for
     // themselves, the others for U+0100 onwards, in byte order.
@@ -194,7 +255,7 @@ class Gpt2Tokenizer final : public Tokenizer {
       symbol_to_byte_[c] = static_cast<unsigned char>(b);
     }
     if (ids_.count(kEndOfText)) special_ = kEndOfText;
-    id_ = "gpt2-bpe:" + internal::sha256_hex(vocab_text + merges_text).substr(0, 16);
+    id_ = "gpt2-bpe:" + internal::sha256_hex(files.digest_input).substr(0, 16);
   }
 
   std::string id() const override { return id_; }
@@ -287,7 +348,13 @@ class Gpt2Tokenizer final : public Tokenizer {
 }  // namespace
 
 std::shared_ptr<const Tokenizer> load_gpt2_tokenizer(const std::string& directory) {
-  return std::make_shared<const Gpt2Tokenizer>(directory);
+  const std::filesystem::path dir(directory);
+  std::error_code error;
+  const bool has_json = std::filesystem::is_regular_file(dir / "tokenizer.json", error);
+  const bool has_vocab = std::filesystem::is_regular_file(dir / "vocab.json", error) ||
+                         std::filesystem::is_regular_file(dir / "merges.txt", error);
+  return std::make_shared<const Gpt2Tokenizer>(has_json && !has_vocab ? read_tokenizer_json(dir)
+                                                                      : read_vocab_and_merges(dir));
 }
 
 }  // namespace detllm

@@ -39,12 +39,13 @@ class ByteTokenizer : public Tokenizer {
 std::shared_ptr<const Tokenizer> byte_tokenizer();
 
 // GPT-2's byte-level BPE tokenizer from a Hugging Face directory's vocab.json
-// and merges.txt: bytes mapped to printable characters, GPT-2's
+// and merges.txt (without them, its tokenizer.json, when that holds a
+// byte-level BPE): bytes mapped to printable characters, GPT-2's
 // pre-tokenization (contractions, letters, numbers, other symbols, spaces),
 // merges by rank; exact on any UTF-8 input (invalid UTF-8 is tokenized byte by
 // byte). "<|endoftext|>" in the text is the special token when the vocabulary
-// has it. Its id is "gpt2-bpe:" and 16 hex digits of the SHA-256 of vocab.json
-// and merges.txt, so traces made with different vocabularies never compare equal.
+// has it. Its id is "gpt2-bpe:" and 16 hex digits of the SHA-256 of the files
+// read, so traces made with different vocabularies never compare equal.
 std::shared_ptr<const Tokenizer> load_gpt2_tokenizer(const std::string& directory);
 
 // Returns the tokenizer that `id` names if the library knows it, else nullptr.
