@@ -70,9 +70,9 @@ std::unique_ptr<Generator> load_builtin_weights(const std::string& path,
 
 // A GPT-2-family checkpoint in a local Hugging Face directory (gpt2, distilgpt2
 // and their fine-tunes): config.json, model.safetensors, vocab.json and
-// merges.txt (or tokenizer.json), run by the built-in transformer with GPT-2's byte-level BPE
-// tokenizer. Every tensor is checked against the config; run_config.json
-// records each file's SHA-256.
+// merges.txt (or tokenizer.json), run by the built-in transformer with GPT-2's
+// byte-level BPE tokenizer. Every tensor is checked against the config;
+// run_config.json records each file's SHA-256.
 //
 //   auto model = detllm::load_gpt2_model("models/distilgpt2");
 std::unique_ptr<Generator> load_gpt2_model(const std::string& directory,
