@@ -293,6 +293,9 @@ TEST(Gpt2Checkpoint, LoadsWithATokenizerJsonOnly) {
   testing::write_tiny_gpt2(dir.path());
   std::ofstream(dir.path() + "/tokenizer.json") << tokenizer_json(dir.path(), true);
   const auto with_vocab = load_gpt2_model(dir.path());
+  // run_config.json lists the files read: vocab.json and merges.txt win, so not tokenizer.json.
+  ASSERT_EQ(with_vocab->info().files.size(), 4u);
+  EXPECT_EQ(with_vocab->info().files[3].path, dir.path() + "/merges.txt");
   std::filesystem::remove(dir.path() + "/vocab.json");
   std::filesystem::remove(dir.path() + "/merges.txt");
   const auto model = load_gpt2_model(dir.path());

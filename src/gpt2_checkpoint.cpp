@@ -9,6 +9,7 @@
 #include "detllm_test/models.h"
 #include "internal/builtin_model.h"
 #include "internal/decoding.h"
+#include "internal/gpt2_tokenizer_files.h"
 #include "internal/json_io.h"
 #include "internal/safetensors.h"
 #include "internal/sha256.h"
@@ -22,11 +23,6 @@ using nlohmann::json;
 std::string file_in(const std::string& directory, const std::string& name) {
   return (std::filesystem::path(directory) / name).string();
 }
-
-// A checkpoint's files, weights first (run_config.json's model_file), then the
-// config and the tokenizer's: vocab.json and merges.txt, or else tokenizer.json.
-constexpr const char* kCheckpointFiles[] = {"model.safetensors", "config.json", "vocab.json",
-                                            "merges.txt", "tokenizer.json"};
 
 // GPT-2's config.json -> BuiltinConfig; refuses settings the built-in
 // transformer does not implement rather than running them wrongly.
@@ -137,22 +133,16 @@ std::unique_ptr<Generator> load_gpt2_model(const std::string& directory,
   }
   const std::string config_path = file_in(directory, "config.json");
   const std::string weights_path = file_in(directory, "model.safetensors");
-  const auto has = [&](const char* name) {
-    return std::filesystem::is_regular_file(file_in(directory, name), error);
-  };
-  for (const char* name : {"model.safetensors", "config.json"}) {
-    if (!has(name)) {
+  // The files read, weights first (run_config.json's model_file), then the
+  // config and the tokenizer's.
+  std::vector<std::string> names = {"model.safetensors", "config.json"};
+  const std::vector<std::string> tokenizer_files = internal::gpt2_tokenizer_files(directory);
+  names.insert(names.end(), tokenizer_files.begin(), tokenizer_files.end());
+  for (const std::string& name : names) {
+    if (!std::filesystem::is_regular_file(file_in(directory, name), error)) {
       throw Error("cannot load GPT-2 checkpoint '" + directory + "': it has no " + name +
-                  " (expected model.safetensors, config.json, vocab.json and merges.txt or "
-                  "tokenizer.json)");
-    }
-  }
-  if (!has("tokenizer.json")) {
-    for (const char* name : {"vocab.json", "merges.txt"}) {
-      if (!has(name)) {
-        throw Error("cannot load GPT-2 checkpoint '" + directory + "': it has no " + name +
-                    " (nor a tokenizer.json)");
-      }
+                  " (expected model.safetensors, config.json, and vocab.json and merges.txt or "
+                  "a tokenizer.json)");
     }
   }
   const BuiltinConfig config = read_config(config_path);
@@ -165,9 +155,9 @@ std::unique_ptr<Generator> load_gpt2_model(const std::string& directory,
                 "': " + internal::describe_torch_error(e));
   }
   std::vector<ModelFile> files;
-  for (const char* name : kCheckpointFiles) {
+  for (const std::string& name : names) {
     const std::string path = file_in(directory, name);
-    if (has(name)) files.push_back({path, internal::sha256_file(path)});
+    files.push_back({path, internal::sha256_file(path)});
   }
   auto model = std::make_unique<internal::BuiltinModel>(config, options, std::move(weights),
                                                         std::move(tokenizer));

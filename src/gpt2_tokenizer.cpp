@@ -3,12 +3,13 @@
 #include <climits>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <unordered_map>
 
 #include "detllm_test/error.h"
 #include "detllm_test/tokenizer.h"
+#include "internal/file_util.h"
+#include "internal/gpt2_tokenizer_files.h"
 #include "internal/json_io.h"
 #include "internal/pretokenizer.h"
 #include "internal/sha256.h"
@@ -140,21 +141,12 @@ std::vector<std::string> gpt2_pretokenize(const std::string& text) {
 
 namespace {
 
-std::string read_text_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error("cannot read " + what + " '" + path + "': file does not exist or is unreadable");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 // A byte-level BPE vocabulary and its merges, as read from disk.
 struct BpeFiles {
   nlohmann::json vocab;             // token -> id
   std::vector<std::string> merges;  // "a b", best first
-  std::string vocab_where, merges_where;
-  std::string digest_input;  // the files' bytes, for the tokenizer's id
+  std::string vocab_where;          // names the vocabulary in messages
+  std::string digest_input;         // the files' bytes, for the tokenizer's id
 };
 
 void add_merge(BpeFiles& files, std::string merge, const std::string& where) {
@@ -173,8 +165,8 @@ BpeFiles read_vocab_and_merges(const std::filesystem::path& directory) {
   files.vocab_where = "GPT-2 vocabulary '" + (directory / "vocab.json").string() + "'";
   const std::string merges_path = (directory / "merges.txt").string();
   const std::string vocab_text =
-      read_text_file((directory / "vocab.json").string(), "GPT-2 vocabulary");
-  const std::string merges_text = read_text_file(merges_path, "GPT-2 merges");
+      internal::read_file((directory / "vocab.json").string(), "GPT-2 vocabulary");
+  const std::string merges_text = internal::read_file(merges_path, "GPT-2 merges");
   files.vocab = nlohmann::json::parse(vocab_text, nullptr, /*allow_exceptions=*/false);
   std::istringstream lines(merges_text);
   std::string line;
@@ -191,7 +183,7 @@ BpeFiles read_vocab_and_merges(const std::filesystem::path& directory) {
 // some checkpoints ship only that file.
 BpeFiles read_tokenizer_json(const std::filesystem::path& directory) {
   const std::string path = (directory / "tokenizer.json").string();
-  const std::string text = read_text_file(path, "tokenizer");
+  const std::string text = internal::read_file(path, "tokenizer");
   const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   const auto fail = [&](const std::string& problem) {
     throw Error("tokenizer '" + path + "' " + problem);
@@ -347,14 +339,24 @@ class Gpt2Tokenizer final : public Tokenizer {
 
 }  // namespace
 
-std::shared_ptr<const Tokenizer> load_gpt2_tokenizer(const std::string& directory) {
+namespace internal {
+
+std::vector<std::string> gpt2_tokenizer_files(const std::string& directory) {
   const std::filesystem::path dir(directory);
   std::error_code error;
-  const bool has_json = std::filesystem::is_regular_file(dir / "tokenizer.json", error);
-  const bool has_vocab = std::filesystem::is_regular_file(dir / "vocab.json", error) ||
-                         std::filesystem::is_regular_file(dir / "merges.txt", error);
-  return std::make_shared<const Gpt2Tokenizer>(has_json && !has_vocab ? read_tokenizer_json(dir)
-                                                                      : read_vocab_and_merges(dir));
+  const auto has = [&](const char* name) {
+    return std::filesystem::is_regular_file(dir / name, error);
+  };
+  if (has("tokenizer.json") && !has("vocab.json") && !has("merges.txt")) return {"tokenizer.json"};
+  return {"vocab.json", "merges.txt"};
+}
+
+}  // namespace internal
+
+std::shared_ptr<const Tokenizer> load_gpt2_tokenizer(const std::string& directory) {
+  const bool json_only = internal::gpt2_tokenizer_files(directory).size() == 1;
+  return std::make_shared<const Gpt2Tokenizer>(json_only ? read_tokenizer_json(directory)
+                                                         : read_vocab_and_merges(directory));
 }
 
 }  // namespace detllm

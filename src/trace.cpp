@@ -2,9 +2,9 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "detllm_test/error.h"
+#include "internal/file_util.h"
 #include "internal/sha256.h"
 
 namespace detllm {
@@ -98,11 +98,7 @@ void write_trace(const std::string& path, const Trace& trace) {
 }
 
 Trace read_trace(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read trace '" + path + "': file does not exist or is unreadable");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string content = buffer.str();
+  const std::string content = internal::read_file(path, "trace");
 
   Trace trace;
   size_t start = 0;

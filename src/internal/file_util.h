@@ -13,6 +13,10 @@ namespace detllm::internal {
 // interpose libstdc++'s).
 void remove_tree(const std::string& path);
 
+// The contents of the file at `path`; throws detllm::Error "cannot read <what>
+// '<path>': file does not exist or is unreadable".
+std::string read_file(const std::string& path, const std::string& what);
+
 // The names in directory `path` (without "." and ".."), hidden ones too, for
 // the same reason through opendir; empty if it cannot be read.
 std::vector<std::string> list_directory(const std::string& path);

@@ -1,20 +1,14 @@
 #include "internal/json_io.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "detllm_test/error.h"
+#include "internal/file_util.h"
 
 namespace detllm::internal {
 
 nlohmann::json read_json_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error("cannot read " + what + " '" + path + "': file does not exist or is unreadable");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  const std::string text = read_file(path, what);
   try {
-    return nlohmann::json::parse(buffer.str());
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(what + " '" + path + "' is not valid JSON: " + e.what());
   }
