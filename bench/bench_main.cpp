@@ -12,12 +12,12 @@
 #include <set>
 #include <string>
 
+#include "artifacts/file_util.h"
 #include "detllm_test/check.h"
 #include "detllm_test/determinism.h"
 #include "detllm_test/diff.h"
 #include "detllm_test/models.h"
 #include "detllm_test/trace.h"
-#include "internal/file_util.h"
 #include "test_models.h"
 
 namespace {

@@ -4,10 +4,11 @@ include(CMakePackageConfigHelpers)
 
 set(DETLLM_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/detllm_test)
 
-install(TARGETS detllm detllm_core detllm_gtest detllm_test_main EXPORT detllm_testTargets
+install(TARGETS detllm detllm_artifacts detllm_core detllm_gtest detllm_test_main EXPORT detllm_testTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS detllm_torch DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/detllm_test)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/detllm_test DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/schemas/ DESTINATION ${CMAKE_INSTALL_DATADIR}/detllm_test/schemas)
 install(EXPORT detllm_testTargets NAMESPACE detllm:: DESTINATION ${DETLLM_CMAKE_DIR})

@@ -8,14 +8,14 @@
 #include <set>
 #include <thread>
 
+#include "artifacts/file_util.h"
+#include "artifacts/sha256.h"
 #include "detllm_test/diff.h"
 #include "detllm_test/error.h"
 #include "detllm_test/prompt.h"
 #include "detllm_test/report.h"
 #include "detllm_test/repro_pack.h"
 #include "detllm_test/trace.h"
-#include "internal/file_util.h"
-#include "internal/sha256.h"
 #include "test_models.h"
 
 namespace detllm {
@@ -214,7 +214,7 @@ TEST(Diff, NamesNearTiesAndDecodesText) {
 
 TEST(Category, NamesRoundTrip) {
   for (Category c :
-       {Category::kNone, Category::kGenContextMismatch, Category::kTokenizationMismatch,
+       {Category::kPass, Category::kGenContextMismatch, Category::kTokenizationMismatch,
         Category::kRunVarianceFixedBatch, Category::kBatchVariance, Category::kScoreVariance,
         Category::kEnvMismatch, Category::kUnsupportedRequest}) {
     EXPECT_EQ(category_from_string(to_string(c)), c);

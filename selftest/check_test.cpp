@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "artifacts/file_util.h"
+#include "artifacts/json_io.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
-#include "internal/file_util.h"
-#include "internal/json_io.h"
 #include "test_models.h"
 
 namespace detllm {
@@ -65,8 +65,8 @@ TEST_F(CheckTest, BuiltinModelPassesAndWritesACompletePack) {
   CheckOptions o = options();
   o.vary_batch = {1, 2, 8};
   CheckResult result = check(*model, kPrompts, o);
-  ASSERT_TRUE(result.passed()) << render_report_text(to_json(result.report));
-  EXPECT_EQ(result.report.category, Category::kNone);
+  ASSERT_TRUE(result.passed()) << render_text(result.report);
+  EXPECT_EQ(result.report.category, Category::kPass);
   EXPECT_EQ(result.report.distinct_outputs, 1);
   EXPECT_EQ(result.report.batch_sizes, (std::vector<int>{1, 2, 8}));
 
@@ -187,7 +187,7 @@ TEST_F(CheckTest, NamesAColdFirstCall) {
   CheckResult result = check(*model, kPrompts, options(4));
   EXPECT_EQ(result.report.category, Category::kRunVarianceFixedBatch);
   EXPECT_TRUE(result.report.cold_start_differs);
-  EXPECT_THAT(render_report_text(to_json(result.report)), HasSubstr("cold start"));
+  EXPECT_THAT(render_text(result.report), HasSubstr("cold start"));
 }
 
 // A preflight warms the model up, so the same cold-path bug goes unnoticed:

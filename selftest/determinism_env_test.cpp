@@ -26,18 +26,21 @@ json observed_controls() {
 TEST(DeterminismScope, AppliesEveryControlAndRestoresTheStateOnExit) {
   unsetenv("CUBLAS_WORKSPACE_CONFIG");
   const json before = observed_controls();
-  ASSERT_FALSE(before["deterministic_algorithms"].get<bool>())
-      << "the test needs the default state";
+  ASSERT_EQ(before["deterministic_algorithms"], "off") << "the test needs the default state";
   DeterminismOptions options;
   options.threads = 1;
   {
     DeterminismScope scope(options);
     const json inside = observed_controls();
-    EXPECT_TRUE(inside["deterministic_algorithms"].get<bool>());
-    EXPECT_TRUE(inside["cudnn_deterministic"].get<bool>());
-    EXPECT_FALSE(inside["cudnn_benchmark"].get<bool>());
-    EXPECT_FALSE(inside["tf32_cublas"].get<bool>());
-    EXPECT_FALSE(inside["fp16_reduction_cublas"].get<bool>());
+    EXPECT_EQ(inside["deterministic_algorithms"], "on");
+    EXPECT_EQ(inside["cudnn_deterministic"], "on");
+    EXPECT_EQ(inside["cudnn_benchmark"], "off");
+    EXPECT_EQ(inside["tf32_cublas"], "off");
+    EXPECT_EQ(inside["tf32_cudnn"], "off");
+    EXPECT_EQ(inside["float32_matmul_precision"], "highest");
+    EXPECT_EQ(inside["fp16_reduced_precision_reduction"], "off");
+    EXPECT_TRUE(inside.contains("bf16_reduced_precision_reduction"));
+    EXPECT_EQ(inside["threads"], "1");
     EXPECT_EQ(inside["num_threads"], 1);
     EXPECT_STREQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), ":4096:8");
     const DeterminismRecord& record = scope.record();
@@ -49,6 +52,28 @@ TEST(DeterminismScope, AppliesEveryControlAndRestoresTheStateOnExit) {
   }
   EXPECT_EQ(observed_controls(), before);
   EXPECT_EQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), nullptr);
+}
+
+// The snapshot records every libtorch control the scope sets, so a model that
+// flips any of them between runs changes the fingerprint (ENV_MISMATCH).
+TEST(DeterminismScope, TheSnapshotRecordsEveryControlItSets) {
+  const json runtime = observed_controls();
+  DeterminismScope scope(DeterminismOptions{});
+  for (const AppliedControl& control : scope.record().controls) {
+    if (control.group == "torch") EXPECT_TRUE(runtime.contains(control.name)) << control.name;
+  }
+}
+
+TEST(DeterminismScope, WarnOnlyIsAppliedRecordedAndRestored) {
+  const json before = observed_controls();
+  DeterminismOptions options;
+  options.warn_only = true;
+  {
+    DeterminismScope scope(options);
+    EXPECT_EQ(observed_controls()["deterministic_algorithms"], "on (warn only)");
+    EXPECT_TRUE(scope.record().find("deterministic_algorithms")->honoured);
+  }
+  EXPECT_EQ(observed_controls(), before);
 }
 
 TEST(DeterminismScope, RestoresTheGlobalGeneratorsState) {

@@ -11,11 +11,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "artifacts/json_io.h"
 #include "detllm_test/determinism.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
-#include "internal/builtin_model.h"
-#include "internal/json_io.h"
+#include "models/builtin_model.h"
 
 namespace {
 

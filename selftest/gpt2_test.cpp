@@ -11,13 +11,13 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "artifacts/json_io.h"
+#include "artifacts/sha256.h"
 #include "detllm_test/check.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
-#include "internal/json_io.h"
-#include "internal/pretokenizer.h"
-#include "internal/safetensors.h"
-#include "internal/sha256.h"
+#include "gpt2/pretokenizer.h"
+#include "gpt2/safetensors.h"
 #include "test_models.h"
 
 namespace detllm {

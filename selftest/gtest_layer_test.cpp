@@ -12,8 +12,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "artifacts/file_util.h"
 #include "detllm_test/detllm_test.h"
-#include "internal/file_util.h"
 #include "test_models.h"
 
 namespace detllm {
@@ -210,7 +210,7 @@ TEST(Matchers, OnCheckResults) {
   EXPECT_THAT(good, Passes());
   EXPECT_THAT(good, IsRepeatable());
   EXPECT_THAT(good, IsBatchInvariant());
-  EXPECT_THAT(good, HasCategory(Category::kNone));
+  EXPECT_THAT(good, HasCategory(Category::kPass));
   EXPECT_THAT(run_variant, Not(IsRepeatable()));
   EXPECT_THAT(run_variant, HasCategory(Category::kRunVarianceFixedBatch));
   EXPECT_THAT(batch_variant,
@@ -231,8 +231,8 @@ TEST(Matchers, OnCheckResults) {
               HasSubstr("which diverges at prompt #" + std::to_string(d.prompt_index) +
                         ", generated token " + std::to_string(d.token_index) + " (batch size 1: "));
   EXPECT_EQ(explain<const CheckResult&>(DivergesAt(0, 0), good), "which does not diverge");
-  EXPECT_EQ(explain<const CheckResult&>(HasCategory(Category::kNone), good),
-            "whose category is NONE");
+  EXPECT_EQ(explain<const CheckResult&>(HasCategory(Category::kPass), good),
+            "whose category is PASS");
 }
 
 TEST(Matchers, OnGenerations) {
@@ -269,7 +269,7 @@ TEST(Matchers, OnGenerations) {
 class FixtureTest : public DeterminismTest {};
 
 TEST_F(FixtureTest, AppliesTheControlsDuringTheTest) {
-  EXPECT_EQ(capture_env()["torch"]["runtime"]["deterministic_algorithms"], true);
+  EXPECT_EQ(capture_env()["torch"]["runtime"]["deterministic_algorithms"], "on");
   EXPECT_EQ(determinism().find("deterministic_algorithms")->effective, "on");
   EXPECT_EQ(artifact_dir(), test_artifact_dir());
 }

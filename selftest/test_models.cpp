@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "internal/file_util.h"
-#include "internal/safetensors.h"
+#include "artifacts/file_util.h"
+#include "gpt2/safetensors.h"
 
 namespace detllm::testing {
 namespace {

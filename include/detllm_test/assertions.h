@@ -40,21 +40,27 @@
 // Same tokens (tier 2: and bitwise logprobs) in every run at one batch size.
 // Options: Runs (3), BatchSize (1), Tier, Strict/BestEffort, Seed, Threads,
 // MaxNewTokens, Decoding.
-#define DETLLM_EXPECT_REPEATABLE(...)                                           \
-  GTEST_ASSERT_(::detllm::internal::CheckRepeatable(#__VA_ARGS__, __VA_ARGS__), \
+// The model and the prompts are quoted by the preprocessor, as EXPECT_EQ quotes
+// its operands.
+#define DETLLM_EXPECT_REPEATABLE(model, ...)                                                  \
+  GTEST_ASSERT_(::detllm::internal::CheckRepeatable(                                          \
+                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
                 GTEST_NONFATAL_FAILURE_)
-#define DETLLM_ASSERT_REPEATABLE(...)                                           \
-  GTEST_ASSERT_(::detllm::internal::CheckRepeatable(#__VA_ARGS__, __VA_ARGS__), \
+#define DETLLM_ASSERT_REPEATABLE(model, ...)                                                  \
+  GTEST_ASSERT_(::detllm::internal::CheckRepeatable(                                          \
+                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
                 GTEST_FATAL_FAILURE_)
 
 // Every prompt's output at each batch size (and in each needle trial) equals
 // its output at the first batch size. Options: BatchSizes ({1, 4, 16}), Needle,
 // Runs (1), Tier, Strict/BestEffort, Seed, Threads, MaxNewTokens, Decoding.
-#define DETLLM_EXPECT_BATCH_INVARIANT(...)                                          \
-  GTEST_ASSERT_(::detllm::internal::CheckBatchInvariant(#__VA_ARGS__, __VA_ARGS__), \
+#define DETLLM_EXPECT_BATCH_INVARIANT(model, ...)                                             \
+  GTEST_ASSERT_(::detllm::internal::CheckBatchInvariant(                                      \
+                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
                 GTEST_NONFATAL_FAILURE_)
-#define DETLLM_ASSERT_BATCH_INVARIANT(...)                                          \
-  GTEST_ASSERT_(::detllm::internal::CheckBatchInvariant(#__VA_ARGS__, __VA_ARGS__), \
+#define DETLLM_ASSERT_BATCH_INVARIANT(model, ...)                                             \
+  GTEST_ASSERT_(::detllm::internal::CheckBatchInvariant(                                      \
+                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
                 GTEST_FATAL_FAILURE_)
 
 #ifndef DETLLM_DONT_DEFINE_SHORT_NAMES

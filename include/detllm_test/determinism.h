@@ -1,4 +1,4 @@
-// Determinism controls: what the harness sets, in a scope that records what it
+// detllm::core — determinism controls: what the harness sets, in a scope that records what it
 // applied and restores the previous global state on exit; and capability gating
 // of the guarantee tiers.
 #ifndef DETLLM_TEST_DETERMINISM_H_
@@ -111,6 +111,9 @@ class DeterminismScope {
   DeterminismRecord& record() { return record_; }
 
  private:
+  void apply_controls(const DeterminismOptions& options, bool on_cuda);
+  void apply_seeds(const DeterminismOptions& options);
+
   struct Saved;  // internal: the global state to restore
   std::unique_ptr<Saved> saved_;
   DeterminismRecord record_;

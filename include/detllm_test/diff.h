@@ -1,4 +1,5 @@
-// Comparing two traces: the failure categories and the first divergence.
+// detllm::artifacts — comparing two traces: the failure categories and the
+// first divergence.
 #ifndef DETLLM_TEST_DIFF_H_
 #define DETLLM_TEST_DIFF_H_
 
@@ -12,9 +13,10 @@
 
 namespace detllm {
 
-// Why a check failed (report.json's `category`). kNone on PASS.
+// Why a check failed (report.json's `category`); kPass ("PASS", as detLLM
+// writes it) when nothing did.
 enum class Category {
-  kNone,
+  kPass,
   kGenContextMismatch,     // the traces are not of the same requests/decoding
   kTokenizationMismatch,   // input ids or tokenizer differ
   kRunVarianceFixedBatch,  // tokens differ between runs at one batch size
@@ -24,9 +26,10 @@ enum class Category {
   kUnsupportedRequest,     // a strict requirement the backend cannot meet
 };
 
-// "NONE", "GEN_CONTEXT_MISMATCH", ... as written in report.json.
+// "PASS", "GEN_CONTEXT_MISMATCH", ... as written in report.json.
 std::string to_string(Category category);
-// The inverse; throws detllm::Error for an unknown name.
+// The inverse ("NONE", the 0.1 name of PASS, too); throws detllm::Error for
+// an unknown name.
 Category category_from_string(const std::string& name);
 // Prints the name, so that GoogleTest shows categories readably.
 std::ostream& operator<<(std::ostream& os, Category category);
@@ -38,7 +41,7 @@ inline constexpr double kNearTieMargin = 1e-2;
 // Where two traces first differ, in diff order: row count and prompt ids, input
 // ids and tokenizer, decoding settings, generated tokens, then logprobs.
 struct Divergence {
-  Category category = Category::kNone;
+  Category category = Category::kPass;
   std::string field;        // the trace field that differs
   std::string left_label;   // e.g. "run 0", "batch size 1"
   std::string right_label;  // e.g. "run 3", "batch size 8"
@@ -72,8 +75,23 @@ struct DiffOptions {
 std::optional<Divergence> diff_traces(const Trace& left, const Trace& right,
                                       const DiffOptions& options = {});
 
-// Fills the text fields of `divergence` by decoding with `tokenizer`.
+// What diff_trace_files found.
+struct DiffResult {
+  std::optional<Divergence> divergence;  // nullopt: the traces agree
+  std::optional<TraceRow> left_row;      // the left row it is in, for describe_text
+  size_t rows = 0;                       // row pairs compared
+};
+
+// diff_traces on two JSON Lines files, streamed: rows are compared as they are
+// read, two at a time, so memory stays flat whatever the traces' size. Throws
+// detllm::Error (naming file and line) for a trace that is not well formed.
+DiffResult diff_trace_files(const std::string& left, const std::string& right,
+                            const DiffOptions& options = {});
+
+// Fills the text fields of `divergence` by decoding with `tokenizer`, from the
+// left row it names (`left[divergence.index]`, or that row itself).
 void describe_text(Divergence& divergence, const Trace& left, const Tokenizer& tokenizer);
+void describe_text(Divergence& divergence, const TraceRow& left_row, const Tokenizer& tokenizer);
 
 // The first_divergence artifact: the divergence object itself.
 nlohmann::json to_json(const Divergence& divergence);

@@ -1,4 +1,5 @@
-// The outcome of a check: report.json and its readable report.txt.
+// detllm::artifacts — the outcome of a check or a diff: report.json and its
+// readable report.txt, rendered in one place.
 #ifndef DETLLM_TEST_REPORT_H_
 #define DETLLM_TEST_REPORT_H_
 
@@ -14,7 +15,7 @@ namespace detllm {
 // Everything a check concluded.
 struct Report {
   bool passed = true;
-  Category category = Category::kNone;
+  Category category = Category::kPass;
   int tier_requested = 1;
   int tier_effective = 1;
   std::string mode;
@@ -44,11 +45,21 @@ struct Report {
 // The report artifact (schema 1.0).
 nlohmann::json to_json(const Report& report);
 
-// The readable report (report.txt's content, without the pack line).
+// A report.json read back: this library's, or any schema-1.0 one (detLLM's
+// Python `diff` writes only status, category and details.first_divergence).
+// Fields it lacks keep their defaults. Throws detllm::Error for a report that
+// is not a JSON object or names an unknown category.
+Report report_from_json(const nlohmann::json& json);
+
+// The readable report (report.txt's content, without the pack line): status,
+// headline, model, tier, runs, then render_findings().
 std::string render_text(const Report& report);
 
-// A readable rendering of a report.json (this library's or any schema-1.0 one).
-std::string render_report_text(const nlohmann::json& report);
+// What a failing report found, one item per line, each indented by `indent`:
+// cold start, the divergences, distinct outputs, environment changes,
+// unsupported requirements, notes and the controls in force. The body of both
+// report.txt and an assertion's failure message.
+std::string render_findings(const Report& report, int indent);
 
 // The lines that show one divergence, indented by `indent` spaces:
 //   prompt #1 "Choose one: A or B." at generated token 4:

@@ -1,4 +1,4 @@
-// Writing a repro pack atomically: complete, or not at all.
+// detllm::artifacts — writing a repro pack atomically: complete, or not at all.
 #ifndef DETLLM_TEST_REPRO_PACK_H_
 #define DETLLM_TEST_REPRO_PACK_H_
 
@@ -33,8 +33,10 @@ class PackWriter {
   void write_text(const std::string& relative_path, const std::string& text);
   void write_trace(const std::string& relative_path, const Trace& trace);
 
-  // Moves the pack into place and returns its path.
-  std::string commit();
+  // Moves the pack into place and returns its path. With `replace_existing`, a
+  // directory already there (an earlier pack) is replaced; otherwise that is an
+  // error.
+  std::string commit(bool replace_existing = false);
 
   const std::string& final_path() const { return final_path_; }
 

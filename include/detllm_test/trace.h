@@ -1,7 +1,10 @@
-// The token trace: one row per prompt per run, stored as JSON Lines.
+// detllm::artifacts — the token trace: one row per prompt per run, stored as
+// JSON Lines, written whole and read back a row at a time.
 #ifndef DETLLM_TEST_TRACE_H_
 #define DETLLM_TEST_TRACE_H_
 
+#include <cstdint>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -30,14 +33,27 @@ struct TraceRow {
   int batch_size = 0;                 // size of the batch the prompt ran in
   int batch_position = 0;             // its row within that batch
   std::vector<double> logit_margins;  // top-1 minus top-2 logit per step
+
+  // Which of detLLM's optional fields the row had when it was read (rows made
+  // here have all): the diff compares them as detLLM does, absent only equal
+  // to absent.
+  enum Field : uint32_t {
+    kInputTokenIds = 1u << 0,
+    kInputTokenIdsHash = 1u << 1,
+    kTokenizerId = 1u << 2,
+    kMaxNewTokens = 1u << 3,
+    kDoSample = 1u << 4,
+    kTemperature = 1u << 5,
+    kTopP = 1u << 6,
+    kTopK = 1u << 7,
+  };
+  uint32_t fields_present = ~0u;
 };
 
 using Trace = std::vector<TraceRow>;
 
-// JSON conversion of one row (keys sorted). `row_from_json` throws
-// detllm::Error naming the missing or mistyped field.
+// JSON conversion of one row (keys sorted).
 nlohmann::json to_json(const TraceRow& row);
-TraceRow row_from_json(const nlohmann::json& json);
 
 // SHA-256 hex of `ids` written as compact JSON, e.g. "[1,2,3]".
 std::string token_ids_hash(const TokenIds& ids);
@@ -48,9 +64,35 @@ std::string to_jsonl(const Trace& trace);
 // Writes a trace to `path` (not atomically; packs are made atomic as a whole).
 void write_trace(const std::string& path, const Trace& trace);
 
-// Reads a JSON Lines trace. Throws detllm::Error naming the file and line for a
-// missing file, malformed JSON, a truncated last line or a row without a
-// required field; blank lines are skipped.
+// Reads a JSON Lines trace a row at a time, in constant memory:
+//
+//   detllm::TraceReader reader("traces/run_0.jsonl");
+//   detllm::TraceRow row;
+//   while (reader.next(row)) { ... }
+//
+// Types are checked strictly: a token id must be a JSON integer (1.9, 1e27 and
+// "5" are errors, never cast), `prompt_id` a string, and so on; unknown fields
+// are ignored and null is the same as absent. next() throws detllm::Error
+// naming the file and line for malformed JSON, a truncated last line, text
+// after the object, or a missing or mistyped field; blank lines are skipped.
+class TraceReader {
+ public:
+  // Throws detllm::Error if `path` cannot be opened.
+  explicit TraceReader(const std::string& path);
+  ~TraceReader();
+  TraceReader(TraceReader&&) noexcept;
+
+  // Reads the next row into `row` (reusing its storage); false at the end.
+  bool next(TraceRow& row);
+  const std::string& path() const;
+  int line() const;  // the line of the row last read (1-based)
+
+ private:
+  struct Impl;  // internal: the file, its buffer and the JSON parser
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads a whole JSON Lines trace with TraceReader.
 Trace read_trace(const std::string& path);
 
 }  // namespace detllm

@@ -7,24 +7,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "artifacts/file_util.h"
 #include "detllm_test/error.h"
 #include "detllm_test/fixture.h"
-#include "internal/file_util.h"
 
 namespace detllm::internal {
 namespace {
-
-// The first top-level argument of the macro's argument text: the model.
-std::string first_argument(const std::string& arguments) {
-  int depth = 0;
-  for (size_t i = 0; i < arguments.size(); ++i) {
-    const char c = arguments[i];
-    if (c == '(' || c == '[' || c == '{') ++depth;
-    if (c == ')' || c == ']' || c == '}') --depth;
-    if (c == ',' && depth == 0) return arguments.substr(0, i);
-  }
-  return arguments;
-}
 
 std::string join(const std::vector<int>& values) {
   std::string out;
@@ -33,7 +21,8 @@ std::string join(const std::vector<int>& values) {
 }
 
 // "model is repeatable over 5 runs (tier 1, batch size 1)".
-std::string claim(Property property, const std::string& model, const CheckOptions& o) {
+std::string claim(Property property, const char* model, const char* prompts,
+                  const CheckOptions& o) {
   std::ostringstream out;
   out << model;
   if (property == Property::kRepeatable) {
@@ -51,6 +40,7 @@ std::string claim(Property property, const std::string& model, const CheckOption
     }
     out << " (tier " << o.determinism.tier << ")";
   }
+  out << " on " << prompts;
   return out.str();
 }
 
@@ -65,12 +55,13 @@ std::string claim(Property property, const std::string& model, const CheckOption
 
 }  // namespace
 
-::testing::AssertionResult check_property(Property property, const char* arguments,
-                                          Generator& model, const std::vector<Prompt>& prompts,
+::testing::AssertionResult check_property(Property property, const char* model_text,
+                                          const char* prompts_text, Generator& model,
+                                          const std::vector<Prompt>& prompts,
                                           const CheckOptions& options) {
   CheckOptions o = options;
   o.out_dir = test_artifact_dir();
-  const std::string value_of = "Value of: " + claim(property, first_argument(arguments), o) + "\n";
+  const std::string value_of = "Value of: " + claim(property, model_text, prompts_text, o) + "\n";
   CheckResult result;
   try {
     result = check(model, prompts, o);
@@ -90,23 +81,9 @@ std::string claim(Property property, const std::string& model, const CheckOption
   const Report& r = result.report;
   ::testing::Test::RecordProperty("detllm_repro_pack", result.pack_dir);
   std::ostringstream message;
-  message << value_of << "  Actual: " << r.headline().substr(r.headline().find(' ') + 1) << "\n";
-  if (r.cold_start_differs) {
-    message << "    run 0, the first call after loading, differs; the later runs agree\n";
-  }
-  if (r.first_divergence) message << render_divergence_text(*r.first_divergence, 4);
-  if (r.batch_divergence && !r.first_divergence)
-    message << render_divergence_text(*r.batch_divergence, 4);
-  if (r.category == Category::kRunVarianceFixedBatch) {
-    message << "    " << r.distinct_outputs << " distinct outputs in " << r.runs << " runs\n";
-  }
-  if (!r.env_differences.empty()) {
-    message << "    environment changed before run " << r.env_mismatch_run << ":";
-    for (const std::string& field : r.env_differences) message << " " << field;
-    message << "\n";
-  }
-  message << "    controls: " << r.controls << "\n"
-          << "    repro pack: " << result.pack_dir;
+  const std::string headline = r.headline();
+  message << value_of << "  Actual: " << headline.substr(headline.find(' ') + 1) << "\n"
+          << render_findings(r, 4) << "    repro pack: " << result.pack_dir;
   return record_failure(o.out_dir, message.str());
 }
 

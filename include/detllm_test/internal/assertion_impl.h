@@ -19,9 +19,10 @@ namespace detllm::internal {
 enum class Property { kRepeatable, kBatchInvariant };
 
 // Internal: runs the check and turns its result into an AssertionResult whose
-// message quotes `arguments` (the macro's argument text).
-::testing::AssertionResult check_property(Property property, const char* arguments,
-                                          Generator& model, const std::vector<Prompt>& prompts,
+// message quotes the macro's `model` and `prompts` arguments.
+::testing::AssertionResult check_property(Property property, const char* model_text,
+                                          const char* prompts_text, Generator& model,
+                                          const std::vector<Prompt>& prompts,
                                           const CheckOptions& options);
 
 // Internal: a model given as an object, a reference, or a smart pointer.
@@ -59,19 +60,25 @@ CheckOptions make_options(Property property, const Options&... options) {
 }
 
 template <typename Model, typename Prompts, typename... Options>
-::testing::AssertionResult CheckRepeatable(const char* arguments, Model&& model,
-                                           const Prompts& prompts, const Options&... options) {
-  return check_property(Property::kRepeatable, arguments, as_generator(model), as_prompts(prompts),
-                        make_options(Property::kRepeatable, options...));
+::testing::AssertionResult CheckRepeatable(const char* model_text, const char* prompts_text,
+                                           Model&& model, const Prompts& prompts,
+                                           const Options&... options) {
+  return check_property(Property::kRepeatable, model_text, prompts_text, as_generator(model),
+                        as_prompts(prompts), make_options(Property::kRepeatable, options...));
 }
 
 template <typename Model, typename Prompts, typename... Options>
-::testing::AssertionResult CheckBatchInvariant(const char* arguments, Model&& model,
-                                               const Prompts& prompts, const Options&... options) {
-  return check_property(Property::kBatchInvariant, arguments, as_generator(model),
+::testing::AssertionResult CheckBatchInvariant(const char* model_text, const char* prompts_text,
+                                               Model&& model, const Prompts& prompts,
+                                               const Options&... options) {
+  return check_property(Property::kBatchInvariant, model_text, prompts_text, as_generator(model),
                         as_prompts(prompts), make_options(Property::kBatchInvariant, options...));
 }
 
 }  // namespace detllm::internal
+
+// Internal: the first of a macro's variable arguments, quoted. Called with a
+// trailing `~` so that the variable part is never empty (C++17 needs one).
+#define DETLLM_INTERNAL_QUOTE_FIRST(first, ...) #first
 
 #endif  // DETLLM_TEST_INTERNAL_ASSERTION_IMPL_H_

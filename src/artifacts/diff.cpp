@@ -1,0 +1,336 @@
+#include "detllm_test/diff.h"
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "detllm_test/error.h"
+
+namespace detllm {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::pair<Category, const char*> kCategoryNames[] = {
+    {Category::kPass, "PASS"},
+    {Category::kGenContextMismatch, "GEN_CONTEXT_MISMATCH"},
+    {Category::kTokenizationMismatch, "TOKENIZATION_MISMATCH"},
+    {Category::kRunVarianceFixedBatch, "RUN_VARIANCE_FIXED_BATCH"},
+    {Category::kBatchVariance, "BATCH_VARIANCE"},
+    {Category::kScoreVariance, "SCORE_VARIANCE"},
+    {Category::kEnvMismatch, "ENV_MISMATCH"},
+    {Category::kUnsupportedRequest, "UNSUPPORTED_REQUEST"},
+};
+
+bool bitwise_equal(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+std::optional<double> value_at(const std::vector<double>& values, int i) {
+  if (i >= 0 && i < static_cast<int>(values.size())) return values[i];
+  return std::nullopt;
+}
+
+// Fills the token, logprob and margin fields at `token_index` of row `index`.
+void fill_step(Divergence& d, const TraceRow& l, const TraceRow& r, int token_index) {
+  d.token_index = token_index;
+  auto token_at = [&](const TokenIds& ids) {
+    return token_index < static_cast<int>(ids.size()) ? ids[token_index] : int64_t{-1};
+  };
+  d.left_token = token_at(l.generated_token_ids);
+  d.right_token = token_at(r.generated_token_ids);
+  if (l.scores) d.left_logprob = value_at(*l.scores, token_index);
+  if (r.scores) d.right_logprob = value_at(*r.scores, token_index);
+  d.left_margin = value_at(l.logit_margins, token_index);
+  d.right_margin = value_at(r.logit_margins, token_index);
+  d.near_tie = (d.left_margin && *d.left_margin < kNearTieMargin) ||
+               (d.right_margin && *d.right_margin < kNearTieMargin);
+}
+
+int first_token_difference(const TokenIds& a, const TokenIds& b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return static_cast<int>(i);
+  }
+  return a.size() == b.size() ? -1 : static_cast<int>(n);
+}
+
+// detLLM's rule for an optional field: absent equals only absent.
+template <typename T>
+bool field_equal(const TraceRow& l, const TraceRow& r, TraceRow::Field field, const T& lv,
+                 const T& rv) {
+  const bool lp = l.fields_present & field, rp = r.fields_present & field;
+  return lp == rp && (!lp || lv == rv);
+}
+
+bool same_tokenization(const TraceRow& l, const TraceRow& r) {
+  return field_equal(l, r, TraceRow::kInputTokenIds, l.input_token_ids, r.input_token_ids) &&
+         field_equal(l, r, TraceRow::kInputTokenIdsHash, l.input_token_ids_hash,
+                     r.input_token_ids_hash);
+}
+
+bool same_decoding(const TraceRow& l, const TraceRow& r) {
+  return field_equal(l, r, TraceRow::kMaxNewTokens, l.decoding_max_new_tokens,
+                     r.decoding_max_new_tokens) &&
+         field_equal(l, r, TraceRow::kDoSample, l.decoding_do_sample, r.decoding_do_sample) &&
+         field_equal(l, r, TraceRow::kTemperature, l.decoding_temperature,
+                     r.decoding_temperature) &&
+         field_equal(l, r, TraceRow::kTopP, l.decoding_top_p, r.decoding_top_p) &&
+         field_equal(l, r, TraceRow::kTopK, l.decoding_top_k, r.decoding_top_k);
+}
+
+// The first logprob that differs bitwise (or where one list ends), else -1.
+int first_score_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (!bitwise_equal(a[i], b[i])) return static_cast<int>(i);
+  }
+  return a.size() == b.size() ? -1 : static_cast<int>(n);
+}
+
+}  // namespace
+
+std::string to_string(Category category) {
+  for (const auto& [value, name] : kCategoryNames) {
+    if (value == category) return name;
+  }
+  return "UNKNOWN";
+}
+
+std::ostream& operator<<(std::ostream& os, Category category) { return os << to_string(category); }
+
+Category category_from_string(const std::string& name) {
+  if (name == "NONE") return Category::kPass;  // what detllm_test 0.1 wrote for PASS
+  for (const auto& [value, known] : kCategoryNames) {
+    if (name == known) return value;
+  }
+  throw Error("unknown failure category '" + name + "'");
+}
+
+// Internal: compares two traces a row pair at a time. The stages (prompt ids,
+// tokenization, decoding, tokens, logprobs) keep their first divergence each,
+// so that the reported one is the most fundamental difference, as if every row
+// had been checked for a stage before the next stage, in one pass and constant
+// memory. Traces of different lengths outrank everything.
+class TraceComparer {
+ public:
+  explicit TraceComparer(const DiffOptions& options) : options_(options) {}
+
+  void add(const TraceRow& l, const TraceRow& r) {
+    const int i = rows_++;
+    // Only stages more fundamental than the best one found so far matter.
+    if (best_ > kPromptStage && l.prompt_id != r.prompt_id) {
+      Divergence d = make(Category::kGenContextMismatch, "prompt_id", i, l);
+      d.detail = "row " + std::to_string(i) + " is a different prompt (" +
+                 l.prompt_id.substr(0, 12) + "… vs " + r.prompt_id.substr(0, 12) + "…)";
+      found(kPromptStage, std::move(d), l);
+      return;
+    }
+    if (best_ > kTokenizationStage) {
+      const bool ids_differ = !same_tokenization(l, r);
+      if (ids_differ ||
+          !field_equal(l, r, TraceRow::kTokenizerId, l.tokenizer_id, r.tokenizer_id)) {
+        Divergence d = make(Category::kTokenizationMismatch,
+                            ids_differ ? "input_token_ids" : "tokenizer_id", i, l);
+        d.detail = ids_differ ? "the prompt was tokenized differently"
+                              : "tokenizer '" + l.tokenizer_id + "' vs '" + r.tokenizer_id + "'";
+        found(kTokenizationStage, std::move(d), l);
+        return;
+      }
+    }
+    if (best_ > kDecodingStage && !same_decoding(l, r)) {
+      Divergence d = make(Category::kGenContextMismatch, "decoding", i, l);
+      d.detail =
+          "decoding settings differ (max_new_tokens, do_sample, temperature, top_p or top_k)";
+      found(kDecodingStage, std::move(d), l);
+      return;
+    }
+    if (best_ > kTokenStage) {
+      const int t = first_token_difference(l.generated_token_ids, r.generated_token_ids);
+      if (t >= 0) {
+        Divergence d = make(options_.token_category, "generated_token_ids", i, l);
+        fill_step(d, l, r, t);
+        found(kTokenStage, std::move(d), l);
+        return;
+      }
+    }
+    if (best_ > kScoreStage && options_.compare_scores && (l.scores || r.scores)) {
+      if (!l.scores || !r.scores) {
+        Divergence d = make(Category::kScoreVariance, "scores", i, l);
+        d.detail = (l.scores ? options_.right_label : options_.left_label) + " has no logprobs";
+        found(kScoreStage, std::move(d), l);
+        return;
+      }
+      const int t = first_score_difference(*l.scores, *r.scores);
+      if (t >= 0) {
+        Divergence d = make(Category::kScoreVariance, "scores", i, l);
+        fill_step(d, l, r, t);
+        found(kScoreStage, std::move(d), l);
+      }
+    }
+  }
+
+  // The outcome once both traces are read, with `left_rows` and `right_rows`
+  // rows in all.
+  DiffResult finish(size_t left_rows, size_t right_rows) {
+    DiffResult result;
+    result.rows = std::min(left_rows, right_rows);
+    if (left_rows != right_rows) {
+      Divergence d = make(Category::kGenContextMismatch, "rows", -1, TraceRow{});
+      d.detail = options_.left_label + " has " + std::to_string(left_rows) + " rows, " +
+                 options_.right_label + " has " + std::to_string(right_rows);
+      result.divergence = std::move(d);
+      return result;
+    }
+    if (best_ < kNoStage) {
+      result.divergence = std::move(divergence_);
+      result.left_row = std::move(left_row_);
+    }
+    return result;
+  }
+
+ private:
+  enum Stage {
+    kPromptStage,
+    kTokenizationStage,
+    kDecodingStage,
+    kTokenStage,
+    kScoreStage,
+    kNoStage
+  };
+
+  Divergence make(Category category, const char* field, int index, const TraceRow& l) const {
+    Divergence d;
+    d.category = category;
+    d.field = field;
+    d.left_label = options_.left_label;
+    d.right_label = options_.right_label;
+    d.index = index;
+    if (index >= 0) {
+      d.prompt_index = l.prompt_index;
+      d.prompt_id = l.prompt_id;
+    }
+    return d;
+  }
+
+  void found(Stage stage, Divergence d, const TraceRow& l) {
+    best_ = stage;
+    divergence_ = std::move(d);
+    left_row_ = l;
+  }
+
+  const DiffOptions& options_;
+  int rows_ = 0;
+  Stage best_ = kNoStage;
+  std::optional<Divergence> divergence_;
+  std::optional<TraceRow> left_row_;
+};
+
+std::optional<Divergence> diff_traces(const Trace& left, const Trace& right,
+                                      const DiffOptions& options) {
+  TraceComparer comparer(options);
+  for (size_t i = 0; i < std::min(left.size(), right.size()); ++i) comparer.add(left[i], right[i]);
+  return comparer.finish(left.size(), right.size()).divergence;
+}
+
+DiffResult diff_trace_files(const std::string& left, const std::string& right,
+                            const DiffOptions& options) {
+  TraceReader left_reader(left), right_reader(right);
+  TraceComparer comparer(options);
+  TraceRow l, r;
+  size_t left_rows = 0, right_rows = 0;
+  while (true) {
+    const bool has_left = left_reader.next(l);
+    const bool has_right = right_reader.next(r);
+    left_rows += has_left;
+    right_rows += has_right;
+    if (!has_left || !has_right) break;
+    comparer.add(l, r);
+  }
+  // Count the rest of the longer trace (and check it is well formed).
+  while (left_reader.next(l)) ++left_rows;
+  while (right_reader.next(r)) ++right_rows;
+  return comparer.finish(left_rows, right_rows);
+}
+
+void describe_text(Divergence& d, const Trace& left, const Tokenizer& tokenizer) {
+  if (d.index >= 0 && d.index < static_cast<int>(left.size())) {
+    describe_text(d, left[d.index], tokenizer);
+  }
+}
+
+void describe_text(Divergence& d, const TraceRow& row, const Tokenizer& tokenizer) {
+  d.prompt_text = tokenizer.decode(row.input_token_ids);
+  if (d.token_index < 0) return;
+  if (d.left_token >= 0) d.left_text = tokenizer.decode({d.left_token});
+  if (d.right_token >= 0) d.right_text = tokenizer.decode({d.right_token});
+  const int begin = std::max(0, d.token_index - 12);
+  const int end = std::min<int>(d.token_index, static_cast<int>(row.generated_token_ids.size()));
+  if (end > begin) {
+    d.context_text = tokenizer.decode(
+        TokenIds(row.generated_token_ids.begin() + begin, row.generated_token_ids.begin() + end));
+  }
+}
+
+namespace {
+json optional_number(const std::optional<double>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+std::optional<double> number_or_null(const json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+}  // namespace
+
+json to_json(const Divergence& d) {
+  return json{
+      {"category", to_string(d.category)},
+      {"field", d.field},
+      {"left_label", d.left_label},
+      {"right_label", d.right_label},
+      {"index", d.index},
+      {"prompt_index", d.prompt_index},
+      {"prompt_id", d.prompt_id},
+      {"token_index", d.token_index},
+      {"left_token", d.left_token},
+      {"right_token", d.right_token},
+      {"left_logprob", optional_number(d.left_logprob)},
+      {"right_logprob", optional_number(d.right_logprob)},
+      {"left_margin", optional_number(d.left_margin)},
+      {"right_margin", optional_number(d.right_margin)},
+      {"near_tie", d.near_tie},
+      {"detail", d.detail},
+      {"prompt_text", d.prompt_text},
+      {"left_text", d.left_text},
+      {"right_text", d.right_text},
+      {"context_text", d.context_text},
+  };
+}
+
+Divergence divergence_from_json(const json& j) {
+  if (!j.is_object()) throw Error("a divergence must be a JSON object");
+  Divergence d;
+  d.category = category_from_string(j.value("category", "PASS"));
+  d.field = j.value("field", "");
+  d.left_label = j.value("left_label", "left");
+  d.right_label = j.value("right_label", "right");
+  d.index = j.value("index", -1);
+  d.prompt_index = j.value("prompt_index", -1);
+  d.prompt_id = j.value("prompt_id", "");
+  d.token_index = j.value("token_index", -1);
+  d.left_token = j.value("left_token", int64_t{-1});
+  d.right_token = j.value("right_token", int64_t{-1});
+  d.left_logprob = number_or_null(j, "left_logprob");
+  d.right_logprob = number_or_null(j, "right_logprob");
+  d.left_margin = number_or_null(j, "left_margin");
+  d.right_margin = number_or_null(j, "right_margin");
+  d.near_tie = j.value("near_tie", false);
+  d.detail = j.value("detail", "");
+  d.prompt_text = j.value("prompt_text", "");
+  d.left_text = j.value("left_text", "");
+  d.right_text = j.value("right_text", "");
+  d.context_text = j.value("context_text", "");
+  return d;
+}
+
+}  // namespace detllm

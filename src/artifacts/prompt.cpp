@@ -1,0 +1,14 @@
+#include "detllm_test/prompt.h"
+
+#include <nlohmann/json.hpp>
+
+#include "artifacts/sha256.h"
+
+namespace detllm {
+
+std::string prompt_id(const Prompt& prompt) {
+  if (prompt.has_ids) return internal::sha256_hex(nlohmann::json(prompt.token_ids).dump());
+  return internal::sha256_hex(prompt.text);
+}
+
+}  // namespace detllm

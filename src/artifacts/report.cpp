@@ -1,0 +1,232 @@
+#include "detllm_test/report.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "artifacts/json_io.h"
+#include "detllm_test/error.h"
+#include "detllm_test/version.h"
+
+namespace detllm {
+
+using nlohmann::json;
+
+namespace {
+
+json optional_divergence(const std::optional<Divergence>& d) {
+  return d ? to_json(*d) : json(nullptr);
+}
+
+std::optional<Divergence> divergence_or_null(const json& details, const char* key,
+                                             Category category) {
+  auto it = details.find(key);
+  if (it == details.end() || !it->is_object()) return std::nullopt;
+  Divergence d = divergence_from_json(*it);
+  // detLLM's divergence objects do not repeat the category; the report has it.
+  if (!it->contains("category")) d.category = category;
+  return d;
+}
+
+std::string format_number(double value, const char* format) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, format, value);
+  return buffer;
+}
+
+std::string join(const std::vector<int>& values) {
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + std::to_string(values[i]);
+  return out;
+}
+
+// One side of a token divergence: "run 0: 317 " the"  logprob -0.521370  margin 0.0130".
+std::string side_line(const std::string& label, int64_t token, const std::string& text,
+                      const std::optional<double>& logprob, const std::optional<double>& margin) {
+  std::string line = label + ": ";
+  if (token < 0) return line + "(no token: the generation ended here)";
+  line += std::to_string(token);
+  if (!text.empty()) line += " " + internal::quote_text(text, 24);
+  if (logprob) line += "  logprob " + format_number(*logprob, "%.9g");
+  if (margin) {
+    line += "  margin " + format_number(*margin, "%.4g");
+    if (*margin < kNearTieMargin) line += " (near-tie)";
+  }
+  return line;
+}
+
+}  // namespace
+
+std::string Report::headline() const {
+  if (passed && runs == 0) return "PASS: the traces agree";  // a diff of two traces
+  if (passed) {
+    std::string line = "PASS: " + std::string(runs == 1 ? "1 run" : std::to_string(runs) + " runs");
+    if (batch_sizes.size() > 1) {
+      line += ", batch sizes";
+      for (size_t i = 0; i < batch_sizes.size(); ++i)
+        line += (i ? ", " : " ") + std::to_string(batch_sizes[i]);
+    }
+    if (needle_trials > 0) line += ", " + std::to_string(needle_trials) + " needle trials";
+    return line + " agree (tier " + std::to_string(tier_effective) + ")";
+  }
+  std::string line = "FAIL: " + to_string(category);
+  if (category == Category::kRunVarianceFixedBatch && first_divergence) {
+    line +=
+        " — " + first_divergence->right_label + " diverged from " + first_divergence->left_label;
+  } else if (category == Category::kBatchVariance && batch_divergence) {
+    line +=
+        " — " + batch_divergence->right_label + " diverged from " + batch_divergence->left_label;
+  } else if (category == Category::kScoreVariance) {
+    const auto& d = first_divergence ? first_divergence : batch_divergence;
+    if (d) line += " — logprobs of " + d->right_label + " differ from " + d->left_label;
+  } else if (category == Category::kEnvMismatch) {
+    line += " — the environment changed before run " + std::to_string(env_mismatch_run);
+  } else if (category == Category::kUnsupportedRequest && !capability_failures.empty()) {
+    line += " — " + capability_failures.front();
+  } else if (first_divergence && !first_divergence->detail.empty()) {
+    line += " — " + first_divergence->detail;
+  }
+  return line;
+}
+
+json to_json(const Report& r) {
+  return json{
+      {"schema_version", kSchemaVersion},
+      {"detllm_version", kVersion},
+      {"artifact_type", "report"},
+      {"status", r.passed ? "PASS" : "FAIL"},
+      {"category", to_string(r.category)},
+      {"headline", r.headline()},
+      {"details",
+       {
+           {"runs", r.runs},
+           {"batch_sizes", r.batch_sizes},
+           {"baseline_batch_size", r.baseline_batch_size},
+           {"first_divergence", optional_divergence(r.first_divergence)},
+           {"batch_divergence", optional_divergence(r.batch_divergence)},
+           {"distinct_outputs", r.distinct_outputs},
+           {"cold_start_differs", r.cold_start_differs},
+           {"tier_requested", r.tier_requested},
+           {"tier_effective", r.tier_effective},
+           {"mode", r.mode},
+           {"model", r.model},
+           {"prompts", r.prompts},
+           {"needle_trials", r.needle_trials},
+           {"env_differences", r.env_differences},
+           {"env_mismatch_run", r.env_mismatch_run},
+           {"capability_failures", r.capability_failures},
+           {"notes", r.notes},
+           {"controls", r.controls},
+       }},
+  };
+}
+
+Report report_from_json(const json& j) {
+  if (!j.is_object()) throw Error("a report must be a JSON object");
+  Report r;
+  r.category = category_from_string(j.value("category", "PASS"));
+  r.passed = j.value("status", "PASS") == "PASS";
+  const json details = j.value("details", json::object());
+  if (!details.is_object()) throw Error("the report's details must be a JSON object");
+  r.runs = details.value("runs", 0);
+  r.batch_sizes = details.value("batch_sizes", std::vector<int>{});
+  r.baseline_batch_size = details.value("baseline_batch_size", 1);
+  r.first_divergence = divergence_or_null(details, "first_divergence", r.category);
+  r.batch_divergence = divergence_or_null(details, "batch_divergence", r.category);
+  r.distinct_outputs = details.value("distinct_outputs", r.runs > 0 ? 1 : 0);
+  r.cold_start_differs = details.value("cold_start_differs", false);
+  r.tier_requested = details.value("tier_requested", -1);
+  r.tier_effective = details.value("tier_effective", -1);
+  r.mode = details.value("mode", "");
+  r.model = details.value("model", "");
+  r.prompts = details.value("prompts", 0);
+  r.needle_trials = details.value("needle_trials", 0);
+  r.env_differences = details.value("env_differences", std::vector<std::string>{});
+  r.env_mismatch_run = details.value("env_mismatch_run", -1);
+  r.capability_failures = details.value("capability_failures", std::vector<std::string>{});
+  r.notes = details.value("notes", std::vector<std::string>{});
+  r.controls = details.value("controls", "");
+  return r;
+}
+
+std::string render_divergence_text(const Divergence& d, int indent) {
+  const std::string pad(indent, ' ');
+  std::ostringstream out;
+  out << pad;
+  if (d.index >= 0) out << "prompt #" << (d.prompt_index >= 0 ? d.prompt_index : d.index);
+  if (!d.prompt_text.empty()) out << " " << internal::quote_text(d.prompt_text);
+  if (d.token_index < 0) {
+    out << (d.index >= 0 ? ": " : "") << (d.detail.empty() ? d.field : d.detail) << "\n";
+    return out.str();
+  }
+  out << (d.field == "scores" ? " logprob of generated token " : " at generated token ")
+      << d.token_index << ":\n";
+  out << pad << "  "
+      << side_line(d.left_label, d.left_token, d.left_text, d.left_logprob, d.left_margin) << "\n";
+  out << pad << "  "
+      << side_line(d.right_label, d.right_token, d.right_text, d.right_logprob, d.right_margin)
+      << "\n";
+  if (!d.context_text.empty())
+    out << pad << "  after: " << internal::quote_text(d.context_text) << "\n";
+  if (d.near_tie) {
+    out << pad << "  the top two logits were within " << kNearTieMargin
+        << ": a near-tie, so tiny numeric differences flip the choice\n";
+  }
+  return out.str();
+}
+
+std::string render_findings(const Report& r, int indent) {
+  const std::string pad(indent, ' ');
+  std::ostringstream out;
+  if (r.cold_start_differs) {
+    out << pad
+        << "cold start: run 0, the first call after loading, differs while the later runs "
+           "agree with each other\n";
+  }
+  if (r.first_divergence) {
+    out << pad << "first divergence" << (r.runs > 0 ? " between runs" : "") << " ("
+        << to_string(r.first_divergence->category) << "):\n"
+        << render_divergence_text(*r.first_divergence, indent + 2);
+  }
+  if (r.batch_divergence) {
+    out << pad << "first divergence between batch sizes ("
+        << to_string(r.batch_divergence->category) << "):\n"
+        << render_divergence_text(*r.batch_divergence, indent + 2);
+  }
+  if (r.category == Category::kRunVarianceFixedBatch && r.runs > 0) {
+    out << pad << "outputs: " << r.distinct_outputs << " distinct output"
+        << (r.distinct_outputs == 1 ? "" : "s") << " in " << r.runs << " runs\n";
+  }
+  if (!r.env_differences.empty()) {
+    out << pad << "environment changed before run " << r.env_mismatch_run << ":";
+    for (const std::string& field : r.env_differences) out << " " << field;
+    out << "\n";
+  }
+  for (const std::string& failure : r.capability_failures) {
+    out << pad << "unsupported: " << failure << "\n";
+  }
+  for (const std::string& note : r.notes) out << pad << "note: " << note << "\n";
+  if (!r.controls.empty()) out << pad << "controls: " << r.controls << "\n";
+  return out.str();
+}
+
+std::string render_text(const Report& r) {
+  std::ostringstream out;
+  out << "detllm report: " << (r.passed ? "PASS" : "FAIL");
+  if (r.category != Category::kPass) out << " — " << to_string(r.category);
+  out << "\n" << r.headline() << "\n";
+  if (!r.model.empty()) out << "model: " << r.model << "\n";
+  if (r.tier_requested >= 0) {
+    out << "tier: " << r.tier_requested << " requested, " << r.tier_effective << " effective ("
+        << r.mode << ")\n";
+  }
+  if (r.runs > 0) {
+    out << "runs: " << r.runs << " at batch size " << r.baseline_batch_size;
+    if (!r.batch_sizes.empty()) out << "; batch sizes: " << join(r.batch_sizes);
+    if (r.needle_trials > 0) out << "; needle trials: " << r.needle_trials;
+    out << "; prompts: " << r.prompts << "\n";
+  }
+  return out.str() + render_findings(r, 0);
+}
+
+}  // namespace detllm

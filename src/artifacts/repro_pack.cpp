@@ -1,0 +1,100 @@
+#include "detllm_test/repro_pack.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "detllm_test/error.h"
+#include "artifacts/file_util.h"
+#include "artifacts/json_io.h"
+
+namespace detllm {
+
+namespace fs = std::filesystem;
+
+std::string new_run_id() {
+  static std::atomic<unsigned> counter{0};
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+  // Time and pid separate processes; random bits and a counter separate runs
+  // within one process (and pids reused across containers).
+  std::random_device entropy;
+  char id[96];
+  std::snprintf(id, sizeof id, "%s-%d-%08x%02x", stamp, static_cast<int>(getpid()),
+                static_cast<unsigned>(entropy()), counter.fetch_add(1) & 0xffu);
+  return id;
+}
+
+PackWriter::PackWriter(const std::string& root, const std::string& run_id) {
+  std::error_code error;
+  fs::create_directories(root, error);
+  if (error) {
+    throw Error("cannot create artifact directory '" + root + "': " + error.message());
+  }
+  final_path_ = (fs::path(root) / run_id).string();
+  temp_path_ = (fs::path(root) / ("." + run_id + ".partial")).string();
+  fs::create_directory(temp_path_, error);
+  if (error) {
+    throw Error("artifact directory '" + root + "' is not writable: " + error.message());
+  }
+}
+
+PackWriter::~PackWriter() {
+  if (!committed_) internal::remove_tree(temp_path_);
+}
+
+void PackWriter::write_text(const std::string& relative_path, const std::string& text) {
+  const fs::path path = fs::path(temp_path_) / relative_path;
+  std::error_code error;
+  fs::create_directories(path.parent_path(), error);
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.flush();
+  if (error || !out) {
+    throw Error("cannot write '" + relative_path + "' into the repro pack at '" + temp_path_ + "'");
+  }
+}
+
+void PackWriter::write_json(const std::string& relative_path, const nlohmann::json& json) {
+  write_text(relative_path, internal::dump(json, 2) + "\n");
+}
+
+void PackWriter::write_trace(const std::string& relative_path, const Trace& trace) {
+  write_text(relative_path, to_jsonl(trace));
+}
+
+std::string PackWriter::commit(bool replace_existing) {
+  std::error_code error;
+  std::string replaced;
+  if (replace_existing && fs::exists(final_path_, error)) {
+    // Move the old pack aside first, so the new one appears in one rename.
+    replaced = temp_path_ + ".old";
+    fs::rename(final_path_, replaced, error);
+    if (error) {
+      throw Error("cannot replace '" + final_path_ + "': " + error.message());
+    }
+  }
+  fs::rename(temp_path_, final_path_, error);
+  if (!replaced.empty()) {
+    if (error) fs::rename(replaced, final_path_);  // put the old pack back
+    internal::remove_tree(replaced);
+  }
+  if (error) {
+    throw Error("cannot move the repro pack into place at '" + final_path_ +
+                "': " + error.message());
+  }
+  committed_ = true;
+  return final_path_;
+}
+
+}  // namespace detllm

@@ -1,0 +1,305 @@
+// The one JSON Lines trace reader: streams rows with simdjson, a buffer at a
+// time, so memory stays flat whatever the file's size.
+#include <fcntl.h>
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include "detllm_test/error.h"
+#include "detllm_test/trace.h"
+
+namespace detllm {
+
+namespace {
+
+// The DOM parser dispatches at run time to the best kernels of the CPU
+// (haswell, icelake...); On Demand would be fixed at compile time to the
+// baseline x86-64 ISA Debian builds for.
+namespace dom = simdjson::dom;
+
+constexpr size_t kReadSize = size_t{1} << 20;  // bytes read from the file at a time
+constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
+
+// Thrown inside the reader with a field-level message; next() adds file and line.
+struct BadRow {
+  std::string message;
+};
+
+[[noreturn]] void bad(std::string message) { throw BadRow{std::move(message)}; }
+
+const char* type_name(dom::element value) {
+  switch (value.type()) {
+    case dom::element_type::ARRAY:
+      return "an array";
+    case dom::element_type::OBJECT:
+      return "an object";
+    case dom::element_type::INT64:
+    case dom::element_type::UINT64:
+      return "an integer out of range";
+    case dom::element_type::DOUBLE:
+      return "a non-integer number";
+    case dom::element_type::STRING:
+      return "a string";
+    case dom::element_type::BOOL:
+      return "a boolean";
+    case dom::element_type::NULL_VALUE:
+      return "null";
+  }
+  return "unknown";
+}
+
+// The value as JSON for a message, e.g. "1e+27" (at most 40 characters).
+std::string shown(dom::element value) { return simdjson::minify(value).substr(0, 40); }
+
+[[noreturn]] void wrong_type(std::string_view key, const char* expected, dom::element value) {
+  bad("field '" + std::string(key) + "' must be " + expected + ", not " + type_name(value) + " (" +
+      shown(value) + ")");
+}
+
+std::string read_string(dom::element value, std::string_view key) {
+  std::string_view text;
+  if (value.get(text)) wrong_type(key, "a string", value);
+  return std::string(text);
+}
+
+int read_int32(dom::element value, std::string_view key) {
+  int64_t number = 0;
+  if (value.get(number) || number < INT32_MIN || number > INT32_MAX) {
+    wrong_type(key, "a 32-bit integer", value);
+  }
+  return static_cast<int>(number);
+}
+
+double read_double(dom::element value, std::string_view key) {
+  double number = 0;
+  if (value.get(number)) wrong_type(key, "a number", value);
+  return number;
+}
+
+bool read_bool(dom::element value, std::string_view key) {
+  bool flag = false;
+  if (value.get(flag)) wrong_type(key, "true or false", value);
+  return flag;
+}
+
+dom::array read_array(dom::element value, std::string_view key) {
+  dom::array array;
+  if (value.get(array)) wrong_type(key, "an array", value);
+  return array;
+}
+
+// Token ids: integers only. 1.9, 1e27 or "5" are bad input, never cast.
+void read_ids(dom::element value, std::string_view key, TokenIds& into) {
+  const dom::array array = read_array(value, key);
+  into.resize(array.size());
+  size_t i = 0;
+  for (dom::element item : array) {
+    if (item.get(into[i])) {
+      bad("field '" + std::string(key) + "' item " + std::to_string(i) +
+          " must be an integer token id, not " + type_name(item) + " (" + shown(item) + ")");
+    }
+    ++i;
+  }
+}
+
+void read_numbers(dom::element value, std::string_view key, std::vector<double>& into) {
+  const dom::array array = read_array(value, key);
+  into.resize(array.size());
+  size_t i = 0;
+  for (dom::element item : array) {
+    if (item.get(into[i])) {
+      bad("field '" + std::string(key) + "' item " + std::to_string(i) + " must be a number, not " +
+          type_name(item) + " (" + shown(item) + ")");
+    }
+    ++i;
+  }
+}
+
+// Fills `row` from one parsed line, reusing its vectors' storage. Unknown
+// fields are skipped (schema 1.0: readers ignore what they do not know); null
+// is the same as absent.
+void read_row(dom::element document, TraceRow& row) {
+  dom::object object;
+  if (document.get(object))
+    bad(std::string("a trace row must be a JSON object, not ") + type_name(document));
+  row.prompt_id.clear();
+  row.input_token_ids.clear();
+  row.input_token_ids_hash.clear();
+  row.generated_token_ids.clear();
+  row.tokenizer_id.clear();
+  row.logit_margins.clear();
+  const TraceRow defaults;
+  row.decoding_max_new_tokens = defaults.decoding_max_new_tokens;
+  row.decoding_do_sample = defaults.decoding_do_sample;
+  row.decoding_temperature = defaults.decoding_temperature;
+  row.decoding_top_p = defaults.decoding_top_p;
+  row.decoding_top_k = defaults.decoding_top_k;
+  row.prompt_index = row.batch_size = row.batch_position = 0;
+  row.fields_present = 0;
+  bool has_scores = false, has_prompt_id = false, has_generated = false;
+  for (dom::key_value_pair field : object) {
+    const std::string_view key = field.key;
+    const dom::element value = field.value;
+    if (value.is_null()) continue;
+    if (key == "generated_token_ids") {
+      read_ids(value, key, row.generated_token_ids);
+      has_generated = true;
+    } else if (key == "scores") {
+      if (!row.scores) row.scores.emplace();
+      read_numbers(value, key, *row.scores);
+      has_scores = true;
+    } else if (key == "prompt_id") {
+      row.prompt_id = read_string(value, key);
+      has_prompt_id = true;
+    } else if (key == "input_token_ids") {
+      read_ids(value, key, row.input_token_ids);
+      row.fields_present |= TraceRow::kInputTokenIds;
+    } else if (key == "input_token_ids_hash") {
+      row.input_token_ids_hash = read_string(value, key);
+      row.fields_present |= TraceRow::kInputTokenIdsHash;
+    } else if (key == "tokenizer_id") {
+      row.tokenizer_id = read_string(value, key);
+      row.fields_present |= TraceRow::kTokenizerId;
+    } else if (key == "decoding_max_new_tokens") {
+      row.decoding_max_new_tokens = read_int32(value, key);
+      row.fields_present |= TraceRow::kMaxNewTokens;
+    } else if (key == "decoding_do_sample") {
+      row.decoding_do_sample = read_bool(value, key);
+      row.fields_present |= TraceRow::kDoSample;
+    } else if (key == "decoding_temperature") {
+      row.decoding_temperature = read_double(value, key);
+      row.fields_present |= TraceRow::kTemperature;
+    } else if (key == "decoding_top_p") {
+      row.decoding_top_p = read_double(value, key);
+      row.fields_present |= TraceRow::kTopP;
+    } else if (key == "decoding_top_k") {
+      row.decoding_top_k = read_int32(value, key);
+      row.fields_present |= TraceRow::kTopK;
+    } else if (key == "prompt_index") {
+      row.prompt_index = read_int32(value, key);
+    } else if (key == "batch_size") {
+      row.batch_size = read_int32(value, key);
+    } else if (key == "batch_position") {
+      row.batch_position = read_int32(value, key);
+    } else if (key == "logit_margins") {
+      read_numbers(value, key, row.logit_margins);
+    }
+  }
+  if (!has_scores) row.scores.reset();
+  if (!has_prompt_id) bad("missing required field 'prompt_id'");
+  if (!has_generated) bad("missing required field 'generated_token_ids'");
+}
+
+}  // namespace
+
+struct TraceReader::Impl {
+  std::string path;
+  int fd = -1;
+  // buffer[begin, end) holds bytes read but not yet consumed; simdjson reads up
+  // to kPadding bytes past a line's end, so the buffer keeps that slack.
+  std::vector<char> buffer;
+  size_t begin = 0, end = 0;
+  bool eof = false;
+  int line = 0;
+  dom::parser parser;
+
+  ~Impl() {
+    if (fd >= 0) close(fd);
+  }
+
+  // Reads more of the file after the unconsumed bytes; false at end of file.
+  bool fill() {
+    if (eof) return false;
+    if (begin > 0) {
+      std::memmove(buffer.data(), buffer.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    if (buffer.size() < end + kReadSize + kPadding) {
+      buffer.resize(std::max(buffer.size() * 2, end + kReadSize + kPadding));
+    }
+    ssize_t got;
+    do {
+      got = ::read(fd, buffer.data() + end, kReadSize);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) throw Error("cannot read trace '" + path + "': " + std::strerror(errno));
+    if (got == 0) {
+      eof = true;
+      return false;
+    }
+    end += static_cast<size_t>(got);
+    return true;
+  }
+};
+
+TraceReader::TraceReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  impl_->path = path;
+  impl_->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (impl_->fd < 0) {
+    throw Error("cannot read trace '" + path +
+                "': " + (errno == ENOENT ? "file does not exist" : std::strerror(errno)));
+  }
+  impl_->buffer.resize(kReadSize + kPadding);
+}
+
+TraceReader::~TraceReader() = default;
+TraceReader::TraceReader(TraceReader&&) noexcept = default;
+
+const std::string& TraceReader::path() const { return impl_->path; }
+int TraceReader::line() const { return impl_->line; }
+
+bool TraceReader::next(TraceRow& row) {
+  Impl& r = *impl_;
+  while (true) {
+    // Find the next complete line, reading more as needed.
+    const char* newline = nullptr;
+    size_t searched = r.begin;
+    while ((newline = static_cast<const char*>(
+                std::memchr(r.buffer.data() + searched, '\n', r.end - searched))) == nullptr) {
+      searched = r.end - r.begin;  // offsets shift to 0 in fill()
+      if (!r.fill()) break;
+    }
+    if (newline == nullptr && r.begin == r.end) return false;
+    const bool unterminated = newline == nullptr;
+    const size_t line_end = unterminated ? r.end : static_cast<size_t>(newline - r.buffer.data());
+    const char* start = r.buffer.data() + r.begin;
+    size_t length = line_end - r.begin;
+    r.begin = unterminated ? r.end : line_end + 1;
+    ++r.line;
+    std::string_view text(start, length);
+    if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    const std::string where = "trace '" + r.path + "' line " + std::to_string(r.line);
+    // simdjson reads up to kPadding bytes past the line: the next lines' bytes
+    // or the buffer's slack, readable, which is all it needs.
+    if (r.buffer.size() - line_end < kPadding) {
+      r.buffer.resize(r.buffer.size() + kPadding);
+      start = r.buffer.data() + line_end - length;
+    }
+    dom::element document;
+    if (auto error = r.parser.parse(start, length, /*realloc_if_needed=*/false).get(document)) {
+      throw Error(
+          where +
+          (unterminated ? " is truncated (no complete JSON object): " : " is not valid JSON: ") +
+          simdjson::error_message(error));
+    }
+    try {
+      read_row(document, row);
+    } catch (const BadRow& e) {
+      throw Error(where + ": " + e.message);
+    }
+    return true;
+  }
+}
+
+Trace read_trace(const std::string& path) {
+  TraceReader reader(path);
+  Trace trace;
+  TraceRow row;
+  while (reader.next(row)) trace.push_back(std::move(row));
+  return trace;
+}
+
+}  // namespace detllm

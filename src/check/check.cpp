@@ -1,0 +1,425 @@
+#include "detllm_test/check.h"
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <set>
+
+#include "check/batch_plan.h"
+#include "check/run_config.h"
+#include "detllm_test/error.h"
+#include "detllm_test/repro_pack.h"
+#include "detllm_test/version.h"
+#include "artifacts/json_io.h"
+#include "artifacts/sha256.h"
+
+namespace detllm {
+
+using nlohmann::json;
+using internal::BatchPlan;
+using internal::Request;
+
+namespace {
+
+void validate(const std::vector<Prompt>& prompts, const RunOptions& options) {
+  if (prompts.empty()) throw Error("no prompts: give at least one prompt");
+  if (options.batch_size < 1) {
+    throw Error("batch size " + std::to_string(options.batch_size) +
+                " is invalid: it must be at least 1");
+  }
+  const GenerationConfig& d = options.decoding;
+  if (d.max_new_tokens < 1) throw Error("max_new_tokens must be at least 1");
+  if (d.do_sample && !(d.temperature > 0)) throw Error("temperature must be > 0 when sampling");
+  if (!(d.top_p > 0 && d.top_p <= 1)) throw Error("top_p must be in (0, 1]");
+  if (d.top_k < 0) throw Error("top_k must be >= 0 (0 keeps every token)");
+  if (options.determinism.tier < 0 || options.determinism.tier > kMaxTier) {
+    throw Error("tier " + std::to_string(options.determinism.tier) +
+                " does not exist; use 0, 1 or 2");
+  }
+}
+
+std::vector<Request> tokenize(const Generator& model, const std::vector<Prompt>& prompts) {
+  std::vector<Request> requests;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    Request r;
+    r.index = static_cast<int>(i);
+    r.ids = prompts[i].has_ids ? prompts[i].token_ids : model.tokenizer().encode(prompts[i].text);
+    if (r.ids.empty()) {
+      throw Error("prompt #" + std::to_string(i) +
+                  " is empty: every prompt needs at least one token");
+    }
+    r.id = prompt_id(prompts[i]);
+    requests.push_back(std::move(r));
+  }
+  return requests;
+}
+
+// Reports progress after each batch, when the caller asked for it.
+class ProgressReporter {
+ public:
+  explicit ProgressReporter(const RunOptions& options)
+      : callback_(options.on_progress), start_(std::chrono::steady_clock::now()) {}
+  void begin(std::string phase, int prompts) {
+    progress_.phase = std::move(phase);
+    progress_.prompts_done = 0;
+    progress_.prompts_total = prompts;
+  }
+  void done(int prompts, int64_t tokens) {
+    progress_.prompts_done += prompts;
+    progress_.tokens_generated += tokens;
+    if (!callback_) return;
+    progress_.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    callback_(progress_);
+  }
+
+ private:
+  std::function<void(const Progress&)> callback_;
+  std::chrono::steady_clock::time_point start_;
+  Progress progress_;
+};
+
+// Runs the planned batches and returns one row per request, in prompt order.
+Trace run_plans(Generator& model, const std::vector<Request>& requests,
+                const std::vector<BatchPlan>& plans, const GenerationConfig& decoding,
+                ProgressReporter* progress = nullptr) {
+  Trace trace(requests.size());
+  const std::string tokenizer_id = model.tokenizer().id();
+  for (const BatchPlan& plan : plans) {
+    const int batch_size = static_cast<int>(plan.slots.size());
+    std::vector<TokenIds> batch;
+    for (int slot = 0; slot < batch_size; ++slot) {
+      const int r = plan.slots[slot];
+      batch.push_back(r >= 0 ? requests[r].ids : internal::filler(plan.filler_key, slot, requests));
+    }
+    std::vector<Generation> out;
+    try {
+      out = model.generate(batch, decoding);
+    } catch (const NonFiniteLogits& e) {
+      const int r = e.row() < batch_size ? plan.slots[e.row()] : -1;
+      const std::string where = " at generated token " + std::to_string(e.step()) +
+                                " (batch size " + std::to_string(batch_size) + ", row " +
+                                std::to_string(e.row()) + ")";
+      if (r < 0) throw Error("NaN or infinite logits for a filler prompt" + where);
+      throw Error("NaN or infinite logits for prompt #" + std::to_string(r) + " " +
+                  internal::quote_text(model.tokenizer().decode(requests[r].ids)) + where);
+    }
+    if (out.size() != batch.size()) {
+      throw Error("model '" + model.info().name + "' returned " + std::to_string(out.size()) +
+                  " generations for a batch of " + std::to_string(batch.size()));
+    }
+    int real = 0;
+    int64_t tokens = 0;
+    for (const Generation& gen : out) tokens += static_cast<int64_t>(gen.tokens.size());
+    for (int slot = 0; slot < batch_size; ++slot) {
+      const int r = plan.slots[slot];
+      if (r < 0) continue;
+      ++real;
+      Generation& gen = out[slot];
+      const std::string which = " for prompt #" + std::to_string(r);
+      if (static_cast<int>(gen.tokens.size()) > decoding.max_new_tokens) {
+        throw Error("model '" + model.info().name + "' returned " +
+                    std::to_string(gen.tokens.size()) + " tokens" + which + "; max_new_tokens is " +
+                    std::to_string(decoding.max_new_tokens));
+      }
+      if (!gen.logprobs.empty() && gen.logprobs.size() != gen.tokens.size()) {
+        throw Error("model '" + model.info().name + "' returned " +
+                    std::to_string(gen.logprobs.size()) + " logprobs for " +
+                    std::to_string(gen.tokens.size()) + " tokens" + which);
+      }
+      TraceRow& t = trace[r];
+      t.prompt_id = requests[r].id;
+      t.input_token_ids = requests[r].ids;
+      t.input_token_ids_hash = token_ids_hash(requests[r].ids);
+      t.generated_token_ids = std::move(gen.tokens);
+      if (decoding.capture_logprobs && !gen.logprobs.empty()) t.scores = std::move(gen.logprobs);
+      t.tokenizer_id = tokenizer_id;
+      t.decoding_max_new_tokens = decoding.max_new_tokens;
+      t.decoding_do_sample = decoding.do_sample;
+      t.decoding_temperature = decoding.temperature;
+      t.decoding_top_p = decoding.top_p;
+      t.decoding_top_k = decoding.top_k;
+      t.prompt_index = requests[r].index;
+      t.batch_size = batch_size;
+      t.batch_position = slot;
+      t.logit_margins = std::move(gen.logit_margins);
+    }
+    if (progress) progress->done(real, tokens);
+  }
+  return trace;
+}
+
+Trace run_in_order(Generator& model, const std::vector<Request>& requests, int batch_size,
+                   const RunOptions& options, ProgressReporter* progress = nullptr) {
+  return run_plans(model, requests,
+                   internal::plan_in_order(requests.size(), batch_size, options.determinism.seed.value_or(0)),
+                   options.decoding, progress);
+}
+
+std::string label_run(int r) { return "run " + std::to_string(r); }
+std::string label_batch(int b) { return "batch size " + std::to_string(b); }
+
+// The key under which two runs count as the same output.
+std::string output_key(const Trace& trace, bool with_scores) {
+  json key = json::array();
+  for (const TraceRow& row : trace) {
+    key.push_back(row.generated_token_ids);
+    if (with_scores) key.push_back(row.scores ? json(*row.scores) : json(nullptr));
+  }
+  return key.dump();
+}
+
+// RunOptions::preflight: one short generation of the first prompt.
+void run_preflight(Generator& model, const std::vector<Request>& requests,
+                   const RunOptions& options) {
+  GenerationConfig one_token = options.decoding;
+  one_token.max_new_tokens = 1;
+  try {
+    model.generate({requests.front().ids}, one_token);
+  } catch (const Error& e) {
+    throw Error(std::string("preflight forward pass failed: ") + e.what());
+  }
+}
+
+}  // namespace
+
+RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOptions& options) {
+  validate(prompts, options);
+  const std::vector<Request> requests = tokenize(model, prompts);
+  const ModelInfo info = model.info();
+  std::optional<PackWriter> pack;
+  if (!options.out_dir.empty()) pack.emplace(options.out_dir, new_run_id());
+
+  DeterminismScope scope(options.determinism, info.device);
+  gate_tier(info, scope.record());
+  RunResult result;
+  result.determinism = scope.record();
+  const json env = capture_env(options.env);
+  if (result.determinism.capability_failures.empty()) {
+    if (options.preflight) run_preflight(model, requests, options);
+    result.trace = run_in_order(model, requests, options.batch_size, options);
+  }
+  if (pack) {
+    pack->write_json("env.json", env);
+    pack->write_json("run_config.json",
+                     internal::run_config_json(model, options, result.determinism, {}, 1, prompts, env));
+    pack->write_json("determinism_applied.json", determinism_applied_json(result.determinism));
+    pack->write_trace("trace.jsonl", result.trace);
+    result.pack_dir = pack->commit();
+  }
+  if (!result.determinism.capability_failures.empty()) {
+    throw Error("unsupported request: " + result.determinism.capability_failures.front() +
+                (result.pack_dir.empty() ? "" : " (pack: " + result.pack_dir + ")"));
+  }
+  return result;
+}
+
+namespace {
+
+// vary_batch without the baseline and without repeats; throws for a size < 1.
+std::vector<int> extra_batch_sizes(const CheckOptions& options) {
+  std::vector<int> sizes;
+  for (int b : options.vary_batch) {
+    if (b < 1) {
+      throw Error("batch size " + std::to_string(b) +
+                  " in vary_batch is invalid: it must be at least 1");
+    }
+    if (b != options.batch_size && std::find(sizes.begin(), sizes.end(), b) == sizes.end()) {
+      sizes.push_back(b);
+    }
+  }
+  return sizes;
+}
+
+// The runs at the baseline batch size (an environment snapshot before each),
+// one run at each extra batch size, then the needle trials.
+void run_all(Generator& model, const std::vector<Request>& requests,
+             const std::vector<int>& extra_sizes, const CheckOptions& options, CheckResult& result,
+             std::vector<json>& envs) {
+  // Unless a preflight was asked for, run 0 is the first call after loading:
+  // nothing warms the model up, so a cold first call that differs is caught.
+  if (options.preflight) run_preflight(model, requests, options);
+  ProgressReporter progress(options);
+  const int prompt_count = static_cast<int>(requests.size());
+  for (int r = 0; r < options.runs; ++r) {
+    envs.push_back(capture_env(options.env));
+    progress.begin("run " + std::to_string(r + 1) + " of " + std::to_string(options.runs),
+                   prompt_count);
+    result.runs.push_back(run_in_order(model, requests, options.batch_size, options, &progress));
+  }
+  for (int b : extra_sizes) {
+    progress.begin("batch size " + std::to_string(b), prompt_count);
+    result.batch_traces[b] = run_in_order(model, requests, b, options, &progress);
+  }
+  for (int t = 0; t < options.needle_trials; ++t) {
+    progress.begin(
+        "needle trial " + std::to_string(t + 1) + " of " + std::to_string(options.needle_trials),
+        prompt_count);
+    result.needle_traces.push_back(
+        run_plans(model, requests,
+                  internal::plan_needles(requests.size(), t, options.needle_max_batch_size,
+                               options.determinism.seed.value_or(0)),
+                  options.decoding, &progress));
+  }
+}
+
+// Compares every trace with run 0 (and the environments with run 0's) and
+// sets the report's findings, category and verdict.
+void compare_all(CheckResult& result, const std::vector<json>& envs, const CheckOptions& options,
+                 int tier_effective, const Tokenizer& tokenizer) {
+  Report& report = result.report;
+  const bool compare_scores = tier_effective >= 2;
+  std::set<std::string> outputs;
+  for (const Trace& trace : result.runs) outputs.insert(output_key(trace, compare_scores));
+  report.distinct_outputs = static_cast<int>(outputs.size());
+  for (int r = 1; r < options.runs && !report.first_divergence; ++r) {
+    report.first_divergence =
+        diff_traces(result.runs[0], result.runs[r],
+                    {Category::kRunVarianceFixedBatch, compare_scores, label_run(0), label_run(r)});
+  }
+  if (report.first_divergence && options.runs >= 3) {
+    bool warm_runs_agree = true;
+    for (int r = 2; r < options.runs; ++r) {
+      warm_runs_agree =
+          warm_runs_agree && !diff_traces(result.runs[1], result.runs[r],
+                                          {Category::kRunVarianceFixedBatch, compare_scores});
+    }
+    report.cold_start_differs = warm_runs_agree;
+  }
+  // In the order asked for: report.batch_sizes is the baseline, then the others.
+  for (size_t i = 1; i < report.batch_sizes.size() && !report.batch_divergence; ++i) {
+    const int b = report.batch_sizes[i];
+    report.batch_divergence = diff_traces(result.runs[0], result.batch_traces.at(b),
+                                          {Category::kBatchVariance, compare_scores,
+                                           label_batch(options.batch_size), label_batch(b)});
+  }
+  for (size_t t = 0; t < result.needle_traces.size() && !report.batch_divergence; ++t) {
+    report.batch_divergence =
+        diff_traces(result.runs[0], result.needle_traces[t],
+                    {Category::kBatchVariance, compare_scores, label_batch(options.batch_size),
+                     "needle trial " + std::to_string(t)});
+    if (report.batch_divergence) {
+      const TraceRow& row = result.needle_traces[t][report.batch_divergence->index];
+      report.batch_divergence->right_label += " (batch size " + std::to_string(row.batch_size) +
+                                              ", position " + std::to_string(row.batch_position) +
+                                              ")";
+    }
+  }
+  for (size_t r = 1; r < envs.size() && report.env_mismatch_run < 0; ++r) {
+    if (envs[r]["fingerprint"] != envs[0]["fingerprint"]) {
+      report.env_mismatch_run = static_cast<int>(r);
+      report.env_differences = env_differences(envs[0], envs[r]);
+    }
+  }
+  if (!compare_scores && !report.first_divergence) {
+    for (int r = 1; r < options.runs; ++r) {
+      if (diff_traces(result.runs[0], result.runs[r], {Category::kRunVarianceFixedBatch, true})) {
+        report.notes.push_back("logprobs differ between run 0 and run " + std::to_string(r) +
+                               " (not asserted below tier 2)");
+        break;
+      }
+    }
+  }
+  for (auto* d : {&report.first_divergence, &report.batch_divergence}) {
+    if (*d) describe_text(**d, result.runs[0], tokenizer);
+  }
+  Category category = Category::kPass;
+  if (report.first_divergence) {
+    category = report.first_divergence->category;
+  } else if (report.batch_divergence) {
+    category = report.batch_divergence->category;
+  } else if (report.env_mismatch_run >= 0) {
+    category = Category::kEnvMismatch;
+  }
+  if (tier_effective == 0 && category != Category::kPass) {
+    report.notes.push_back("observed " + to_string(category) + " (not asserted at tier 0)");
+    category = Category::kPass;
+  }
+  report.category = category;
+  report.passed = category == Category::kPass;
+}
+
+// The check's repro pack: configuration, every trace and environment, the report.
+void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prompt>& prompts,
+                      const CheckOptions& options, const std::vector<int>& extra_sizes,
+                      const std::vector<json>& envs, CheckResult& result) {
+  Report& report = result.report;
+  report.pack_dir = pack.final_path();
+  pack.write_json("env.json", envs[0]);
+  pack.write_json("run_config.json", internal::run_config_json(model, options, result.determinism,
+                                                     extra_sizes, options.runs, prompts, envs[0]));
+  pack.write_json("determinism_applied.json", determinism_applied_json(result.determinism));
+  for (size_t r = 0; r < result.runs.size(); ++r) {
+    pack.write_json("envs/run_" + std::to_string(r) + ".json", envs[r]);
+    pack.write_trace("traces/run_" + std::to_string(r) + ".jsonl", result.runs[r]);
+  }
+  for (const auto& [b, trace] : result.batch_traces) {
+    pack.write_trace("traces/batch_" + std::to_string(b) + ".jsonl", trace);
+  }
+  for (size_t t = 0; t < result.needle_traces.size(); ++t) {
+    pack.write_trace("traces/needle_" + std::to_string(t) + ".jsonl", result.needle_traces[t]);
+  }
+  pack.write_trace("trace.jsonl", result.runs.empty() ? Trace{} : result.runs[0]);
+  const json report_json = to_json(report);
+  pack.write_json("report.json", report_json);
+  pack.write_text("report.txt",
+                  render_text(report) + "repro pack: " + report.pack_dir + "\n");
+  const auto& divergence =
+      report.first_divergence ? report.first_divergence : report.batch_divergence;
+  if (divergence) pack.write_json("diffs/first_divergence.json", to_json(*divergence));
+  result.pack_dir = pack.commit();
+}
+
+}  // namespace
+
+CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
+                  const CheckOptions& options) {
+  validate(prompts, options);
+  if (options.runs < 1) throw Error("runs must be at least 1");
+  if (options.needle_trials < 0) throw Error("needle_trials must be >= 0");
+  if (options.needle_trials > 0 && options.needle_max_batch_size < 1) {
+    throw Error("needle_max_batch_size must be at least 1");
+  }
+  const std::vector<int> extra_sizes = extra_batch_sizes(options);
+  const std::vector<Request> requests = tokenize(model, prompts);
+  const ModelInfo info = model.info();
+  std::optional<PackWriter> pack;
+  if (!options.out_dir.empty()) pack.emplace(options.out_dir, new_run_id());
+
+  DeterminismScope scope(options.determinism, info.device);
+  DeterminismRecord& record = scope.record();
+  gate_tier(info, record);
+
+  CheckResult result;
+  Report& report = result.report;
+  report.tier_requested = record.tier_requested;
+  report.tier_effective = record.tier_effective;
+  report.mode = to_string(record.mode);
+  report.model = info.name;
+  report.runs = options.runs;
+  report.baseline_batch_size = options.batch_size;
+  report.batch_sizes.push_back(options.batch_size);
+  report.batch_sizes.insert(report.batch_sizes.end(), extra_sizes.begin(), extra_sizes.end());
+  report.prompts = static_cast<int>(prompts.size());
+  report.needle_trials = options.needle_trials;
+  report.controls = record.summary();
+  report.notes = record.warnings;
+
+  std::vector<json> envs;
+  if (!record.capability_failures.empty()) {
+    report.passed = false;
+    report.category = Category::kUnsupportedRequest;
+    report.capability_failures = record.capability_failures;
+    envs.push_back(capture_env(options.env));
+  } else {
+    run_all(model, requests, extra_sizes, options, result, envs);
+    compare_all(result, envs, options, record.tier_effective, model.tokenizer());
+  }
+  result.determinism = record;
+  if (pack) write_check_pack(*pack, model, prompts, options, extra_sizes, envs, result);
+  return result;
+}
+
+}  // namespace detllm

@@ -1,0 +1,49 @@
+// The `detllm` command (docs/cli.md). This executable links only
+// detllm::artifacts: `diff` and `report` run here without loading libtorch or
+// CUDA; `env`, `run` and `check` are handed, arguments unchanged, to
+// detllm-torch, which links detllm::core.
+#include <string>
+
+#include "cli/common.h"
+
+int main(int argc, char** argv) {
+  using namespace detllm::cli;
+  CLI::App app{"detllm: determinism checks for LLM inference (docs/cli.md)"};
+  app.require_subcommand(1);
+  GlobalFlags flags;
+  app.add_flag("-v,--verbose", flags.verbose,
+               "also print the controls applied, downgrades and warnings");
+  app.add_flag("-q,--quiet", flags.quiet,
+               "print nothing but errors; the exit status tells the result");
+  int status = kBadInput;
+  // Served by detllm-torch: listed here for --help, parsed there.
+  for (const auto& [name, what] :
+       {std::pair{"env", "write an environment snapshot"},
+        std::pair{"run", "one run of a model over prompts; writes the run pack"},
+        std::pair{"check", "repeated runs and batch sizes; writes the check pack"}}) {
+    CLI::App* command = app.add_subcommand(name, what);
+    command->prefix_command();
+    command->set_help_flag();  // `detllm run --help` is detllm-torch's
+  }
+  add_diff_command(app, flags, status);
+  add_report_command(app, flags, status);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kPass : kBadInput;
+  } catch (const std::exception& e) {
+    std::cerr << "detllm: " << e.what() << "\n";
+    return kBadInput;
+  }
+  for (const char* name : {"env", "run", "check"}) {
+    if (!app.got_subcommand(name)) continue;
+    try {
+      exec_torch_tool(argc, argv);
+    } catch (const std::exception& e) {
+      std::cerr << "detllm: " << e.what() << "\n";
+      return kBadInput;
+    }
+  }
+  return status;
+}

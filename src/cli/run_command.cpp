@@ -1,0 +1,193 @@
+// detllm run / detllm check: a model over prompts, with the pack written.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "artifacts/schema_check.h"
+#include "cli/common.h"
+#include "detllm_test/check.h"
+#include "detllm_test/determinism.h"
+#include "detllm_test/models.h"
+#include "detllm_test/report.h"
+
+namespace detllm::cli {
+namespace {
+
+using nlohmann::json;
+
+// Flags shared by run and check.
+struct RunFlags {
+  std::string model = "builtin:tiny";
+  std::vector<std::string> prompts;
+  std::string prompt_file;
+  int tier = 1;
+  std::string mode = "best-effort";
+  int runs = 3;
+  int batch_size = 1;
+  std::vector<int> vary_batch;
+  uint64_t seed = 0;
+  int max_new_tokens = 16;
+  double temperature = 1.0, top_p = 1.0;
+  int top_k = 0;
+  std::string dtype = "float32", device = "cpu", out = "artifacts";
+  bool redact = true;
+  std::vector<std::string> redact_vars;
+  bool validate_schema = false;
+  bool preflight = false;
+};
+
+void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
+  app.add_option("--model", f.model,
+                 "builtin:tiny, builtin:small, a GPT-2 checkpoint directory or a TorchScript file")
+      ->capture_default_str();
+  app.add_option("--prompt", f.prompts, "a prompt (repeatable)");
+  app.add_option("--prompt-file", f.prompt_file,
+                 "JSON Lines: a string, or an object with prompt or text");
+  app.add_option("--tier", f.tier, "0 artifacts only, 1 tokens, 2 tokens and bitwise logprobs")
+      ->capture_default_str();
+  app.add_option("--mode", f.mode, "strict or best-effort")->capture_default_str();
+  if (check) {
+    app.add_option("--runs", f.runs, "runs at --batch-size")->capture_default_str();
+    app.add_option("--vary-batch", f.vary_batch, "batch sizes to compare, e.g. 1,2,8")
+        ->delimiter(',');
+  }
+  app.add_option("--batch-size", f.batch_size, "batch size of the runs")->capture_default_str();
+  app.add_flag("--preflight", f.preflight,
+               "one forward pass before the runs, to name an op without a deterministic kernel "
+               "first (warms the model up, so a cold first call is not caught)");
+  app.add_option("--seed", f.seed, "seed of libtorch's generators and of sampling")
+      ->capture_default_str();
+  app.add_option("--max-new-tokens", f.max_new_tokens)->capture_default_str();
+  app.add_option("--temperature", f.temperature, "sampling when != 1 or with --top-p/--top-k")
+      ->capture_default_str();
+  app.add_option("--top-p", f.top_p)->capture_default_str();
+  app.add_option("--top-k", f.top_k)->capture_default_str();
+  app.add_option("--dtype", f.dtype, "float32, bfloat16 or float16")->capture_default_str();
+  app.add_option("--device", f.device, "cpu, cuda or cuda:N")->capture_default_str();
+  app.add_option("--out", f.out, "root of the repro packs")->capture_default_str();
+  app.add_flag("--redact-env,!--no-redact-env", f.redact,
+               "redact secret-looking environment variables");
+  app.add_option("--redact-env-var", f.redact_vars, "also redact this variable (repeatable)");
+  app.add_flag("--validate-schema", f.validate_schema,
+               "validate the pack against the JSON Schemas");
+}
+
+std::vector<detllm::Prompt> read_prompts(const RunFlags& f) {
+  std::vector<detllm::Prompt> prompts(f.prompts.begin(), f.prompts.end());
+  if (!f.prompt_file.empty()) {
+    std::ifstream in(f.prompt_file);
+    if (!in) throw detllm::Error("cannot read prompt file '" + f.prompt_file + "'");
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      const std::string where =
+          "prompt file '" + f.prompt_file + "' line " + std::to_string(number);
+      json value;
+      try {
+        value = json::parse(line);
+      } catch (const json::parse_error&) {
+        throw detllm::Error(where + " is not valid JSON");
+      }
+      if (value.is_string()) {
+        prompts.emplace_back(value.get<std::string>());
+      } else if (value.is_object() && (value.contains("prompt") || value.contains("text")) &&
+                 value.value(value.contains("prompt") ? "prompt" : "text", json()).is_string()) {
+        prompts.emplace_back(
+            value[value.contains("prompt") ? "prompt" : "text"].get<std::string>());
+      } else {
+        throw detllm::Error(where +
+                            ": expected a string or an object with a string prompt or text");
+      }
+    }
+  }
+  if (prompts.empty()) throw detllm::Error("no prompts: give --prompt or --prompt-file");
+  return prompts;
+}
+
+detllm::CheckOptions check_options(const RunFlags& f) {
+  detllm::CheckOptions o;
+  o.runs = f.runs;
+  o.batch_size = f.batch_size;
+  o.preflight = f.preflight;
+  o.vary_batch = f.vary_batch;
+  o.determinism.tier = f.tier;
+  o.determinism.mode = detllm::mode_from_string(f.mode);
+  o.determinism.seed = f.seed;
+  o.decoding.max_new_tokens = f.max_new_tokens;
+  o.decoding.seed = f.seed;
+  o.decoding.temperature = f.temperature;
+  o.decoding.top_p = f.top_p;
+  o.decoding.top_k = f.top_k;
+  o.decoding.do_sample = f.temperature != 1.0 || f.top_p != 1.0 || f.top_k != 0;
+  o.out_dir = f.out;
+  o.env.redact = f.redact;
+  o.env.redact_vars = f.redact_vars;
+  return o;
+}
+
+// A one-line progress display on stderr: "run 2 of 5 · prompts 3/4 · 812 tokens/s".
+void show_progress(const detllm::Progress& p) {
+  const double rate = p.seconds > 0 ? static_cast<double>(p.tokens_generated) / p.seconds : 0.0;
+  std::fprintf(stderr, "\r\033[K%s · prompts %d/%d · %.0f tokens/s", p.phase.c_str(),
+               p.prompts_done, p.prompts_total, rate);
+  std::fflush(stderr);
+}
+
+void print_verbose(const GlobalFlags& global, const DeterminismRecord& record) {
+  if (!global.verbose) return;
+  std::cerr << "controls: " << record.summary() << "\n";
+  for (const auto& d : record.downgrades) {
+    std::cerr << "downgrade: tier " << d.from << " -> " << d.to << ": " << d.reason << "\n";
+  }
+  for (const auto& w : record.warnings) std::cerr << "warning: " << w << "\n";
+}
+
+int run_or_check(const RunFlags& f, const GlobalFlags& global, bool is_check) {
+  auto model = load_model(f.model, {f.device, f.dtype});
+  const std::vector<Prompt> prompts = read_prompts(f);
+  CheckOptions options = check_options(f);
+  const bool progress = !global.quiet && isatty(STDERR_FILENO);
+  if (progress) options.on_progress = show_progress;
+  auto finish_progress = [&] {
+    if (progress) std::fprintf(stderr, "\r\033[K");
+  };
+  if (!is_check) {
+    const RunResult result = run(*model, prompts, options);
+    finish_progress();
+    print_verbose(global, result.determinism);
+    if (!global.quiet) std::cout << "repro pack: " << result.pack_dir << "\n";
+    if (f.validate_schema && !schema_valid(internal::validate_pack(result.pack_dir))) {
+      return kBadInput;
+    }
+    return kPass;
+  }
+  const CheckResult result = check(*model, prompts, options);
+  finish_progress();
+  print_verbose(global, result.determinism);
+  if (!global.quiet)
+    std::cout << render_text(result.report) << "repro pack: " << result.pack_dir << "\n";
+  if (f.validate_schema && !schema_valid(internal::validate_pack(result.pack_dir))) {
+    return kBadInput;
+  }
+  if (result.report.category == Category::kUnsupportedRequest) return kBadInput;
+  return result.passed() ? kPass : kDiverged;
+}
+
+}  // namespace
+
+void add_run_commands(CLI::App& app, const GlobalFlags& global, int& status) {
+  for (const bool is_check : {false, true}) {
+    auto flags = std::make_shared<RunFlags>();
+    CLI::App* command =
+        is_check
+            ? app.add_subcommand("check", "repeated runs and batch sizes; writes the check pack")
+            : app.add_subcommand("run", "one run of a model over prompts; writes the run pack");
+    add_run_flags(*command, *flags, is_check);
+    command->callback(
+        [flags, &global, &status, is_check] { status = run_or_check(*flags, global, is_check); });
+  }
+}
+
+}  // namespace detllm::cli

@@ -1,0 +1,141 @@
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <sys/utsname.h>
+#include <torch/version.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+#include "artifacts/sha256.h"
+#include "controls/control_table.h"
+#include "detllm_test/env.h"
+#include "detllm_test/version.h"
+#include "env/cpu_facts.h"
+#include "env/cuda_facts.h"
+
+extern char** environ;
+
+namespace detllm {
+
+using nlohmann::json;
+
+namespace {
+
+// Variables that can change numerics or which device and library run; the rest
+// of the environment is left out of the snapshot and the fingerprint. DETLLM_*
+// configures the harness itself (e.g. the artifact directory) and is left out.
+constexpr const char* kCapturedPrefixes[] = {
+    "CUDA_",    "CUBLAS_", "CUBLASLT_", "CUDNN_",        "NVIDIA_",    "NCCL_",          "TORCH_",
+    "PYTORCH_", "OMP_",    "MKL_",      "OPENBLAS_",     "GOMP_",      "KMP_",           "DNNL_",
+    "ONEDNN_",  "ATEN_",   "HF_",       "TRANSFORMERS_", "LD_PRELOAD", "LD_LIBRARY_PATH"};
+
+constexpr const char* kSecretMarkers[] = {"TOKEN", "SECRET", "KEY", "PASSWORD", "CREDENTIAL"};
+
+std::string upper(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return text;
+}
+
+// cuDNN's version as libtorch reports it, or null.
+json cudnn_version() {
+  try {
+    if (at::hasCUDA() && at::detail::getCUDAHooks().hasCuDNN()) {
+      return at::detail::getCUDAHooks().versionCuDNN();
+    }
+  } catch (const c10::Error&) {
+  }
+  return nullptr;
+}
+
+// What cannot change while the process lives, computed once.
+const json& static_part() {
+  static const json snapshot = [] {
+    utsname names{};
+    uname(&names);
+    const int64_t gpus = at::hasCUDA() ? static_cast<int64_t>(at::getNumGPUs()) : 0;
+    json s = {
+        {"python", {{"version", nullptr}, {"implementation", nullptr}}},
+        {"transformers", {{"version", nullptr}}},
+        {"platform",
+         {{"system", names.sysname},
+          {"release", names.release},
+          {"version", names.version},
+          {"machine", names.machine}}},
+        {"compiler",
+         {
+#if defined(__clang__)
+             {"id", "clang"},
+#elif defined(__GNUC__)
+             {"id", "gcc"},
+#else
+             {"id", "unknown"},
+#endif
+             {"version", __VERSION__},
+             {"cxx_standard", __cplusplus}}},
+        {"cpu", internal::cpu_facts()},
+        {"blas", internal::blas_facts()},
+        {"libtorch",
+         {{"version", TORCH_VERSION},
+          {"cxx11_abi", _GLIBCXX_USE_CXX11_ABI == 1},
+          {"has_cuda", at::hasCUDA()},
+          {"has_mkl", at::hasMKL()},
+          {"has_mkldnn", at::hasMKLDNN()},
+          {"has_openmp", at::hasOpenMP()},
+          {"build_config_sha256", internal::sha256_hex(at::show_config())}}},
+        {"torch",
+         {{"version", TORCH_VERSION}, {"cuda_available", gpus > 0}, {"cuda_device_count", gpus}}},
+    };
+    s.update(internal::cuda_facts(gpus > 0));
+    s["cudnn"] = {{"version", cudnn_version()}};
+    return s;
+  }();
+  return snapshot;
+}
+
+}  // namespace
+
+bool is_redacted(const std::string& name, const EnvOptions& options) {
+  for (const std::string& extra : options.redact_vars) {
+    if (upper(extra) == upper(name)) return true;
+  }
+  if (!options.redact) return false;
+  const std::string upper_name = upper(name);
+  return std::any_of(std::begin(kSecretMarkers), std::end(kSecretMarkers), [&](const char* marker) {
+    return upper_name.find(marker) != std::string::npos;
+  });
+}
+
+json capture_env(const EnvOptions& options) {
+  json snapshot = static_part();
+  snapshot["schema_version"] = kSchemaVersion;
+  snapshot["detllm_version"] = kVersion;
+  snapshot["artifact_type"] = "env_snapshot";
+  json vars = json::object();
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string text = *entry;
+    const size_t equals = text.find('=');
+    if (equals == std::string::npos) continue;
+    const std::string name = text.substr(0, equals);
+    const bool captured =
+        std::any_of(std::begin(kCapturedPrefixes), std::end(kCapturedPrefixes),
+                    [&](const char* prefix) { return name.rfind(prefix, 0) == 0; });
+    if (!captured) continue;
+    vars[name] = is_redacted(name, options) ? "<redacted>" : text.substr(equals + 1);
+  }
+  snapshot["env_vars"] = vars;
+  // libtorch's process-wide settings, read now from the table of controls: a
+  // model or library that changes one between runs changes the fingerprint.
+  json runtime = {{"num_threads", at::get_num_threads()},
+                  {"num_interop_threads", at::get_num_interop_threads()}};
+  for (const internal::Control& control : internal::controls()) {
+    if (std::string(control.group) == "torch") runtime[control.name] = control.read();
+  }
+  snapshot["torch"]["runtime"] = runtime;
+  snapshot["fingerprint"] = env_fingerprint(snapshot);
+  return snapshot;
+}
+
+}  // namespace detllm

@@ -1,0 +1,362 @@
+// GPT-2's byte-level BPE tokenizer (vocab.json + merges.txt).
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <filesystem>
+#include <sstream>
+#include <unordered_map>
+
+#include "detllm_test/error.h"
+#include "detllm_test/tokenizer.h"
+#include "artifacts/file_util.h"
+#include "gpt2/tokenizer_files.h"
+#include "artifacts/json_io.h"
+#include "gpt2/pretokenizer.h"
+#include "artifacts/sha256.h"
+#include "gpt2/unicode_classes.h"
+
+namespace detllm {
+namespace internal {
+namespace {
+
+bool in_ranges(const CodePointRanges& table, char32_t c) {
+  const CodePointRange* end = table.ranges + table.size;
+  const CodePointRange* it =
+      std::upper_bound(table.ranges, end, c,
+                       [](char32_t value, const CodePointRange& r) { return value < r.first; });
+  return it != table.ranges && c <= (it - 1)->last;
+}
+
+struct CodePoint {
+  char32_t value;
+  size_t begin, end;  // byte range in the text
+};
+
+// Decodes UTF-8; a byte that starts no valid sequence becomes U+FFFD (a symbol)
+// covering that one byte, so every byte of the text stays in some piece.
+std::vector<CodePoint> decode_utf8(const std::string& text) {
+  std::vector<CodePoint> out;
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char lead = byte(i);
+    size_t length = lead < 0x80           ? 1
+                    : (lead >> 5) == 0x6  ? 2
+                    : (lead >> 4) == 0xE  ? 3
+                    : (lead >> 3) == 0x1E ? 4
+                                          : 0;
+    char32_t value = length == 1   ? lead
+                     : length == 2 ? lead & 0x1F
+                     : length == 3 ? lead & 0x0F
+                                   : lead & 0x07;
+    bool valid = length != 0 && i + length <= text.size();
+    for (size_t k = 1; valid && k < length; ++k) {
+      valid = (byte(i + k) & 0xC0) == 0x80;
+      value = (value << 6) | (byte(i + k) & 0x3F);
+    }
+    static const char32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    valid = valid && value >= kSmallest[length] && value <= 0x10FFFF &&
+            !(value >= 0xD800 && value <= 0xDFFF);
+    if (!valid) {
+      out.push_back({0xFFFD, i, i + 1});
+      ++i;
+    } else {
+      out.push_back({value, i, i + length});
+      i += length;
+    }
+  }
+  return out;
+}
+
+std::string encode_utf8(char32_t c) {
+  std::string out;
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool is_letter(char32_t c) { return in_ranges(kUnicodeLetters, c); }
+bool is_number(char32_t c) { return in_ranges(kUnicodeNumbers, c); }
+bool is_whitespace(char32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000;
+}
+
+std::vector<std::string> gpt2_pretokenize(const std::string& text) {
+  const std::vector<CodePoint> cps = decode_utf8(text);
+  const size_t n = cps.size();
+  const auto is_symbol = [](char32_t c) {
+    return !is_whitespace(c) && !is_letter(c) && !is_number(c);
+  };
+  const auto run_end = [&](size_t from, auto&& in_class) {
+    while (from < n && in_class(cps[from].value)) ++from;
+    return from;
+  };
+  std::vector<std::string> pieces;
+  for (size_t i = 0; i < n;) {
+    size_t end = i;
+    // 's 't 're 've 'm 'll 'd (case-sensitive, as in GPT-2).
+    if (cps[i].value == '\'' && i + 1 < n) {
+      const char32_t a = cps[i + 1].value, b = i + 2 < n ? cps[i + 2].value : 0;
+      if (a == 's' || a == 't' || a == 'm' || a == 'd') {
+        end = i + 2;
+      } else if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) {
+        end = i + 3;
+      }
+    }
+    if (end == i) {
+      // An optional single space, then a run of letters, numbers or symbols.
+      const size_t k = cps[i].value == ' ' ? i + 1 : i;
+      if (k < n && is_letter(cps[k].value)) {
+        end = run_end(k, is_letter);
+      } else if (k < n && is_number(cps[k].value)) {
+        end = run_end(k, is_number);
+      } else if (k < n && is_symbol(cps[k].value)) {
+        end = run_end(k, is_symbol);
+      } else {
+        // Whitespace: all of it at the end of the text; before other text all
+        // but the last character (\s+(?!\S)), which then starts the next piece,
+        // unless the run is one character long (\s+).
+        const size_t run = run_end(i, is_whitespace);
+        end = run == n || run - i == 1 ? run : run - 1;
+      }
+    }
+    pieces.push_back(text.substr(cps[i].begin, cps[end - 1].end - cps[i].begin));
+    i = end;
+  }
+  return pieces;
+}
+
+}  // namespace internal
+
+namespace {
+
+// A byte-level BPE vocabulary and its merges, as read from disk.
+struct BpeFiles {
+  nlohmann::json vocab;             // token -> id
+  std::vector<std::string> merges;  // "a b", best first
+  std::string vocab_where;          // names the vocabulary in messages
+  std::string digest_input;         // the files' bytes, for the tokenizer's id
+};
+
+void add_merge(BpeFiles& files, std::string merge, const std::string& where) {
+  const size_t space = merge.find(' ');
+  if (space == std::string::npos || space == 0 || space + 1 == merge.size() ||
+      merge.find(' ', space + 1) != std::string::npos) {
+    throw Error("GPT-2 merges " + where + " (" + internal::quote_text(merge) +
+                ") is not two tokens separated by a space");
+  }
+  files.merges.push_back(std::move(merge));
+}
+
+// vocab.json and merges.txt, as GPT-2 ships them.
+BpeFiles read_vocab_and_merges(const std::filesystem::path& directory) {
+  BpeFiles files;
+  files.vocab_where = "GPT-2 vocabulary '" + (directory / "vocab.json").string() + "'";
+  const std::string merges_path = (directory / "merges.txt").string();
+  const std::string vocab_text =
+      internal::read_file((directory / "vocab.json").string(), "GPT-2 vocabulary");
+  const std::string merges_text = internal::read_file(merges_path, "GPT-2 merges");
+  files.vocab = nlohmann::json::parse(vocab_text, nullptr, /*allow_exceptions=*/false);
+  std::istringstream lines(merges_text);
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || (number == 1 && line.rfind("#version", 0) == 0)) continue;
+    add_merge(files, line, "'" + merges_path + "' line " + std::to_string(number));
+  }
+  files.digest_input = vocab_text + merges_text;
+  return files;
+}
+
+// tokenizer.json (Hugging Face tokenizers), when it holds a byte-level BPE:
+// some checkpoints ship only that file.
+BpeFiles read_tokenizer_json(const std::filesystem::path& directory) {
+  const std::string path = (directory / "tokenizer.json").string();
+  const std::string text = internal::read_file(path, "tokenizer");
+  const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const auto fail = [&](const std::string& problem) {
+    throw Error("tokenizer '" + path + "' " + problem);
+  };
+  if (!json.is_object() || !json.contains("model") || !json["model"].is_object()) {
+    fail("is not a tokenizers JSON file");
+  }
+  const nlohmann::json& model = json["model"];
+  const nlohmann::json& pre = json.value("pre_tokenizer", nlohmann::json());
+  if (model.value("type", "") != "BPE" || !pre.is_object() ||
+      pre.value("type", "") != "ByteLevel") {
+    fail("is not a GPT-2 byte-level BPE tokenizer (model.type BPE, pre_tokenizer ByteLevel)");
+  }
+  if (pre.value("add_prefix_space", false)) fail("uses add_prefix_space, which GPT-2 does not");
+  BpeFiles files;
+  files.vocab_where = "tokenizer '" + path + "' model.vocab";
+  files.vocab = model.value("vocab", nlohmann::json());
+  const nlohmann::json& merges = model.value("merges", nlohmann::json::array());
+  for (size_t i = 0; i < merges.size(); ++i) {
+    const nlohmann::json& merge = merges[i];
+    const std::string where = "'" + path + "' model.merges[" + std::to_string(i) + "]";
+    if (merge.is_string()) {
+      add_merge(files, merge.get<std::string>(), where);
+    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() &&
+               merge[1].is_string()) {  // the newer ["a", "b"] form
+      add_merge(files, merge[0].get<std::string>() + " " + merge[1].get<std::string>(), where);
+    } else {
+      add_merge(files, merge.dump(), where);
+    }
+  }
+  files.digest_input = text;
+  return files;
+}
+
+class Gpt2Tokenizer final : public Tokenizer {
+ public:
+  explicit Gpt2Tokenizer(const BpeFiles& files) {
+    if (!files.vocab.is_object() || files.vocab.empty()) {
+      throw Error(files.vocab_where + " is not a JSON object of token ids");
+    }
+    for (const auto& [token, id] : files.vocab.items()) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= kMaxId) {
+        throw Error(files.vocab_where + ": token " + internal::quote_text(token) + " has id " +
+                    id.dump() + ", not an integer in [0, " + std::to_string(kMaxId) + ")");
+      }
+      ids_[token] = id.get<int64_t>();
+      const size_t index = static_cast<size_t>(id.get<int64_t>());
+      if (tokens_.size() <= index) tokens_.resize(index + 1);
+      tokens_[index] = token;
+    }
+    for (const std::string& merge : files.merges) {
+      ranks_.emplace(merge, static_cast<int>(ranks_.size()));  // the first of duplicates wins
+    }
+    // Byte <-> printable character: printable Latin-1 bytes stand for
+    // themselves, the others for U+0100 onwards, in byte order.
+    char32_t next = 256;
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+      const char32_t c = printable ? static_cast<char32_t>(b) : next++;
+      byte_to_symbol_[b] = internal::encode_utf8(c);
+      symbol_to_byte_[c] = static_cast<unsigned char>(b);
+    }
+    if (ids_.count(kEndOfText)) special_ = kEndOfText;
+    id_ = "gpt2-bpe:" + internal::sha256_hex(files.digest_input).substr(0, 16);
+  }
+
+  std::string id() const override { return id_; }
+
+  TokenIds encode(const std::string& text) const override {
+    TokenIds out;
+    size_t from = 0;
+    while (from <= text.size()) {
+      const size_t special = special_.empty() ? std::string::npos : text.find(special_, from);
+      const size_t stop = special == std::string::npos ? text.size() : special;
+      for (const std::string& piece : internal::gpt2_pretokenize(text.substr(from, stop - from)))
+        encode_piece(piece, out);
+      if (special == std::string::npos) break;
+      out.push_back(ids_.at(special_));
+      from = special + special_.size();
+    }
+    return out;
+  }
+
+  std::string decode(const TokenIds& ids) const override {
+    std::string text;
+    for (int64_t id : ids) {
+      if (id < 0 || static_cast<size_t>(id) >= tokens_.size() || tokens_[id].empty()) {
+        text += "<|" + std::to_string(id) + "|>";
+        continue;
+      }
+      for (const auto& cp : internal::decode_utf8(tokens_[id])) {
+        const auto byte = symbol_to_byte_.find(cp.value);
+        if (byte != symbol_to_byte_.end()) {
+          text += static_cast<char>(byte->second);
+        } else {  // not a byte-level symbol (an added token): its own text
+          text += tokens_[id].substr(cp.begin, cp.end - cp.begin);
+        }
+      }
+    }
+    return text;
+  }
+
+ private:
+  static constexpr char kEndOfText[] = "<|endoftext|>";
+  static constexpr int64_t kMaxId = int64_t{1} << 24;  // far above any real vocabulary
+
+  // Byte-pair merges of one piece, lowest rank first, every occurrence of the
+  // chosen pair left to right, as GPT-2's reference `bpe()` does.
+  void encode_piece(const std::string& piece, TokenIds& out) const {
+    std::vector<std::string> symbols;
+    for (unsigned char b : piece) symbols.push_back(byte_to_symbol_[b]);
+    while (symbols.size() > 1) {
+      int best = INT_MAX;
+      std::string best_pair;
+      for (size_t i = 0; i + 1 < symbols.size(); ++i) {
+        const std::string pair = symbols[i] + " " + symbols[i + 1];
+        const auto rank = ranks_.find(pair);
+        if (rank != ranks_.end() && rank->second < best) {
+          best = rank->second;
+          best_pair = pair;
+        }
+      }
+      if (best == INT_MAX) break;
+      std::vector<std::string> merged;
+      for (size_t i = 0; i < symbols.size(); ++i) {
+        if (i + 1 < symbols.size() && symbols[i] + " " + symbols[i + 1] == best_pair) {
+          merged.push_back(symbols[i] + symbols[i + 1]);
+          ++i;
+        } else {
+          merged.push_back(symbols[i]);
+        }
+      }
+      symbols = std::move(merged);
+    }
+    for (const std::string& symbol : symbols) {
+      const auto id = ids_.find(symbol);
+      if (id == ids_.end()) {
+        throw Error("GPT-2 tokenizer: the vocabulary has no token " + internal::quote_text(symbol) +
+                    " (from the text " + internal::quote_text(piece) + ")");
+      }
+      out.push_back(id->second);
+    }
+  }
+
+  std::unordered_map<std::string, int64_t> ids_;
+  std::vector<std::string> tokens_;  // by id; "" where the vocabulary has a gap
+  std::unordered_map<std::string, int> ranks_;
+  std::string byte_to_symbol_[256];
+  std::unordered_map<char32_t, unsigned char> symbol_to_byte_;
+  std::string special_;
+  std::string id_;
+};
+
+}  // namespace
+
+namespace internal {
+
+std::vector<std::string> gpt2_tokenizer_files(const std::string& directory) {
+  const std::filesystem::path dir(directory);
+  std::error_code error;
+  const auto has = [&](const char* name) {
+    return std::filesystem::is_regular_file(dir / name, error);
+  };
+  if (has("tokenizer.json") && !has("vocab.json") && !has("merges.txt")) return {"tokenizer.json"};
+  return {"vocab.json", "merges.txt"};
+}
+
+}  // namespace internal
+
+std::shared_ptr<const Tokenizer> load_gpt2_tokenizer(const std::string& directory) {
+  const bool json_only = internal::gpt2_tokenizer_files(directory).size() == 1;
+  return std::make_shared<const Gpt2Tokenizer>(json_only ? read_tokenizer_json(directory)
+                                                         : read_vocab_and_merges(directory));
+}
+
+}  // namespace detllm

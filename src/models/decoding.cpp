@@ -1,0 +1,246 @@
+#include "models/decoding.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "detllm_test/error.h"
+#include "artifacts/sha256.h"
+
+namespace detllm::internal {
+namespace {
+
+void check_logits(const at::Tensor& logits, int64_t batch, int step) {
+  if (logits.dim() != 2 || logits.size(0) != batch || logits.size(1) < 2) {
+    throw Error("model returned logits of shape " + shape_of(logits) + " at generated token " +
+                std::to_string(step) + "; expected [" + std::to_string(batch) +
+                ", V] for the last position (V >= 2)");
+  }
+  if (!at::isFloatingType(logits.scalar_type())) {
+    throw Error(std::string("model returned logits of type ") +
+                c10::toString(logits.scalar_type()) + "; expected a floating-point type");
+  }
+}
+
+// A request's own sampling generator, seeded from (seed, its token ids), so its
+// draws are the same whatever else shares the batch.
+std::mt19937_64 request_generator(uint64_t seed, const TokenIds& ids) {
+  const std::string digest = sha256_hex(std::to_string(seed) + ":" + nlohmann::json(ids).dump());
+  return std::mt19937_64(std::stoull(digest.substr(0, 16), nullptr, 16));
+}
+
+// Samples from one row of logits with temperature, top-k and top-p, in double
+// precision on the CPU: portable, and free of nondeterministic GPU kernels
+// (a float cumsum has none on CUDA).
+int64_t sample_row(const float* logits, int64_t vocab, const GenerationConfig& config,
+                   std::mt19937_64& rng) {
+  std::vector<int64_t> order(vocab);
+  std::iota(order.begin(), order.end(), 0);
+  // Highest logit first; ties by lower id, so the order is total.
+  auto higher = [&](int64_t a, int64_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  };
+  int64_t keep = vocab;
+  if (config.top_k > 0 && config.top_k < vocab) {
+    keep = config.top_k;
+    std::partial_sort(order.begin(), order.begin() + keep, order.end(), higher);
+  } else {
+    std::sort(order.begin(), order.end(), higher);
+  }
+  std::vector<double> probs(keep);
+  const double top = logits[order[0]] / config.temperature;
+  double total = 0;
+  for (int64_t i = 0; i < keep; ++i) {
+    probs[i] = std::exp(logits[order[i]] / config.temperature - top);
+    total += probs[i];
+  }
+  if (config.top_p < 1.0) {
+    double cumulative = 0;
+    int64_t nucleus = 0;
+    while (nucleus < keep) {
+      cumulative += probs[nucleus++] / total;
+      if (cumulative >= config.top_p) break;
+    }
+    keep = nucleus;
+    total = std::accumulate(probs.begin(), probs.begin() + keep, 0.0);
+  }
+  const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53 * total;
+  double cumulative = 0;
+  for (int64_t i = 0; i < keep; ++i) {
+    cumulative += probs[i];
+    if (u < cumulative) return order[i];
+  }
+  return order[keep - 1];
+}
+
+}  // namespace
+
+std::string describe_torch_error(const std::exception& error) {
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&error);
+  const std::string message = torch_error ? torch_error->what_without_backtrace() : error.what();
+  // The line that says what went wrong: the first, or for an error raised inside
+  // TorchScript, whose message is a traceback, the last.
+  std::vector<std::string> lines;
+  std::istringstream stream(message);
+  for (std::string line; std::getline(stream, line);) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.push_back(line);
+  }
+  if (lines.empty()) return message;
+  const bool traceback = message.find("Traceback of TorchScript") != std::string::npos;
+  std::string text = traceback ? lines.back() : lines.front();
+  const std::string prefix = "RuntimeError: ";
+  if (text.rfind(prefix, 0) == 0) text = text.substr(prefix.size());
+  const std::string marker = " does not have a deterministic implementation";
+  const size_t at = text.find(marker);
+  if (at == std::string::npos) return text;
+  const std::string op = text.substr(0, at);
+  std::string advice =
+      "rewrite that step with ops that have deterministic kernels, run it on the CPU";
+  if (op.find("index_add") != std::string::npos || op.find("scatter") != std::string::npos ||
+      op.find("index_put") != std::string::npos) {
+    advice =
+        "accumulate without atomics (sort the indices and sum segments, or a one-hot matmul), "
+        "run it on the CPU";
+  } else if (op == "put_") {
+    advice =
+        "write each index once (index_copy_ or scatter_ with unique indices) or use "
+        "put_(..., accumulate=true)";
+  } else if (op.find("cumsum") != std::string::npos) {
+    advice = "compute the cumulative sum on the CPU";
+  }
+  return op +
+         " has no deterministic kernel on this device, so deterministic algorithms stop it "
+         "(libtorch: " +
+         text + "). To keep the guarantee, " + advice +
+         "; to run anyway without it, set DeterminismOptions::warn_only";
+}
+
+std::string shape_of(const at::Tensor& tensor) {
+  std::string shape = "[";
+  for (int64_t i = 0; i < tensor.dim(); ++i)
+    shape += (i ? ", " : "") + std::to_string(tensor.size(i));
+  return shape + "]";
+}
+
+std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& batch,
+                               const GenerationConfig& config, const at::Device& device,
+                               int64_t pad_id) {
+  const auto rows = static_cast<int64_t>(batch.size());
+  if (rows == 0) return {};
+  int64_t longest = 0;
+  for (const TokenIds& ids : batch) {
+    if (ids.empty()) throw Error("empty prompt in batch: every prompt needs at least one token");
+    longest = std::max<int64_t>(longest, static_cast<int64_t>(ids.size()));
+  }
+  // Left padding: real tokens end at the same column, so the next token of every
+  // row is predicted from the last column.
+  std::vector<int64_t> ids_host(rows * longest, pad_id), mask_host(rows * longest, 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t offset = longest - static_cast<int64_t>(batch[r].size());
+    std::copy(batch[r].begin(), batch[r].end(), ids_host.begin() + r * longest + offset);
+    std::fill(mask_host.begin() + r * longest + offset, mask_host.begin() + (r + 1) * longest, 1);
+  }
+  auto long_options = at::TensorOptions().dtype(at::kLong);
+  at::Tensor ids =
+      at::from_blob(ids_host.data(), {rows, longest}, long_options).to(device, false, true);
+  at::Tensor mask =
+      at::from_blob(mask_host.data(), {rows, longest}, long_options).to(device, false, true);
+
+  const bool sampling = config.do_sample;
+  // Greedy decoding without a stop token keeps everything on the device and
+  // synchronizes once at the end; sampling and stop tokens need the host per step.
+  const bool host_each_step = sampling || config.eos_token_id.has_value();
+  std::vector<std::mt19937_64> generators;
+  if (sampling) {
+    for (const TokenIds& ids_of_row : batch) {
+      generators.push_back(request_generator(config.seed, ids_of_row));
+    }
+  }
+  std::vector<at::Tensor> chosen_steps, logprob_steps, margin_steps, bad_steps;
+  std::vector<bool> finished(rows, false);
+  std::vector<int64_t> stop_lengths(rows, -1);  // length of a row that hit its stop token
+
+  at::Tensor logits = model.prefill(ids, mask);
+  for (int step = 0; step < config.max_new_tokens; ++step) {
+    check_logits(logits, rows, step);
+    at::Tensor scores = logits.to(at::kFloat);
+    at::Tensor bad = at::logical_not(at::isfinite(scores)).any(-1);
+    auto top = scores.topk(2, -1);
+    at::Tensor top_values = std::get<0>(top);
+    at::Tensor margin = top_values.select(1, 0) - top_values.select(1, 1);
+    at::Tensor chosen = std::get<1>(top).select(1, 0);  // greedy
+    if (host_each_step) {
+      at::Tensor bad_host = bad.to(at::kCPU).contiguous();
+      for (int64_t r = 0; r < rows; ++r) {
+        if (!finished[r] && bad_host.data_ptr<bool>()[r]) {
+          throw NonFiniteLogits(static_cast<int>(r), step);
+        }
+      }
+    }
+    if (sampling) {
+      at::Tensor host = scores.to(at::kCPU).contiguous();
+      const int64_t vocab = host.size(1);
+      std::vector<int64_t> picks(rows);
+      for (int64_t r = 0; r < rows; ++r) {
+        picks[r] = sample_row(host.data_ptr<float>() + r * vocab, vocab, config, generators[r]);
+      }
+      chosen = at::tensor(picks, long_options).to(device);
+    }
+    chosen_steps.push_back(chosen);
+    margin_steps.push_back(margin);
+    bad_steps.push_back(bad);
+    if (config.capture_logprobs) {
+      logprob_steps.push_back(
+          at::log_softmax(scores, -1).gather(1, chosen.unsqueeze(1)).squeeze(1));
+    }
+    if (host_each_step) {
+      at::Tensor chosen_host = chosen.to(at::kCPU).contiguous();
+      bool all_finished = true;
+      for (int64_t r = 0; r < rows; ++r) {
+        if (!finished[r] && config.eos_token_id &&
+            chosen_host.data_ptr<int64_t>()[r] == *config.eos_token_id) {
+          finished[r] = true;
+          stop_lengths[r] = step + 1;
+        }
+        all_finished = all_finished && finished[r];
+      }
+      if (all_finished) break;
+    }
+    if (step + 1 < config.max_new_tokens) {
+      mask = at::cat({mask, at::ones({rows, 1}, mask.options())}, 1);
+      logits = model.step(chosen.view({rows, 1}), mask);
+    }
+  }
+
+  const auto steps = static_cast<int64_t>(chosen_steps.size());
+  at::Tensor bad_all = at::stack(bad_steps, 1).to(at::kCPU).contiguous();  // [B, steps]
+  at::Tensor chosen_all = at::stack(chosen_steps, 1).to(at::kCPU).contiguous();
+  at::Tensor margin_all = at::stack(margin_steps, 1).to(at::kCPU).to(at::kDouble).contiguous();
+  at::Tensor logprob_all;
+  if (config.capture_logprobs) {
+    logprob_all = at::stack(logprob_steps, 1).to(at::kCPU).to(at::kDouble).contiguous();
+  }
+  std::vector<Generation> out(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    // A row that produced its stop token ends there (the token is kept).
+    const int64_t length = finished[r] ? stop_lengths[r] : steps;
+    const bool* bad_row = bad_all.data_ptr<bool>() + r * steps;
+    for (int64_t s = 0; s < length; ++s) {
+      if (bad_row[s]) throw NonFiniteLogits(static_cast<int>(r), static_cast<int>(s));
+    }
+    const int64_t* chosen_row = chosen_all.data_ptr<int64_t>() + r * steps;
+    const double* margin_row = margin_all.data_ptr<double>() + r * steps;
+    out[r].tokens.assign(chosen_row, chosen_row + length);
+    out[r].logit_margins.assign(margin_row, margin_row + length);
+    if (config.capture_logprobs) {
+      const double* logprob_row = logprob_all.data_ptr<double>() + r * steps;
+      out[r].logprobs.assign(logprob_row, logprob_row + length);
+    }
+  }
+  return out;
+}
+
+}  // namespace detllm::internal
