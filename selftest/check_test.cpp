@@ -2,7 +2,9 @@
 // for every failure category from a real cause, the pack, and bad input.
 #include "detllm_test/check.h"
 
+#include <ATen/ATen.h>
 #include <gmock/gmock.h>
+#include <torch/version.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -305,6 +307,44 @@ TEST_F(CheckTest, CatchesAnEnvironmentChangeBetweenRuns) {
   EXPECT_NE(internal::read_json_file(result.pack_dir + "/envs/run_0.json", "e")["fingerprint"],
             internal::read_json_file(result.pack_dir + "/envs/run_1.json", "e")["fingerprint"]);
 }
+
+// ENV_MISMATCH from each libtorch switch the env snapshot once missed: a model
+// that flips float32 matmul precision, the bf16 reduction switch or warn-only
+// mode during its first call. (The bf16 switch exists from libtorch 2.0.)
+class FlipsAControl : public CheckTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(FlipsAControl, BetweenRunsIsAnEnvironmentMismatch) {
+  const std::string control = GetParam();
+#if TORCH_VERSION_MAJOR < 2
+  if (control == "bf16_reduced_precision_reduction") {
+    GTEST_SKIP() << "libtorch " TORCH_VERSION " has no bf16 reduction switch";
+  }
+#endif
+  auto inner = make_builtin_model(BuiltinConfig::tiny());
+  ModelInfo info;
+  info.name = "callable:flips-" + control;
+  auto model = make_callable_model(
+      [&](const std::vector<TokenIds>& batch, const GenerationConfig& config) {
+        at::Context& context = at::globalContext();
+        if (control == "float32_matmul_precision") context.setFloat32MatmulPrecision("medium");
+        if (control == "deterministic_algorithms") context.setDeterministicAlgorithms(true, true);
+#if TORCH_VERSION_MAJOR >= 2
+        if (control == "bf16_reduced_precision_reduction") context.setAllowBF16ReductionCuBLAS(true);
+#endif
+        return inner->generate(batch, config);
+      },
+      info);
+  CheckResult result = check(*model, kPrompts, options(2));
+  EXPECT_EQ(result.report.category, Category::kEnvMismatch) << render_text(result.report);
+  EXPECT_EQ(result.report.env_mismatch_run, 1);
+  EXPECT_THAT(result.report.env_differences, Contains("torch.runtime." + control));
+  EXPECT_THAT(render_text(result.report),
+              HasSubstr("environment changed before run 1: torch.runtime." + control));
+}
+INSTANTIATE_TEST_SUITE_P(Controls, FlipsAControl,
+                         ::testing::Values("float32_matmul_precision",
+                                           "bf16_reduced_precision_reduction",
+                                           "deterministic_algorithms"));
 
 std::unique_ptr<Generator> model_without_logprobs(Generator& inner) {
   ModelInfo info;

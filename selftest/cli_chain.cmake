@@ -20,11 +20,35 @@ if(NOT text MATCHES "detllm report: PASS")
   message(FATAL_ERROR "report --out wrote: ${text}")
 endif()
 expect(0 "environment fields that differ: none.*no divergence: 2 rows agree" ${DETLLM} diff --left ${pack} --right ${pack})
+# detLLM's diff pack: report.json (category PASS), report.txt, and with a
+# divergence diffs/first_divergence.json; --report prints the report.
+expect(0 "detllm report: PASS\nPASS: the traces agree" ${DETLLM} diff --left ${pack} --right ${pack}
+       --out ${WORK_DIR}/diff_pack --report --validate-schema)
+file(READ ${WORK_DIR}/diff_pack/report.json diff_report)
+string(JSON category GET "${diff_report}" category)
+if(NOT category STREQUAL "PASS" OR NOT EXISTS ${WORK_DIR}/diff_pack/report.txt
+   OR EXISTS ${WORK_DIR}/diff_pack/diffs/first_divergence.json)
+  message(FATAL_ERROR "diff --out wrote: ${diff_report}")
+endif()
+# Token ids are integers: 1.9 or 1e27 is bad input naming the file and line.
+set(row_head "{\"prompt_id\": \"a\", \"generated_token_ids\": ")
+file(WRITE ${WORK_DIR}/ints.jsonl "${row_head}[1]}\n")
+file(WRITE ${WORK_DIR}/fraction.jsonl "${row_head}[1.9]}\n")
+file(WRITE ${WORK_DIR}/huge.jsonl "${row_head}[1e27]}\n")
+file(WRITE ${WORK_DIR}/huge_negative.jsonl "${row_head}[-5e30]}\n")
+expect(2 "fraction.jsonl' line 1: field 'generated_token_ids' item 0 must be an integer token id"
+       ${DETLLM} diff --left ${WORK_DIR}/ints.jsonl --right ${WORK_DIR}/fraction.jsonl)
+expect(2 "huge.jsonl' line 1: field 'generated_token_ids' item 0 must be an integer"
+       ${DETLLM} diff --left ${WORK_DIR}/huge.jsonl --right ${WORK_DIR}/huge_negative.jsonl)
 file(READ ${pack}/traces/run_1.jsonl trace)
 string(FIND "${trace}" "\n" first_line_end)
 string(SUBSTRING "${trace}" 0 ${first_line_end} first_line)
 file(WRITE ${WORK_DIR}/one_row.jsonl "${first_line}\n")
-expect(1 "GEN_CONTEXT_MISMATCH" ${DETLLM} diff --left ${pack}/trace.jsonl --right ${WORK_DIR}/one_row.jsonl)
+expect(1 "GEN_CONTEXT_MISMATCH" ${DETLLM} diff --left ${pack}/trace.jsonl --right ${WORK_DIR}/one_row.jsonl
+       --out ${WORK_DIR}/diff_fail)
+if(NOT EXISTS ${WORK_DIR}/diff_fail/diffs/first_divergence.json)
+  message(FATAL_ERROR "a failing diff --out wrote no diffs/first_divergence.json")
+endif()
 string(SUBSTRING "${trace}" 0 40 cut)
 file(WRITE ${WORK_DIR}/truncated.jsonl "${first_line}\n${cut}")
 expect(2 "line 2 is truncated" ${DETLLM} diff --left ${pack}/trace.jsonl --right ${WORK_DIR}/truncated.jsonl)

@@ -60,7 +60,9 @@ TEST(DeterminismScope, TheSnapshotRecordsEveryControlItSets) {
   const json runtime = observed_controls();
   DeterminismScope scope(DeterminismOptions{});
   for (const AppliedControl& control : scope.record().controls) {
-    if (control.group == "torch") EXPECT_TRUE(runtime.contains(control.name)) << control.name;
+    if (control.group == "torch") {
+      EXPECT_TRUE(runtime.contains(control.name)) << control.name;
+    }
   }
 }
 

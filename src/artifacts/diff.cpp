@@ -1,7 +1,11 @@
 #include "detllm_test/diff.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "detllm_test/error.h"
@@ -232,9 +236,78 @@ std::optional<Divergence> diff_traces(const Trace& left, const Trace& right,
   return comparer.finish(left.size(), right.size()).divergence;
 }
 
+namespace {
+
+// Reads a trace on a thread of its own, a bounded number of rows ahead, so
+// that the two traces of a diff are parsed in parallel in constant memory.
+// next() hands rows over by swapping, so row storage is reused, and rethrows
+// the reader's error where the row would have been.
+class PrefetchingReader {
+ public:
+  explicit PrefetchingReader(const std::string& path)
+      : reader_(path), rows_(kCapacity), thread_([this] { produce(); }) {}
+  ~PrefetchingReader() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopped_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+
+  bool next(TraceRow& row) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return count_ > 0 || done_; });
+    if (count_ == 0) {
+      if (error_) std::rethrow_exception(error_);
+      return false;
+    }
+    std::swap(row, rows_[head_]);
+    head_ = (head_ + 1) % kCapacity;
+    --count_;
+    changed_.notify_all();
+    return true;
+  }
+
+ private:
+  static constexpr size_t kCapacity = 64;
+
+  void produce() {
+    TraceRow row;
+    try {
+      while (reader_.next(row)) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [this] { return count_ < kCapacity || stopped_; });
+        if (stopped_) return;
+        std::swap(rows_[(head_ + count_) % kCapacity], row);
+        ++count_;
+        changed_.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      error_ = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_ = true;
+    changed_.notify_all();
+  }
+
+  TraceReader reader_;
+  std::vector<TraceRow> rows_;  // a ring of kCapacity rows
+  size_t head_ = 0, count_ = 0;
+  bool done_ = false, stopped_ = false;
+  std::exception_ptr error_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::thread thread_;  // last: starts once everything above exists
+};
+
+}  // namespace
+
 DiffResult diff_trace_files(const std::string& left, const std::string& right,
                             const DiffOptions& options) {
-  TraceReader left_reader(left), right_reader(right);
+  TraceReader left_reader(left);
+  PrefetchingReader right_reader(right);
   TraceComparer comparer(options);
   TraceRow l, r;
   size_t left_rows = 0, right_rows = 0;
@@ -325,7 +398,13 @@ Divergence divergence_from_json(const json& j) {
   d.left_margin = number_or_null(j, "left_margin");
   d.right_margin = number_or_null(j, "right_margin");
   d.near_tie = j.value("near_tie", false);
-  d.detail = j.value("detail", "");
+  // detLLM's Python diff writes a `reason` for what is not a token
+  // difference, and `score_index` for a logprob difference.
+  d.detail = j.value("detail", j.value("reason", ""));
+  if (j.contains("score_index") && j["score_index"].is_number_integer()) {
+    d.field = "scores";
+    d.token_index = j["score_index"].get<int>();
+  }
   d.prompt_text = j.value("prompt_text", "");
   d.left_text = j.value("left_text", "");
   d.right_text = j.value("right_text", "");

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "artifacts/json_io.h"
@@ -67,9 +68,10 @@ std::vector<std::string> env_differences(const json& left, const json& right) {
   std::vector<std::string> out;
   for (const json& operation : json::diff(left, right)) {
     const std::string path = dotted(operation["path"].get<std::string>());
-    if (path == "fingerprint" || (!out.empty() && out.back() == path)) continue;
-    out.push_back(path);
+    if (path != "fingerprint") out.push_back(path);
   }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

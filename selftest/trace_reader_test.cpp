@@ -1,0 +1,292 @@
+// The torch-free artifact layer, in a test binary that links only
+// detllm::artifacts: the streaming trace reader's strictness, the streamed diff
+// against the in-memory one, detLLM-compatible traces and reports, and
+// environment comparison.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "artifacts/file_util.h"
+#include "detllm_test/diff.h"
+#include "detllm_test/env_snapshot.h"
+#include "detllm_test/error.h"
+#include "detllm_test/report.h"
+#include "detllm_test/repro_pack.h"
+#include "detllm_test/trace.h"
+
+namespace detllm {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+// A directory removed at the end of the test.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = ::testing::TempDir() + "detllm_artifacts_XXXXXX";
+    path_ = mkdtemp(pattern.data());
+  }
+  ~ScratchDir() { internal::remove_tree(path_); }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// The message of the detllm::Error that reading `text` as a trace throws.
+std::string read_error(const ScratchDir& dir, const std::string& text) {
+  const std::string path = dir.file("t.jsonl");
+  write_file(path, text);
+  try {
+    read_trace(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TraceRow row(int index, TokenIds generated, std::vector<double> scores = {}) {
+  TraceRow r;
+  r.prompt_id = "p" + std::to_string(index);
+  r.input_token_ids = {1, 2, 3};
+  r.input_token_ids_hash = token_ids_hash(r.input_token_ids);
+  r.generated_token_ids = std::move(generated);
+  if (!scores.empty()) r.scores = std::move(scores);
+  r.tokenizer_id = "detllm/bytes";
+  r.decoding_max_new_tokens = 4;
+  r.prompt_index = index;
+  return r;
+}
+
+TEST(TraceReader, TokenIdsMustBeIntegers) {
+  ScratchDir dir;
+  const std::string head = R"({"prompt_id": "x", "generated_token_ids": )";
+  EXPECT_THAT(read_error(dir, head + "[1.9]}\n"),
+              HasSubstr("line 1: field 'generated_token_ids' item 0 must be an integer token id, "
+                        "not a non-integer number (1.9)"));
+  EXPECT_THAT(read_error(dir, head + "[4, 1e27]}\n"),
+              HasSubstr("item 1 must be an integer token id, not a non-integer number"));
+  EXPECT_THAT(read_error(dir, head + "[1.0]}\n"), HasSubstr("must be an integer token id"));
+  EXPECT_THAT(read_error(dir, head + R"(["5"]})" "\n"), HasSubstr("not a string (\"5\")"));
+  EXPECT_THAT(read_error(dir, head + "[18446744073709551615]}\n"),
+              HasSubstr("not an integer out of range"));
+  EXPECT_THAT(read_error(dir, head + "[1]}\n" + head + "[true]}\n"), HasSubstr("line 2:"));
+  EXPECT_THAT(read_error(dir, head + "[1], \"input_token_ids\": [2.5]}\n"),
+              HasSubstr("field 'input_token_ids' item 0"));
+  EXPECT_THAT(read_error(dir, head + "[1], \"scores\": [-0.5, \"x\"]}\n"),
+              HasSubstr("field 'scores' item 1 must be a number"));
+  EXPECT_THAT(read_error(dir, head + "[1], \"decoding_top_k\": 2.5}\n"),
+              HasSubstr("field 'decoding_top_k' must be a 32-bit integer"));
+  EXPECT_THAT(read_error(dir, R"({"prompt_id": 7, "generated_token_ids": [1]})" "\n"),
+              HasSubstr("field 'prompt_id' must be a string, not an integer"));
+}
+
+TEST(TraceReader, RejectsTruncatedTrailingAndNonObjectLines) {
+  ScratchDir dir;
+  const std::string good = to_json(row(0, {1, 2})).dump();
+  EXPECT_THAT(read_error(dir, good + "\n" + good.substr(0, 30)), HasSubstr("line 2 is truncated"));
+  EXPECT_THAT(read_error(dir, good + " " + good + "\n"), HasSubstr("line 1 is not valid JSON"));
+  EXPECT_THAT(read_error(dir, "[1, 2]\n"), HasSubstr("must be a JSON object, not an array"));
+  EXPECT_THAT(read_error(dir, R"({"prompt_id": "x"})" "\n"),
+              HasSubstr("missing required field 'generated_token_ids'"));
+  EXPECT_THAT(read_error(dir, "NaN\n"), HasSubstr("line 1 is not valid JSON"));
+}
+
+TEST(TraceReader, ReadsRowsAcrossBufferBoundariesAndLongLines) {
+  ScratchDir dir;
+  Trace trace;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 300; ++i) {
+    TokenIds ids(1 + rng() % 3000);
+    for (int64_t& id : ids) id = rng() % 50257;
+    std::vector<double> scores(ids.size());
+    for (double& s : scores) s = -std::ldexp(static_cast<double>(rng()), -30);
+    trace.push_back(row(i, ids, scores));
+  }
+  TokenIds huge(400000, 7);  // one line of about 1.2 MB, longer than a read
+  trace.push_back(row(300, huge));
+  write_trace(dir.file("t.jsonl"), trace);
+  const Trace back = read_trace(dir.file("t.jsonl"));
+  ASSERT_EQ(back.size(), trace.size());
+  for (size_t i = 0; i < trace.size(); ++i) {
+    EXPECT_EQ(back[i].generated_token_ids, trace[i].generated_token_ids) << i;
+    EXPECT_EQ(back[i].scores, trace[i].scores) << i;  // bit-exact doubles
+  }
+}
+
+// The streamed file diff and the in-memory diff agree on every kind of
+// difference, including the most fundamental one coming in a later row.
+TEST(DiffTraceFiles, AgreesWithTheInMemoryDiff) {
+  ScratchDir dir;
+  const Trace base = {row(0, {1, 2, 3}, {-1, -2, -3}), row(1, {4, 5}, {-4, -5}),
+                      row(2, {6}, {-6})};
+  std::vector<Trace> variants;
+  variants.push_back(base);
+  Trace tokens = base;
+  tokens[0].generated_token_ids[2] = 9;
+  variants.push_back(tokens);
+  Trace token_then_prompt = tokens;  // a token differs in row 0, the prompt in row 2
+  token_then_prompt[2].prompt_id = "other";
+  variants.push_back(token_then_prompt);
+  Trace scores = base;
+  scores[1].scores->at(1) = std::nextafter(-5.0, 0.0);
+  variants.push_back(scores);
+  Trace decoding = base;
+  decoding[2].decoding_top_k = 5;
+  variants.push_back(decoding);
+  Trace retokenized = base;
+  retokenized[1].input_token_ids = {1, 2};
+  variants.push_back(retokenized);
+  variants.push_back(Trace(base.begin(), base.begin() + 2));
+  write_trace(dir.file("base.jsonl"), base);
+  for (size_t v = 0; v < variants.size(); ++v) {
+    write_trace(dir.file("v.jsonl"), variants[v]);
+    const DiffOptions options{Category::kRunVarianceFixedBatch, true, "a", "b"};
+    const auto in_memory = diff_traces(base, variants[v], options);
+    const DiffResult streamed = diff_trace_files(dir.file("base.jsonl"), dir.file("v.jsonl"), options);
+    ASSERT_EQ(in_memory.has_value(), streamed.divergence.has_value()) << v;
+    if (!in_memory) continue;
+    EXPECT_EQ(to_json(*in_memory), to_json(*streamed.divergence)) << v;
+  }
+  EXPECT_EQ(diff_traces(base, token_then_prompt)->category, Category::kGenContextMismatch);
+  EXPECT_EQ(diff_traces(base, scores, {Category::kRunVarianceFixedBatch, true})->category,
+            Category::kScoreVariance);
+}
+
+// detLLM's required fields only: diffed as detLLM diffs them.
+TEST(DiffTraceFiles, TracesWithOnlyDetllmsRequiredFields) {
+  ScratchDir dir;
+  write_file(dir.file("l.jsonl"),
+             R"({"prompt_id": "a", "generated_token_ids": [1, 2]})" "\n"
+             R"({"prompt_id": "b", "generated_token_ids": [3]})" "\n");
+  write_file(dir.file("same.jsonl"),
+             R"({"generated_token_ids": [1, 2], "prompt_id": "a", "unknown": {"x": [1.5]}})" "\n"
+             R"({"prompt_id": "b", "generated_token_ids": [3], "scores": null})" "\n");
+  write_file(dir.file("tokens.jsonl"),
+             R"({"prompt_id": "a", "generated_token_ids": [1, 2]})" "\n"
+             R"({"prompt_id": "b", "generated_token_ids": [4]})" "\n");
+  write_file(dir.file("decoding.jsonl"),
+             R"({"prompt_id": "a", "generated_token_ids": [1, 2], "decoding_temperature": 1.0})" "\n"
+             R"({"prompt_id": "b", "generated_token_ids": [3]})" "\n");
+  EXPECT_FALSE(diff_trace_files(dir.file("l.jsonl"), dir.file("same.jsonl")).divergence);
+  const auto tokens = diff_trace_files(dir.file("l.jsonl"), dir.file("tokens.jsonl")).divergence;
+  ASSERT_TRUE(tokens);
+  EXPECT_EQ(tokens->category, Category::kRunVarianceFixedBatch);
+  EXPECT_EQ(tokens->index, 1);
+  EXPECT_EQ(tokens->token_index, 0);
+  // Absent on one side, present on the other: detLLM calls that a mismatch.
+  const auto decoding =
+      diff_trace_files(dir.file("l.jsonl"), dir.file("decoding.jsonl")).divergence;
+  ASSERT_TRUE(decoding);
+  EXPECT_EQ(decoding->category, Category::kGenContextMismatch);
+}
+
+TEST(DiffTraceFiles, BadInputInEitherFileIsAnError) {
+  ScratchDir dir;
+  write_file(dir.file("a.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [1e27]})" "\n");
+  write_file(dir.file("b.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [-5e30]})" "\n");
+  write_file(dir.file("c.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [1]})" "\n");
+  write_file(dir.file("d.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [1.9]})" "\n");
+  EXPECT_THROW(diff_trace_files(dir.file("a.jsonl"), dir.file("b.jsonl")), Error);
+  try {
+    diff_trace_files(dir.file("c.jsonl"), dir.file("d.jsonl"));
+    FAIL() << "[1.9] vs [1] agreed";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("d.jsonl' line 1: field 'generated_token_ids' item 0"));
+  }
+  EXPECT_THROW(diff_trace_files(dir.file("c.jsonl"), dir.file("missing.jsonl")), Error);
+}
+
+TEST(Report, ReadsDetllmPythonReports) {
+  const Report pass = report_from_json(json::parse(
+      R"({"artifact_type": "report", "schema_version": "1.0", "status": "PASS",
+          "category": "PASS", "details": {"first_divergence": null}})"));
+  EXPECT_TRUE(pass.passed);
+  EXPECT_EQ(pass.category, Category::kPass);
+  EXPECT_THAT(render_text(pass), HasSubstr("detllm report: PASS\nPASS: the traces agree"));
+  const Report fail = report_from_json(json::parse(
+      R"({"status": "FAIL", "category": "RUN_VARIANCE_FIXED_BATCH",
+          "details": {"first_divergence": {"index": 1, "token_index": 3,
+                                           "left_token": 17, "right_token": 42}}})"));
+  EXPECT_FALSE(fail.passed);
+  const std::string text = render_text(fail);
+  EXPECT_THAT(text, HasSubstr("detllm report: FAIL — RUN_VARIANCE_FIXED_BATCH"));
+  EXPECT_THAT(text, HasSubstr("prompt #1 at generated token 3:\n    left: 17\n    right: 42"));
+  const Report mismatch = report_from_json(json::parse(
+      R"({"status": "FAIL", "category": "GEN_CONTEXT_MISMATCH",
+          "details": {"first_divergence": {"reason": "trace lengths differ"}}})"));
+  EXPECT_THAT(render_text(mismatch), HasSubstr("FAIL: GEN_CONTEXT_MISMATCH — trace lengths differ"));
+  // detllm_test 0.1 wrote NONE for a pass.
+  EXPECT_EQ(report_from_json(json::parse(R"({"status": "PASS", "category": "NONE"})")).category,
+            Category::kPass);
+  EXPECT_THROW(report_from_json(json::parse(R"({"category": "MAYBE"})")), Error);
+}
+
+TEST(EnvSnapshot, NamesTheLikelyCausesOfADifference) {
+  const json left = {{"libtorch", {{"version", "1.13.0"}}},
+                     {"blas", {{"vendor", "netlib"}, {"library", "/usr/lib/blas/libblas.so.3"}}},
+                     {"cpu", {{"isa", {"avx2", "fma"}}}},
+                     {"torch", {{"runtime", {{"float32_matmul_precision", "highest"}}}}},
+                     {"env_vars", json::object()},
+                     {"fingerprint", "a"}};
+  json right = left;
+  right["blas"] = {{"vendor", "OpenBLAS"},
+                   {"library", "/usr/lib/openblas-pthread/libblas.so.3"},
+                   {"core", "Haswell"}};
+  right["torch"]["runtime"]["float32_matmul_precision"] = "high";
+  right["env_vars"]["OMP_NUM_THREADS"] = "4";
+  right["fingerprint"] = "b";
+  EXPECT_THAT(env_differences(left, right),
+              ::testing::ElementsAre("blas.core", "blas.library", "blas.vendor",
+                                     "env_vars.OMP_NUM_THREADS",
+                                     "torch.runtime.float32_matmul_precision"));
+  const std::vector<std::string> causes = env_likely_causes(left, right);
+  EXPECT_THAT(causes, ::testing::ElementsAre(
+                          "BLAS core: (absent) -> Haswell",
+                          "BLAS library: /usr/lib/blas/libblas.so.3 -> "
+                          "/usr/lib/openblas-pthread/libblas.so.3",
+                          "BLAS vendor: netlib -> OpenBLAS",
+                          "determinism control float32_matmul_precision: highest -> high",
+                          "environment variable OMP_NUM_THREADS: (absent) -> 4"));
+  EXPECT_TRUE(env_likely_causes(left, left).empty());
+  EXPECT_EQ(env_fingerprint(left), env_fingerprint([&] {
+              json copy = left;
+              copy["fingerprint"] = "other";
+              return copy;
+            }()));
+}
+
+TEST(PackWriter, ReplacesAnEarlierPackOnlyWhenAsked) {
+  ScratchDir dir;
+  {
+    PackWriter pack(dir.path(), "diff");
+    pack.write_text("report.txt", "first");
+    pack.commit();
+  }
+  {
+    PackWriter pack(dir.path(), "diff");
+    pack.write_text("report.txt", "second");
+    EXPECT_THROW(pack.commit(), Error);
+  }
+  PackWriter pack(dir.path(), "diff");
+  pack.write_text("report.txt", "third");
+  pack.commit(/*replace_existing=*/true);
+  std::ifstream in(dir.file("diff/report.txt"));
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "third");
+  EXPECT_EQ(internal::list_directory(dir.path()), std::vector<std::string>{"diff"});
+}
+
+}  // namespace
+}  // namespace detllm
