@@ -86,7 +86,8 @@ void DiffLargeTracesDetllmPython(benchmark::State& state) {
   }
   const std::string code = "import sys; sys.path.insert(0, '" + source +
                            "'); from detllm.cli.main import main; sys.exit(main(['diff', "
-                           "'--left', '" + traces() + "/left.jsonl', '--right', '" + traces() +
+                           "'--left', '" +
+                           traces() + "/left.jsonl', '--right', '" + traces() +
                            "/right.jsonl', '--out', '" + traces() + "/out_py']))";
   measure(state, {"python3", "-c", code}, 0);
 }

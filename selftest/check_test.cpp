@@ -4,8 +4,8 @@
 
 #include <ATen/ATen.h>
 #include <gmock/gmock.h>
-#include <torch/version.h>
 #include <gtest/gtest.h>
+#include <torch/version.h>
 
 #include <atomic>
 #include <filesystem>
@@ -329,7 +329,8 @@ TEST_P(FlipsAControl, BetweenRunsIsAnEnvironmentMismatch) {
         if (control == "float32_matmul_precision") context.setFloat32MatmulPrecision("medium");
         if (control == "deterministic_algorithms") context.setDeterministicAlgorithms(true, true);
 #if TORCH_VERSION_MAJOR >= 2
-        if (control == "bf16_reduced_precision_reduction") context.setAllowBF16ReductionCuBLAS(true);
+        if (control == "bf16_reduced_precision_reduction")
+          context.setAllowBF16ReductionCuBLAS(true);
 #endif
         return inner->generate(batch, config);
       },

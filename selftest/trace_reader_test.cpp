@@ -78,7 +78,9 @@ TEST(TraceReader, TokenIdsMustBeIntegers) {
   EXPECT_THAT(read_error(dir, head + "[4, 1e27]}\n"),
               HasSubstr("item 1 must be an integer token id, not a non-integer number"));
   EXPECT_THAT(read_error(dir, head + "[1.0]}\n"), HasSubstr("must be an integer token id"));
-  EXPECT_THAT(read_error(dir, head + R"(["5"]})" "\n"), HasSubstr("not a string (\"5\")"));
+  EXPECT_THAT(read_error(dir, head + R"(["5"]})"
+                                     "\n"),
+              HasSubstr("not a string (\"5\")"));
   EXPECT_THAT(read_error(dir, head + "[18446744073709551615]}\n"),
               HasSubstr("not an integer out of range"));
   EXPECT_THAT(read_error(dir, head + "[1]}\n" + head + "[true]}\n"), HasSubstr("line 2:"));
@@ -88,7 +90,8 @@ TEST(TraceReader, TokenIdsMustBeIntegers) {
               HasSubstr("field 'scores' item 1 must be a number"));
   EXPECT_THAT(read_error(dir, head + "[1], \"decoding_top_k\": 2.5}\n"),
               HasSubstr("field 'decoding_top_k' must be a 32-bit integer"));
-  EXPECT_THAT(read_error(dir, R"({"prompt_id": 7, "generated_token_ids": [1]})" "\n"),
+  EXPECT_THAT(read_error(dir, R"({"prompt_id": 7, "generated_token_ids": [1]})"
+                              "\n"),
               HasSubstr("field 'prompt_id' must be a string, not an integer"));
 }
 
@@ -98,7 +101,8 @@ TEST(TraceReader, RejectsTruncatedTrailingAndNonObjectLines) {
   EXPECT_THAT(read_error(dir, good + "\n" + good.substr(0, 30)), HasSubstr("line 2 is truncated"));
   EXPECT_THAT(read_error(dir, good + " " + good + "\n"), HasSubstr("line 1 is not valid JSON"));
   EXPECT_THAT(read_error(dir, "[1, 2]\n"), HasSubstr("must be a JSON object, not an array"));
-  EXPECT_THAT(read_error(dir, R"({"prompt_id": "x"})" "\n"),
+  EXPECT_THAT(read_error(dir, R"({"prompt_id": "x"})"
+                              "\n"),
               HasSubstr("missing required field 'generated_token_ids'"));
   EXPECT_THAT(read_error(dir, "NaN\n"), HasSubstr("line 1 is not valid JSON"));
 }
@@ -129,8 +133,7 @@ TEST(TraceReader, ReadsRowsAcrossBufferBoundariesAndLongLines) {
 // difference, including the most fundamental one coming in a later row.
 TEST(DiffTraceFiles, AgreesWithTheInMemoryDiff) {
   ScratchDir dir;
-  const Trace base = {row(0, {1, 2, 3}, {-1, -2, -3}), row(1, {4, 5}, {-4, -5}),
-                      row(2, {6}, {-6})};
+  const Trace base = {row(0, {1, 2, 3}, {-1, -2, -3}), row(1, {4, 5}, {-4, -5}), row(2, {6}, {-6})};
   std::vector<Trace> variants;
   variants.push_back(base);
   Trace tokens = base;
@@ -154,7 +157,8 @@ TEST(DiffTraceFiles, AgreesWithTheInMemoryDiff) {
     write_trace(dir.file("v.jsonl"), variants[v]);
     const DiffOptions options{Category::kRunVarianceFixedBatch, true, "a", "b"};
     const auto in_memory = diff_traces(base, variants[v], options);
-    const DiffResult streamed = diff_trace_files(dir.file("base.jsonl"), dir.file("v.jsonl"), options);
+    const DiffResult streamed =
+        diff_trace_files(dir.file("base.jsonl"), dir.file("v.jsonl"), options);
     ASSERT_EQ(in_memory.has_value(), streamed.divergence.has_value()) << v;
     if (!in_memory) continue;
     EXPECT_EQ(to_json(*in_memory), to_json(*streamed.divergence)) << v;
@@ -167,18 +171,24 @@ TEST(DiffTraceFiles, AgreesWithTheInMemoryDiff) {
 // detLLM's required fields only: diffed as detLLM diffs them.
 TEST(DiffTraceFiles, TracesWithOnlyDetllmsRequiredFields) {
   ScratchDir dir;
-  write_file(dir.file("l.jsonl"),
-             R"({"prompt_id": "a", "generated_token_ids": [1, 2]})" "\n"
-             R"({"prompt_id": "b", "generated_token_ids": [3]})" "\n");
+  write_file(dir.file("l.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [1, 2]})"
+                                  "\n"
+                                  R"({"prompt_id": "b", "generated_token_ids": [3]})"
+                                  "\n");
   write_file(dir.file("same.jsonl"),
-             R"({"generated_token_ids": [1, 2], "prompt_id": "a", "unknown": {"x": [1.5]}})" "\n"
-             R"({"prompt_id": "b", "generated_token_ids": [3], "scores": null})" "\n");
-  write_file(dir.file("tokens.jsonl"),
-             R"({"prompt_id": "a", "generated_token_ids": [1, 2]})" "\n"
-             R"({"prompt_id": "b", "generated_token_ids": [4]})" "\n");
+             R"({"generated_token_ids": [1, 2], "prompt_id": "a", "unknown": {"x": [1.5]}})"
+             "\n"
+             R"({"prompt_id": "b", "generated_token_ids": [3], "scores": null})"
+             "\n");
+  write_file(dir.file("tokens.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [1, 2]})"
+                                       "\n"
+                                       R"({"prompt_id": "b", "generated_token_ids": [4]})"
+                                       "\n");
   write_file(dir.file("decoding.jsonl"),
-             R"({"prompt_id": "a", "generated_token_ids": [1, 2], "decoding_temperature": 1.0})" "\n"
-             R"({"prompt_id": "b", "generated_token_ids": [3]})" "\n");
+             R"({"prompt_id": "a", "generated_token_ids": [1, 2], "decoding_temperature": 1.0})"
+             "\n"
+             R"({"prompt_id": "b", "generated_token_ids": [3]})"
+             "\n");
   EXPECT_FALSE(diff_trace_files(dir.file("l.jsonl"), dir.file("same.jsonl")).divergence);
   const auto tokens = diff_trace_files(dir.file("l.jsonl"), dir.file("tokens.jsonl")).divergence;
   ASSERT_TRUE(tokens);
@@ -194,10 +204,14 @@ TEST(DiffTraceFiles, TracesWithOnlyDetllmsRequiredFields) {
 
 TEST(DiffTraceFiles, BadInputInEitherFileIsAnError) {
   ScratchDir dir;
-  write_file(dir.file("a.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [1e27]})" "\n");
-  write_file(dir.file("b.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [-5e30]})" "\n");
-  write_file(dir.file("c.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [1]})" "\n");
-  write_file(dir.file("d.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [1.9]})" "\n");
+  write_file(dir.file("a.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [1e27]})"
+                                  "\n");
+  write_file(dir.file("b.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [-5e30]})"
+                                  "\n");
+  write_file(dir.file("c.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [1]})"
+                                  "\n");
+  write_file(dir.file("d.jsonl"), R"({"prompt_id": "a", "generated_token_ids": [1.9]})"
+                                  "\n");
   EXPECT_THROW(diff_trace_files(dir.file("a.jsonl"), dir.file("b.jsonl")), Error);
   try {
     diff_trace_files(dir.file("c.jsonl"), dir.file("d.jsonl"));
@@ -226,7 +240,8 @@ TEST(Report, ReadsDetllmPythonReports) {
   const Report mismatch = report_from_json(json::parse(
       R"({"status": "FAIL", "category": "GEN_CONTEXT_MISMATCH",
           "details": {"first_divergence": {"reason": "trace lengths differ"}}})"));
-  EXPECT_THAT(render_text(mismatch), HasSubstr("FAIL: GEN_CONTEXT_MISMATCH — trace lengths differ"));
+  EXPECT_THAT(render_text(mismatch),
+              HasSubstr("FAIL: GEN_CONTEXT_MISMATCH — trace lengths differ"));
   // detllm_test 0.1 wrote NONE for a pass.
   EXPECT_EQ(report_from_json(json::parse(R"({"status": "PASS", "category": "NONE"})")).category,
             Category::kPass);
@@ -247,10 +262,10 @@ TEST(EnvSnapshot, NamesTheLikelyCausesOfADifference) {
   right["torch"]["runtime"]["float32_matmul_precision"] = "high";
   right["env_vars"]["OMP_NUM_THREADS"] = "4";
   right["fingerprint"] = "b";
-  EXPECT_THAT(env_differences(left, right),
-              ::testing::ElementsAre("blas.core", "blas.library", "blas.vendor",
-                                     "env_vars.OMP_NUM_THREADS",
-                                     "torch.runtime.float32_matmul_precision"));
+  EXPECT_THAT(
+      env_differences(left, right),
+      ::testing::ElementsAre("blas.core", "blas.library", "blas.vendor", "env_vars.OMP_NUM_THREADS",
+                             "torch.runtime.float32_matmul_precision"));
   const std::vector<std::string> causes = env_likely_causes(left, right);
   EXPECT_THAT(causes, ::testing::ElementsAre(
                           "BLAS core: (absent) -> Haswell",

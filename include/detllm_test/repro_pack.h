@@ -32,6 +32,10 @@ class PackWriter {
   void write_json(const std::string& relative_path, const nlohmann::json& json);
   void write_text(const std::string& relative_path, const std::string& text);
   void write_trace(const std::string& relative_path, const Trace& trace);
+  // A second name for a file already written (a hard link; a copy where the
+  // file system has none): identical artifacts, e.g. the runs' environment
+  // snapshots, cost a link instead of a file.
+  void write_same_as(const std::string& relative_path, const std::string& written_relative_path);
 
   // Moves the pack into place and returns its path. With `replace_existing`, a
   // directory already there (an earlier pack) is replaced; otherwise that is an

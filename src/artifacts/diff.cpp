@@ -5,8 +5,8 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "detllm_test/error.h"
 

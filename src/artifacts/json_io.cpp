@@ -1,7 +1,7 @@
 #include "artifacts/json_io.h"
 
-#include "detllm_test/error.h"
 #include "artifacts/file_util.h"
+#include "detllm_test/error.h"
 
 namespace detllm::internal {
 

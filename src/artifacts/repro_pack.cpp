@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "detllm_test/error.h"
 #include "artifacts/file_util.h"
 #include "artifacts/json_io.h"
+#include "detllm_test/error.h"
 
 namespace detllm {
 
@@ -56,12 +56,31 @@ PackWriter::~PackWriter() {
 void PackWriter::write_text(const std::string& relative_path, const std::string& text) {
   const fs::path path = fs::path(temp_path_) / relative_path;
   std::error_code error;
-  fs::create_directories(path.parent_path(), error);
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.flush();
-  if (error || !out) {
+  if (relative_path.find('/') != std::string::npos)
+    fs::create_directories(path.parent_path(), error);
+  std::FILE* out = std::fopen(path.c_str(), "wb");
+  const bool written = out && std::fwrite(text.data(), 1, text.size(), out) == text.size();
+  const bool closed = out && std::fclose(out) == 0;
+  if (error || !written || !closed) {
     throw Error("cannot write '" + relative_path + "' into the repro pack at '" + temp_path_ + "'");
+  }
+}
+
+void PackWriter::write_same_as(const std::string& relative_path,
+                               const std::string& written_relative_path) {
+  const fs::path path = fs::path(temp_path_) / relative_path;
+  const fs::path existing = fs::path(temp_path_) / written_relative_path;
+  std::error_code error;
+  if (relative_path.find('/') != std::string::npos)
+    fs::create_directories(path.parent_path(), error);
+  if (!error) fs::create_hard_link(existing, path, error);
+  if (error) {
+    error.clear();
+    fs::copy_file(existing, path, error);
+  }
+  if (error) {
+    throw Error("cannot write '" + relative_path + "' into the repro pack at '" + temp_path_ +
+                "': " + error.message());
   }
 }
 

@@ -6,9 +6,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "artifacts/json_io.h"
 #include "detllm_test/error.h"
 #include "detllm_test/trace.h"
-#include "artifacts/json_io.h"
 
 #ifdef DETLLM_HAVE_VALIJSON
 #include <valijson/adapters/nlohmann_json_adapter.hpp>

@@ -13,9 +13,20 @@ namespace {
 
 using DigestContext = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
 
+// The algorithm, looked up once: OpenSSL 3 fetches it from its provider on
+// every EVP_sha256() use otherwise.
+const EVP_MD* sha256() {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md ? md : EVP_sha256();
+#else
+  return EVP_sha256();
+#endif
+}
+
 DigestContext new_context() {
   DigestContext context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
+  if (!context || EVP_DigestInit_ex(context.get(), sha256(), nullptr) != 1) {
     throw Error("libcrypto cannot compute SHA-256");
   }
   return context;

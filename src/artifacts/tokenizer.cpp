@@ -1,6 +1,5 @@
 #include "detllm_test/tokenizer.h"
 
-
 namespace detllm {
 
 TokenIds ByteTokenizer::encode(const std::string& text) const {

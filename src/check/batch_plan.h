@@ -14,6 +14,7 @@ namespace detllm::internal {
 // A prompt ready to run.
 struct Request {
   TokenIds ids;
+  std::string ids_hash;  // token_ids_hash(ids)
   std::string id;
   int index = 0;
 };

@@ -2,24 +2,25 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <set>
 
+#include "artifacts/json_io.h"
+#include "artifacts/sha256.h"
 #include "check/batch_plan.h"
 #include "check/run_config.h"
 #include "detllm_test/error.h"
 #include "detllm_test/repro_pack.h"
 #include "detllm_test/version.h"
-#include "artifacts/json_io.h"
-#include "artifacts/sha256.h"
 
 namespace detllm {
 
-using nlohmann::json;
 using internal::BatchPlan;
 using internal::Request;
+using nlohmann::json;
 
 namespace {
 
@@ -51,6 +52,7 @@ std::vector<Request> tokenize(const Generator& model, const std::vector<Prompt>&
                   " is empty: every prompt needs at least one token");
     }
     r.id = prompt_id(prompts[i]);
+    r.ids_hash = token_ids_hash(r.ids);
     requests.push_back(std::move(r));
   }
   return requests;
@@ -132,7 +134,7 @@ Trace run_plans(Generator& model, const std::vector<Request>& requests,
       TraceRow& t = trace[r];
       t.prompt_id = requests[r].id;
       t.input_token_ids = requests[r].ids;
-      t.input_token_ids_hash = token_ids_hash(requests[r].ids);
+      t.input_token_ids_hash = requests[r].ids_hash;
       t.generated_token_ids = std::move(gen.tokens);
       if (decoding.capture_logprobs && !gen.logprobs.empty()) t.scores = std::move(gen.logprobs);
       t.tokenizer_id = tokenizer_id;
@@ -153,9 +155,10 @@ Trace run_plans(Generator& model, const std::vector<Request>& requests,
 
 Trace run_in_order(Generator& model, const std::vector<Request>& requests, int batch_size,
                    const RunOptions& options, ProgressReporter* progress = nullptr) {
-  return run_plans(model, requests,
-                   internal::plan_in_order(requests.size(), batch_size, options.determinism.seed.value_or(0)),
-                   options.decoding, progress);
+  return run_plans(
+      model, requests,
+      internal::plan_in_order(requests.size(), batch_size, options.determinism.seed.value_or(0)),
+      options.decoding, progress);
 }
 
 std::string label_run(int r) { return "run " + std::to_string(r); }
@@ -203,8 +206,9 @@ RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOpt
   }
   if (pack) {
     pack->write_json("env.json", env);
-    pack->write_json("run_config.json",
-                     internal::run_config_json(model, options, result.determinism, {}, 1, prompts, env));
+    pack->write_json(
+        "run_config.json",
+        internal::run_config_json(model, options, result.determinism, {}, 1, prompts, env));
     pack->write_json("determinism_applied.json", determinism_applied_json(result.determinism));
     pack->write_trace("trace.jsonl", result.trace);
     result.pack_dir = pack->commit();
@@ -233,11 +237,73 @@ std::vector<int> extra_batch_sizes(const CheckOptions& options) {
   return sizes;
 }
 
+// Writes each run's environment snapshot and trace into the pack as the run
+// ends. A passing check's runs usually have the same snapshot and the same
+// trace: those are written once and linked, since creating a file costs far
+// more than the bytes in it.
+class RunFiles {
+ public:
+  explicit RunFiles(PackWriter* pack) : pack_(pack) {}
+  // Run `r` is runs[r]; runs[0] is run 0's trace.
+  void add_run(int r, const json& env, const std::vector<Trace>& runs) {
+    if (!pack_) return;
+    const Trace& trace = runs[r];
+    const std::string env_name = "envs/run_" + std::to_string(r) + ".json";
+    const std::string trace_name = "traces/run_" + std::to_string(r) + ".jsonl";
+    if (r == 0) {
+      pack_->write_json("env.json", env);
+      first_fingerprint_ = env["fingerprint"];
+      pack_->write_trace(trace_name, trace);
+      pack_->write_same_as("trace.jsonl", trace_name);
+    } else if (same_rows(trace, runs[0])) {
+      pack_->write_same_as(trace_name, "traces/run_0.jsonl");
+    } else {
+      pack_->write_trace(trace_name, trace);
+    }
+    if (env["fingerprint"] == first_fingerprint_) {
+      pack_->write_same_as(env_name, "env.json");
+    } else {
+      pack_->write_json(env_name, env);
+    }
+  }
+  void add(const std::string& name, const Trace& trace) {
+    if (pack_) pack_->write_trace("traces/" + name + ".jsonl", trace);
+  }
+
+ private:
+  // True if the two traces would be written byte for byte the same.
+  static bool same_rows(const Trace& a, const Trace& b) {
+    auto same_bits = [](const std::vector<double>& x, const std::vector<double>& y) {
+      return x.size() == y.size() &&
+             (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
+    };
+    return std::equal(
+        a.begin(), a.end(), b.begin(), b.end(), [&](const TraceRow& x, const TraceRow& y) {
+          return x.prompt_id == y.prompt_id && x.input_token_ids == y.input_token_ids &&
+                 x.input_token_ids_hash == y.input_token_ids_hash &&
+                 x.generated_token_ids == y.generated_token_ids &&
+                 x.scores.has_value() == y.scores.has_value() &&
+                 (!x.scores || same_bits(*x.scores, *y.scores)) &&
+                 x.tokenizer_id == y.tokenizer_id &&
+                 x.decoding_max_new_tokens == y.decoding_max_new_tokens &&
+                 x.decoding_do_sample == y.decoding_do_sample &&
+                 x.decoding_temperature == y.decoding_temperature &&
+                 x.decoding_top_p == y.decoding_top_p && x.decoding_top_k == y.decoding_top_k &&
+                 x.prompt_index == y.prompt_index && x.batch_size == y.batch_size &&
+                 x.batch_position == y.batch_position &&
+                 same_bits(x.logit_margins, y.logit_margins);
+        });
+  }
+
+  PackWriter* pack_;
+  json first_fingerprint_;
+};
+
 // The runs at the baseline batch size (an environment snapshot before each),
 // one run at each extra batch size, then the needle trials.
 void run_all(Generator& model, const std::vector<Request>& requests,
              const std::vector<int>& extra_sizes, const CheckOptions& options, CheckResult& result,
-             std::vector<json>& envs) {
+             std::vector<json>& envs, RunFiles files) {
   // Unless a preflight was asked for, run 0 is the first call after loading:
   // nothing warms the model up, so a cold first call that differs is caught.
   if (options.preflight) run_preflight(model, requests, options);
@@ -248,10 +314,12 @@ void run_all(Generator& model, const std::vector<Request>& requests,
     progress.begin("run " + std::to_string(r + 1) + " of " + std::to_string(options.runs),
                    prompt_count);
     result.runs.push_back(run_in_order(model, requests, options.batch_size, options, &progress));
+    files.add_run(r, envs.back(), result.runs);
   }
   for (int b : extra_sizes) {
     progress.begin("batch size " + std::to_string(b), prompt_count);
     result.batch_traces[b] = run_in_order(model, requests, b, options, &progress);
+    files.add("batch_" + std::to_string(b), result.batch_traces[b]);
   }
   for (int t = 0; t < options.needle_trials; ++t) {
     progress.begin(
@@ -260,8 +328,9 @@ void run_all(Generator& model, const std::vector<Request>& requests,
     result.needle_traces.push_back(
         run_plans(model, requests,
                   internal::plan_needles(requests.size(), t, options.needle_max_batch_size,
-                               options.determinism.seed.value_or(0)),
+                                         options.determinism.seed.value_or(0)),
                   options.decoding, &progress));
+    files.add("needle_" + std::to_string(t), result.needle_traces.back());
   }
 }
 
@@ -341,31 +410,24 @@ void compare_all(CheckResult& result, const std::vector<json>& envs, const Check
   report.passed = category == Category::kPass;
 }
 
-// The check's repro pack: configuration, every trace and environment, the report.
+// The rest of the check's repro pack (RunFiles wrote each run's files):
+// configuration, the report, and the pack moved into place.
 void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prompt>& prompts,
                       const CheckOptions& options, const std::vector<int>& extra_sizes,
                       const std::vector<json>& envs, CheckResult& result) {
   Report& report = result.report;
   report.pack_dir = pack.final_path();
-  pack.write_json("env.json", envs[0]);
-  pack.write_json("run_config.json", internal::run_config_json(model, options, result.determinism,
-                                                     extra_sizes, options.runs, prompts, envs[0]));
+  if (result.runs.empty()) {  // no runs (an unsupported request): what there is
+    pack.write_json("env.json", envs[0]);
+    pack.write_trace("trace.jsonl", {});
+  }
+  pack.write_json("run_config.json",
+                  internal::run_config_json(model, options, result.determinism, extra_sizes,
+                                            options.runs, prompts, envs[0]));
   pack.write_json("determinism_applied.json", determinism_applied_json(result.determinism));
-  for (size_t r = 0; r < result.runs.size(); ++r) {
-    pack.write_json("envs/run_" + std::to_string(r) + ".json", envs[r]);
-    pack.write_trace("traces/run_" + std::to_string(r) + ".jsonl", result.runs[r]);
-  }
-  for (const auto& [b, trace] : result.batch_traces) {
-    pack.write_trace("traces/batch_" + std::to_string(b) + ".jsonl", trace);
-  }
-  for (size_t t = 0; t < result.needle_traces.size(); ++t) {
-    pack.write_trace("traces/needle_" + std::to_string(t) + ".jsonl", result.needle_traces[t]);
-  }
-  pack.write_trace("trace.jsonl", result.runs.empty() ? Trace{} : result.runs[0]);
   const json report_json = to_json(report);
   pack.write_json("report.json", report_json);
-  pack.write_text("report.txt",
-                  render_text(report) + "repro pack: " + report.pack_dir + "\n");
+  pack.write_text("report.txt", render_text(report) + "repro pack: " + report.pack_dir + "\n");
   const auto& divergence =
       report.first_divergence ? report.first_divergence : report.batch_divergence;
   if (divergence) pack.write_json("diffs/first_divergence.json", to_json(*divergence));
@@ -414,7 +476,7 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
     report.capability_failures = record.capability_failures;
     envs.push_back(capture_env(options.env));
   } else {
-    run_all(model, requests, extra_sizes, options, result, envs);
+    run_all(model, requests, extra_sizes, options, result, envs, RunFiles(pack ? &*pack : nullptr));
     compare_all(result, envs, options, record.tier_effective, model.tokenizer());
   }
   result.determinism = record;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "artifacts/sha256.h"
@@ -108,11 +109,12 @@ bool is_redacted(const std::string& name, const EnvOptions& options) {
   });
 }
 
-json capture_env(const EnvOptions& options) {
-  json snapshot = static_part();
-  snapshot["schema_version"] = kSchemaVersion;
-  snapshot["detllm_version"] = kVersion;
-  snapshot["artifact_type"] = "env_snapshot";
+namespace {
+
+// What can change while the process lives: the captured variables and
+// libtorch's settings, read now from the table of controls (a model or library
+// that changes one between runs changes the fingerprint).
+json changing_part(const EnvOptions& options) {
   json vars = json::object();
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     const std::string text = *entry;
@@ -125,16 +127,34 @@ json capture_env(const EnvOptions& options) {
     if (!captured) continue;
     vars[name] = is_redacted(name, options) ? "<redacted>" : text.substr(equals + 1);
   }
-  snapshot["env_vars"] = vars;
-  // libtorch's process-wide settings, read now from the table of controls: a
-  // model or library that changes one between runs changes the fingerprint.
   json runtime = {{"num_threads", at::get_num_threads()},
                   {"num_interop_threads", at::get_num_interop_threads()}};
   for (const internal::Control& control : internal::controls()) {
     if (std::string(control.group) == "torch") runtime[control.name] = control.read();
   }
-  snapshot["torch"]["runtime"] = runtime;
+  return {{"env_vars", std::move(vars)}, {"runtime", std::move(runtime)}};
+}
+
+}  // namespace
+
+json capture_env(const EnvOptions& options) {
+  // A check captures the environment before every run; when nothing changed
+  // since the last capture, the last snapshot (and its fingerprint, the costly
+  // part) is the answer.
+  static std::mutex mutex;
+  static json last_changing, last_snapshot;
+  json changing = changing_part(options);
+  std::lock_guard<std::mutex> lock(mutex);
+  if (changing == last_changing) return last_snapshot;
+  json snapshot = static_part();
+  snapshot["schema_version"] = kSchemaVersion;
+  snapshot["detllm_version"] = kVersion;
+  snapshot["artifact_type"] = "env_snapshot";
+  snapshot["env_vars"] = changing["env_vars"];
+  snapshot["torch"]["runtime"] = changing["runtime"];
   snapshot["fingerprint"] = env_fingerprint(snapshot);
+  last_changing = std::move(changing);
+  last_snapshot = snapshot;
   return snapshot;
 }
 
