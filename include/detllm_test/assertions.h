@@ -1,4 +1,4 @@
-// Determinism assertions, in GoogleTest's EXPECT_/ASSERT_ pairs.
+// detllm::gtest — determinism assertions, in GoogleTest's EXPECT_/ASSERT_ pairs.
 //
 //   TEST(MyModelTest, GreedyDecodeIsRepeatable) {
 //     auto model = detllm::load_model("builtin:tiny");

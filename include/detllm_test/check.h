@@ -1,4 +1,4 @@
-// run() and check(): drive a model under the determinism controls, record
+// detllm::core — run() and check(): drive a model under the determinism controls, record
 // traces, compare them and write the repro pack.
 #ifndef DETLLM_TEST_CHECK_H_
 #define DETLLM_TEST_CHECK_H_

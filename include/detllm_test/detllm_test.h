@@ -1,4 +1,4 @@
-// detllm_test: determinism assertions for LLM inference in GoogleTest.
+// detllm::gtest — detllm_test: determinism assertions for LLM inference in GoogleTest.
 //
 //   #include "detllm_test/detllm_test.h"
 //

@@ -1,4 +1,4 @@
-// The one exception type the library throws for bad input and unmet requests.
+// detllm::artifacts — the one exception type the library throws for bad input and unmet requests.
 #ifndef DETLLM_TEST_ERROR_H_
 #define DETLLM_TEST_ERROR_H_
 

@@ -1,4 +1,4 @@
-// The DeterminismTest fixture, the global environment, per-test artifact
+// detllm::gtest — the DeterminismTest fixture, the global environment, per-test artifact
 // directories, and skipping what the machine cannot do.
 #ifndef DETLLM_TEST_FIXTURE_H_
 #define DETLLM_TEST_FIXTURE_H_

@@ -1,4 +1,4 @@
-// The one interface the harness drives: a batch of tokenized prompts in,
+// detllm::core — the one interface the harness drives: a batch of tokenized prompts in,
 // generated tokens (and their log-probabilities) out.
 #ifndef DETLLM_TEST_GENERATOR_H_
 #define DETLLM_TEST_GENERATOR_H_

@@ -1,4 +1,4 @@
-// gMock matchers on a check's result and on two generations:
+// detllm::gtest — gMock matchers on a check's result and on two generations:
 //
 //   detllm::CheckResult result = detllm::check(*model, prompts, options);
 //   EXPECT_THAT(result, detllm::IsRepeatable());

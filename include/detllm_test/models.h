@@ -1,4 +1,4 @@
-// Ready-made Generators: the built-in reference transformer, TorchScript
+// detllm::core — ready-made Generators: the built-in reference transformer, TorchScript
 // archives, and any C++ callable.
 #ifndef DETLLM_TEST_MODELS_H_
 #define DETLLM_TEST_MODELS_H_
@@ -12,6 +12,16 @@
 #include "detllm_test/generator.h"
 
 namespace detllm {
+
+// GPT-2's byte-level BPE tokenizer from a Hugging Face directory's vocab.json
+// and merges.txt (without them, its tokenizer.json, when that holds a
+// byte-level BPE): bytes mapped to printable characters, GPT-2's
+// pre-tokenization (contractions, letters, numbers, other symbols, spaces),
+// merges by rank; exact on any UTF-8 input (invalid UTF-8 is tokenized byte by
+// byte). "<|endoftext|>" in the text is the special token when the vocabulary
+// has it. Its id is "gpt2-bpe:" and 16 hex digits of the SHA-256 of the files
+// read, so traces made with different vocabularies never compare equal.
+std::shared_ptr<const Tokenizer> load_gpt2_tokenizer(const std::string& directory);
 
 // Where and in which precision a model runs. `device` is "cpu", "cuda" or
 // "cuda:N"; `dtype` is "float32", "bfloat16" or "float16".

@@ -1,4 +1,4 @@
-// Small named values that configure the determinism assertions:
+// detllm::gtest — small named values that configure the determinism assertions:
 //
 //   EXPECT_REPEATABLE(model, prompts, detllm::Runs(5), detllm::Tier(2));
 //   EXPECT_BATCH_INVARIANT(model, prompts, detllm::BatchSizes({1, 8, 32}));

@@ -1,4 +1,4 @@
-// A prompt: text, or token ids given directly.
+// detllm::artifacts — a prompt: text, or token ids given directly.
 #ifndef DETLLM_TEST_PROMPT_H_
 #define DETLLM_TEST_PROMPT_H_
 

@@ -1,4 +1,5 @@
-// Tokenizers: text <-> token ids.
+// detllm::artifacts — tokenizers: text <-> token ids; the built-in byte
+// tokenizer. (GPT-2's BPE tokenizer is loaded by detllm::core, models.h.)
 #ifndef DETLLM_TEST_TOKENIZER_H_
 #define DETLLM_TEST_TOKENIZER_H_
 
@@ -37,16 +38,6 @@ class ByteTokenizer : public Tokenizer {
 
 // Returns a shared ByteTokenizer.
 std::shared_ptr<const Tokenizer> byte_tokenizer();
-
-// GPT-2's byte-level BPE tokenizer from a Hugging Face directory's vocab.json
-// and merges.txt (without them, its tokenizer.json, when that holds a
-// byte-level BPE): bytes mapped to printable characters, GPT-2's
-// pre-tokenization (contractions, letters, numbers, other symbols, spaces),
-// merges by rank; exact on any UTF-8 input (invalid UTF-8 is tokenized byte by
-// byte). "<|endoftext|>" in the text is the special token when the vocabulary
-// has it. Its id is "gpt2-bpe:" and 16 hex digits of the SHA-256 of the files
-// read, so traces made with different vocabularies never compare equal.
-std::shared_ptr<const Tokenizer> load_gpt2_tokenizer(const std::string& directory);
 
 // Returns the tokenizer that `id` names if the library knows it, else nullptr.
 // Used to render tokens of a trace read back from disk.

@@ -1,4 +1,4 @@
-// Version of the library and of the artifact schema it writes.
+// detllm::artifacts — version of the library and of the artifact schema it writes.
 #ifndef DETLLM_TEST_VERSION_H_
 #define DETLLM_TEST_VERSION_H_
 

@@ -1,13 +1,10 @@
 // The one JSON Lines trace reader: streams rows with simdjson, a buffer at a
 // time, so memory stays flat whatever the file's size.
-#include <fcntl.h>
 #include <simdjson.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <string_view>
 
+#include "artifacts/line_reader.h"
 #include "detllm_test/error.h"
 #include "detllm_test/trace.h"
 
@@ -20,8 +17,7 @@ namespace {
 // baseline x86-64 ISA Debian builds for.
 namespace dom = simdjson::dom;
 
-constexpr size_t kReadSize = size_t{1} << 20;  // bytes read from the file at a time
-constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
+static_assert(internal::LineReader::kPadding >= simdjson::SIMDJSON_PADDING);
 
 // Thrown inside the reader with a field-level message; next() adds file and line.
 struct BadRow {
@@ -196,102 +192,37 @@ void read_row(dom::element document, TraceRow& row) {
 }  // namespace
 
 struct TraceReader::Impl {
-  std::string path;
-  int fd = -1;
-  // buffer[begin, end) holds bytes read but not yet consumed; simdjson reads up
-  // to kPadding bytes past a line's end, so the buffer keeps that slack.
-  std::vector<char> buffer;
-  size_t begin = 0, end = 0;
-  bool eof = false;
-  int line = 0;
+  explicit Impl(const std::string& path) : lines(path, "trace") {}
+  internal::LineReader lines;
   dom::parser parser;
-
-  ~Impl() {
-    if (fd >= 0) close(fd);
-  }
-
-  // Reads more of the file after the unconsumed bytes; false at end of file.
-  bool fill() {
-    if (eof) return false;
-    if (begin > 0) {
-      std::memmove(buffer.data(), buffer.data() + begin, end - begin);
-      end -= begin;
-      begin = 0;
-    }
-    if (buffer.size() < end + kReadSize + kPadding) {
-      buffer.resize(std::max(buffer.size() * 2, end + kReadSize + kPadding));
-    }
-    ssize_t got;
-    do {
-      got = ::read(fd, buffer.data() + end, kReadSize);
-    } while (got < 0 && errno == EINTR);
-    if (got < 0) throw Error("cannot read trace '" + path + "': " + std::strerror(errno));
-    if (got == 0) {
-      eof = true;
-      return false;
-    }
-    end += static_cast<size_t>(got);
-    return true;
-  }
 };
 
-TraceReader::TraceReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
-  impl_->path = path;
-  impl_->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (impl_->fd < 0) {
-    throw Error("cannot read trace '" + path +
-                "': " + (errno == ENOENT ? "file does not exist" : std::strerror(errno)));
-  }
-  impl_->buffer.resize(kReadSize + kPadding);
-}
-
+TraceReader::TraceReader(const std::string& path) : impl_(std::make_unique<Impl>(path)) {}
 TraceReader::~TraceReader() = default;
 TraceReader::TraceReader(TraceReader&&) noexcept = default;
 
-const std::string& TraceReader::path() const { return impl_->path; }
-int TraceReader::line() const { return impl_->line; }
+const std::string& TraceReader::path() const { return impl_->lines.path(); }
+int TraceReader::line() const { return impl_->lines.line_number(); }
 
 bool TraceReader::next(TraceRow& row) {
-  Impl& r = *impl_;
-  while (true) {
-    // Find the next complete line, reading more as needed.
-    const char* newline = nullptr;
-    size_t searched = r.begin;
-    while ((newline = static_cast<const char*>(
-                std::memchr(r.buffer.data() + searched, '\n', r.end - searched))) == nullptr) {
-      searched = r.end - r.begin;  // offsets shift to 0 in fill()
-      if (!r.fill()) break;
-    }
-    if (newline == nullptr && r.begin == r.end) return false;
-    const bool unterminated = newline == nullptr;
-    const size_t line_end = unterminated ? r.end : static_cast<size_t>(newline - r.buffer.data());
-    const char* start = r.buffer.data() + r.begin;
-    size_t length = line_end - r.begin;
-    r.begin = unterminated ? r.end : line_end + 1;
-    ++r.line;
-    std::string_view text(start, length);
-    if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    const std::string where = "trace '" + r.path + "' line " + std::to_string(r.line);
-    // simdjson reads up to kPadding bytes past the line: the next lines' bytes
-    // or the buffer's slack, readable, which is all it needs.
-    if (r.buffer.size() - line_end < kPadding) {
-      r.buffer.resize(r.buffer.size() + kPadding);
-      start = r.buffer.data() + line_end - length;
-    }
-    dom::element document;
-    if (auto error = r.parser.parse(start, length, /*realloc_if_needed=*/false).get(document)) {
-      throw Error(
-          where +
-          (unterminated ? " is truncated (no complete JSON object): " : " is not valid JSON: ") +
-          simdjson::error_message(error));
-    }
-    try {
-      read_row(document, row);
-    } catch (const BadRow& e) {
-      throw Error(where + ": " + e.message);
-    }
-    return true;
+  std::string_view line;
+  bool unterminated = false;
+  if (!impl_->lines.next(line, unterminated)) return false;
+  dom::element document;
+  // LineReader leaves kPadding readable bytes after the line, as simdjson needs.
+  if (auto error = impl_->parser.parse(line.data(), line.size(), /*realloc_if_needed=*/false)
+                       .get(document)) {
+    throw Error(impl_->lines.where() +
+                (unterminated ? " is truncated (no complete JSON object): "
+                              : " is not valid JSON: ") +
+                simdjson::error_message(error));
   }
+  try {
+    read_row(document, row);
+  } catch (const BadRow& e) {
+    throw Error(impl_->lines.where() + ": " + e.message);
+  }
+  return true;
 }
 
 Trace read_trace(const std::string& path) {

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <memory>
 
+#include "artifacts/line_reader.h"
 #include "artifacts/schema_check.h"
 #include "cli/common.h"
 #include "detllm_test/check.h"
@@ -77,13 +78,11 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
 std::vector<detllm::Prompt> read_prompts(const RunFlags& f) {
   std::vector<detllm::Prompt> prompts(f.prompts.begin(), f.prompts.end());
   if (!f.prompt_file.empty()) {
-    std::ifstream in(f.prompt_file);
-    if (!in) throw detllm::Error("cannot read prompt file '" + f.prompt_file + "'");
-    std::string line;
-    for (int number = 1; std::getline(in, line); ++number) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      const std::string where =
-          "prompt file '" + f.prompt_file + "' line " + std::to_string(number);
+    internal::LineReader lines(f.prompt_file, "prompt file");
+    std::string_view line;
+    bool unterminated = false;
+    while (lines.next(line, unterminated)) {
+      const std::string where = lines.where();
       json value;
       try {
         value = json::parse(line);

@@ -125,18 +125,18 @@ std::string shape_of(const at::Tensor& tensor) {
   return shape + "]";
 }
 
-std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& batch,
-                               const GenerationConfig& config, const at::Device& device,
-                               int64_t pad_id) {
+namespace {
+
+// A batch left-padded into ids and mask [B, T] on `device`: real tokens end at
+// the same column, so the next token of every row is predicted from the last.
+std::pair<at::Tensor, at::Tensor> left_padded(const std::vector<TokenIds>& batch,
+                                              const at::Device& device, int64_t pad_id) {
   const auto rows = static_cast<int64_t>(batch.size());
-  if (rows == 0) return {};
   int64_t longest = 0;
   for (const TokenIds& ids : batch) {
     if (ids.empty()) throw Error("empty prompt in batch: every prompt needs at least one token");
     longest = std::max<int64_t>(longest, static_cast<int64_t>(ids.size()));
   }
-  // Left padding: real tokens end at the same column, so the next token of every
-  // row is predicted from the last column.
   std::vector<int64_t> ids_host(rows * longest, pad_id), mask_host(rows * longest, 0);
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t offset = longest - static_cast<int64_t>(batch[r].size());
@@ -144,11 +144,56 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
     std::fill(mask_host.begin() + r * longest + offset, mask_host.begin() + (r + 1) * longest, 1);
   }
   auto long_options = at::TensorOptions().dtype(at::kLong);
-  at::Tensor ids =
-      at::from_blob(ids_host.data(), {rows, longest}, long_options).to(device, false, true);
-  at::Tensor mask =
-      at::from_blob(mask_host.data(), {rows, longest}, long_options).to(device, false, true);
+  return {at::from_blob(ids_host.data(), {rows, longest}, long_options).to(device, false, true),
+          at::from_blob(mask_host.data(), {rows, longest}, long_options).to(device, false, true)};
+}
 
+// What each decoding step chose, kept on the device until the end.
+struct Steps {
+  std::vector<at::Tensor> chosen, logprobs, margins, bad;
+  std::vector<bool> finished;          // the row produced its stop token
+  std::vector<int64_t> stop_lengths;   // length of a row that hit its stop token
+};
+
+// Per row: the generated tokens, margins and logprobs, up to its stop token;
+// throws NonFiniteLogits for a step whose logits were not finite.
+std::vector<Generation> collect(const Steps& steps, int64_t rows, bool with_logprobs) {
+  const auto count = static_cast<int64_t>(steps.chosen.size());
+  at::Tensor bad_all = at::stack(steps.bad, 1).to(at::kCPU).contiguous();  // [B, steps]
+  at::Tensor chosen_all = at::stack(steps.chosen, 1).to(at::kCPU).contiguous();
+  at::Tensor margin_all = at::stack(steps.margins, 1).to(at::kCPU).to(at::kDouble).contiguous();
+  at::Tensor logprob_all;
+  if (with_logprobs) {
+    logprob_all = at::stack(steps.logprobs, 1).to(at::kCPU).to(at::kDouble).contiguous();
+  }
+  std::vector<Generation> out(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    // A row that produced its stop token ends there (the token is kept).
+    const int64_t length = steps.finished[r] ? steps.stop_lengths[r] : count;
+    const bool* bad_row = bad_all.data_ptr<bool>() + r * count;
+    for (int64_t s = 0; s < length; ++s) {
+      if (bad_row[s]) throw NonFiniteLogits(static_cast<int>(r), static_cast<int>(s));
+    }
+    const int64_t* chosen_row = chosen_all.data_ptr<int64_t>() + r * count;
+    const double* margin_row = margin_all.data_ptr<double>() + r * count;
+    out[r].tokens.assign(chosen_row, chosen_row + length);
+    out[r].logit_margins.assign(margin_row, margin_row + length);
+    if (with_logprobs) {
+      const double* logprob_row = logprob_all.data_ptr<double>() + r * count;
+      out[r].logprobs.assign(logprob_row, logprob_row + length);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& batch,
+                               const GenerationConfig& config, const at::Device& device,
+                               int64_t pad_id) {
+  const auto rows = static_cast<int64_t>(batch.size());
+  if (rows == 0) return {};
+  auto [ids, mask] = left_padded(batch, device, pad_id);
   const bool sampling = config.do_sample;
   // Greedy decoding without a stop token keeps everything on the device and
   // synchronizes once at the end; sampling and stop tokens need the host per step.
@@ -159,9 +204,9 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
       generators.push_back(request_generator(config.seed, ids_of_row));
     }
   }
-  std::vector<at::Tensor> chosen_steps, logprob_steps, margin_steps, bad_steps;
-  std::vector<bool> finished(rows, false);
-  std::vector<int64_t> stop_lengths(rows, -1);  // length of a row that hit its stop token
+  Steps steps;
+  steps.finished.assign(rows, false);
+  steps.stop_lengths.assign(rows, -1);
 
   at::Tensor logits = model.prefill(ids, mask);
   for (int step = 0; step < config.max_new_tokens; ++step) {
@@ -170,12 +215,11 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
     at::Tensor bad = at::logical_not(at::isfinite(scores)).any(-1);
     auto top = scores.topk(2, -1);
     at::Tensor top_values = std::get<0>(top);
-    at::Tensor margin = top_values.select(1, 0) - top_values.select(1, 1);
     at::Tensor chosen = std::get<1>(top).select(1, 0);  // greedy
     if (host_each_step) {
       at::Tensor bad_host = bad.to(at::kCPU).contiguous();
       for (int64_t r = 0; r < rows; ++r) {
-        if (!finished[r] && bad_host.data_ptr<bool>()[r]) {
+        if (!steps.finished[r] && bad_host.data_ptr<bool>()[r]) {
           throw NonFiniteLogits(static_cast<int>(r), step);
         }
       }
@@ -187,25 +231,25 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
       for (int64_t r = 0; r < rows; ++r) {
         picks[r] = sample_row(host.data_ptr<float>() + r * vocab, vocab, config, generators[r]);
       }
-      chosen = at::tensor(picks, long_options).to(device);
+      chosen = at::tensor(picks, at::TensorOptions().dtype(at::kLong)).to(device);
     }
-    chosen_steps.push_back(chosen);
-    margin_steps.push_back(margin);
-    bad_steps.push_back(bad);
+    steps.chosen.push_back(chosen);
+    steps.margins.push_back(top_values.select(1, 0) - top_values.select(1, 1));
+    steps.bad.push_back(bad);
     if (config.capture_logprobs) {
-      logprob_steps.push_back(
+      steps.logprobs.push_back(
           at::log_softmax(scores, -1).gather(1, chosen.unsqueeze(1)).squeeze(1));
     }
     if (host_each_step) {
       at::Tensor chosen_host = chosen.to(at::kCPU).contiguous();
       bool all_finished = true;
       for (int64_t r = 0; r < rows; ++r) {
-        if (!finished[r] && config.eos_token_id &&
+        if (!steps.finished[r] && config.eos_token_id &&
             chosen_host.data_ptr<int64_t>()[r] == *config.eos_token_id) {
-          finished[r] = true;
-          stop_lengths[r] = step + 1;
+          steps.finished[r] = true;
+          steps.stop_lengths[r] = step + 1;
         }
-        all_finished = all_finished && finished[r];
+        all_finished = all_finished && steps.finished[r];
       }
       if (all_finished) break;
     }
@@ -214,33 +258,7 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
       logits = model.step(chosen.view({rows, 1}), mask);
     }
   }
-
-  const auto steps = static_cast<int64_t>(chosen_steps.size());
-  at::Tensor bad_all = at::stack(bad_steps, 1).to(at::kCPU).contiguous();  // [B, steps]
-  at::Tensor chosen_all = at::stack(chosen_steps, 1).to(at::kCPU).contiguous();
-  at::Tensor margin_all = at::stack(margin_steps, 1).to(at::kCPU).to(at::kDouble).contiguous();
-  at::Tensor logprob_all;
-  if (config.capture_logprobs) {
-    logprob_all = at::stack(logprob_steps, 1).to(at::kCPU).to(at::kDouble).contiguous();
-  }
-  std::vector<Generation> out(rows);
-  for (int64_t r = 0; r < rows; ++r) {
-    // A row that produced its stop token ends there (the token is kept).
-    const int64_t length = finished[r] ? stop_lengths[r] : steps;
-    const bool* bad_row = bad_all.data_ptr<bool>() + r * steps;
-    for (int64_t s = 0; s < length; ++s) {
-      if (bad_row[s]) throw NonFiniteLogits(static_cast<int>(r), static_cast<int>(s));
-    }
-    const int64_t* chosen_row = chosen_all.data_ptr<int64_t>() + r * steps;
-    const double* margin_row = margin_all.data_ptr<double>() + r * steps;
-    out[r].tokens.assign(chosen_row, chosen_row + length);
-    out[r].logit_margins.assign(margin_row, margin_row + length);
-    if (config.capture_logprobs) {
-      const double* logprob_row = logprob_all.data_ptr<double>() + r * steps;
-      out[r].logprobs.assign(logprob_row, logprob_row + length);
-    }
-  }
-  return out;
+  return collect(steps, rows, config.capture_logprobs);
 }
 
 }  // namespace detllm::internal

@@ -1,4 +1,4 @@
-// Internal machinery behind EXPECT_REPEATABLE and EXPECT_BATCH_INVARIANT; use
+// detllm::gtest — internal machinery behind EXPECT_REPEATABLE and EXPECT_BATCH_INVARIANT; use
 // the macros in assertions.h instead.
 #ifndef DETLLM_TEST_INTERNAL_ASSERTION_IMPL_H_
 #define DETLLM_TEST_INTERNAL_ASSERTION_IMPL_H_
