@@ -5,6 +5,7 @@
 // divided by the wall time of R bare generate() calls over the same batches.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -77,42 +78,94 @@ void CheckOverhead(benchmark::State& state, const std::string& preset) {
   options.out_dir = out;
   // Same thread count for both sides, so the ratio measures the harness alone.
   options.determinism.threads = 0;
-  double bare_s = 0, check_s = 0;
-  for (auto _ : state) {
-    auto start = Clock::now();
-    {
-      // Bare generation under the same controls: the ratio is the harness's
-      // cost, not that of deterministic kernels (measured by Controls below).
-      detllm::DeterminismScope scope(options.determinism, device());
-      for (int r = 0; r < runs; ++r) {
-        for (const detllm::Prompt& prompt : kPrompts) {
-          benchmark::DoNotOptimize(
-              model->generate({model->tokenizer().encode(prompt.text)}, options.decoding));
-        }
+  // Bare and check alternate, each going first in every other iteration: the
+  // second of two equal workloads measures a few percent slower here (seen: two
+  // bare runs in a row, 1.04), so a fixed order would bias the ratio. The ratio
+  // is of the medians, so that a model call's own jitter does not decide it.
+  std::vector<double> bare_s, check_s;
+  auto time_bare = [&] {
+    const auto start = Clock::now();
+    // Bare generation under the same controls: the ratio is the harness's
+    // cost, not that of deterministic kernels (measured by Controls below).
+    detllm::DeterminismScope scope(options.determinism, device());
+    for (int r = 0; r < runs; ++r) {
+      for (const detllm::Prompt& prompt : kPrompts) {
+        benchmark::DoNotOptimize(
+            model->generate({model->tokenizer().encode(prompt.text)}, options.decoding));
       }
     }
-    bare_s += std::chrono::duration<double>(Clock::now() - start).count();
-    start = Clock::now();
+    bare_s.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  };
+  auto time_check = [&] {
+    const auto start = Clock::now();
     benchmark::DoNotOptimize(detllm::check(*model, kPrompts, options));
-    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    check_s += elapsed;
-    state.SetIterationTime(elapsed);
+    check_s.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  };
+  for (auto _ : state) {
+    if (check_s.size() % 2 == 0) {
+      time_bare();
+      time_check();
+    } else {
+      time_check();
+      time_bare();
+    }
+    state.SetIterationTime(check_s.back());
   }
   detllm::internal::remove_tree(out);
-  state.counters["bare_ms"] = 1e3 * bare_s / static_cast<double>(state.iterations());
-  state.counters["check_ms"] = 1e3 * check_s / static_cast<double>(state.iterations());
-  state.counters["overhead_ratio"] = check_s / bare_s;
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  };
+  state.counters["bare_ms"] = 1e3 * median(bare_s);
+  state.counters["check_ms"] = 1e3 * median(check_s);
+  state.counters["overhead_ratio"] = median(check_s) / median(bare_s);
 }
 BENCHMARK_CAPTURE(CheckOverhead, tiny, "tiny")
     ->Arg(5)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
-    ->MinTime(1.0);
+    ->MinTime(5.0);
 BENCHMARK_CAPTURE(CheckOverhead, small, "small")
     ->Arg(3)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(2);
+
+// The harness's own cost, with nothing to infer: a check of 5 runs over the
+// same 4 prompts of a model that answers instantly (16 fixed tokens with
+// logprobs): without a pack (0), with one (1), and with the pack kept only on
+// failure (2, what the assertions do). Against CheckOverhead's bare_ms this is
+// the fixed cost a check adds to inference.
+void CheckFixedCost(benchmark::State& state) {
+  detllm::ModelInfo info;
+  info.name = "instant";
+  auto model = detllm::make_callable_model(
+      [](const std::vector<detllm::TokenIds>& batch, const detllm::GenerationConfig& config) {
+        std::vector<detllm::Generation> out(batch.size());
+        for (detllm::Generation& g : out) {
+          for (int t = 0; t < config.max_new_tokens; ++t) {
+            g.tokens.push_back(65 + t);
+            g.logprobs.push_back(-0.25 * t);
+            g.logit_margins.push_back(1.0);
+          }
+        }
+        return out;
+      },
+      info);
+  const std::string out = (std::filesystem::temp_directory_path() / "detllm_bench_fixed").string();
+  detllm::CheckOptions options;
+  options.runs = 5;
+  options.decoding.max_new_tokens = 16;
+  options.determinism.threads = 0;
+  options.out_dir = state.range(0) == 0 ? "" : out;
+  options.keep_passing_pack = state.range(0) == 1;
+  for (auto _ : state) benchmark::DoNotOptimize(detllm::check(*model, kPrompts, options));
+  detllm::internal::remove_tree(out);
+  state.SetLabel(state.range(0) == 0   ? "no pack"
+                 : state.range(0) == 1 ? "with pack"
+                                       : "pack on failure");
+}
+BENCHMARK(CheckFixedCost)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 
 // What the determinism controls themselves cost: generation with and without them.
 void Controls(benchmark::State& state, const std::string& preset) {

@@ -173,6 +173,29 @@ TEST_F(CheckTest, CatchesRunVarianceFromAnUnseededRandomSource) {
 
 // State that leaks from one call into the next: only the first (cold) call
 // differs, and the report says so.
+
+// keep_passing_pack = false (what the assertions use): a passing check leaves
+// no file, a failing one its whole pack.
+TEST_F(CheckTest, WritesThePackOnlyOnFailureWhenAsked) {
+  auto model = make_builtin_model(BuiltinConfig::tiny());
+  CheckOptions o = options(2);
+  o.keep_passing_pack = false;
+  CheckResult passed = check(*model, kPrompts, o);
+  ASSERT_TRUE(passed.passed());
+  EXPECT_EQ(passed.pack_dir, "");
+  EXPECT_THAT(entries(), ::testing::IsEmpty());
+
+  auto dropout = torchscript(testing::Defect::kDropoutLeftOn);
+  CheckResult failed = check(*dropout, kPrompts, o);
+  ASSERT_EQ(failed.report.category, Category::kRunVarianceFixedBatch);
+  ASSERT_NE(failed.pack_dir, "");
+  for (const char* file :
+       {"env.json", "run_config.json", "envs/run_1.json", "traces/run_1.jsonl", "trace.jsonl",
+        "report.json", "report.txt", "diffs/first_divergence.json"}) {
+    EXPECT_TRUE(fs::exists(fs::path(failed.pack_dir) / file)) << file;
+  }
+  EXPECT_EQ(entries().size(), 1u);  // the pack; no temporary directory
+}
 TEST_F(CheckTest, NamesAColdFirstCall) {
   auto inner = make_builtin_model(BuiltinConfig::tiny());
   ModelInfo info;

@@ -59,6 +59,10 @@ struct CheckOptions : RunOptions {
   // position in a batch of seeded random size from 2 to needle_max_batch_size.
   int needle_trials = 0;
   int needle_max_batch_size = 16;
+  // False: the pack is written only when the check fails, so a passing check
+  // creates no file (out_dir is still checked for being writable before the
+  // runs). The assertions do this unless DETLLM_KEEP_ARTIFACTS=1.
+  bool keep_passing_pack = true;
 };
 
 // What run() produced.

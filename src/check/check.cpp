@@ -237,16 +237,15 @@ std::vector<int> extra_batch_sizes(const CheckOptions& options) {
   return sizes;
 }
 
-// Writes each run's environment snapshot and trace into the pack as the run
-// ends. A passing check's runs usually have the same snapshot and the same
-// trace: those are written once and linked, since creating a file costs far
-// more than the bytes in it.
+// Writes each run's environment snapshot and trace into the pack. A passing
+// check's runs usually have the same snapshot and the same trace: those are
+// written once and linked, since creating a file costs far more than the bytes
+// in it.
 class RunFiles {
  public:
-  explicit RunFiles(PackWriter* pack) : pack_(pack) {}
+  explicit RunFiles(PackWriter& pack) : pack_(&pack) {}
   // Run `r` is runs[r]; runs[0] is run 0's trace.
   void add_run(int r, const json& env, const std::vector<Trace>& runs) {
-    if (!pack_) return;
     const Trace& trace = runs[r];
     const std::string env_name = "envs/run_" + std::to_string(r) + ".json";
     const std::string trace_name = "traces/run_" + std::to_string(r) + ".jsonl";
@@ -267,7 +266,7 @@ class RunFiles {
     }
   }
   void add(const std::string& name, const Trace& trace) {
-    if (pack_) pack_->write_trace("traces/" + name + ".jsonl", trace);
+    pack_->write_trace("traces/" + name + ".jsonl", trace);
   }
 
  private:
@@ -303,7 +302,7 @@ class RunFiles {
 // one run at each extra batch size, then the needle trials.
 void run_all(Generator& model, const std::vector<Request>& requests,
              const std::vector<int>& extra_sizes, const CheckOptions& options, CheckResult& result,
-             std::vector<json>& envs, RunFiles files) {
+             std::vector<json>& envs) {
   // Unless a preflight was asked for, run 0 is the first call after loading:
   // nothing warms the model up, so a cold first call that differs is caught.
   if (options.preflight) run_preflight(model, requests, options);
@@ -314,12 +313,10 @@ void run_all(Generator& model, const std::vector<Request>& requests,
     progress.begin("run " + std::to_string(r + 1) + " of " + std::to_string(options.runs),
                    prompt_count);
     result.runs.push_back(run_in_order(model, requests, options.batch_size, options, &progress));
-    files.add_run(r, envs.back(), result.runs);
   }
   for (int b : extra_sizes) {
     progress.begin("batch size " + std::to_string(b), prompt_count);
     result.batch_traces[b] = run_in_order(model, requests, b, options, &progress);
-    files.add("batch_" + std::to_string(b), result.batch_traces[b]);
   }
   for (int t = 0; t < options.needle_trials; ++t) {
     progress.begin(
@@ -330,7 +327,6 @@ void run_all(Generator& model, const std::vector<Request>& requests,
                   internal::plan_needles(requests.size(), t, options.needle_max_batch_size,
                                          options.determinism.seed.value_or(0)),
                   options.decoding, &progress));
-    files.add("needle_" + std::to_string(t), result.needle_traces.back());
   }
 }
 
@@ -410,13 +406,22 @@ void compare_all(CheckResult& result, const std::vector<json>& envs, const Check
   report.passed = category == Category::kPass;
 }
 
-// The rest of the check's repro pack (RunFiles wrote each run's files):
-// configuration, the report, and the pack moved into place.
+// The check's repro pack: each run's environment and trace, the other batch
+// sizes' and needle trials' traces, configuration, the report, and the pack
+// moved into place.
 void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prompt>& prompts,
                       const CheckOptions& options, const std::vector<int>& extra_sizes,
                       const std::vector<json>& envs, CheckResult& result) {
   Report& report = result.report;
   report.pack_dir = pack.final_path();
+  RunFiles files(pack);
+  for (size_t r = 0; r < result.runs.size(); ++r) {
+    files.add_run(static_cast<int>(r), envs[r], result.runs);
+  }
+  for (const auto& [b, trace] : result.batch_traces) files.add("batch_" + std::to_string(b), trace);
+  for (size_t t = 0; t < result.needle_traces.size(); ++t) {
+    files.add("needle_" + std::to_string(t), result.needle_traces[t]);
+  }
   if (result.runs.empty()) {  // no runs (an unsupported request): what there is
     pack.write_json("env.json", envs[0]);
     pack.write_trace("trace.jsonl", {});
@@ -476,11 +481,15 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
     report.capability_failures = record.capability_failures;
     envs.push_back(capture_env(options.env));
   } else {
-    run_all(model, requests, extra_sizes, options, result, envs, RunFiles(pack ? &*pack : nullptr));
+    run_all(model, requests, extra_sizes, options, result, envs);
     compare_all(result, envs, options, record.tier_effective, model.tokenizer());
   }
   result.determinism = record;
-  if (pack) write_check_pack(*pack, model, prompts, options, extra_sizes, envs, result);
+  // Without keep_passing_pack a passing check leaves nothing: the temporary
+  // directory, still empty, goes with the PackWriter.
+  if (pack && (options.keep_passing_pack || !result.passed())) {
+    write_check_pack(*pack, model, prompts, options, extra_sizes, envs, result);
+  }
   return result;
 }
 

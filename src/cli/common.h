@@ -23,6 +23,30 @@ struct GlobalFlags {
   bool quiet = false;
 };
 
+// Both executables' -v/--verbose and -q/--quiet.
+inline void add_global_flags(CLI::App& app, GlobalFlags& flags) {
+  app.add_flag("-v,--verbose", flags.verbose,
+               "also print the controls applied, downgrades and warnings");
+  app.add_flag("-q,--quiet", flags.quiet,
+               "print nothing but errors; the exit status tells the result");
+}
+
+// Parses the command line and runs the chosen subcommand's callback. Returns
+// true if it ran; otherwise `status` is the exit status (kPass after --help,
+// kBadInput for bad usage or an error, printed).
+inline bool parse_and_run(CLI::App& app, int argc, char** argv, int& status) {
+  try {
+    app.parse(argc, argv);
+    return true;
+  } catch (const CLI::ParseError& e) {
+    status = app.exit(e) == 0 ? kPass : kBadInput;
+  } catch (const std::exception& e) {
+    std::cerr << "detllm: " << e.what() << "\n";
+    status = kBadInput;
+  }
+  return false;
+}
+
 // Prints schema problems to stderr; true if there are none.
 inline bool schema_valid(const std::vector<std::string>& problems) {
   for (const std::string& problem : problems) std::cerr << "detllm: schema: " << problem << "\n";

@@ -11,10 +11,7 @@ int main(int argc, char** argv) {
   CLI::App app{"detllm: determinism checks for LLM inference (docs/cli.md)"};
   app.require_subcommand(1);
   GlobalFlags flags;
-  app.add_flag("-v,--verbose", flags.verbose,
-               "also print the controls applied, downgrades and warnings");
-  app.add_flag("-q,--quiet", flags.quiet,
-               "print nothing but errors; the exit status tells the result");
+  add_global_flags(app, flags);
   int status = kBadInput;
   // Served by detllm-torch: listed here for --help, parsed there.
   for (const auto& [name, what] :
@@ -27,15 +24,7 @@ int main(int argc, char** argv) {
   }
   add_diff_command(app, flags, status);
   add_report_command(app, flags, status);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? kPass : kBadInput;
-  } catch (const std::exception& e) {
-    std::cerr << "detllm: " << e.what() << "\n";
-    return kBadInput;
-  }
+  if (!parse_and_run(app, argc, argv, status)) return status;
   for (const char* name : {"env", "run", "check"}) {
     if (!app.got_subcommand(name)) continue;
     try {

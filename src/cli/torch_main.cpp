@@ -10,21 +10,10 @@ int main(int argc, char** argv) {
   CLI::App app{"detllm: determinism checks for LLM inference (docs/cli.md)", "detllm"};
   app.require_subcommand(1);
   GlobalFlags flags;
-  app.add_flag("-v,--verbose", flags.verbose,
-               "also print the controls applied, downgrades and warnings");
-  app.add_flag("-q,--quiet", flags.quiet,
-               "print nothing but errors; the exit status tells the result");
+  add_global_flags(app, flags);
   int status = kBadInput;
   add_env_command(app, flags, status);
   add_run_commands(app, flags, status);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? kPass : kBadInput;
-  } catch (const std::exception& e) {
-    std::cerr << "detllm: " << e.what() << "\n";
-    return kBadInput;
-  }
+  parse_and_run(app, argc, argv, status);
   return status;
 }

@@ -76,6 +76,28 @@ std::string tf32_note_problem(const std::string&, const std::string& effective,
   return effective == wanted ? "" : "effective " + effective;
 }
 
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 11)
+// libtorch 2.11's per-backend float32 precision of CUDA ops: read back only
+// (it follows the TF32 switches); TF32 or BF16 there means reduced precision.
+template <at::Float32Op op>
+std::string read_cuda_fp32_precision() {
+  const at::Float32Precision p = context().float32Precision(at::Float32Backend::CUDA, op);
+  return p == at::Float32Precision::IEEE   ? "ieee"
+         : p == at::Float32Precision::TF32 ? "tf32"
+         : p == at::Float32Precision::BF16 ? "bf16"
+                                           : "none";
+}
+std::string wanted_fp32_precision(const DeterminismOptions& o) {
+  return o.allow_tf32 ? "tf32" : "ieee";
+}
+std::string fp32_precision_problem(const std::string&, const std::string& effective,
+                                   const std::string& wanted, bool) {
+  return wanted == "ieee" && (effective == "tf32" || effective == "bf16")
+             ? "reduced precision " + effective
+             : "";
+}
+#endif
+
 std::vector<Control> make_controls() {
   std::vector<Control> table = {
     {"CUBLAS_WORKSPACE_CONFIG", "env", true, [] { return env_value("CUBLAS_WORKSPACE_CONFIG"); },
@@ -148,41 +170,11 @@ std::vector<Control> make_controls() {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 11)
     // libtorch 2.11's per-backend float32 precision follows the switches
     // above: read back only; TF32 or BF16 there means reduced precision.
-    {"fp32_precision_cuda_matmul", "torch", true,
-     [] {
-       const at::Float32Precision p =
-           context().float32Precision(at::Float32Backend::CUDA, at::Float32Op::MATMUL);
-       return std::string(p == at::Float32Precision::IEEE   ? "ieee"
-                          : p == at::Float32Precision::TF32 ? "tf32"
-                          : p == at::Float32Precision::BF16 ? "bf16"
-                                                            : "none");
-     },
-     nullptr,
-     [](const DeterminismOptions& o) { return std::string(o.allow_tf32 ? "tf32" : "ieee"); },
-     [](const std::string&, const std::string& effective, const std::string& wanted,
-        bool) -> std::string {
-       return wanted == "ieee" && (effective == "tf32" || effective == "bf16")
-                  ? "reduced precision " + effective
-                  : "";
-     },
+    {"fp32_precision_cuda_matmul", "torch", true, read_cuda_fp32_precision<at::Float32Op::MATMUL>,
+     nullptr, wanted_fp32_precision, fp32_precision_problem,
      "libtorch 2.11's float32 precision of CUDA matmuls"},
-    {"fp32_precision_cuda_conv", "torch", true,
-     [] {
-       const at::Float32Precision p =
-           context().float32Precision(at::Float32Backend::CUDA, at::Float32Op::CONV);
-       return std::string(p == at::Float32Precision::IEEE   ? "ieee"
-                          : p == at::Float32Precision::TF32 ? "tf32"
-                          : p == at::Float32Precision::BF16 ? "bf16"
-                                                            : "none");
-     },
-     nullptr,
-     [](const DeterminismOptions& o) { return std::string(o.allow_tf32 ? "tf32" : "ieee"); },
-     [](const std::string&, const std::string& effective, const std::string& wanted,
-        bool) -> std::string {
-       return wanted == "ieee" && (effective == "tf32" || effective == "bf16")
-                  ? "reduced precision " + effective
-                  : "";
-     },
+    {"fp32_precision_cuda_conv", "torch", true, read_cuda_fp32_precision<at::Float32Op::CONV>,
+     nullptr, wanted_fp32_precision, fp32_precision_problem,
      "libtorch 2.11's float32 precision of CUDA convolutions"},
 #endif
     {"fp16_reduced_precision_reduction", "torch", true,

@@ -7,7 +7,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "artifacts/file_util.h"
 #include "detllm_test/error.h"
 #include "detllm_test/fixture.h"
 
@@ -61,6 +60,7 @@ std::string claim(Property property, const char* model, const char* prompts,
                                           const CheckOptions& options) {
   CheckOptions o = options;
   o.out_dir = test_artifact_dir();
+  o.keep_passing_pack = keep_artifacts();
   const std::string value_of = "Value of: " + claim(property, model_text, prompts_text, o) + "\n";
   CheckResult result;
   try {
@@ -72,10 +72,7 @@ std::string claim(Property property, const char* model, const char* prompts,
     return record_failure(o.out_dir, value_of + "  Actual: the model threw: " + e.what());
   }
   if (result.passed()) {
-    if (!keep_artifacts() && !result.pack_dir.empty()) {
-      remove_tree(result.pack_dir);
-      rmdir(o.out_dir.c_str());  // only if empty: other packs of this test stay
-    }
+    if (result.pack_dir.empty()) rmdir(o.out_dir.c_str());  // only if empty: other packs stay
     return ::testing::AssertionSuccess();
   }
   const Report& r = result.report;
