@@ -74,9 +74,9 @@ TEST(TraceReader, TokenIdsMustBeIntegers) {
   const std::string head = R"({"prompt_id": "x", "generated_token_ids": )";
   EXPECT_THAT(read_error(dir, head + "[1.9]}\n"),
               HasSubstr("line 1: field 'generated_token_ids' item 0 must be an integer token id, "
-                        "not a non-integer number (1.9)"));
+                        "not a number with a fraction or an exponent (1.9)"));
   EXPECT_THAT(read_error(dir, head + "[4, 1e27]}\n"),
-              HasSubstr("item 1 must be an integer token id, not a non-integer number"));
+              HasSubstr("item 1 must be an integer token id, not a number with a fraction or an exponent"));
   EXPECT_THAT(read_error(dir, head + "[1.0]}\n"), HasSubstr("must be an integer token id"));
   EXPECT_THAT(read_error(dir, head + R"(["5"]})"
                                      "\n"),

@@ -63,11 +63,32 @@
                     #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
                 GTEST_FATAL_FAILURE_)
 
+// The outputs equal those a golden file recorded (golden.h): one run under the
+// golden's settings (batch size, decoding, seed, tier, threads; an option
+// given here wins), tokens at tier 1, bitwise logprobs at tier 2 (LogprobUlps
+// for a tolerance). A failure names the first divergence and the environment
+// fields that differ from the golden's recording, and keeps a pack with both
+// sides. With DETLLM_UPDATE_GOLDEN=1 (or --detllm_update_golden) it records
+// the golden instead and prints what changed; refused under CI. A missing
+// golden fails with the command that records it.
+//
+//   EXPECT_MATCHES_GOLDEN(model, prompts, GOLDEN_DIR "/tiny.jsonl", detllm::Tier(2));
+#define DETLLM_EXPECT_MATCHES_GOLDEN(model, ...)                                              \
+  GTEST_ASSERT_(::detllm::internal::CheckMatchesGolden(                                       \
+                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
+                GTEST_NONFATAL_FAILURE_)
+#define DETLLM_ASSERT_MATCHES_GOLDEN(model, ...)                                              \
+  GTEST_ASSERT_(::detllm::internal::CheckMatchesGolden(                                       \
+                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
+                GTEST_FATAL_FAILURE_)
+
 #ifndef DETLLM_DONT_DEFINE_SHORT_NAMES
 #define EXPECT_REPEATABLE(...) DETLLM_EXPECT_REPEATABLE(__VA_ARGS__)
 #define ASSERT_REPEATABLE(...) DETLLM_ASSERT_REPEATABLE(__VA_ARGS__)
 #define EXPECT_BATCH_INVARIANT(...) DETLLM_EXPECT_BATCH_INVARIANT(__VA_ARGS__)
 #define ASSERT_BATCH_INVARIANT(...) DETLLM_ASSERT_BATCH_INVARIANT(__VA_ARGS__)
+#define EXPECT_MATCHES_GOLDEN(...) DETLLM_EXPECT_MATCHES_GOLDEN(__VA_ARGS__)
+#define ASSERT_MATCHES_GOLDEN(...) DETLLM_ASSERT_MATCHES_GOLDEN(__VA_ARGS__)
 #endif
 
 #endif  // DETLLM_TEST_ASSERTIONS_H_

@@ -18,6 +18,7 @@
 #include "detllm_test/check.h"
 #include "detllm_test/error.h"
 #include "detllm_test/fixture.h"
+#include "detllm_test/golden_check.h"
 #include "detllm_test/matchers.h"
 #include "detllm_test/models.h"
 #include "detllm_test/options.h"

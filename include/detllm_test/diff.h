@@ -24,6 +24,7 @@ enum class Category {
   kScoreVariance,          // tokens equal, logprobs not bitwise equal (tier 2)
   kEnvMismatch,            // the environment changed between runs
   kUnsupportedRequest,     // a strict requirement the backend cannot meet
+  kGoldenMismatch,         // the outputs differ from a golden file's (golden.h)
 };
 
 // "PASS", "GEN_CONTEXT_MISMATCH", ... as written in report.json.
@@ -69,7 +70,14 @@ struct DiffOptions {
   bool compare_scores = false;  // tier 2
   std::string left_label = "left";
   std::string right_label = "right";
+  // With compare_scores: logprobs within this many float32 ULPs count as
+  // equal; 0 asks for bitwise equality.
+  int64_t score_ulps = 0;
 };
+
+// Distance between two logprobs in float32 units in the last place (they are
+// float32 values carried as doubles); 0 for equal floats.
+int64_t float32_ulps(double a, double b);
 
 // The first divergence between `left` and `right`, or nullopt if they agree.
 std::optional<Divergence> diff_traces(const Trace& left, const Trace& right,

@@ -88,6 +88,14 @@ struct Decoding {
 // the model up, so a cold first call is then not caught.
 struct Preflight {};
 
+// EXPECT_MATCHES_GOLDEN at tier 2: logprobs within `n` float32 ULPs of the
+// golden's count as equal, for a gate on tokens that still watches logprob
+// drift (default 0: bitwise).
+struct LogprobUlps {
+  explicit LogprobUlps(int64_t n) : value(n) {}
+  int64_t value;
+};
+
 namespace internal {
 // Internal: applies one option to the check's options.
 inline void apply(CheckOptions& o, const Runs& v) { o.runs = v.value; }

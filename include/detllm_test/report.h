@@ -33,6 +33,12 @@ struct Report {
   std::optional<Divergence> batch_divergence;  // between batch sizes
   std::vector<std::string> env_differences;    // ENV_MISMATCH: what changed
   int env_mismatch_run = -1;
+  // GOLDEN_MISMATCH: the golden file compared with; its divergence is
+  // first_divergence, env_differences the fields that differ from the
+  // golden's recording and likely_causes those that change numerics, named
+  // with both values (env_likely_causes).
+  std::string golden;
+  std::vector<std::string> likely_causes;
   std::vector<std::string> capability_failures;
   std::vector<std::string> notes;  // observations that did not fail the check
   std::string controls;            // DeterminismRecord::summary()

@@ -74,7 +74,9 @@ void write_trace(const std::string& path, const Trace& trace);
 // "5" are errors, never cast), `prompt_id` a string, and so on; unknown fields
 // are ignored and null is the same as absent. next() throws detllm::Error
 // naming the file and line for malformed JSON, a truncated last line, text
-// after the object, or a missing or mistyped field; blank lines are skipped.
+// after the object, or a missing or mistyped field; blank lines are skipped,
+// and so are header lines before the first row (objects with an
+// "artifact_type", as a golden file begins with), so a golden reads as a trace.
 class TraceReader {
  public:
   // Throws detllm::Error if `path` cannot be opened.

@@ -25,6 +25,7 @@ constexpr std::pair<Category, const char*> kCategoryNames[] = {
     {Category::kScoreVariance, "SCORE_VARIANCE"},
     {Category::kEnvMismatch, "ENV_MISMATCH"},
     {Category::kUnsupportedRequest, "UNSUPPORTED_REQUEST"},
+    {Category::kGoldenMismatch, "GOLDEN_MISMATCH"},
 };
 
 bool bitwise_equal(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
@@ -83,15 +84,28 @@ bool same_decoding(const TraceRow& l, const TraceRow& r) {
 }
 
 // The first logprob that differs bitwise (or where one list ends), else -1.
-int first_score_difference(const std::vector<double>& a, const std::vector<double>& b) {
+int first_score_difference(const std::vector<double>& a, const std::vector<double>& b,
+                           int64_t ulps) {
   const size_t n = std::min(a.size(), b.size());
   for (size_t i = 0; i < n; ++i) {
-    if (!bitwise_equal(a[i], b[i])) return static_cast<int>(i);
+    if (ulps == 0 ? !bitwise_equal(a[i], b[i]) : float32_ulps(a[i], b[i]) > ulps) {
+      return static_cast<int>(i);
+    }
   }
   return a.size() == b.size() ? -1 : static_cast<int>(n);
 }
 
 }  // namespace
+
+int64_t float32_ulps(double a, double b) {
+  // Floats ordered as integers: adjacent floats differ by one.
+  auto ordered = [](float f) {
+    int32_t bits;
+    std::memcpy(&bits, &f, sizeof bits);
+    return bits < 0 ? int64_t{INT32_MIN} - bits : int64_t{bits};
+  };
+  return std::llabs(ordered(static_cast<float>(a)) - ordered(static_cast<float>(b)));
+}
 
 std::string to_string(Category category) {
   for (const auto& [value, name] : kCategoryNames) {
@@ -164,7 +178,7 @@ class TraceComparer {
         found(kScoreStage, std::move(d), l);
         return;
       }
-      const int t = first_score_difference(*l.scores, *r.scores);
+      const int t = first_score_difference(*l.scores, *r.scores, options_.score_ulps);
       if (t >= 0) {
         Divergence d = make(Category::kScoreVariance, "scores", i, l);
         fill_step(d, l, r, t);

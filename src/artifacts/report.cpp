@@ -58,6 +58,7 @@ std::string side_line(const std::string& label, int64_t token, const std::string
 }  // namespace
 
 std::string Report::headline() const {
+  if (passed && !golden.empty()) return "PASS: the outputs match golden '" + golden + "'";
   if (passed && runs == 0) return "PASS: the traces agree";  // a diff of two traces
   if (passed) {
     std::string line = "PASS: " + std::string(runs == 1 ? "1 run" : std::to_string(runs) + " runs");
@@ -79,6 +80,8 @@ std::string Report::headline() const {
   } else if (category == Category::kScoreVariance) {
     const auto& d = first_divergence ? first_divergence : batch_divergence;
     if (d) line += " — logprobs of " + d->right_label + " differ from " + d->left_label;
+  } else if (category == Category::kGoldenMismatch && first_divergence) {
+    line += " — the outputs differ from golden '" + golden + "'";
   } else if (category == Category::kEnvMismatch) {
     line += " — the environment changed before run " + std::to_string(env_mismatch_run);
   } else if (category == Category::kUnsupportedRequest && !capability_failures.empty()) {
@@ -114,6 +117,8 @@ json to_json(const Report& r) {
            {"needle_trials", r.needle_trials},
            {"env_differences", r.env_differences},
            {"env_mismatch_run", r.env_mismatch_run},
+           {"golden", r.golden.empty() ? json(nullptr) : json(r.golden)},
+           {"likely_causes", r.likely_causes},
            {"capability_failures", r.capability_failures},
            {"notes", r.notes},
            {"controls", r.controls},
@@ -143,6 +148,8 @@ Report report_from_json(const json& j) {
   r.needle_trials = details.value("needle_trials", 0);
   r.env_differences = details.value("env_differences", std::vector<std::string>{});
   r.env_mismatch_run = details.value("env_mismatch_run", -1);
+  if (details.contains("golden") && details["golden"].is_string()) r.golden = details["golden"];
+  r.likely_causes = details.value("likely_causes", std::vector<std::string>{});
   r.capability_failures = details.value("capability_failures", std::vector<std::string>{});
   r.notes = details.value("notes", std::vector<std::string>{});
   r.controls = details.value("controls", "");
@@ -184,7 +191,8 @@ std::string render_findings(const Report& r, int indent) {
            "agree with each other\n";
   }
   if (r.first_divergence) {
-    out << pad << "first divergence" << (r.runs > 0 ? " between runs" : "") << " ("
+    out << pad << "first divergence"
+        << (!r.golden.empty() ? " from the golden" : r.runs > 0 ? " between runs" : "") << " ("
         << to_string(r.first_divergence->category) << "):\n"
         << render_divergence_text(*r.first_divergence, indent + 2);
   }
@@ -198,9 +206,17 @@ std::string render_findings(const Report& r, int indent) {
         << (r.distinct_outputs == 1 ? "" : "s") << " in " << r.runs << " runs\n";
   }
   if (!r.env_differences.empty()) {
-    out << pad << "environment changed before run " << r.env_mismatch_run << ":";
+    if (r.golden.empty()) {
+      out << pad << "environment changed before run " << r.env_mismatch_run << ":";
+    } else {
+      out << pad << "environment differs from the golden's recording:";
+    }
     for (const std::string& field : r.env_differences) out << " " << field;
     out << "\n";
+  }
+  if (!r.likely_causes.empty()) {
+    out << pad << "likely causes:\n";
+    for (const std::string& cause : r.likely_causes) out << pad << "  " << cause << "\n";
   }
   for (const std::string& failure : r.capability_failures) {
     out << pad << "unsupported: " << failure << "\n";

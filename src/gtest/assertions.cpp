@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "detllm_test/error.h"
@@ -52,6 +53,18 @@ std::string claim(Property property, const char* model, const char* prompts,
   return ::testing::AssertionFailure() << message;
 }
 
+// A failed check's message: the claim, the report's headline and findings
+// (the one renderer), and the pack, also recorded as an XML property.
+::testing::AssertionResult report_failure(const std::string& test_dir, const std::string& value_of,
+                                          const CheckResult& result) {
+  ::testing::Test::RecordProperty("detllm_repro_pack", result.pack_dir);
+  std::ostringstream message;
+  const std::string headline = result.report.headline();
+  message << value_of << "  Actual: " << headline.substr(headline.find(' ') + 1) << "\n"
+          << render_findings(result.report, 4) << "    repro pack: " << result.pack_dir;
+  return record_failure(test_dir, message.str());
+}
+
 }  // namespace
 
 ::testing::AssertionResult check_property(Property property, const char* model_text,
@@ -75,13 +88,46 @@ std::string claim(Property property, const char* model, const char* prompts,
     if (result.pack_dir.empty()) rmdir(o.out_dir.c_str());  // only if empty: other packs stay
     return ::testing::AssertionSuccess();
   }
-  const Report& r = result.report;
-  ::testing::Test::RecordProperty("detllm_repro_pack", result.pack_dir);
-  std::ostringstream message;
-  const std::string headline = r.headline();
-  message << value_of << "  Actual: " << headline.substr(headline.find(' ') + 1) << "\n"
-          << render_findings(r, 4) << "    repro pack: " << result.pack_dir;
-  return record_failure(o.out_dir, message.str());
+  return report_failure(o.out_dir, value_of, result);
+}
+
+::testing::AssertionResult check_golden_property(const char* model_text, const char* prompts_text,
+                                                 Generator& model,
+                                                 const std::vector<Prompt>& prompts,
+                                                 const GoldenOptions& options) {
+  GoldenOptions g = options;
+  g.base.out_dir = test_artifact_dir();
+  g.base.keep_passing_pack = keep_artifacts();
+  const std::string value_of = std::string("Value of: ") + model_text + " matches golden '" +
+                               g.path + "' on " + prompts_text + "\n";
+  const bool recording = g.update || golden_update_requested();
+  if (!recording && !std::filesystem::exists(g.path)) {
+    const auto& argv = ::testing::internal::GetArgvs();
+    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string command = "DETLLM_UPDATE_GOLDEN=1 " + (argv.empty() ? "<test binary>" : argv[0]);
+    if (test) command += std::string(" --gtest_filter=") + test->test_suite_name() + "." + test->name();
+    return record_failure(g.base.out_dir, value_of + "  Actual: golden '" + g.path +
+                                              "' does not exist; record it with:\n    " + command);
+  }
+  GoldenResult result;
+  try {
+    result = check_golden(model, prompts, g);
+  } catch (const Error& e) {
+    return record_failure(g.base.out_dir, value_of + "  Actual: error: " + e.what());
+  } catch (const std::exception& e) {
+    return record_failure(g.base.out_dir, value_of + "  Actual: the model threw: " + e.what());
+  }
+  if (result.recorded) {
+    std::cout << "[ detllm   ] golden '" << g.path << "' recorded:";
+    for (const std::string& change : result.changes) std::cout << "\n    " << change;
+    std::cout << std::endl;
+    return ::testing::AssertionSuccess();
+  }
+  if (result.passed()) {
+    rmdir(g.base.out_dir.c_str());  // only if empty: other packs stay
+    return ::testing::AssertionSuccess();
+  }
+  return report_failure(g.base.out_dir, value_of, result);
 }
 
 }  // namespace detllm::internal

@@ -87,21 +87,11 @@ class GenerationMatcher : public ::testing::MatcherInterface<const Generation&> 
   std::string description_;
 };
 
-// Distance in float32 units in the last place (logprobs are float32 values).
-int64_t float_ulps(double a, double b) {
-  auto ordered = [](float f) {
-    int32_t bits;
-    std::memcpy(&bits, &f, sizeof bits);
-    return bits < 0 ? int64_t{INT32_MIN} - bits : int64_t{bits};
-  };
-  return std::llabs(ordered(static_cast<float>(a)) - ordered(static_cast<float>(b)));
-}
-
 int first_logprob_difference(const Generation& actual, const Generation& expected, int64_t max_ulps,
                              std::string& why) {
   const size_t n = std::min(actual.logprobs.size(), expected.logprobs.size());
   for (size_t i = 0; i < n; ++i) {
-    const int64_t ulps = float_ulps(actual.logprobs[i], expected.logprobs[i]);
+    const int64_t ulps = float32_ulps(actual.logprobs[i], expected.logprobs[i]);
     const bool differs =
         max_ulps == 0 ? std::memcmp(&actual.logprobs[i], &expected.logprobs[i], sizeof(double)) != 0
                       : ulps > max_ulps;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "detllm_test/check.h"
+#include "detllm_test/golden_check.h"
 #include "detllm_test/options.h"
 
 namespace detllm::internal {
@@ -73,6 +74,36 @@ template <typename Model, typename Prompts, typename... Options>
                                                const Options&... options) {
   return check_property(Property::kBatchInvariant, model_text, prompts_text, as_generator(model),
                         as_prompts(prompts), make_options(Property::kBatchInvariant, options...));
+}
+
+// Internal: runs the golden comparison (or records the golden) and turns the
+// result into an AssertionResult quoting the macro's arguments.
+::testing::AssertionResult check_golden_property(const char* model_text, const char* prompts_text,
+                                                 Generator& model,
+                                                 const std::vector<Prompt>& prompts,
+                                                 const GoldenOptions& options);
+
+// Internal: an option of EXPECT_MATCHES_GOLDEN. LogprobUlps sets the
+// tolerance; every other option is applied over the golden's settings.
+template <typename Option>
+void apply_golden(GoldenOptions& g, const Option& option) {
+  g.overrides = [previous = g.overrides, option](CheckOptions& o) {
+    if (previous) previous(o);
+    apply(o, option);
+  };
+}
+inline void apply_golden(GoldenOptions& g, const LogprobUlps& v) { g.logprob_ulps = v.value; }
+
+template <typename Model, typename Prompts, typename... Options>
+::testing::AssertionResult CheckMatchesGolden(const char* model_text, const char* prompts_text,
+                                              Model&& model, const Prompts& prompts,
+                                              const std::string& golden_path,
+                                              const Options&... options) {
+  GoldenOptions g;
+  g.path = golden_path;
+  (apply_golden(g, options), ...);
+  return check_golden_property(model_text, prompts_text, as_generator(model), as_prompts(prompts),
+                               g);
 }
 
 }  // namespace detllm::internal

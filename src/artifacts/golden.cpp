@@ -1,0 +1,130 @@
+#include "detllm_test/golden.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string_view>
+
+#include "artifacts/json_io.h"
+#include "artifacts/line_reader.h"
+#include "detllm_test/error.h"
+#include "detllm_test/version.h"
+
+namespace detllm {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// The next header line of a golden, parsed; `type` is its artifact_type.
+json read_header(internal::LineReader& lines, const std::string& type) {
+  std::string_view line;
+  bool unterminated = false;
+  if (!lines.next(line, unterminated)) {
+    throw Error("golden '" + lines.path() + "' ends before its " + type +
+                " header line: it is empty or truncated");
+  }
+  json header;
+  try {
+    header = json::parse(line);
+  } catch (const json::exception&) {
+    throw Error(lines.where() + (unterminated ? " is truncated" : " is not valid JSON"));
+  }
+  if (!header.is_object() || header.value("artifact_type", json()) != type) {
+    throw Error(lines.where() + " is not the golden's " + type +
+                " header (is this a golden file?)");
+  }
+  const json version = header.value("schema_version", json());
+  if (!version.is_string() || version.get<std::string>().rfind("1.", 0) != 0) {
+    throw Error(lines.where() + " has schema version " + version.dump() +
+                "; this detllm reads schema 1.x");
+  }
+  return header;
+}
+
+// `object[key]` when it is an object, else throws naming the field.
+json object_field(const json& object, const char* key, const std::string& where) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_object()) {
+    throw Error(where + ": field '" + key + "' must be an object");
+  }
+  return *it;
+}
+
+std::string row_text(const TraceRow& row) { return internal::dump(to_json(row)); }
+
+}  // namespace
+
+Golden read_golden(const std::string& path) {
+  Golden golden;
+  {
+    internal::LineReader lines(path, "golden");
+    const json header = read_header(lines, "golden");
+    const std::string where = "golden '" + path + "' line 1";
+    golden.settings = object_field(header, "settings", where);
+    golden.model = object_field(header, "model", where);
+    golden.env = read_header(lines, "env_snapshot");
+  }
+  golden.rows = read_trace(path);  // TraceReader skips the two header lines
+  if (golden.rows.empty()) throw Error("golden '" + path + "' has no trace rows");
+  return golden;
+}
+
+void write_golden(const std::string& path, const Golden& golden) {
+  json header = {{"schema_version", kSchemaVersion},
+                 {"detllm_version", kVersion},
+                 {"artifact_type", "golden"},
+                 {"settings", golden.settings},
+                 {"model", golden.model}};
+  std::string text = internal::dump(header) + "\n" + internal::dump(golden.env) + "\n";
+  for (const TraceRow& row : golden.rows) text += row_text(row) + "\n";
+
+  std::error_code error;
+  const fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path(), error);
+  const std::string temp = path + ".partial-" + std::to_string(getpid());
+  std::FILE* out = error ? nullptr : std::fopen(temp.c_str(), "wb");
+  const bool written = out && std::fwrite(text.data(), 1, text.size(), out) == text.size();
+  const bool closed = out && std::fclose(out) == 0;
+  if (!written || !closed || std::rename(temp.c_str(), path.c_str()) != 0) {
+    std::remove(temp.c_str());
+    throw Error("cannot write golden '" + path + "'");
+  }
+}
+
+std::vector<std::string> golden_changes(const std::optional<Golden>& before, const Golden& after) {
+  if (!before) return {"new golden: " + std::to_string(after.rows.size()) + " prompts"};
+  std::vector<std::string> changes;
+  for (const char* part : {"settings", "model"}) {
+    const json& old_part = std::string(part) == "settings" ? before->settings : before->model;
+    const json& new_part = std::string(part) == "settings" ? after.settings : after.model;
+    for (const json& op : json::diff(old_part, new_part)) {
+      changes.push_back(std::string(part) + " changed: " + op.value("path", std::string()));
+    }
+  }
+  if (before->rows.size() != after.rows.size()) {
+    changes.push_back(std::to_string(before->rows.size()) + " prompts before, " +
+                      std::to_string(after.rows.size()) + " now");
+  }
+  for (size_t i = 0; i < std::min(before->rows.size(), after.rows.size()); ++i) {
+    Trace old_row{before->rows[i]}, new_row{after.rows[i]};
+    auto d = diff_traces(old_row, new_row, {Category::kGoldenMismatch, true});
+    if (!d) continue;
+    std::string line = "prompt #" + std::to_string(i) + ": ";
+    if (d->field == "generated_token_ids") {
+      line += "generated token " + std::to_string(d->token_index) + " changed (" +
+              std::to_string(d->left_token) + " -> " + std::to_string(d->right_token) + ")";
+    } else if (d->field == "scores" && d->token_index >= 0) {
+      line += "logprobs changed from generated token " + std::to_string(d->token_index);
+    } else {
+      line += d->field + " changed";
+    }
+    changes.push_back(line);
+  }
+  if (changes.empty()) changes.push_back("unchanged");
+  return changes;
+}
+
+}  // namespace detllm

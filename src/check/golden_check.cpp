@@ -1,0 +1,221 @@
+#include "detllm_test/golden_check.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "artifacts/file_util.h"
+#include "check/run_config.h"
+#include "detllm_test/env_snapshot.h"
+#include "detllm_test/error.h"
+#include "detllm_test/golden.h"
+#include "detllm_test/repro_pack.h"
+
+namespace detllm {
+
+using nlohmann::json;
+
+namespace {
+
+json settings_json(const CheckOptions& o, const std::vector<Prompt>& prompts,
+                   const std::vector<TraceRow>& rows) {
+  const GenerationConfig& d = o.decoding;
+  json prompt_list = json::array();
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    prompt_list.push_back({{"index", i},
+                           {"text", prompts[i].has_ids ? json(nullptr) : json(prompts[i].text)},
+                           {"input_token_ids", rows[i].input_token_ids}});
+  }
+  return {{"tier", o.determinism.tier},
+          {"mode", to_string(o.determinism.mode)},
+          {"batch_size", o.batch_size},
+          {"seed", o.determinism.seed ? json(*o.determinism.seed) : json(nullptr)},
+          {"threads", o.determinism.threads},
+          {"decoding",
+           {{"max_new_tokens", d.max_new_tokens},
+            {"do_sample", d.do_sample},
+            {"temperature", d.temperature},
+            {"top_p", d.top_p},
+            {"top_k", d.top_k},
+            {"sampling_seed", d.seed},
+            {"eos_token_id", d.eos_token_id ? json(*d.eos_token_id) : json(nullptr)}}},
+          {"prompts", prompt_list}};
+}
+
+// The golden's settings applied to `o`; throws naming a field of the wrong type.
+void apply_settings(const json& s, const std::string& path, CheckOptions& o) {
+  try {
+    o.determinism.tier = s.at("tier").get<int>();
+    o.batch_size = s.at("batch_size").get<int>();
+    o.determinism.seed = s.at("seed").is_null() ? std::nullopt
+                                                 : std::optional<uint64_t>(s.at("seed"));
+    o.determinism.threads = s.at("threads").get<int>();
+    const json& d = s.at("decoding");
+    o.decoding.max_new_tokens = d.at("max_new_tokens").get<int>();
+    o.decoding.do_sample = d.at("do_sample").get<bool>();
+    o.decoding.temperature = d.at("temperature").get<double>();
+    o.decoding.top_p = d.at("top_p").get<double>();
+    o.decoding.top_k = d.at("top_k").get<int>();
+    o.decoding.seed = d.value("sampling_seed", uint64_t{0});
+    const json eos = d.value("eos_token_id", json());
+    o.decoding.eos_token_id = eos.is_null() ? std::nullopt : std::optional<int64_t>(eos);
+  } catch (const json::exception& e) {
+    throw Error("golden '" + path + "' has bad settings: " + e.what());
+  }
+}
+
+json model_json(const Generator& model) {
+  const ModelInfo info = model.info();
+  json files = json::array();
+  for (const ModelFile& f : info.files) files.push_back({{"path", f.path}, {"sha256", f.sha256}});
+  if (files.empty() && !info.file.empty()) {
+    files.push_back({{"path", info.file}, {"sha256", info.file_sha256}});
+  }
+  return {{"name", info.name},         {"backend", info.backend},
+          {"dtype", info.dtype},       {"device", info.device},
+          {"files", files},            {"tokenizer_id", model.tokenizer().id()}};
+}
+
+CheckOptions settled(const GoldenOptions& options, const Golden* golden) {
+  CheckOptions o = options.base;
+  if (golden) apply_settings(golden->settings, options.path, o);
+  if (options.overrides) options.overrides(o);
+  o.decoding.capture_logprobs = true;  // a golden always keeps them, for tier 2 later
+  o.runs = 1;
+  return o;
+}
+
+RunResult run_once(Generator& model, const std::vector<Prompt>& prompts, CheckOptions o) {
+  o.out_dir.clear();  // the golden check writes its own pack
+  return run(model, prompts, o);
+}
+
+GoldenResult record(Generator& model, const std::vector<Prompt>& prompts,
+                    const GoldenOptions& options) {
+  const char* ci = std::getenv("CI");
+  const char* update = std::getenv("DETLLM_UPDATE_GOLDEN");
+  const bool forced = options.force || (update && std::string(update) == "force");
+  if (ci && *ci && !forced) {
+    throw Error("refusing to record golden '" + options.path +
+                "': CI is set, and a CI job must never bless its own outputs (record it on the "
+                "reference machine, or force it with DETLLM_UPDATE_GOLDEN=force)");
+  }
+  std::optional<Golden> before;
+  if (std::filesystem::exists(options.path)) {
+    try {
+      before = read_golden(options.path);
+    } catch (const Error&) {
+      // A corrupt golden is simply replaced.
+    }
+  }
+  const CheckOptions o = settled(options, before ? &*before : nullptr);
+  RunResult run = run_once(model, prompts, o);
+  Golden golden;
+  golden.rows = run.trace;
+  golden.settings = settings_json(o, prompts, golden.rows);
+  golden.model = model_json(model);
+  golden.env = capture_env(o.env);
+  write_golden(options.path, golden);
+
+  GoldenResult result;
+  result.recorded = true;
+  result.changes = golden_changes(before, golden);
+  result.runs.push_back(std::move(run.trace));
+  result.determinism = run.determinism;
+  result.report.golden = options.path;
+  result.report.runs = 1;
+  result.report.model = model.info().name;
+  return result;
+}
+
+// The comparison's repro pack: both sides, the report, the divergence.
+void write_golden_pack(Generator& model, const std::vector<Prompt>& prompts,
+                       const CheckOptions& o, const Golden& golden, const json& env,
+                       GoldenResult& result) {
+  PackWriter pack(o.out_dir, new_run_id());
+  Report& report = result.report;
+  report.pack_dir = pack.final_path();
+  pack.write_json("env.json", env);
+  pack.write_json("golden_env.json", golden.env);
+  pack.write_trace("trace.jsonl", result.runs[0]);
+  pack.write_text("golden.jsonl", internal::read_file(report.golden, "golden"));
+  pack.write_json("run_config.json", internal::run_config_json(model, o, result.determinism, {},
+                                                               1, prompts, env));
+  pack.write_json("determinism_applied.json", determinism_applied_json(result.determinism));
+  pack.write_json("report.json", to_json(report));
+  pack.write_text("report.txt", render_text(report) + "repro pack: " + report.pack_dir + "\n");
+  if (report.first_divergence) {
+    pack.write_json("diffs/first_divergence.json", to_json(*report.first_divergence));
+  }
+  result.pack_dir = pack.commit();
+}
+
+}  // namespace
+
+bool golden_update_requested() {
+  const char* update = std::getenv("DETLLM_UPDATE_GOLDEN");
+  return update && (std::string(update) == "1" || std::string(update) == "force");
+}
+
+GoldenResult check_golden(Generator& model, const std::vector<Prompt>& prompts,
+                          const GoldenOptions& options) {
+  if (options.path.empty()) throw Error("no golden file given");
+  if (options.update || golden_update_requested()) return record(model, prompts, options);
+  if (!std::filesystem::exists(options.path)) {
+    throw Error("golden '" + options.path +
+                "' does not exist: record it with DETLLM_UPDATE_GOLDEN=1 (or detllm check ... "
+                "--golden " + options.path + " --update-golden)");
+  }
+  const Golden golden = read_golden(options.path);
+  const CheckOptions o = settled(options, &golden);
+  GoldenResult result;
+  RunResult run = run_once(model, prompts, o);
+  const json env = capture_env(o.env);
+  result.determinism = run.determinism;
+  result.runs.push_back(std::move(run.trace));
+
+  Report& report = result.report;
+  report.golden = options.path;
+  report.model = model.info().name;
+  report.runs = 1;
+  report.prompts = static_cast<int>(prompts.size());
+  report.baseline_batch_size = o.batch_size;
+  report.batch_sizes = {o.batch_size};
+  report.tier_requested = result.determinism.tier_requested;
+  report.tier_effective = result.determinism.tier_effective;
+  report.mode = to_string(result.determinism.mode);
+  report.controls = result.determinism.summary();
+  report.notes = result.determinism.warnings;
+  const bool compare_scores = report.tier_effective >= 2;
+  const DiffOptions diff{Category::kGoldenMismatch, compare_scores, "golden", "now",
+                         options.logprob_ulps};
+  report.first_divergence = diff_traces(golden.rows, result.runs[0], diff);
+  if (!compare_scores && !report.first_divergence &&
+      diff_traces(golden.rows, result.runs[0], {Category::kGoldenMismatch, true})) {
+    report.notes.push_back("logprobs differ from the golden (not asserted below tier 2)");
+  }
+  if (compare_scores && options.logprob_ulps > 0) {
+    report.notes.push_back("logprobs within " + std::to_string(options.logprob_ulps) +
+                           " float32 ULPs of the golden's count as equal");
+  }
+  report.env_differences = env_differences(golden.env, env);
+  report.likely_causes = env_likely_causes(golden.env, env);
+  if (const auto& d = report.first_divergence) {
+    describe_text(*report.first_divergence, golden.rows, model.tokenizer());
+    const bool output_changed =
+        d->category == Category::kGoldenMismatch || d->category == Category::kScoreVariance;
+    report.category = output_changed ? Category::kGoldenMismatch : d->category;
+  }
+  if (report.tier_effective == 0 && report.category != Category::kPass) {
+    report.notes.push_back("observed " + to_string(report.category) + " (not asserted at tier 0)");
+    report.category = Category::kPass;
+  }
+  report.passed = report.category == Category::kPass;
+  if (!o.out_dir.empty() && (o.keep_passing_pack || !report.passed)) {
+    write_golden_pack(model, prompts, o, golden, env, result);
+  }
+  return result;
+}
+
+}  // namespace detllm
