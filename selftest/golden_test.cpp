@@ -2,6 +2,8 @@
 // models with a real change (other weights, the padding bug, a perturbation
 // below the argmax margin); recording refused under CI; missing, corrupt and
 // truncated goldens.
+#include "detllm_test/golden.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
@@ -13,7 +15,6 @@
 
 #include "artifacts/file_util.h"
 #include "detllm_test/detllm_test.h"
-#include "detllm_test/golden.h"
 #include "test_models.h"
 
 namespace detllm {
@@ -212,9 +213,8 @@ TEST_F(GoldenTest, RecordingIsRefusedUnderCiUnlessForced) {
 TEST_F(GoldenTest, AMissingGoldenFailsWithTheCommandThatRecordsIt) {
   auto model = tiny();
   ScopedEnv no_update("DETLLM_UPDATE_GOLDEN", nullptr);
-  EXPECT_NONFATAL_FAILURE(
-      EXPECT_MATCHES_GOLDEN(*model, kPrompts, golden("missing.jsonl")),
-      "does not exist; record it with:\n    DETLLM_UPDATE_GOLDEN=1 ");
+  EXPECT_NONFATAL_FAILURE(EXPECT_MATCHES_GOLDEN(*model, kPrompts, golden("missing.jsonl")),
+                          "does not exist; record it with:\n    DETLLM_UPDATE_GOLDEN=1 ");
   EXPECT_NONFATAL_FAILURE(
       EXPECT_MATCHES_GOLDEN(*model, kPrompts, golden("missing.jsonl")),
       "--gtest_filter=GoldenTest.AMissingGoldenFailsWithTheCommandThatRecordsIt");
@@ -235,7 +235,8 @@ TEST_F(GoldenTest, CorruptAndTruncatedGoldensAreClearErrors) {
     return std::string("no error");
   };
   EXPECT_THAT(error_for(""), HasSubstr("ends before its golden header line"));
-  EXPECT_THAT(error_for("not json\n"), HasSubstr("golden '" + golden("bad.jsonl") + "' line 1 is not valid JSON"));
+  EXPECT_THAT(error_for("not json\n"),
+              HasSubstr("golden '" + golden("bad.jsonl") + "' line 1 is not valid JSON"));
   EXPECT_THAT(error_for("{\"prompt_id\":\"x\",\"generated_token_ids\":[1]}\n"),
               HasSubstr("is not the golden's golden header"));
   EXPECT_THAT(error_for(good.substr(0, good.find('\n') + 1)),

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "detllm_test/diff.h"
 #include "detllm_test/env_snapshot.h"
 #include "detllm_test/error.h"
+#include "detllm_test/golden.h"
 #include "detllm_test/report.h"
 #include "detllm_test/repro_pack.h"
 #include "detllm_test/trace.h"
@@ -75,8 +77,9 @@ TEST(TraceReader, TokenIdsMustBeIntegers) {
   EXPECT_THAT(read_error(dir, head + "[1.9]}\n"),
               HasSubstr("line 1: field 'generated_token_ids' item 0 must be an integer token id, "
                         "not a number with a fraction or an exponent (1.9)"));
-  EXPECT_THAT(read_error(dir, head + "[4, 1e27]}\n"),
-              HasSubstr("item 1 must be an integer token id, not a number with a fraction or an exponent"));
+  EXPECT_THAT(
+      read_error(dir, head + "[4, 1e27]}\n"),
+      HasSubstr("item 1 must be an integer token id, not a number with a fraction or an exponent"));
   EXPECT_THAT(read_error(dir, head + "[1.0]}\n"), HasSubstr("must be an integer token id"));
   EXPECT_THAT(read_error(dir, head + R"(["5"]})"
                                      "\n"),
@@ -93,6 +96,47 @@ TEST(TraceReader, TokenIdsMustBeIntegers) {
   EXPECT_THAT(read_error(dir, R"({"prompt_id": 7, "generated_token_ids": [1]})"
                               "\n"),
               HasSubstr("field 'prompt_id' must be a string, not an integer"));
+}
+
+// A golden file is a trace behind two header lines; the artifact layer reads,
+// writes and diffs it without libtorch.
+TEST(Golden, WritesReadsAndDiffsAsATrace) {
+  ScratchDir dir;
+  Golden g;
+  g.settings = {{"tier", 2}, {"batch_size", 1}};
+  g.model = {{"name", "builtin:tiny"}};
+  g.env = {{"artifact_type", "env_snapshot"},
+           {"schema_version", "1.0"},
+           {"blas", {{"vendor", "netlib"}}}};
+  g.rows = {row(0, {1, 2, 3}, {-0.5, -0.25, -1.0}), row(1, {4, 5}, {-2.0, -3.0})};
+  const std::string path = dir.file("golden/nested/g.jsonl");
+  write_golden(path, g);
+  const Golden back = read_golden(path);
+  EXPECT_EQ(back.settings, g.settings);
+  EXPECT_EQ(back.env["blas"]["vendor"], "netlib");
+  ASSERT_EQ(back.rows.size(), 2u);
+  EXPECT_EQ(back.rows[1].generated_token_ids, (TokenIds{4, 5}));
+  EXPECT_EQ(read_trace(path).size(), 2u);  // the header lines are skipped
+  write_trace(dir.file("same.jsonl"), g.rows);
+  EXPECT_FALSE(
+      diff_trace_files(path, dir.file("same.jsonl"), {Category::kGoldenMismatch, true}).divergence);
+
+  Golden changed = g;
+  changed.rows[1].generated_token_ids = {4, 6};
+  changed.env["blas"]["vendor"] = "OpenBLAS";
+  EXPECT_THAT(golden_changes(g, changed),
+              ::testing::ElementsAre("recorded in another environment: blas.vendor",
+                                     "prompt #1: generated token 1 changed (5 -> 6)"));
+  EXPECT_THAT(golden_changes(std::nullopt, g), ::testing::ElementsAre("new golden: 2 prompts"));
+  EXPECT_THAT(golden_changes(g, g), ::testing::ElementsAre("unchanged"));
+  // ULP tolerance of the diff.
+  Golden drift = g;
+  (*drift.rows[0].scores)[1] = std::nextafter(float(-0.25), 0.0f);
+  DiffOptions tier2{Category::kGoldenMismatch, true};
+  EXPECT_TRUE(diff_traces(g.rows, drift.rows, tier2));
+  tier2.score_ulps = 1;
+  EXPECT_FALSE(diff_traces(g.rows, drift.rows, tier2));
+  EXPECT_EQ(float32_ulps(-0.25, std::nextafter(float(-0.25), 0.0f)), 1);
 }
 
 TEST(TraceReader, RejectsTruncatedTrailingAndNonObjectLines) {

@@ -46,7 +46,8 @@ void write_golden(const std::string& path, const Golden& golden);
 // What re-recording a golden changed, one line per item, for the person who
 // blesses it: "new golden: 3 prompts", "unchanged", "prompt #1: generated
 // token 4 changed (317 -> 257)", "prompt #0: logprobs changed from generated
-// token 0", "settings changed: decoding.max_new_tokens", "model files changed".
+// token 0", "settings changed: /decoding/max_new_tokens", "recorded in another
+// environment: blas.library".
 std::vector<std::string> golden_changes(const std::optional<Golden>& before, const Golden& after);
 
 }  // namespace detllm

@@ -8,6 +8,7 @@
 
 #include "artifacts/json_io.h"
 #include "artifacts/line_reader.h"
+#include "detllm_test/env_snapshot.h"
 #include "detllm_test/error.h"
 #include "detllm_test/version.h"
 
@@ -103,6 +104,12 @@ std::vector<std::string> golden_changes(const std::optional<Golden>& before, con
     for (const json& op : json::diff(old_part, new_part)) {
       changes.push_back(std::string(part) + " changed: " + op.value("path", std::string()));
     }
+  }
+  const std::vector<std::string> env_fields = env_differences(before->env, after.env);
+  if (!env_fields.empty()) {
+    std::string line = "recorded in another environment:";
+    for (const std::string& field : env_fields) line += " " + field;
+    changes.push_back(line);
   }
   if (before->rows.size() != after.rows.size()) {
     changes.push_back(std::to_string(before->rows.size()) + " prompts before, " +

@@ -48,8 +48,8 @@ void apply_settings(const json& s, const std::string& path, CheckOptions& o) {
   try {
     o.determinism.tier = s.at("tier").get<int>();
     o.batch_size = s.at("batch_size").get<int>();
-    o.determinism.seed = s.at("seed").is_null() ? std::nullopt
-                                                 : std::optional<uint64_t>(s.at("seed"));
+    o.determinism.seed =
+        s.at("seed").is_null() ? std::nullopt : std::optional<uint64_t>(s.at("seed"));
     o.determinism.threads = s.at("threads").get<int>();
     const json& d = s.at("decoding");
     o.decoding.max_new_tokens = d.at("max_new_tokens").get<int>();
@@ -72,9 +72,9 @@ json model_json(const Generator& model) {
   if (files.empty() && !info.file.empty()) {
     files.push_back({{"path", info.file}, {"sha256", info.file_sha256}});
   }
-  return {{"name", info.name},         {"backend", info.backend},
-          {"dtype", info.dtype},       {"device", info.device},
-          {"files", files},            {"tokenizer_id", model.tokenizer().id()}};
+  return {{"name", info.name},   {"backend", info.backend},
+          {"dtype", info.dtype}, {"device", info.device},
+          {"files", files},      {"tokenizer_id", model.tokenizer().id()}};
 }
 
 CheckOptions settled(const GoldenOptions& options, const Golden* golden) {
@@ -97,9 +97,10 @@ GoldenResult record(Generator& model, const std::vector<Prompt>& prompts,
   const char* update = std::getenv("DETLLM_UPDATE_GOLDEN");
   const bool forced = options.force || (update && std::string(update) == "force");
   if (ci && *ci && !forced) {
-    throw Error("refusing to record golden '" + options.path +
-                "': CI is set, and a CI job must never bless its own outputs (record it on the "
-                "reference machine, or force it with DETLLM_UPDATE_GOLDEN=force)");
+    throw Error(
+        "refusing to record golden '" + options.path +
+        "': CI is set, and a CI job must never bless its own outputs (record it on the "
+        "reference machine, or force it with DETLLM_UPDATE_GOLDEN=force or --force-update-golden)");
   }
   std::optional<Golden> before;
   if (std::filesystem::exists(options.path)) {
@@ -130,9 +131,8 @@ GoldenResult record(Generator& model, const std::vector<Prompt>& prompts,
 }
 
 // The comparison's repro pack: both sides, the report, the divergence.
-void write_golden_pack(Generator& model, const std::vector<Prompt>& prompts,
-                       const CheckOptions& o, const Golden& golden, const json& env,
-                       GoldenResult& result) {
+void write_golden_pack(Generator& model, const std::vector<Prompt>& prompts, const CheckOptions& o,
+                       const Golden& golden, const json& env, GoldenResult& result) {
   PackWriter pack(o.out_dir, new_run_id());
   Report& report = result.report;
   report.pack_dir = pack.final_path();
@@ -140,8 +140,8 @@ void write_golden_pack(Generator& model, const std::vector<Prompt>& prompts,
   pack.write_json("golden_env.json", golden.env);
   pack.write_trace("trace.jsonl", result.runs[0]);
   pack.write_text("golden.jsonl", internal::read_file(report.golden, "golden"));
-  pack.write_json("run_config.json", internal::run_config_json(model, o, result.determinism, {},
-                                                               1, prompts, env));
+  pack.write_json("run_config.json",
+                  internal::run_config_json(model, o, result.determinism, {}, 1, prompts, env));
   pack.write_json("determinism_applied.json", determinism_applied_json(result.determinism));
   pack.write_json("report.json", to_json(report));
   pack.write_text("report.txt", render_text(report) + "repro pack: " + report.pack_dir + "\n");
@@ -165,7 +165,8 @@ GoldenResult check_golden(Generator& model, const std::vector<Prompt>& prompts,
   if (!std::filesystem::exists(options.path)) {
     throw Error("golden '" + options.path +
                 "' does not exist: record it with DETLLM_UPDATE_GOLDEN=1 (or detllm check ... "
-                "--golden " + options.path + " --update-golden)");
+                "--golden " +
+                options.path + " --update-golden)");
   }
   const Golden golden = read_golden(options.path);
   const CheckOptions o = settled(options, &golden);

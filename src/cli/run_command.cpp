@@ -1,6 +1,7 @@
 // detllm run / detllm check: a model over prompts, with the pack written.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "cli/common.h"
 #include "detllm_test/check.h"
 #include "detllm_test/determinism.h"
+#include "detllm_test/golden_check.h"
 #include "detllm_test/models.h"
 #include "detllm_test/report.h"
 
@@ -37,7 +39,17 @@ struct RunFlags {
   std::vector<std::string> redact_vars;
   bool validate_schema = false;
   bool preflight = false;
+  // check --golden: compare with (or, with --update-golden, record) a golden.
+  std::string golden;
+  bool update_golden = false, force_update_golden = false;
+  int64_t logprob_ulps = 0;
+  std::vector<std::string> given;  // the settings given on the command line
 };
+
+// Settings a golden comparison takes from the command line only when given.
+constexpr const char* kGoldenSettingFlags[] = {"--tier",  "--mode",           "--batch-size",
+                                               "--seed",  "--max-new-tokens", "--temperature",
+                                               "--top-p", "--top-k"};
 
 void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
   app.add_option("--model", f.model,
@@ -73,6 +85,16 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
   app.add_option("--redact-env-var", f.redact_vars, "also redact this variable (repeatable)");
   app.add_flag("--validate-schema", f.validate_schema,
                "validate the pack against the JSON Schemas");
+  if (check) {
+    app.add_option("--golden", f.golden,
+                   "compare one run, under the golden's settings, with this golden file "
+                   "(docs/release-gating.md)");
+    app.add_flag("--update-golden", f.update_golden, "with --golden: record it instead");
+    app.add_flag("--force-update-golden", f.force_update_golden,
+                 "with --golden: record it even when CI is set");
+    app.add_option("--logprob-ulps", f.logprob_ulps,
+                   "with --golden at tier 2: logprobs within this many float32 ULPs agree");
+  }
 }
 
 std::vector<detllm::Prompt> read_prompts(const RunFlags& f) {
@@ -143,6 +165,50 @@ void print_verbose(const GlobalFlags& global, const DeterminismRecord& record) {
   for (const auto& w : record.warnings) std::cerr << "warning: " << w << "\n";
 }
 
+// check --golden: exit 0 when the run matches (or the golden was recorded),
+// 1 when it diverges; a missing or corrupt golden throws (exit 2).
+int check_with_golden(Generator& model, const std::vector<Prompt>& prompts,
+                      const CheckOptions& options, const RunFlags& f, const GlobalFlags& global) {
+  GoldenOptions g;
+  g.path = f.golden;
+  g.base = options;
+  g.base.keep_passing_pack = false;
+  g.update = f.update_golden || f.force_update_golden;
+  g.force = f.force_update_golden;
+  g.logprob_ulps = f.logprob_ulps;
+  g.overrides = [given = f.given, options](CheckOptions& o) {
+    auto was_given = [&](const char* flag) {
+      return std::find(given.begin(), given.end(), flag) != given.end();
+    };
+    if (was_given("--tier")) o.determinism.tier = options.determinism.tier;
+    if (was_given("--mode")) o.determinism.mode = options.determinism.mode;
+    if (was_given("--batch-size")) o.batch_size = options.batch_size;
+    if (was_given("--seed")) o.determinism.seed = options.determinism.seed;
+    if (was_given("--max-new-tokens")) o.decoding.max_new_tokens = options.decoding.max_new_tokens;
+    if (was_given("--temperature") || was_given("--top-p") || was_given("--top-k")) {
+      o.decoding = options.decoding;
+    }
+  };
+  const GoldenResult result = check_golden(model, prompts, g);
+  print_verbose(global, result.determinism);
+  if (result.recorded) {
+    if (!global.quiet) {
+      std::cout << "golden '" << f.golden << "' recorded:\n";
+      for (const std::string& change : result.changes) std::cout << "  " << change << "\n";
+    }
+    return kPass;
+  }
+  if (!global.quiet) {
+    std::cout << render_text(result.report);
+    if (!result.pack_dir.empty()) std::cout << "repro pack: " << result.pack_dir << "\n";
+  }
+  if (f.validate_schema && !result.pack_dir.empty() &&
+      !schema_valid(internal::validate_pack(result.pack_dir))) {
+    return kBadInput;
+  }
+  return result.passed() ? kPass : kDiverged;
+}
+
 int run_or_check(const RunFlags& f, const GlobalFlags& global, bool is_check) {
   auto model = load_model(f.model, {f.device, f.dtype});
   const std::vector<Prompt> prompts = read_prompts(f);
@@ -162,6 +228,7 @@ int run_or_check(const RunFlags& f, const GlobalFlags& global, bool is_check) {
     }
     return kPass;
   }
+  if (!f.golden.empty()) return check_with_golden(*model, prompts, options, f, global);
   const CheckResult result = check(*model, prompts, options);
   finish_progress();
   print_verbose(global, result.determinism);
@@ -184,8 +251,12 @@ void add_run_commands(CLI::App& app, const GlobalFlags& global, int& status) {
             ? app.add_subcommand("check", "repeated runs and batch sizes; writes the check pack")
             : app.add_subcommand("run", "one run of a model over prompts; writes the run pack");
     add_run_flags(*command, *flags, is_check);
-    command->callback(
-        [flags, &global, &status, is_check] { status = run_or_check(*flags, global, is_check); });
+    command->callback([flags, command, &global, &status, is_check] {
+      for (const char* flag : kGoldenSettingFlags) {
+        if (command->count(flag) > 0) flags->given.push_back(flag);
+      }
+      status = run_or_check(*flags, global, is_check);
+    });
   }
 }
 

@@ -64,25 +64,36 @@ constexpr const char* kIsaFlags[] = {"sse4_2",      "avx",         "avx2",      
 
 json blas_facts() {
   json facts = {{"library", nullptr}, {"vendor", "unknown"}};
-  std::vector<std::string> found = loaded_libraries("blas");
-  for (const std::string& mkl : loaded_libraries("mkl_")) found.push_back(mkl);
-  if (!found.empty()) facts["library"] = resolved(found.front());
+  // The library whose sgemm_ libtorch's calls bind to (the first definition in
+  // the process): another BLAS loaded beside it, e.g. libopenblas.so.0 pulled
+  // in by some other dependency while libblas.so.3 is netlib, must not count.
+  void* provider = RTLD_DEFAULT;
+  Dl_info info{};
+  if (void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+      sgemm && dladdr(sgemm, &info) && info.dli_fname) {
+    facts["library"] = resolved(info.dli_fname);
+    if (void* handle = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD)) provider = handle;
+  } else {
+    std::vector<std::string> found = loaded_libraries("blas");
+    for (const std::string& mkl : loaded_libraries("mkl_")) found.push_back(mkl);
+    if (!found.empty()) facts["library"] = resolved(found.front());
+  }
   using Text = const char* (*)();
-  if (auto config = reinterpret_cast<Text>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
+  if (auto config = reinterpret_cast<Text>(dlsym(provider, "openblas_get_config"))) {
     facts["vendor"] = "OpenBLAS";
     facts["config"] = config();
-    if (auto core = reinterpret_cast<Text>(dlsym(RTLD_DEFAULT, "openblas_get_corename"))) {
+    if (auto core = reinterpret_cast<Text>(dlsym(provider, "openblas_get_corename"))) {
       facts["core"] = core();
     }
-  } else if (dlsym(RTLD_DEFAULT, "mkl_get_version_string") ||
-             dlsym(RTLD_DEFAULT, "MKL_Get_Version")) {
+  } else if (dlsym(provider, "mkl_get_version_string") || dlsym(provider, "MKL_Get_Version")) {
     facts["vendor"] = "MKL";
-  } else if (dlsym(RTLD_DEFAULT, "bli_info_get_version_str")) {
+  } else if (dlsym(provider, "bli_info_get_version_str")) {
     facts["vendor"] = "BLIS";
-  } else if (!found.empty() &&
+  } else if (facts["library"].is_string() &&
              facts["library"].get<std::string>().find("/blas/") != std::string::npos) {
     facts["vendor"] = "netlib";  // Debian's reference BLAS lives in .../blas/
   }
+  if (provider != RTLD_DEFAULT) dlclose(provider);
   return facts;
 }
 
