@@ -20,7 +20,6 @@ namespace {
 
 json settings_json(const CheckOptions& o, const std::vector<Prompt>& prompts,
                    const std::vector<TraceRow>& rows) {
-  const GenerationConfig& d = o.decoding;
   json prompt_list = json::array();
   for (size_t i = 0; i < prompts.size(); ++i) {
     prompt_list.push_back({{"index", i},
@@ -32,14 +31,7 @@ json settings_json(const CheckOptions& o, const std::vector<Prompt>& prompts,
           {"batch_size", o.batch_size},
           {"seed", o.determinism.seed ? json(*o.determinism.seed) : json(nullptr)},
           {"threads", o.determinism.threads},
-          {"decoding",
-           {{"max_new_tokens", d.max_new_tokens},
-            {"do_sample", d.do_sample},
-            {"temperature", d.temperature},
-            {"top_p", d.top_p},
-            {"top_k", d.top_k},
-            {"sampling_seed", d.seed},
-            {"eos_token_id", d.eos_token_id ? json(*d.eos_token_id) : json(nullptr)}}},
+          {"decoding", internal::decoding_json(o.decoding)},
           {"prompts", prompt_list}};
 }
 
@@ -57,7 +49,7 @@ void apply_settings(const json& s, const std::string& path, CheckOptions& o) {
     o.decoding.temperature = d.at("temperature").get<double>();
     o.decoding.top_p = d.at("top_p").get<double>();
     o.decoding.top_k = d.at("top_k").get<int>();
-    o.decoding.seed = d.value("sampling_seed", uint64_t{0});
+    o.decoding.seed = d.value("seed", uint64_t{0});
     const json eos = d.value("eos_token_id", json());
     o.decoding.eos_token_id = eos.is_null() ? std::nullopt : std::optional<int64_t>(eos);
   } catch (const json::exception& e) {
@@ -67,8 +59,7 @@ void apply_settings(const json& s, const std::string& path, CheckOptions& o) {
 
 json model_json(const Generator& model) {
   const ModelInfo info = model.info();
-  json files = json::array();
-  for (const ModelFile& f : info.files) files.push_back({{"path", f.path}, {"sha256", f.sha256}});
+  json files = internal::model_files_json(info.files);
   if (files.empty() && !info.file.empty()) {
     files.push_back({{"path", info.file}, {"sha256", info.file_sha256}});
   }

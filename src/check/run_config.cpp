@@ -6,7 +6,7 @@ namespace detllm::internal {
 
 using nlohmann::json;
 
-namespace {
+namespace {}  // namespace
 
 json model_files_json(const std::vector<ModelFile>& files) {
   json out = json::array();
@@ -14,13 +14,21 @@ json model_files_json(const std::vector<ModelFile>& files) {
   return out;
 }
 
-}  // namespace
+json decoding_json(const GenerationConfig& d) {
+  return {{"max_new_tokens", d.max_new_tokens},
+          {"do_sample", d.do_sample},
+          {"temperature", d.temperature},
+          {"top_p", d.top_p},
+          {"top_k", d.top_k},
+          {"seed", d.seed},
+          {"capture_logprobs", d.capture_logprobs},
+          {"eos_token_id", d.eos_token_id ? json(*d.eos_token_id) : json(nullptr)}};
+}
 
 json run_config_json(const Generator& model, const RunOptions& options,
                      const DeterminismRecord& record, const std::vector<int>& vary_batch, int runs,
                      const std::vector<Prompt>& prompts, const json& env) {
   const ModelInfo info = model.info();
-  const GenerationConfig& d = options.decoding;
   json prompt_list = json::array();
   for (size_t i = 0; i < prompts.size(); ++i) {
     json p = {{"index", i}, {"prompt_id", prompt_id(prompts[i])}};
@@ -45,15 +53,7 @@ json run_config_json(const Generator& model, const RunOptions& options,
       {"model_files", model_files_json(info.files)},
       {"dtype", info.dtype},
       {"device", info.device},
-      {"decoding",
-       {{"max_new_tokens", d.max_new_tokens},
-        {"do_sample", d.do_sample},
-        {"temperature", d.temperature},
-        {"top_p", d.top_p},
-        {"top_k", d.top_k},
-        {"seed", d.seed},
-        {"capture_logprobs", d.capture_logprobs},
-        {"eos_token_id", d.eos_token_id ? json(*d.eos_token_id) : json(nullptr)}}},
+      {"decoding", decoding_json(options.decoding)},
       {"batch_size", options.batch_size},
       {"vary_batch", vary_batch},
       {"runs", runs},
