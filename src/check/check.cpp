@@ -410,8 +410,9 @@ void compare_all(CheckResult& result, const std::vector<json>& envs, const Check
 // sizes' and needle trials' traces, configuration, the report, and the pack
 // moved into place.
 void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prompt>& prompts,
-                      const CheckOptions& options, const std::vector<int>& extra_sizes,
-                      const std::vector<json>& envs, CheckResult& result) {
+                      const std::vector<Request>& requests, const CheckOptions& options,
+                      const std::vector<int>& extra_sizes, const std::vector<json>& envs,
+                      CheckResult& result) {
   Report& report = result.report;
   report.pack_dir = pack.final_path();
   RunFiles files(pack);
@@ -426,9 +427,10 @@ void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prom
     pack.write_json("env.json", envs[0]);
     pack.write_trace("trace.jsonl", {});
   }
-  pack.write_json("run_config.json",
-                  internal::run_config_json(model, options, result.determinism, extra_sizes,
-                                            options.runs, prompts, envs[0]));
+  json config = internal::run_config_json(model, options, result.determinism, extra_sizes,
+                                          options.runs, prompts, envs[0]);
+  config["replay"] = internal::replay_json(options, extra_sizes, requests);
+  pack.write_json("run_config.json", config);
   pack.write_json("determinism_applied.json", determinism_applied_json(result.determinism));
   const json report_json = to_json(report);
   pack.write_json("report.json", report_json);
@@ -488,7 +490,7 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
   // Without keep_passing_pack a passing check leaves nothing: the temporary
   // directory, still empty, goes with the PackWriter.
   if (pack && (options.keep_passing_pack || !result.passed())) {
-    write_check_pack(*pack, model, prompts, options, extra_sizes, envs, result);
+    write_check_pack(*pack, model, prompts, requests, options, extra_sizes, envs, result);
   }
   return result;
 }

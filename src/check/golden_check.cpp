@@ -43,15 +43,8 @@ void apply_settings(const json& s, const std::string& path, CheckOptions& o) {
     o.determinism.seed =
         s.at("seed").is_null() ? std::nullopt : std::optional<uint64_t>(s.at("seed"));
     o.determinism.threads = s.at("threads").get<int>();
-    const json& d = s.at("decoding");
-    o.decoding.max_new_tokens = d.at("max_new_tokens").get<int>();
-    o.decoding.do_sample = d.at("do_sample").get<bool>();
-    o.decoding.temperature = d.at("temperature").get<double>();
-    o.decoding.top_p = d.at("top_p").get<double>();
-    o.decoding.top_k = d.at("top_k").get<int>();
-    o.decoding.seed = d.value("seed", uint64_t{0});
-    const json eos = d.value("eos_token_id", json());
-    o.decoding.eos_token_id = eos.is_null() ? std::nullopt : std::optional<int64_t>(eos);
+    if (s.contains("mode")) o.determinism.mode = mode_from_string(s["mode"].get<std::string>());
+    o.decoding = internal::decoding_from_json(s.at("decoding"));
   } catch (const json::exception& e) {
     throw Error("golden '" + path + "' has bad settings: " + e.what());
   }
@@ -123,7 +116,8 @@ GoldenResult record(Generator& model, const std::vector<Prompt>& prompts,
 
 // The comparison's repro pack: both sides, the report, the divergence.
 void write_golden_pack(Generator& model, const std::vector<Prompt>& prompts, const CheckOptions& o,
-                       const Golden& golden, const json& env, GoldenResult& result) {
+                       const GoldenOptions& options, const Golden& golden, const json& env,
+                       GoldenResult& result) {
   PackWriter pack(o.out_dir, new_run_id());
   Report& report = result.report;
   report.pack_dir = pack.final_path();
@@ -131,8 +125,15 @@ void write_golden_pack(Generator& model, const std::vector<Prompt>& prompts, con
   pack.write_json("golden_env.json", golden.env);
   pack.write_trace("trace.jsonl", result.runs[0]);
   pack.write_text("golden.jsonl", internal::read_file(report.golden, "golden"));
-  pack.write_json("run_config.json",
-                  internal::run_config_json(model, o, result.determinism, {}, 1, prompts, env));
+  json config = internal::run_config_json(model, o, result.determinism, {}, 1, prompts, env);
+  std::vector<internal::Request> requests;
+  for (const TraceRow& row : result.runs[0]) {
+    requests.push_back(
+        {row.input_token_ids, row.input_token_ids_hash, row.prompt_id, row.prompt_index});
+  }
+  config["replay"] = internal::replay_json(o, {}, requests);
+  config["replay"]["golden"] = {{"logprob_ulps", options.logprob_ulps}};
+  pack.write_json("run_config.json", config);
   pack.write_json("determinism_applied.json", determinism_applied_json(result.determinism));
   pack.write_json("report.json", to_json(report));
   pack.write_text("report.txt", render_text(report) + "repro pack: " + report.pack_dir + "\n");
@@ -205,7 +206,7 @@ GoldenResult check_golden(Generator& model, const std::vector<Prompt>& prompts,
   }
   report.passed = report.category == Category::kPass;
   if (!o.out_dir.empty() && (o.keep_passing_pack || !report.passed)) {
-    write_golden_pack(model, prompts, o, golden, env, result);
+    write_golden_pack(model, prompts, o, options, golden, env, result);
   }
   return result;
 }

@@ -25,6 +25,66 @@ json decoding_json(const GenerationConfig& d) {
           {"eos_token_id", d.eos_token_id ? json(*d.eos_token_id) : json(nullptr)}};
 }
 
+GenerationConfig decoding_from_json(const json& d) {
+  GenerationConfig c;
+  c.max_new_tokens = d.at("max_new_tokens").get<int>();
+  c.do_sample = d.at("do_sample").get<bool>();
+  c.temperature = d.at("temperature").get<double>();
+  c.top_p = d.at("top_p").get<double>();
+  c.top_k = d.at("top_k").get<int>();
+  c.seed = d.value("seed", uint64_t{0});
+  c.capture_logprobs = d.value("capture_logprobs", true);
+  const json eos = d.value("eos_token_id", json());
+  if (!eos.is_null()) c.eos_token_id = eos.get<int64_t>();
+  return c;
+}
+
+json replay_json(const CheckOptions& o, const std::vector<int>& extra_sizes,
+                 const std::vector<Request>& requests) {
+  const DeterminismOptions& d = o.determinism;
+  const uint64_t seed = d.seed.value_or(0);
+  auto batches = [&](const std::string& phase, const std::vector<BatchPlan>& plans) {
+    json list = json::array();
+    for (const BatchPlan& plan : plans) {
+      json fillers = json::object();
+      for (size_t slot = 0; slot < plan.slots.size(); ++slot) {
+        if (plan.slots[slot] < 0) {
+          fillers[std::to_string(slot)] = filler(plan.filler_key, static_cast<int>(slot), requests);
+        }
+      }
+      list.push_back({{"slots", plan.slots}, {"fillers", fillers}});
+    }
+    return json{{"phase", phase}, {"batches", list}};
+  };
+  json composition = json::array();
+  composition.push_back(batches("runs at batch size " + std::to_string(o.batch_size),
+                                plan_in_order(requests.size(), o.batch_size, seed)));
+  for (int b : extra_sizes) {
+    composition.push_back(
+        batches("batch size " + std::to_string(b), plan_in_order(requests.size(), b, seed)));
+  }
+  for (int t = 0; t < o.needle_trials; ++t) {
+    composition.push_back(batches("needle trial " + std::to_string(t),
+                                  plan_needles(requests.size(), t, o.needle_max_batch_size, seed)));
+  }
+  return {{"runs", o.runs},
+          {"batch_size", o.batch_size},
+          {"vary_batch", o.vary_batch},
+          {"needle_trials", o.needle_trials},
+          {"needle_max_batch_size", o.needle_max_batch_size},
+          {"preflight", o.preflight},
+          {"decoding", decoding_json(o.decoding)},
+          {"determinism",
+           {{"tier", d.tier},
+            {"mode", to_string(d.mode)},
+            {"seed", d.seed ? json(*d.seed) : json(nullptr)},
+            {"threads", d.threads},
+            {"warn_only", d.warn_only},
+            {"deterministic_algorithms", d.deterministic_algorithms},
+            {"allow_tf32", d.allow_tf32}}},
+          {"batch_composition", composition}};
+}
+
 json run_config_json(const Generator& model, const RunOptions& options,
                      const DeterminismRecord& record, const std::vector<int>& vary_batch, int runs,
                      const std::vector<Prompt>& prompts, const json& env) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "check/batch_plan.h"
 #include "detllm_test/check.h"
 
 namespace detllm::internal {
@@ -15,8 +16,18 @@ namespace detllm::internal {
 // [{"path", "sha256"}] of a model's files.
 nlohmann::json model_files_json(const std::vector<ModelFile>& files);
 
-// The decoding settings as run_config.json and golden files write them.
+// The decoding settings as run_config.json and golden files write them, and
+// read back (throws nlohmann's exceptions for missing or mistyped fields).
 nlohmann::json decoding_json(const GenerationConfig& decoding);
+GenerationConfig decoding_from_json(const nlohmann::json& decoding);
+
+// run_config.json's "replay" object: what `detllm replay` needs beyond the
+// schema's fields to run a check again as it ran — runs, batch sizes, needle
+// trials, every determinism option, and the batch composition (per phase,
+// each batch's slots: a prompt index or -1 for a filler, and the fillers'
+// token ids).
+nlohmann::json replay_json(const CheckOptions& options, const std::vector<int>& extra_sizes,
+                           const std::vector<Request>& requests);
 
 nlohmann::json run_config_json(const Generator& model, const RunOptions& options,
                                const DeterminismRecord& record, const std::vector<int>& vary_batch,

@@ -69,6 +69,7 @@ void add_diff_command(CLI::App& app, const GlobalFlags& flags, int& status);
 void add_report_command(CLI::App& app, const GlobalFlags& flags, int& status);
 void add_env_command(CLI::App& app, const GlobalFlags& flags, int& status);
 void add_run_commands(CLI::App& app, const GlobalFlags& flags, int& status);
+void add_replay_command(CLI::App& app, const GlobalFlags& flags, int& status);
 
 // Replaces this process by detllm-torch, the executable that serves the
 // subcommands needing libtorch, with the same arguments. Looks in

@@ -1,6 +1,6 @@
 // The `detllm` command (docs/cli.md). This executable links only
 // detllm::artifacts: `diff` and `report` run here without loading libtorch or
-// CUDA; `env`, `run` and `check` are handed, arguments unchanged, to
+// CUDA; `env`, `run`, `check` and `replay` are handed, arguments unchanged, to
 // detllm-torch, which links detllm::core.
 #include <string>
 
@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
   for (const auto& [name, what] :
        {std::pair{"env", "write an environment snapshot"},
         std::pair{"run", "one run of a model over prompts; writes the run pack"},
-        std::pair{"check", "repeated runs and batch sizes; writes the check pack"}}) {
+        std::pair{"check", "repeated runs and batch sizes; writes the check pack"},
+        std::pair{"replay", "run a repro pack's check again: does its finding reproduce?"}}) {
     CLI::App* command = app.add_subcommand(name, what);
     command->prefix_command();
     command->set_help_flag();  // `detllm run --help` is detllm-torch's
@@ -25,7 +26,7 @@ int main(int argc, char** argv) {
   add_diff_command(app, flags, status);
   add_report_command(app, flags, status);
   if (!parse_and_run(app, argc, argv, status)) return status;
-  for (const char* name : {"env", "run", "check"}) {
+  for (const char* name : {"env", "run", "check", "replay"}) {
     if (!app.got_subcommand(name)) continue;
     try {
       exec_torch_tool(argc, argv);

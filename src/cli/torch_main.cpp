@@ -1,5 +1,5 @@
 // detllm-torch: the subcommands of `detllm` that need libtorch (env, run,
-// check). `detllm` executes it with its own arguments; it can be run directly.
+// check, replay). `detllm` executes it with its own arguments; it can be run directly.
 #include "cli/common.h"
 #include "detllm_test/determinism.h"
 
@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   int status = kBadInput;
   add_env_command(app, flags, status);
   add_run_commands(app, flags, status);
+  add_replay_command(app, flags, status);
   parse_and_run(app, argc, argv, status);
   return status;
 }
