@@ -1,6 +1,6 @@
 # detllm check -> report -> diff on the pack it wrote, then diff against a
 # truncated trace; schema validation of a passing and a failing pack.
-# Arguments: -DDETLLM= -DWORK_DIR= -DBUGGY_MODEL=
+# Arguments: -DDETLLM= -DWORK_DIR= -DBUGGY_MODEL= -DGOOD_MODEL=
 file(REMOVE_RECURSE ${WORK_DIR})
 function(expect rc match)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE got OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -65,6 +65,25 @@ expect(0 "repro pack" ${DETLLM} run --prompt Hello --validate-schema --out ${WOR
 expect(1 "BATCH_VARIANCE" ${DETLLM} check --model ${BUGGY_MODEL} --prompt Hello
        --prompt "A longer prompt so that the others are padded." --runs 2 --vary-batch 1,4
        --validate-schema --out ${WORK_DIR}/failing)
+# detllm replay: the failing pack reproduces (0); with the correct model it vanishes (3).
+file(GLOB failing_packs LIST_DIRECTORIES true ${WORK_DIR}/failing/*)
+list(GET failing_packs 0 failing_pack)
+expect(0 "REPRODUCED\n  in the pack: FAIL: BATCH_VARIANCE" ${DETLLM} replay ${failing_pack}
+       --out ${WORK_DIR}/replays)
+expect(3 "VANISHED.*differs from the pack's: SHA-256" ${DETLLM} replay ${failing_pack}
+       --model ${GOOD_MODEL} --out ${WORK_DIR}/replays)
+expect(2 "cannot read run_config" ${DETLLM} replay ${WORK_DIR}/nothing)
+# Golden files: recorded, matched (exit 0), diffed as a trace; the buggy model diverges (1).
+expect(0 "recorded:\n  new golden: 2 prompts" ${DETLLM} check --model ${GOOD_MODEL} --prompt Hello
+       --prompt "A longer prompt so that the others are padded." --batch-size 4
+       --golden ${WORK_DIR}/golden/padded.jsonl --update-golden)
+expect(0 "PASS: the outputs match golden" ${DETLLM} check --model ${GOOD_MODEL} --prompt Hello
+       --prompt "A longer prompt so that the others are padded." --golden ${WORK_DIR}/golden/padded.jsonl)
+expect(1 "GOLDEN_MISMATCH" ${DETLLM} check --model ${BUGGY_MODEL} --prompt Hello
+       --prompt "A longer prompt so that the others are padded." --golden ${WORK_DIR}/golden/padded.jsonl
+       --out ${WORK_DIR}/golden_packs --validate-schema)
+expect(0 "no divergence: 2 rows agree" ${DETLLM} diff --left ${WORK_DIR}/golden/padded.jsonl
+       --right ${WORK_DIR}/golden/padded.jsonl)
 # Another major schema version is refused.
 string(JSON future SET "${report}" schema_version "\"2.0\"")
 file(WRITE ${WORK_DIR}/future_report.json "${future}")
