@@ -63,6 +63,19 @@
                     #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
                 GTEST_FATAL_FAILURE_)
 
+// Every prompt's output with each intra-op CPU thread count equals its output
+// with the first (a float reduction split over another number of threads can
+// round differently). Options: ThreadCounts ({1, 2, 4}), BatchSize, Runs (1),
+// Tier, Strict/BestEffort, Seed, MaxNewTokens, Decoding.
+#define DETLLM_EXPECT_THREAD_INVARIANT(model, ...)                                            \
+  GTEST_ASSERT_(::detllm::internal::CheckThreadInvariant(                                     \
+                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
+                GTEST_NONFATAL_FAILURE_)
+#define DETLLM_ASSERT_THREAD_INVARIANT(model, ...)                                            \
+  GTEST_ASSERT_(::detllm::internal::CheckThreadInvariant(                                     \
+                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
+                GTEST_FATAL_FAILURE_)
+
 // The outputs equal those a golden file recorded (golden.h): one run under the
 // golden's settings (batch size, decoding, seed, tier, threads; an option
 // given here wins), tokens at tier 1, bitwise logprobs at tier 2 (LogprobUlps
@@ -87,6 +100,8 @@
 #define ASSERT_REPEATABLE(...) DETLLM_ASSERT_REPEATABLE(__VA_ARGS__)
 #define EXPECT_BATCH_INVARIANT(...) DETLLM_EXPECT_BATCH_INVARIANT(__VA_ARGS__)
 #define ASSERT_BATCH_INVARIANT(...) DETLLM_ASSERT_BATCH_INVARIANT(__VA_ARGS__)
+#define EXPECT_THREAD_INVARIANT(...) DETLLM_EXPECT_THREAD_INVARIANT(__VA_ARGS__)
+#define ASSERT_THREAD_INVARIANT(...) DETLLM_ASSERT_THREAD_INVARIANT(__VA_ARGS__)
 #define EXPECT_MATCHES_GOLDEN(...) DETLLM_EXPECT_MATCHES_GOLDEN(__VA_ARGS__)
 #define ASSERT_MATCHES_GOLDEN(...) DETLLM_ASSERT_MATCHES_GOLDEN(__VA_ARGS__)
 #endif

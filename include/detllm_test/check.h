@@ -59,6 +59,10 @@ struct CheckOptions : RunOptions {
   // position in a batch of seeded random size from 2 to needle_max_batch_size.
   int needle_trials = 0;
   int needle_max_batch_size = 16;
+  // Intra-op CPU thread counts to compare: one run at each (at batch_size),
+  // compared with run 0 at determinism.threads. A float reduction split
+  // across another number of threads rounds differently: THREAD_VARIANCE.
+  std::vector<int> vary_threads;
   // False: the pack is written only when the check fails, so a passing check
   // creates no file (out_dir is still checked for being writable before the
   // runs). The assertions do this unless DETLLM_KEEP_ARTIFACTS=1.
@@ -75,9 +79,10 @@ struct RunResult {
 // What check() produced.
 struct CheckResult {
   Report report;
-  std::vector<Trace> runs;            // at the baseline batch size
-  std::map<int, Trace> batch_traces;  // one run per extra batch size
-  std::vector<Trace> needle_traces;   // one per needle trial
+  std::vector<Trace> runs;             // at the baseline batch size
+  std::map<int, Trace> batch_traces;   // one run per extra batch size
+  std::vector<Trace> needle_traces;    // one per needle trial
+  std::map<int, Trace> thread_traces;  // one run per extra thread count
   DeterminismRecord determinism;
   std::string pack_dir;  // empty if no pack was written
   bool passed() const { return report.passed; }

@@ -22,5 +22,6 @@
 #include "detllm_test/matchers.h"
 #include "detllm_test/models.h"
 #include "detllm_test/options.h"
+#include "detllm_test/replay.h"
 
 #endif  // DETLLM_TEST_DETLLM_TEST_H_

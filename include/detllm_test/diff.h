@@ -25,6 +25,7 @@ enum class Category {
   kEnvMismatch,            // the environment changed between runs
   kUnsupportedRequest,     // a strict requirement the backend cannot meet
   kGoldenMismatch,         // the outputs differ from a golden file's (golden.h)
+  kThreadVariance,         // tokens differ between intra-op CPU thread counts
 };
 
 // "PASS", "GEN_CONTEXT_MISMATCH", ... as written in report.json.

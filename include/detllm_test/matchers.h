@@ -27,6 +27,8 @@ namespace detllm {
 ::testing::Matcher<const CheckResult&> IsRepeatable();
 // No divergence between batch sizes or in needle trials.
 ::testing::Matcher<const CheckResult&> IsBatchInvariant();
+// No divergence between intra-op CPU thread counts (vary_threads).
+::testing::Matcher<const CheckResult&> IsThreadInvariant();
 // The report's category is `category`.
 ::testing::Matcher<const CheckResult&> HasCategory(Category category);
 // The first divergence (between runs, else between batch sizes) is at prompt

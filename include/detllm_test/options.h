@@ -47,6 +47,14 @@ struct Needle {
   int max_batch_size;
 };
 
+// EXPECT_THREAD_INVARIANT: the intra-op CPU thread counts to compare; the
+// first is the baseline. Default {1, 2, 4}.
+struct ThreadCounts {
+  ThreadCounts(std::initializer_list<int> counts) : values(counts) {}
+  explicit ThreadCounts(std::vector<int> counts) : values(std::move(counts)) {}
+  std::vector<int> values;
+};
+
 // The guarantee tier: 0 artifacts only, 1 tokens (default), 2 tokens and
 // bitwise-equal logprobs.
 struct Tier {
@@ -103,6 +111,10 @@ inline void apply(CheckOptions& o, const BatchSize& v) { o.batch_size = v.value;
 inline void apply(CheckOptions& o, const BatchSizes& v) {
   o.vary_batch = v.values;
   if (!v.values.empty()) o.batch_size = v.values.front();
+}
+inline void apply(CheckOptions& o, const ThreadCounts& v) {
+  o.vary_threads = v.values;
+  if (!v.values.empty()) o.determinism.threads = v.values.front();
 }
 inline void apply(CheckOptions& o, const Needle& v) {
   o.needle_trials = v.trials;

@@ -31,7 +31,11 @@ struct Report {
   bool cold_start_differs = false;
   std::optional<Divergence> first_divergence;  // between runs
   std::optional<Divergence> batch_divergence;  // between batch sizes
-  std::vector<std::string> env_differences;    // ENV_MISMATCH: what changed
+  // Across intra-op CPU thread counts (vary_threads): every count run, the
+  // baseline first, and the first divergence from the baseline's run 0.
+  std::vector<int> thread_counts;
+  std::optional<Divergence> thread_divergence;
+  std::vector<std::string> env_differences;  // ENV_MISMATCH: what changed
   int env_mismatch_run = -1;
   // GOLDEN_MISMATCH: the golden file compared with; its divergence is
   // first_divergence, env_differences the fields that differ from the

@@ -26,6 +26,7 @@ constexpr std::pair<Category, const char*> kCategoryNames[] = {
     {Category::kEnvMismatch, "ENV_MISMATCH"},
     {Category::kUnsupportedRequest, "UNSUPPORTED_REQUEST"},
     {Category::kGoldenMismatch, "GOLDEN_MISMATCH"},
+    {Category::kThreadVariance, "THREAD_VARIANCE"},
 };
 
 bool bitwise_equal(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }

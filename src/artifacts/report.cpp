@@ -68,6 +68,11 @@ std::string Report::headline() const {
         line += (i ? ", " : " ") + std::to_string(batch_sizes[i]);
     }
     if (needle_trials > 0) line += ", " + std::to_string(needle_trials) + " needle trials";
+    if (thread_counts.size() > 1) {
+      line += ", thread counts";
+      for (size_t i = 0; i < thread_counts.size(); ++i)
+        line += (i ? ", " : " ") + std::to_string(thread_counts[i]);
+    }
     return line + " agree (tier " + std::to_string(tier_effective) + ")";
   }
   std::string line = "FAIL: " + to_string(category);
@@ -77,8 +82,13 @@ std::string Report::headline() const {
   } else if (category == Category::kBatchVariance && batch_divergence) {
     line +=
         " — " + batch_divergence->right_label + " diverged from " + batch_divergence->left_label;
+  } else if (category == Category::kThreadVariance && thread_divergence) {
+    line +=
+        " — " + thread_divergence->right_label + " diverged from " + thread_divergence->left_label;
   } else if (category == Category::kScoreVariance) {
-    const auto& d = first_divergence ? first_divergence : batch_divergence;
+    const auto& d = first_divergence   ? first_divergence
+                    : batch_divergence ? batch_divergence
+                                       : thread_divergence;
     if (d) line += " — logprobs of " + d->right_label + " differ from " + d->left_label;
   } else if (category == Category::kGoldenMismatch && first_divergence) {
     line += " — the outputs differ from golden '" + golden + "'";
@@ -107,6 +117,8 @@ json to_json(const Report& r) {
            {"baseline_batch_size", r.baseline_batch_size},
            {"first_divergence", optional_divergence(r.first_divergence)},
            {"batch_divergence", optional_divergence(r.batch_divergence)},
+           {"thread_counts", r.thread_counts},
+           {"thread_divergence", optional_divergence(r.thread_divergence)},
            {"distinct_outputs", r.distinct_outputs},
            {"cold_start_differs", r.cold_start_differs},
            {"tier_requested", r.tier_requested},
@@ -138,6 +150,8 @@ Report report_from_json(const json& j) {
   r.baseline_batch_size = details.value("baseline_batch_size", 1);
   r.first_divergence = divergence_or_null(details, "first_divergence", r.category);
   r.batch_divergence = divergence_or_null(details, "batch_divergence", r.category);
+  r.thread_counts = details.value("thread_counts", std::vector<int>{});
+  r.thread_divergence = divergence_or_null(details, "thread_divergence", r.category);
   r.distinct_outputs = details.value("distinct_outputs", r.runs > 0 ? 1 : 0);
   r.cold_start_differs = details.value("cold_start_differs", false);
   r.tier_requested = details.value("tier_requested", -1);
@@ -192,14 +206,21 @@ std::string render_findings(const Report& r, int indent) {
   }
   if (r.first_divergence) {
     out << pad << "first divergence"
-        << (!r.golden.empty() ? " from the golden" : r.runs > 0 ? " between runs" : "") << " ("
-        << to_string(r.first_divergence->category) << "):\n"
+        << (!r.golden.empty() ? " from the golden"
+            : r.runs > 0      ? " between runs"
+                              : "")
+        << " (" << to_string(r.first_divergence->category) << "):\n"
         << render_divergence_text(*r.first_divergence, indent + 2);
   }
   if (r.batch_divergence) {
     out << pad << "first divergence between batch sizes ("
         << to_string(r.batch_divergence->category) << "):\n"
         << render_divergence_text(*r.batch_divergence, indent + 2);
+  }
+  if (r.thread_divergence) {
+    out << pad << "first divergence between thread counts ("
+        << to_string(r.thread_divergence->category) << "):\n"
+        << render_divergence_text(*r.thread_divergence, indent + 2);
   }
   if (r.category == Category::kRunVarianceFixedBatch && r.runs > 0) {
     out << pad << "outputs: " << r.distinct_outputs << " distinct output"

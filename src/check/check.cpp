@@ -1,5 +1,7 @@
 #include "detllm_test/check.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -237,6 +239,21 @@ std::vector<int> extra_batch_sizes(const CheckOptions& options) {
   return sizes;
 }
 
+// vary_threads without `baseline` and without repeats; throws for a count < 1.
+std::vector<int> extra_thread_counts(const CheckOptions& options, int baseline) {
+  std::vector<int> counts;
+  for (int t : options.vary_threads) {
+    if (t < 1) {
+      throw Error("thread count " + std::to_string(t) +
+                  " in vary_threads is invalid: it must be at least 1");
+    }
+    if (t != baseline && std::find(counts.begin(), counts.end(), t) == counts.end()) {
+      counts.push_back(t);
+    }
+  }
+  return counts;
+}
+
 // Writes each run's environment snapshot and trace into the pack. A passing
 // check's runs usually have the same snapshot and the same trace: those are
 // written once and linked, since creating a file costs far more than the bytes
@@ -301,8 +318,8 @@ class RunFiles {
 // The runs at the baseline batch size (an environment snapshot before each),
 // one run at each extra batch size, then the needle trials.
 void run_all(Generator& model, const std::vector<Request>& requests,
-             const std::vector<int>& extra_sizes, const CheckOptions& options, CheckResult& result,
-             std::vector<json>& envs) {
+             const std::vector<int>& extra_sizes, const std::vector<int>& extra_threads,
+             const CheckOptions& options, CheckResult& result, std::vector<json>& envs) {
   // Unless a preflight was asked for, run 0 is the first call after loading:
   // nothing warms the model up, so a cold first call that differs is caught.
   if (options.preflight) run_preflight(model, requests, options);
@@ -318,6 +335,13 @@ void run_all(Generator& model, const std::vector<Request>& requests,
     progress.begin("batch size " + std::to_string(b), prompt_count);
     result.batch_traces[b] = run_in_order(model, requests, b, options, &progress);
   }
+  const int baseline_threads = at::get_num_threads();
+  for (int t : extra_threads) {
+    progress.begin("threads " + std::to_string(t), prompt_count);
+    at::set_num_threads(t);
+    result.thread_traces[t] = run_in_order(model, requests, options.batch_size, options, &progress);
+  }
+  at::set_num_threads(baseline_threads);
   for (int t = 0; t < options.needle_trials; ++t) {
     progress.begin(
         "needle trial " + std::to_string(t + 1) + " of " + std::to_string(options.needle_trials),
@@ -372,6 +396,13 @@ void compare_all(CheckResult& result, const std::vector<json>& envs, const Check
                                               ")";
     }
   }
+  for (size_t i = 1; i < report.thread_counts.size() && !report.thread_divergence; ++i) {
+    const int t = report.thread_counts[i];
+    report.thread_divergence = diff_traces(
+        result.runs[0], result.thread_traces.at(t),
+        {Category::kThreadVariance, compare_scores,
+         "threads " + std::to_string(report.thread_counts[0]), "threads " + std::to_string(t)});
+  }
   for (size_t r = 1; r < envs.size() && report.env_mismatch_run < 0; ++r) {
     if (envs[r]["fingerprint"] != envs[0]["fingerprint"]) {
       report.env_mismatch_run = static_cast<int>(r);
@@ -387,7 +418,7 @@ void compare_all(CheckResult& result, const std::vector<json>& envs, const Check
       }
     }
   }
-  for (auto* d : {&report.first_divergence, &report.batch_divergence}) {
+  for (auto* d : {&report.first_divergence, &report.batch_divergence, &report.thread_divergence}) {
     if (*d) describe_text(**d, result.runs[0], tokenizer);
   }
   Category category = Category::kPass;
@@ -395,6 +426,8 @@ void compare_all(CheckResult& result, const std::vector<json>& envs, const Check
     category = report.first_divergence->category;
   } else if (report.batch_divergence) {
     category = report.batch_divergence->category;
+  } else if (report.thread_divergence) {
+    category = report.thread_divergence->category;
   } else if (report.env_mismatch_run >= 0) {
     category = Category::kEnvMismatch;
   }
@@ -420,6 +453,9 @@ void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prom
     files.add_run(static_cast<int>(r), envs[r], result.runs);
   }
   for (const auto& [b, trace] : result.batch_traces) files.add("batch_" + std::to_string(b), trace);
+  for (const auto& [t, trace] : result.thread_traces) {
+    files.add("threads_" + std::to_string(t), trace);
+  }
   for (size_t t = 0; t < result.needle_traces.size(); ++t) {
     files.add("needle_" + std::to_string(t), result.needle_traces[t]);
   }
@@ -435,8 +471,9 @@ void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prom
   const json report_json = to_json(report);
   pack.write_json("report.json", report_json);
   pack.write_text("report.txt", render_text(report) + "repro pack: " + report.pack_dir + "\n");
-  const auto& divergence =
-      report.first_divergence ? report.first_divergence : report.batch_divergence;
+  const auto& divergence = report.first_divergence   ? report.first_divergence
+                           : report.batch_divergence ? report.batch_divergence
+                                                     : report.thread_divergence;
   if (divergence) pack.write_json("diffs/first_divergence.json", to_json(*divergence));
   result.pack_dir = pack.commit();
 }
@@ -473,6 +510,13 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
   report.batch_sizes.insert(report.batch_sizes.end(), extra_sizes.begin(), extra_sizes.end());
   report.prompts = static_cast<int>(prompts.size());
   report.needle_trials = options.needle_trials;
+  const int threads_in_force = at::get_num_threads();
+  const std::vector<int> extra_threads = extra_thread_counts(options, threads_in_force);
+  if (!extra_threads.empty()) {
+    report.thread_counts.push_back(threads_in_force);
+    report.thread_counts.insert(report.thread_counts.end(), extra_threads.begin(),
+                                extra_threads.end());
+  }
   report.controls = record.summary();
   report.notes = record.warnings;
 
@@ -483,7 +527,7 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
     report.capability_failures = record.capability_failures;
     envs.push_back(capture_env(options.env));
   } else {
-    run_all(model, requests, extra_sizes, options, result, envs);
+    run_all(model, requests, extra_sizes, extra_threads, options, result, envs);
     compare_all(result, envs, options, record.tier_effective, model.tokenizer());
   }
   result.determinism = record;

@@ -35,6 +35,7 @@ CheckOptions options_of(const json& replay) {
   o.runs = replay.at("runs").get<int>();
   o.batch_size = replay.at("batch_size").get<int>();
   o.vary_batch = replay.at("vary_batch").get<std::vector<int>>();
+  o.vary_threads = replay.value("vary_threads", std::vector<int>{});
   o.needle_trials = replay.at("needle_trials").get<int>();
   o.needle_max_batch_size = replay.at("needle_max_batch_size").get<int>();
   o.preflight = replay.value("preflight", false);
@@ -77,7 +78,9 @@ std::vector<std::string> model_changes(const json& config, const Generator& mode
 }
 
 const std::optional<Divergence>& first_of(const Report& r) {
-  return r.first_divergence ? r.first_divergence : r.batch_divergence;
+  return r.first_divergence   ? r.first_divergence
+         : r.batch_divergence ? r.batch_divergence
+                              : r.thread_divergence;
 }
 
 bool same_divergence(const Report& a, const Report& b) {

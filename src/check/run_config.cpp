@@ -63,6 +63,10 @@ json replay_json(const CheckOptions& o, const std::vector<int>& extra_sizes,
     composition.push_back(
         batches("batch size " + std::to_string(b), plan_in_order(requests.size(), b, seed)));
   }
+  for (int t : o.vary_threads) {
+    composition.push_back(batches("threads " + std::to_string(t),
+                                  plan_in_order(requests.size(), o.batch_size, seed)));
+  }
   for (int t = 0; t < o.needle_trials; ++t) {
     composition.push_back(batches("needle trial " + std::to_string(t),
                                   plan_needles(requests.size(), t, o.needle_max_batch_size, seed)));
@@ -70,6 +74,7 @@ json replay_json(const CheckOptions& o, const std::vector<int>& extra_sizes,
   return {{"runs", o.runs},
           {"batch_size", o.batch_size},
           {"vary_batch", o.vary_batch},
+          {"vary_threads", o.vary_threads},
           {"needle_trials", o.needle_trials},
           {"needle_max_batch_size", o.needle_max_batch_size},
           {"preflight", o.preflight},

@@ -30,6 +30,7 @@ struct RunFlags {
   int runs = 3;
   int batch_size = 1;
   std::vector<int> vary_batch;
+  std::vector<int> vary_threads;
   uint64_t seed = 0;
   int max_new_tokens = 16;
   double temperature = 1.0, top_p = 1.0;
@@ -64,6 +65,9 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
   if (check) {
     app.add_option("--runs", f.runs, "runs at --batch-size")->capture_default_str();
     app.add_option("--vary-batch", f.vary_batch, "batch sizes to compare, e.g. 1,2,8")
+        ->delimiter(',');
+    app.add_option("--vary-threads", f.vary_threads,
+                   "intra-op CPU thread counts to compare with the first, e.g. 1,2,4")
         ->delimiter(',');
   }
   app.add_option("--batch-size", f.batch_size, "batch size of the runs")->capture_default_str();
@@ -133,6 +137,8 @@ detllm::CheckOptions check_options(const RunFlags& f) {
   o.batch_size = f.batch_size;
   o.preflight = f.preflight;
   o.vary_batch = f.vary_batch;
+  o.vary_threads = f.vary_threads;
+  if (!f.vary_threads.empty()) o.determinism.threads = f.vary_threads.front();
   o.determinism.tier = f.tier;
   o.determinism.mode = detllm::mode_from_string(f.mode);
   o.determinism.seed = f.seed;

@@ -28,6 +28,13 @@ std::string claim(Property property, const char* model, const char* prompts,
   if (property == Property::kRepeatable) {
     out << " is repeatable over " << o.runs << " runs (tier " << o.determinism.tier
         << ", batch size " << o.batch_size << ")";
+  } else if (property == Property::kThreadInvariant) {
+    std::vector<int> counts = {o.determinism.threads};
+    for (int t : o.vary_threads) {
+      if (t != o.determinism.threads) counts.push_back(t);
+    }
+    out << " is thread invariant at thread counts " << join(counts) << " (tier "
+        << o.determinism.tier << ", batch size " << o.batch_size << ")";
   } else {
     std::vector<int> sizes = {o.batch_size};
     for (int b : o.vary_batch) {
@@ -105,7 +112,8 @@ std::string claim(Property property, const char* model, const char* prompts,
     const auto& argv = ::testing::internal::GetArgvs();
     const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
     std::string command = "DETLLM_UPDATE_GOLDEN=1 " + (argv.empty() ? "<test binary>" : argv[0]);
-    if (test) command += std::string(" --gtest_filter=") + test->test_suite_name() + "." + test->name();
+    if (test)
+      command += std::string(" --gtest_filter=") + test->test_suite_name() + "." + test->name();
     return record_failure(g.base.out_dir, value_of + "  Actual: golden '" + g.path +
                                               "' does not exist; record it with:\n    " + command);
   }

@@ -49,7 +49,9 @@ std::string where(const std::optional<Divergence>& d) {
 }
 
 const std::optional<Divergence>& first_of(const CheckResult& r) {
-  return r.report.first_divergence ? r.report.first_divergence : r.report.batch_divergence;
+  return r.report.first_divergence   ? r.report.first_divergence
+         : r.report.batch_divergence ? r.report.batch_divergence
+                                     : r.report.thread_divergence;
 }
 
 std::string explain_any(const CheckResult& r) {
@@ -133,6 +135,14 @@ int first_logprob_difference(const Generation& actual, const Generation& expecte
         return !r.report.batch_divergence && r.report.category != Category::kUnsupportedRequest;
       },
       "is batch invariant", "isn't batch invariant");
+}
+
+::testing::Matcher<const CheckResult&> IsThreadInvariant() {
+  return make(
+      [](const CheckResult& r) {
+        return !r.report.thread_divergence && r.report.category != Category::kUnsupportedRequest;
+      },
+      "is thread invariant", "isn't thread invariant");
 }
 
 ::testing::Matcher<const CheckResult&> HasCategory(Category category) {

@@ -3,11 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "detllm_test/determinism.h"
-#include "detllm_test/fixture.h"
-
 #include <cstdlib>
 #include <cstring>
+
+#include "detllm_test/determinism.h"
+#include "detllm_test/fixture.h"
 
 int main(int argc, char** argv) {
   // --detllm_update_golden: record golden files instead of comparing (the
