@@ -76,6 +76,21 @@
                     #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
                 GTEST_FATAL_FAILURE_)
 
+// The logprobs a model gives its own generated tokens while decoding
+// incrementally (KV cache) equal those of one forward pass over the prompt and
+// those tokens: the argmax at every position (tier 1), the logprobs bitwise
+// (tier 2). For models that can score a sequence (built-in, GPT-2,
+// TorchScript, a callable with a ScoreFunction); greedy decoding. Options:
+// BatchSize, Tier, Strict/BestEffort, Seed, Threads, MaxNewTokens.
+#define DETLLM_EXPECT_PREFILL_MATCHES_DECODE(model, ...)                                      \
+  GTEST_ASSERT_(::detllm::internal::CheckPrefillMatchesDecode(                                \
+                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
+                GTEST_NONFATAL_FAILURE_)
+#define DETLLM_ASSERT_PREFILL_MATCHES_DECODE(model, ...)                                      \
+  GTEST_ASSERT_(::detllm::internal::CheckPrefillMatchesDecode(                                \
+                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
+                GTEST_FATAL_FAILURE_)
+
 // The outputs equal those a golden file recorded (golden.h): one run under the
 // golden's settings (batch size, decoding, seed, tier, threads; an option
 // given here wins), tokens at tier 1, bitwise logprobs at tier 2 (LogprobUlps
@@ -102,6 +117,8 @@
 #define ASSERT_BATCH_INVARIANT(...) DETLLM_ASSERT_BATCH_INVARIANT(__VA_ARGS__)
 #define EXPECT_THREAD_INVARIANT(...) DETLLM_EXPECT_THREAD_INVARIANT(__VA_ARGS__)
 #define ASSERT_THREAD_INVARIANT(...) DETLLM_ASSERT_THREAD_INVARIANT(__VA_ARGS__)
+#define EXPECT_PREFILL_MATCHES_DECODE(...) DETLLM_EXPECT_PREFILL_MATCHES_DECODE(__VA_ARGS__)
+#define ASSERT_PREFILL_MATCHES_DECODE(...) DETLLM_ASSERT_PREFILL_MATCHES_DECODE(__VA_ARGS__)
 #define EXPECT_MATCHES_GOLDEN(...) DETLLM_EXPECT_MATCHES_GOLDEN(__VA_ARGS__)
 #define ASSERT_MATCHES_GOLDEN(...) DETLLM_ASSERT_MATCHES_GOLDEN(__VA_ARGS__)
 #endif

@@ -63,6 +63,12 @@ struct CheckOptions : RunOptions {
   // compared with run 0 at determinism.threads. A float reduction split
   // across another number of threads rounds differently: THREAD_VARIANCE.
   std::vector<int> vary_threads;
+  // Also score each prompt with its generated tokens (run 0's) in one forward
+  // pass (Generator::score) and compare with the decoding: the argmax at each
+  // position (tier 1) and the logprobs bitwise (tier 2). Greedy decoding only;
+  // the model must be able to score (builtin, GPT-2, TorchScript, a callable
+  // given a ScoreFunction). A difference is PREFILL_DECODE_MISMATCH.
+  bool prefill_vs_decode = false;
   // False: the pack is written only when the check fails, so a passing check
   // creates no file (out_dir is still checked for being writable before the
   // runs). The assertions do this unless DETLLM_KEEP_ARTIFACTS=1.
@@ -83,6 +89,7 @@ struct CheckResult {
   std::map<int, Trace> batch_traces;   // one run per extra batch size
   std::vector<Trace> needle_traces;    // one per needle trial
   std::map<int, Trace> thread_traces;  // one run per extra thread count
+  Trace prefill_trace;                 // prefill_vs_decode: run 0 rescored, argmax as the tokens
   DeterminismRecord determinism;
   std::string pack_dir;  // empty if no pack was written
   bool passed() const { return report.passed; }

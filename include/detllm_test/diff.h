@@ -26,6 +26,7 @@ enum class Category {
   kUnsupportedRequest,     // a strict requirement the backend cannot meet
   kGoldenMismatch,         // the outputs differ from a golden file's (golden.h)
   kThreadVariance,         // tokens differ between intra-op CPU thread counts
+  kPrefillDecodeMismatch,  // incremental decoding differs from one pass over the sequence
 };
 
 // "PASS", "GEN_CONTEXT_MISMATCH", ... as written in report.json.

@@ -38,6 +38,16 @@ struct Generation {
   std::vector<double> logit_margins;
 };
 
+// What a model assigns, in one forward pass over a whole sequence (no cache),
+// to each token after the prompt: the float32 log-softmax logprob of that
+// token, the argmax the model predicts at its position from the tokens before
+// it, and the top-1 minus top-2 logit there.
+struct SequenceScores {
+  TokenIds argmax;
+  std::vector<double> logprobs;
+  std::vector<double> logit_margins;
+};
+
 // What a model can honour. The harness claims a guarantee tier only where these
 // allow it (see determinism.h).
 struct Capabilities {
@@ -79,6 +89,13 @@ class Generator {
   virtual const Tokenizer& tokenizer() const = 0;
   virtual std::vector<Generation> generate(const std::vector<TokenIds>& batch,
                                            const GenerationConfig& config) = 0;
+  // Scores `sequence` (a prompt of `prompt_length` tokens and what followed)
+  // in one forward pass, for comparing incremental decoding with it
+  // (EXPECT_PREFILL_MATCHES_DECODE). A model that cannot returns nullopt.
+  virtual std::optional<SequenceScores> score(const TokenIds& /*sequence*/,
+                                              size_t /*prompt_length*/) {
+    return std::nullopt;
+  }
 };
 
 }  // namespace detllm

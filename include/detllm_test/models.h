@@ -107,9 +107,12 @@ std::unique_ptr<Generator> load_torchscript_model(
 // capabilities.honours_controls = false if libtorch's controls do not reach it).
 using GenerateFunction = std::function<std::vector<Generation>(const std::vector<TokenIds>& batch,
                                                                const GenerationConfig& config)>;
+// `score`, when given, scores a sequence in one forward pass (Generator::score),
+// so EXPECT_PREFILL_MATCHES_DECODE can compare the engine's decoding with it.
+using ScoreFunction = std::function<SequenceScores(const TokenIds& sequence, size_t prompt_length)>;
 std::unique_ptr<Generator> make_callable_model(
     GenerateFunction generate, ModelInfo info,
-    std::shared_ptr<const Tokenizer> tokenizer = byte_tokenizer());
+    std::shared_ptr<const Tokenizer> tokenizer = byte_tokenizer(), ScoreFunction score = {});
 
 // Why a model with `options` cannot run on this machine (no CUDA in this
 // libtorch, no such GPU, a dtype the device cannot compute in), or "" if it can.

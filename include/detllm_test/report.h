@@ -35,6 +35,10 @@ struct Report {
   // baseline first, and the first divergence from the baseline's run 0.
   std::vector<int> thread_counts;
   std::optional<Divergence> thread_divergence;
+  // prefill_vs_decode: run 0's decoding against one forward pass over each
+  // prompt and its generated tokens ("decode" left, "prefill" right).
+  bool prefill_compared = false;
+  std::optional<Divergence> prefill_divergence;
   std::vector<std::string> env_differences;  // ENV_MISMATCH: what changed
   int env_mismatch_run = -1;
   // GOLDEN_MISMATCH: the golden file compared with; its divergence is
@@ -50,6 +54,9 @@ struct Report {
 
   // One line: "PASS: ..." or "FAIL: CATEGORY — ...".
   std::string headline() const;
+  // The first divergence found, in the order they are looked for: between
+  // runs, between batch sizes, between thread counts, decode vs prefill.
+  const std::optional<Divergence>& first_found() const;
 };
 
 // The report artifact (schema 1.0).

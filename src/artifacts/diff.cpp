@@ -27,6 +27,7 @@ constexpr std::pair<Category, const char*> kCategoryNames[] = {
     {Category::kUnsupportedRequest, "UNSUPPORTED_REQUEST"},
     {Category::kGoldenMismatch, "GOLDEN_MISMATCH"},
     {Category::kThreadVariance, "THREAD_VARIANCE"},
+    {Category::kPrefillDecodeMismatch, "PREFILL_DECODE_MISMATCH"},
 };
 
 bool bitwise_equal(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }

@@ -57,6 +57,14 @@ std::string side_line(const std::string& label, int64_t token, const std::string
 
 }  // namespace
 
+const std::optional<Divergence>& Report::first_found() const {
+  for (const std::optional<Divergence>* d :
+       {&first_divergence, &batch_divergence, &thread_divergence, &prefill_divergence}) {
+    if (*d) return *d;
+  }
+  return first_divergence;
+}
+
 std::string Report::headline() const {
   if (passed && !golden.empty()) return "PASS: the outputs match golden '" + golden + "'";
   if (passed && runs == 0) return "PASS: the traces agree";  // a diff of two traces
@@ -73,7 +81,9 @@ std::string Report::headline() const {
       for (size_t i = 0; i < thread_counts.size(); ++i)
         line += (i ? ", " : " ") + std::to_string(thread_counts[i]);
     }
-    return line + " agree (tier " + std::to_string(tier_effective) + ")";
+    line += " agree";
+    if (prefill_compared) line += ", and one pass over each sequence matches its decoding";
+    return line + " (tier " + std::to_string(tier_effective) + ")";
   }
   std::string line = "FAIL: " + to_string(category);
   if (category == Category::kRunVarianceFixedBatch && first_divergence) {
@@ -85,10 +95,10 @@ std::string Report::headline() const {
   } else if (category == Category::kThreadVariance && thread_divergence) {
     line +=
         " — " + thread_divergence->right_label + " diverged from " + thread_divergence->left_label;
+  } else if (category == Category::kPrefillDecodeMismatch && prefill_divergence) {
+    line += " — one forward pass over the sequence differs from incremental decoding";
   } else if (category == Category::kScoreVariance) {
-    const auto& d = first_divergence   ? first_divergence
-                    : batch_divergence ? batch_divergence
-                                       : thread_divergence;
+    const auto& d = first_found();
     if (d) line += " — logprobs of " + d->right_label + " differ from " + d->left_label;
   } else if (category == Category::kGoldenMismatch && first_divergence) {
     line += " — the outputs differ from golden '" + golden + "'";
@@ -119,6 +129,8 @@ json to_json(const Report& r) {
            {"batch_divergence", optional_divergence(r.batch_divergence)},
            {"thread_counts", r.thread_counts},
            {"thread_divergence", optional_divergence(r.thread_divergence)},
+           {"prefill_compared", r.prefill_compared},
+           {"prefill_divergence", optional_divergence(r.prefill_divergence)},
            {"distinct_outputs", r.distinct_outputs},
            {"cold_start_differs", r.cold_start_differs},
            {"tier_requested", r.tier_requested},
@@ -152,6 +164,8 @@ Report report_from_json(const json& j) {
   r.batch_divergence = divergence_or_null(details, "batch_divergence", r.category);
   r.thread_counts = details.value("thread_counts", std::vector<int>{});
   r.thread_divergence = divergence_or_null(details, "thread_divergence", r.category);
+  r.prefill_compared = details.value("prefill_compared", false);
+  r.prefill_divergence = divergence_or_null(details, "prefill_divergence", r.category);
   r.distinct_outputs = details.value("distinct_outputs", r.runs > 0 ? 1 : 0);
   r.cold_start_differs = details.value("cold_start_differs", false);
   r.tier_requested = details.value("tier_requested", -1);
@@ -216,6 +230,11 @@ std::string render_findings(const Report& r, int indent) {
     out << pad << "first divergence between batch sizes ("
         << to_string(r.batch_divergence->category) << "):\n"
         << render_divergence_text(*r.batch_divergence, indent + 2);
+  }
+  if (r.prefill_divergence) {
+    out << pad << "first divergence between decoding and one pass over the sequence ("
+        << to_string(r.prefill_divergence->category) << "):\n"
+        << render_divergence_text(*r.prefill_divergence, indent + 2);
   }
   if (r.thread_divergence) {
     out << pad << "first divergence between thread counts ("

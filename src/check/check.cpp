@@ -239,6 +239,35 @@ std::vector<int> extra_batch_sizes(const CheckOptions& options) {
   return sizes;
 }
 
+// Run 0 scored in one forward pass per prompt: each row's tokens are the
+// model's argmax at every generated position, its scores the logprobs of run
+// 0's tokens there.
+Trace prefill_trace(Generator& model, const Trace& run0) {
+  Trace trace = run0;
+  for (TraceRow& row : trace) {
+    if (row.generated_token_ids.empty()) continue;
+    TokenIds sequence = row.input_token_ids;
+    sequence.insert(sequence.end(), row.generated_token_ids.begin(), row.generated_token_ids.end());
+    std::optional<SequenceScores> scored = model.score(sequence, row.input_token_ids.size());
+    if (!scored) {
+      throw Error("model '" + model.info().name +
+                  "' cannot score a sequence, which comparing prefill with decode needs (the "
+                  "built-in, GPT-2 and TorchScript models can; a callable needs a ScoreFunction)");
+    }
+    if (scored->argmax.size() != row.generated_token_ids.size() ||
+        scored->logprobs.size() != row.generated_token_ids.size()) {
+      throw Error("model '" + model.info().name + "' scored " +
+                  std::to_string(scored->argmax.size()) + " positions of prompt #" +
+                  std::to_string(row.prompt_index) + "; it generated " +
+                  std::to_string(row.generated_token_ids.size()));
+    }
+    row.generated_token_ids = scored->argmax;
+    row.scores = scored->logprobs;
+    row.logit_margins = scored->logit_margins;
+  }
+  return trace;
+}
+
 // vary_threads without `baseline` and without repeats; throws for a count < 1.
 std::vector<int> extra_thread_counts(const CheckOptions& options, int baseline) {
   std::vector<int> counts;
@@ -342,6 +371,7 @@ void run_all(Generator& model, const std::vector<Request>& requests,
     result.thread_traces[t] = run_in_order(model, requests, options.batch_size, options, &progress);
   }
   at::set_num_threads(baseline_threads);
+  if (options.prefill_vs_decode) result.prefill_trace = prefill_trace(model, result.runs[0]);
   for (int t = 0; t < options.needle_trials; ++t) {
     progress.begin(
         "needle trial " + std::to_string(t + 1) + " of " + std::to_string(options.needle_trials),
@@ -403,6 +433,12 @@ void compare_all(CheckResult& result, const std::vector<json>& envs, const Check
         {Category::kThreadVariance, compare_scores,
          "threads " + std::to_string(report.thread_counts[0]), "threads " + std::to_string(t)});
   }
+  if (options.prefill_vs_decode) {
+    report.prefill_compared = true;
+    report.prefill_divergence =
+        diff_traces(result.runs[0], result.prefill_trace,
+                    {Category::kPrefillDecodeMismatch, compare_scores, "decode", "prefill"});
+  }
   for (size_t r = 1; r < envs.size() && report.env_mismatch_run < 0; ++r) {
     if (envs[r]["fingerprint"] != envs[0]["fingerprint"]) {
       report.env_mismatch_run = static_cast<int>(r);
@@ -418,7 +454,8 @@ void compare_all(CheckResult& result, const std::vector<json>& envs, const Check
       }
     }
   }
-  for (auto* d : {&report.first_divergence, &report.batch_divergence, &report.thread_divergence}) {
+  for (auto* d : {&report.first_divergence, &report.batch_divergence, &report.thread_divergence,
+                  &report.prefill_divergence}) {
     if (*d) describe_text(**d, result.runs[0], tokenizer);
   }
   Category category = Category::kPass;
@@ -428,6 +465,8 @@ void compare_all(CheckResult& result, const std::vector<json>& envs, const Check
     category = report.batch_divergence->category;
   } else if (report.thread_divergence) {
     category = report.thread_divergence->category;
+  } else if (report.prefill_divergence) {
+    category = Category::kPrefillDecodeMismatch;  // tokens or (tier 2) logprobs
   } else if (report.env_mismatch_run >= 0) {
     category = Category::kEnvMismatch;
   }
@@ -456,6 +495,7 @@ void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prom
   for (const auto& [t, trace] : result.thread_traces) {
     files.add("threads_" + std::to_string(t), trace);
   }
+  if (options.prefill_vs_decode) files.add("prefill", result.prefill_trace);
   for (size_t t = 0; t < result.needle_traces.size(); ++t) {
     files.add("needle_" + std::to_string(t), result.needle_traces[t]);
   }
@@ -471,9 +511,7 @@ void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prom
   const json report_json = to_json(report);
   pack.write_json("report.json", report_json);
   pack.write_text("report.txt", render_text(report) + "repro pack: " + report.pack_dir + "\n");
-  const auto& divergence = report.first_divergence   ? report.first_divergence
-                           : report.batch_divergence ? report.batch_divergence
-                                                     : report.thread_divergence;
+  const auto& divergence = report.first_found();
   if (divergence) pack.write_json("diffs/first_divergence.json", to_json(*divergence));
   result.pack_dir = pack.commit();
 }
@@ -487,6 +525,9 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
   if (options.needle_trials < 0) throw Error("needle_trials must be >= 0");
   if (options.needle_trials > 0 && options.needle_max_batch_size < 1) {
     throw Error("needle_max_batch_size must be at least 1");
+  }
+  if (options.prefill_vs_decode && options.decoding.do_sample) {
+    throw Error("prefill vs decode compares greedy decoding: it cannot be combined with sampling");
   }
   const std::vector<int> extra_sizes = extra_batch_sizes(options);
   const std::vector<Request> requests = tokenize(model, prompts);

@@ -36,6 +36,7 @@ CheckOptions options_of(const json& replay) {
   o.batch_size = replay.at("batch_size").get<int>();
   o.vary_batch = replay.at("vary_batch").get<std::vector<int>>();
   o.vary_threads = replay.value("vary_threads", std::vector<int>{});
+  o.prefill_vs_decode = replay.value("prefill_vs_decode", false);
   o.needle_trials = replay.at("needle_trials").get<int>();
   o.needle_max_batch_size = replay.at("needle_max_batch_size").get<int>();
   o.preflight = replay.value("preflight", false);
@@ -77,14 +78,8 @@ std::vector<std::string> model_changes(const json& config, const Generator& mode
   return changes;
 }
 
-const std::optional<Divergence>& first_of(const Report& r) {
-  return r.first_divergence   ? r.first_divergence
-         : r.batch_divergence ? r.batch_divergence
-                              : r.thread_divergence;
-}
-
 bool same_divergence(const Report& a, const Report& b) {
-  const auto &x = first_of(a), &y = first_of(b);
+  const auto &x = a.first_found(), &y = b.first_found();
   if (!x || !y) return !x && !y;
   return x->category == y->category && x->field == y->field && x->index == y->index &&
          x->token_index == y->token_index && x->left_label == y->left_label &&

@@ -28,6 +28,9 @@ std::string claim(Property property, const char* model, const char* prompts,
   if (property == Property::kRepeatable) {
     out << " is repeatable over " << o.runs << " runs (tier " << o.determinism.tier
         << ", batch size " << o.batch_size << ")";
+  } else if (property == Property::kPrefillMatchesDecode) {
+    out << " scores its decoded tokens in one forward pass as it decoded them (tier "
+        << o.determinism.tier << ", batch size " << o.batch_size << ")";
   } else if (property == Property::kThreadInvariant) {
     std::vector<int> counts = {o.determinism.threads};
     for (int t : o.vary_threads) {

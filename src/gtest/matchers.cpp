@@ -48,11 +48,7 @@ std::string where(const std::optional<Divergence>& d) {
   return out.str();
 }
 
-const std::optional<Divergence>& first_of(const CheckResult& r) {
-  return r.report.first_divergence   ? r.report.first_divergence
-         : r.report.batch_divergence ? r.report.batch_divergence
-                                     : r.report.thread_divergence;
-}
+const std::optional<Divergence>& first_of(const CheckResult& r) { return r.report.first_found(); }
 
 std::string explain_any(const CheckResult& r) {
   if (first_of(r)) return where(first_of(r)) + ", category " + to_string(r.report.category);

@@ -137,7 +137,7 @@ BuiltinWeights BuiltinModel::cpu_float_weights() const {
 }
 
 at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positions,
-                                 const at::Tensor& allowed) {
+                                 const at::Tensor& allowed, bool every_position) {
   const int64_t B = ids.size(0), T = ids.size(1), C = config_.n_embd;
   const int64_t H = config_.n_head, D = C / H;
   // Scores are divided by sqrt(D), as GPT-2 does, rather than multiplied by its
@@ -172,7 +172,7 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
         at::gelu(at::addmm(w.fc_bias, h.view({B * T, C}), w.fc_weight), gelu_approximation_);
     x = x + at::addmm(w.mlp_proj_bias, hidden, w.mlp_proj_weight).view({B, T, C});
   }
-  at::Tensor last = x.select(1, T - 1);
+  at::Tensor last = every_position ? x : x.select(1, T - 1);
   last = at::layer_norm(last, {C}, weights_.ln_f_weight, weights_.ln_f_bias,
                         config_.layer_norm_epsilon);
   const at::Tensor& head = weights_.lm_head.defined() ? weights_.lm_head : weights_.wte;
@@ -197,6 +197,24 @@ at::Tensor BuiltinModel::step(const at::Tensor& next_ids, const at::Tensor& mask
   at::Tensor positions = mask.sum(1, /*keepdim=*/true) - 1;
   at::Tensor allowed = mask.to(at::kBool).view({mask.size(0), 1, 1, mask.size(1)});
   return forward(next_ids, positions, allowed);
+}
+
+std::optional<SequenceScores> BuiltinModel::score(const TokenIds& sequence, size_t prompt_length) {
+  c10::InferenceMode no_autograd;
+  const auto n = static_cast<int64_t>(sequence.size());
+  if (n > config_.n_positions) {
+    throw Error("a sequence of " + std::to_string(n) + " tokens exceeds " + info_.name +
+                "'s context of " + std::to_string(config_.n_positions) + " positions");
+  }
+  at::Tensor ids = at::tensor(sequence, at::kLong).view({1, n}).to(device_);
+  at::Tensor positions = at::arange(n, ids.options()).view({1, n});
+  at::Tensor allowed = at::ones({n, n}, ids.options().dtype(at::kBool)).tril().view({1, 1, n, n});
+  cache_k_.assign(weights_.blocks.size(), at::Tensor());
+  cache_v_.assign(weights_.blocks.size(), at::Tensor());
+  at::Tensor logits = forward(ids, positions, allowed, /*every_position=*/true);
+  cache_k_.clear();
+  cache_v_.clear();
+  return internal::scores_from_logits(logits[0], sequence, prompt_length);
 }
 
 at::Tensor BuiltinModel::next_token_logits(const TokenIds& ids) {

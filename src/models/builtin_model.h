@@ -44,6 +44,7 @@ class BuiltinModel final : public Generator, private LogitsModel {
   const Tokenizer& tokenizer() const override { return *tokenizer_; }
   std::vector<Generation> generate(const std::vector<TokenIds>& batch,
                                    const GenerationConfig& config) override;
+  std::optional<SequenceScores> score(const TokenIds& sequence, size_t prompt_length) override;
 
   const BuiltinConfig& config() const { return config_; }
   // For a checkpoint: its name and the files it was loaded from.
@@ -57,7 +58,9 @@ class BuiltinModel final : public Generator, private LogitsModel {
  private:
   at::Tensor prefill(const at::Tensor& ids, const at::Tensor& mask) override;
   at::Tensor step(const at::Tensor& next_ids, const at::Tensor& mask) override;
-  at::Tensor forward(const at::Tensor& ids, const at::Tensor& positions, const at::Tensor& allowed);
+  // Logits [B, V] of the last position, or [B, T, V] of every position.
+  at::Tensor forward(const at::Tensor& ids, const at::Tensor& positions, const at::Tensor& allowed,
+                     bool every_position = false);
 
   BuiltinConfig config_;
   ModelInfo info_;

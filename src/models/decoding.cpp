@@ -7,8 +7,8 @@
 #include <random>
 #include <sstream>
 
-#include "detllm_test/error.h"
 #include "artifacts/sha256.h"
+#include "detllm_test/error.h"
 
 namespace detllm::internal {
 namespace {
@@ -151,8 +151,8 @@ std::pair<at::Tensor, at::Tensor> left_padded(const std::vector<TokenIds>& batch
 // What each decoding step chose, kept on the device until the end.
 struct Steps {
   std::vector<at::Tensor> chosen, logprobs, margins, bad;
-  std::vector<bool> finished;          // the row produced its stop token
-  std::vector<int64_t> stop_lengths;   // length of a row that hit its stop token
+  std::vector<bool> finished;         // the row produced its stop token
+  std::vector<int64_t> stop_lengths;  // length of a row that hit its stop token
 };
 
 // Per row: the generated tokens, margins and logprobs, up to its stop token;
@@ -187,6 +187,34 @@ std::vector<Generation> collect(const Steps& steps, int64_t rows, bool with_logp
 }
 
 }  // namespace
+
+SequenceScores scores_from_logits(const at::Tensor& logits, const TokenIds& sequence,
+                                  size_t prompt_length) {
+  SequenceScores out;
+  if (prompt_length == 0 || prompt_length >= sequence.size()) return out;
+  const auto first = static_cast<int64_t>(prompt_length) - 1;
+  const auto count = static_cast<int64_t>(sequence.size() - prompt_length);
+  at::Tensor scores = logits.narrow(0, first, count).to(at::kFloat);  // [count, V]
+  at::Tensor next = at::tensor(TokenIds(sequence.begin() + prompt_length, sequence.end()),
+                               at::TensorOptions().dtype(at::kLong))
+                        .to(scores.device());
+  auto top = scores.topk(2, -1);
+  at::Tensor values = std::get<0>(top).to(at::kCPU).to(at::kDouble).contiguous();
+  at::Tensor argmax = std::get<1>(top).select(1, 0).to(at::kCPU).contiguous();
+  at::Tensor logprobs = at::log_softmax(scores, -1)
+                            .gather(1, next.unsqueeze(1))
+                            .squeeze(1)
+                            .to(at::kCPU)
+                            .to(at::kDouble)
+                            .contiguous();
+  for (int64_t i = 0; i < count; ++i) {
+    out.argmax.push_back(argmax.data_ptr<int64_t>()[i]);
+    out.logprobs.push_back(logprobs.data_ptr<double>()[i]);
+    out.logit_margins.push_back(values.data_ptr<double>()[2 * i] -
+                                values.data_ptr<double>()[2 * i + 1]);
+  }
+  return out;
+}
 
 std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& batch,
                                const GenerationConfig& config, const at::Device& device,

@@ -33,6 +33,12 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
                                const GenerationConfig& config, const at::Device& device,
                                int64_t pad_id);
 
+// SequenceScores of `sequence` from its logits [T, V] (any dtype): position p's
+// logits predict token p + 1, scored as decode() scores a step (float32
+// log-softmax of the raw logits, top-1 minus top-2 margin).
+SequenceScores scores_from_logits(const at::Tensor& logits, const TokenIds& sequence,
+                                  size_t prompt_length);
+
 // A libtorch error (c10::Error, or the traceback of an error raised inside
 // TorchScript) as one line for a detllm::Error. When it is the alert of
 // deterministic algorithms (an op without a deterministic kernel), it names the

@@ -10,8 +10,11 @@ namespace {
 class CallableModel final : public Generator {
  public:
   CallableModel(GenerateFunction function, ModelInfo info,
-                std::shared_ptr<const Tokenizer> tokenizer)
-      : function_(std::move(function)), info_(std::move(info)), tokenizer_(std::move(tokenizer)) {
+                std::shared_ptr<const Tokenizer> tokenizer, ScoreFunction score)
+      : function_(std::move(function)),
+        score_(std::move(score)),
+        info_(std::move(info)),
+        tokenizer_(std::move(tokenizer)) {
     if (!function_) throw Error("make_callable_model: the generate function is empty");
     if (!tokenizer_) throw Error("make_callable_model: the tokenizer is null");
     if (info_.backend.empty()) info_.backend = "callable";
@@ -23,9 +26,14 @@ class CallableModel final : public Generator {
                                    const GenerationConfig& config) override {
     return function_(batch, config);
   }
+  std::optional<SequenceScores> score(const TokenIds& sequence, size_t prompt_length) override {
+    if (!score_) return std::nullopt;
+    return score_(sequence, prompt_length);
+  }
 
  private:
   GenerateFunction function_;
+  ScoreFunction score_;
   ModelInfo info_;
   std::shared_ptr<const Tokenizer> tokenizer_;
 };
@@ -33,9 +41,10 @@ class CallableModel final : public Generator {
 }  // namespace
 
 std::unique_ptr<Generator> make_callable_model(GenerateFunction generate, ModelInfo info,
-                                               std::shared_ptr<const Tokenizer> tokenizer) {
-  return std::make_unique<CallableModel>(std::move(generate), std::move(info),
-                                         std::move(tokenizer));
+                                               std::shared_ptr<const Tokenizer> tokenizer,
+                                               ScoreFunction score) {
+  return std::make_unique<CallableModel>(std::move(generate), std::move(info), std::move(tokenizer),
+                                         std::move(score));
 }
 
 std::unique_ptr<Generator> load_model(const std::string& spec, const ModelOptions& options) {

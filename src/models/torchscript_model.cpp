@@ -4,12 +4,12 @@
 
 #include <filesystem>
 
+#include "artifacts/sha256.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
 #include "models/builtin_model.h"
 #include "models/decoding.h"
 #include "models/torchscript_archive.h"
-#include "artifacts/sha256.h"
 
 namespace detllm {
 namespace {
@@ -52,6 +52,21 @@ class TorchScriptModel final : public Generator, private internal::LogitsModel {
   ModelInfo info() const override { return info_; }
   const Tokenizer& tokenizer() const override { return *tokenizer_; }
 
+  std::optional<SequenceScores> score(const TokenIds& sequence, size_t prompt_length) override {
+    c10::InferenceMode no_autograd;
+    const auto n = static_cast<int64_t>(sequence.size());
+    ids_ = at::tensor(sequence, at::kLong).view({1, n}).to(device_);
+    try {
+      return internal::scores_from_logits(logits_of(at::ones_like(ids_))[0], sequence,
+                                          prompt_length);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error("TorchScript model '" + info_.name +
+                  "' failed in forward: " + internal::describe_torch_error(e));
+    }
+  }
+
   std::vector<Generation> generate(const std::vector<TokenIds>& batch,
                                    const GenerationConfig& config) override {
     c10::InferenceMode no_autograd;
@@ -79,6 +94,12 @@ class TorchScriptModel final : public Generator, private internal::LogitsModel {
   // Runs the whole sequence (there is no cache) and returns the last position's
   // logits.
   at::Tensor run(const at::Tensor& mask) {
+    const at::Tensor logits = logits_of(mask);
+    return logits.select(1, logits.size(1) - 1);
+  }
+
+  // forward() over ids_: logits [B, T, V], checked.
+  at::Tensor logits_of(const at::Tensor& mask) {
     std::vector<c10::IValue> inputs{ids_};
     if (takes_mask_) inputs.emplace_back(mask);
     const c10::IValue output = module_.forward(inputs);
@@ -101,7 +122,7 @@ class TorchScriptModel final : public Generator, private internal::LogitsModel {
                   std::to_string(ids_.size(0)) + ", " + std::to_string(ids_.size(1)) + ", V]");
     }
     info_.vocab_size = logits.size(2);
-    return logits.select(1, logits.size(1) - 1);
+    return logits;
   }
 
   at::Device device_;

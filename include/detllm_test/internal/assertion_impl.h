@@ -17,7 +17,7 @@
 namespace detllm::internal {
 
 // Internal: what an assertion claims.
-enum class Property { kRepeatable, kBatchInvariant, kThreadInvariant };
+enum class Property { kRepeatable, kBatchInvariant, kThreadInvariant, kPrefillMatchesDecode };
 
 // Internal: runs the check and turns its result into an AssertionResult whose
 // message quotes the macro's `model` and `prompts` arguments.
@@ -52,6 +52,10 @@ CheckOptions make_options(Property property, const Options&... options) {
     o.batch_size = 1;
     o.vary_batch = {1, 4, 16};
   }
+  if (property == Property::kPrefillMatchesDecode) {
+    o.runs = 1;
+    o.prefill_vs_decode = true;
+  }
   if (property == Property::kThreadInvariant) {
     o.runs = 1;
     o.vary_threads = {1, 2, 4};
@@ -71,6 +75,16 @@ template <typename Model, typename Prompts, typename... Options>
                                            const Options&... options) {
   return check_property(Property::kRepeatable, model_text, prompts_text, as_generator(model),
                         as_prompts(prompts), make_options(Property::kRepeatable, options...));
+}
+
+template <typename Model, typename Prompts, typename... Options>
+::testing::AssertionResult CheckPrefillMatchesDecode(const char* model_text,
+                                                     const char* prompts_text, Model&& model,
+                                                     const Prompts& prompts,
+                                                     const Options&... options) {
+  return check_property(Property::kPrefillMatchesDecode, model_text, prompts_text,
+                        as_generator(model), as_prompts(prompts),
+                        make_options(Property::kPrefillMatchesDecode, options...));
 }
 
 template <typename Model, typename Prompts, typename... Options>
