@@ -42,39 +42,27 @@
 // MaxNewTokens, Decoding.
 // The model and the prompts are quoted by the preprocessor, as EXPECT_EQ quotes
 // its operands.
-#define DETLLM_EXPECT_REPEATABLE(model, ...)                                                  \
-  GTEST_ASSERT_(::detllm::internal::CheckRepeatable(                                          \
-                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
-                GTEST_NONFATAL_FAILURE_)
-#define DETLLM_ASSERT_REPEATABLE(model, ...)                                                  \
-  GTEST_ASSERT_(::detllm::internal::CheckRepeatable(                                          \
-                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
-                GTEST_FATAL_FAILURE_)
+#define DETLLM_EXPECT_REPEATABLE(model, ...) \
+  DETLLM_INTERNAL_CHECK_PROPERTY(kRepeatable, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
+#define DETLLM_ASSERT_REPEATABLE(model, ...) \
+  DETLLM_INTERNAL_CHECK_PROPERTY(kRepeatable, GTEST_FATAL_FAILURE_, model, __VA_ARGS__)
 
 // Every prompt's output at each batch size (and in each needle trial) equals
 // its output at the first batch size. Options: BatchSizes ({1, 4, 16}), Needle,
 // Runs (1), Tier, Strict/BestEffort, Seed, Threads, MaxNewTokens, Decoding.
-#define DETLLM_EXPECT_BATCH_INVARIANT(model, ...)                                             \
-  GTEST_ASSERT_(::detllm::internal::CheckBatchInvariant(                                      \
-                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
-                GTEST_NONFATAL_FAILURE_)
-#define DETLLM_ASSERT_BATCH_INVARIANT(model, ...)                                             \
-  GTEST_ASSERT_(::detllm::internal::CheckBatchInvariant(                                      \
-                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
-                GTEST_FATAL_FAILURE_)
+#define DETLLM_EXPECT_BATCH_INVARIANT(model, ...) \
+  DETLLM_INTERNAL_CHECK_PROPERTY(kBatchInvariant, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
+#define DETLLM_ASSERT_BATCH_INVARIANT(model, ...) \
+  DETLLM_INTERNAL_CHECK_PROPERTY(kBatchInvariant, GTEST_FATAL_FAILURE_, model, __VA_ARGS__)
 
 // Every prompt's output with each intra-op CPU thread count equals its output
 // with the first (a float reduction split over another number of threads can
 // round differently). Options: ThreadCounts ({1, 2, 4}), BatchSize, Runs (1),
 // Tier, Strict/BestEffort, Seed, MaxNewTokens, Decoding.
-#define DETLLM_EXPECT_THREAD_INVARIANT(model, ...)                                            \
-  GTEST_ASSERT_(::detllm::internal::CheckThreadInvariant(                                     \
-                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
-                GTEST_NONFATAL_FAILURE_)
-#define DETLLM_ASSERT_THREAD_INVARIANT(model, ...)                                            \
-  GTEST_ASSERT_(::detllm::internal::CheckThreadInvariant(                                     \
-                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
-                GTEST_FATAL_FAILURE_)
+#define DETLLM_EXPECT_THREAD_INVARIANT(model, ...) \
+  DETLLM_INTERNAL_CHECK_PROPERTY(kThreadInvariant, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
+#define DETLLM_ASSERT_THREAD_INVARIANT(model, ...) \
+  DETLLM_INTERNAL_CHECK_PROPERTY(kThreadInvariant, GTEST_FATAL_FAILURE_, model, __VA_ARGS__)
 
 // The logprobs a model gives its own generated tokens while decoding
 // incrementally (KV cache) equal those of one forward pass over the prompt and
@@ -82,14 +70,10 @@
 // (tier 2). For models that can score a sequence (built-in, GPT-2,
 // TorchScript, a callable with a ScoreFunction); greedy decoding. Options:
 // BatchSize, Tier, Strict/BestEffort, Seed, Threads, MaxNewTokens.
-#define DETLLM_EXPECT_PREFILL_MATCHES_DECODE(model, ...)                                      \
-  GTEST_ASSERT_(::detllm::internal::CheckPrefillMatchesDecode(                                \
-                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
-                GTEST_NONFATAL_FAILURE_)
-#define DETLLM_ASSERT_PREFILL_MATCHES_DECODE(model, ...)                                      \
-  GTEST_ASSERT_(::detllm::internal::CheckPrefillMatchesDecode(                                \
-                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
-                GTEST_FATAL_FAILURE_)
+#define DETLLM_EXPECT_PREFILL_MATCHES_DECODE(model, ...) \
+  DETLLM_INTERNAL_CHECK_PROPERTY(kPrefillMatchesDecode, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
+#define DETLLM_ASSERT_PREFILL_MATCHES_DECODE(model, ...) \
+  DETLLM_INTERNAL_CHECK_PROPERTY(kPrefillMatchesDecode, GTEST_FATAL_FAILURE_, model, __VA_ARGS__)
 
 // The outputs equal those a golden file recorded (golden.h): one run under the
 // golden's settings (batch size, decoding, seed, tier, threads; an option

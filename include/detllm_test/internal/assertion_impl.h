@@ -69,38 +69,13 @@ CheckOptions make_options(Property property, const Options&... options) {
   return o;
 }
 
-template <typename Model, typename Prompts, typename... Options>
-::testing::AssertionResult CheckRepeatable(const char* model_text, const char* prompts_text,
-                                           Model&& model, const Prompts& prompts,
-                                           const Options&... options) {
-  return check_property(Property::kRepeatable, model_text, prompts_text, as_generator(model),
-                        as_prompts(prompts), make_options(Property::kRepeatable, options...));
-}
-
-template <typename Model, typename Prompts, typename... Options>
-::testing::AssertionResult CheckPrefillMatchesDecode(const char* model_text,
-                                                     const char* prompts_text, Model&& model,
-                                                     const Prompts& prompts,
-                                                     const Options&... options) {
-  return check_property(Property::kPrefillMatchesDecode, model_text, prompts_text,
-                        as_generator(model), as_prompts(prompts),
-                        make_options(Property::kPrefillMatchesDecode, options...));
-}
-
-template <typename Model, typename Prompts, typename... Options>
-::testing::AssertionResult CheckThreadInvariant(const char* model_text, const char* prompts_text,
-                                                Model&& model, const Prompts& prompts,
-                                                const Options&... options) {
-  return check_property(Property::kThreadInvariant, model_text, prompts_text, as_generator(model),
-                        as_prompts(prompts), make_options(Property::kThreadInvariant, options...));
-}
-
-template <typename Model, typename Prompts, typename... Options>
-::testing::AssertionResult CheckBatchInvariant(const char* model_text, const char* prompts_text,
-                                               Model&& model, const Prompts& prompts,
-                                               const Options&... options) {
-  return check_property(Property::kBatchInvariant, model_text, prompts_text, as_generator(model),
-                        as_prompts(prompts), make_options(Property::kBatchInvariant, options...));
+// Internal: what the EXPECT_/ASSERT_ macros of a property call.
+template <Property property, typename Model, typename Prompts, typename... Options>
+::testing::AssertionResult CheckProperty(const char* model_text, const char* prompts_text,
+                                         Model&& model, const Prompts& prompts,
+                                         const Options&... options) {
+  return check_property(property, model_text, prompts_text, as_generator(model),
+                        as_prompts(prompts), make_options(property, options...));
 }
 
 // Internal: runs the golden comparison (or records the golden) and turns the
@@ -134,6 +109,12 @@ template <typename Model, typename Prompts, typename... Options>
 }
 
 }  // namespace detllm::internal
+
+// Internal: the body of every property's EXPECT_/ASSERT_ macro.
+#define DETLLM_INTERNAL_CHECK_PROPERTY(property, on_failure, model, ...)                      \
+  GTEST_ASSERT_(::detllm::internal::CheckProperty<::detllm::internal::Property::property>(    \
+                    #model, DETLLM_INTERNAL_QUOTE_FIRST(__VA_ARGS__, ~), model, __VA_ARGS__), \
+                on_failure)
 
 // Internal: the first of a macro's variable arguments, quoted. Called with a
 // trailing `~` so that the variable part is never empty (C++17 needs one).
