@@ -73,6 +73,11 @@ struct CheckOptions : RunOptions {
   // creates no file (out_dir is still checked for being writable before the
   // runs). The assertions do this unless DETLLM_KEEP_ARTIFACTS=1.
   bool keep_passing_pack = true;
+  // When the check fails, run the two diverging sides again for the prompt
+  // concerned, up to the divergent token, observing every ATen op, and name
+  // the first op whose output differs (Report::first_divergent_op): its name,
+  // call index, layer, input shapes, max |Δ| and ULPs. libtorch models only.
+  bool explain = true;
 };
 
 // What run() produced.

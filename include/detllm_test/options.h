@@ -96,6 +96,13 @@ struct Decoding {
 // the model up, so a cold first call is then not caught.
 struct Preflight {};
 
+// Whether a failing assertion names the first ATen op that diverged
+// (CheckOptions::explain; default on): Explain(false) skips the re-runs.
+struct Explain {
+  explicit Explain(bool on) : value(on) {}
+  bool value;
+};
+
 // EXPECT_MATCHES_GOLDEN at tier 2: logprobs within `n` float32 ULPs of the
 // golden's count as equal, for a gate on tokens that still watches logprob
 // drift (default 0: bitwise).
@@ -131,6 +138,7 @@ inline void apply(CheckOptions& o, const Threads& v) { o.determinism.threads = v
 inline void apply(CheckOptions& o, const MaxNewTokens& v) { o.decoding.max_new_tokens = v.value; }
 inline void apply(CheckOptions& o, const Decoding& v) { o.decoding = v.config; }
 inline void apply(CheckOptions& o, const Preflight&) { o.preflight = true; }
+inline void apply(CheckOptions& o, const Explain& v) { o.explain = v.value; }
 inline void apply(CheckOptions& o, const CheckOptions& v) { o = v; }
 }  // namespace internal
 

@@ -13,6 +13,20 @@
 namespace detllm {
 
 // Everything a check concluded.
+// The first ATen op whose output differed when the two diverging sides were
+// run again for the prompt concerned (localisation, CheckOptions::explain).
+struct OpDivergence {
+  std::string op;       // "aten::addmm"
+  int call_index = -1;  // among the ops of one side's re-run, from 0
+  std::string scope;    // the module or layer, e.g. "h.0.mlp.c_fc"; "" if unknown
+  std::vector<std::string> left_inputs, right_inputs;  // input shapes, e.g. "[4, 64]"
+  std::string left_output, right_output;               // output shapes
+  double max_abs_diff = 0;
+  int64_t max_ulps = 0;  // in float32 units in the last place
+  int ops_equal_before = 0;
+  std::string detail;  // when the two op sequences themselves differ
+};
+
 struct Report {
   bool passed = true;
   Category category = Category::kPass;
@@ -39,6 +53,9 @@ struct Report {
   // prompt and its generated tokens ("decode" left, "prefill" right).
   bool prefill_compared = false;
   std::optional<Divergence> prefill_divergence;
+  // Localisation of first_found(): the first op that differed, or why none was
+  // named (in notes).
+  std::optional<OpDivergence> first_divergent_op;
   std::vector<std::string> env_differences;  // ENV_MISMATCH: what changed
   int env_mismatch_run = -1;
   // GOLDEN_MISMATCH: the golden file compared with; its divergence is
@@ -67,6 +84,10 @@ nlohmann::json to_json(const Report& report);
 // Fields it lacks keep their defaults. Throws detllm::Error for a report that
 // is not a JSON object or names an unknown category.
 Report report_from_json(const nlohmann::json& json);
+
+// "first differing op: aten::addmm #37 in h.0.mlp.c_fc — [4, 64]x[64, 256] vs
+// [1, 64]x[64, 256], max |Δ| 2.4e-07 (3 ULP); the 36 ops before it agree".
+std::string render_op_divergence(const OpDivergence& op);
 
 // The readable report (report.txt's content, without the pack line): status,
 // headline, model, tier, runs, then render_findings().

@@ -65,6 +65,65 @@ const std::optional<Divergence>& Report::first_found() const {
   return first_divergence;
 }
 
+namespace {
+
+std::string joined(const std::vector<std::string>& shapes) {
+  std::string out;
+  for (size_t i = 0; i < shapes.size(); ++i) out += (i ? "x" : "") + shapes[i];
+  return out.empty() ? "()" : out;
+}
+
+json op_json(const std::optional<OpDivergence>& op) {
+  if (!op) return nullptr;
+  return {{"op", op->op},
+          {"call_index", op->call_index},
+          {"scope", op->scope},
+          {"left_inputs", op->left_inputs},
+          {"right_inputs", op->right_inputs},
+          {"left_output", op->left_output},
+          {"right_output", op->right_output},
+          {"max_abs_diff", op->max_abs_diff},
+          {"max_ulps", op->max_ulps},
+          {"ops_equal_before", op->ops_equal_before},
+          {"detail", op->detail}};
+}
+
+std::optional<OpDivergence> op_from_json(const json& details) {
+  auto it = details.find("first_divergent_op");
+  if (it == details.end() || !it->is_object()) return std::nullopt;
+  OpDivergence op;
+  op.op = it->value("op", "");
+  op.call_index = it->value("call_index", -1);
+  op.scope = it->value("scope", "");
+  op.left_inputs = it->value("left_inputs", std::vector<std::string>{});
+  op.right_inputs = it->value("right_inputs", std::vector<std::string>{});
+  op.left_output = it->value("left_output", "");
+  op.right_output = it->value("right_output", "");
+  op.max_abs_diff = it->value("max_abs_diff", 0.0);
+  op.max_ulps = it->value("max_ulps", int64_t{0});
+  op.ops_equal_before = it->value("ops_equal_before", 0);
+  op.detail = it->value("detail", "");
+  return op;
+}
+
+}  // namespace
+
+std::string render_op_divergence(const OpDivergence& op) {
+  std::ostringstream out;
+  out << "first differing op: " << op.op << " #" << op.call_index;
+  if (!op.scope.empty()) out << " in " << op.scope;
+  if (!op.detail.empty()) {
+    out << " — " << op.detail;
+  } else {
+    out << " — " << joined(op.left_inputs) << " vs " << joined(op.right_inputs) << ", max |Δ| ";
+    out.precision(2);
+    out << std::scientific << op.max_abs_diff << std::defaultfloat << " (" << op.max_ulps
+        << " ULP)";
+  }
+  out << "; the " << op.ops_equal_before << " ops before it agree";
+  return out.str();
+}
+
 std::string Report::headline() const {
   if (passed && !golden.empty()) return "PASS: the outputs match golden '" + golden + "'";
   if (passed && runs == 0) return "PASS: the traces agree";  // a diff of two traces
@@ -131,6 +190,7 @@ json to_json(const Report& r) {
            {"thread_divergence", optional_divergence(r.thread_divergence)},
            {"prefill_compared", r.prefill_compared},
            {"prefill_divergence", optional_divergence(r.prefill_divergence)},
+           {"first_divergent_op", op_json(r.first_divergent_op)},
            {"distinct_outputs", r.distinct_outputs},
            {"cold_start_differs", r.cold_start_differs},
            {"tier_requested", r.tier_requested},
@@ -166,6 +226,7 @@ Report report_from_json(const json& j) {
   r.thread_divergence = divergence_or_null(details, "thread_divergence", r.category);
   r.prefill_compared = details.value("prefill_compared", false);
   r.prefill_divergence = divergence_or_null(details, "prefill_divergence", r.category);
+  r.first_divergent_op = op_from_json(details);
   r.distinct_outputs = details.value("distinct_outputs", r.runs > 0 ? 1 : 0);
   r.cold_start_differs = details.value("cold_start_differs", false);
   r.tier_requested = details.value("tier_requested", -1);
@@ -241,6 +302,7 @@ std::string render_findings(const Report& r, int indent) {
         << to_string(r.thread_divergence->category) << "):\n"
         << render_divergence_text(*r.thread_divergence, indent + 2);
   }
+  if (r.first_divergent_op) out << pad << render_op_divergence(*r.first_divergent_op) << "\n";
   if (r.category == Category::kRunVarianceFixedBatch && r.runs > 0) {
     out << pad << "outputs: " << r.distinct_outputs << " distinct output"
         << (r.distinct_outputs == 1 ? "" : "s") << " in " << r.runs << " runs\n";

@@ -17,10 +17,12 @@
 #include "detllm_test/error.h"
 #include "detllm_test/repro_pack.h"
 #include "detllm_test/version.h"
+#include "explain/localize.h"
 
 namespace detllm {
 
 using internal::BatchPlan;
+using internal::LocalizationSide;
 using internal::Request;
 using nlohmann::json;
 
@@ -384,10 +386,20 @@ void run_all(Generator& model, const std::vector<Request>& requests,
   }
 }
 
+// Which comparison found report.first_found(), so that localisation can run
+// its two sides again.
+struct Comparison {
+  enum Kind { kNone, kRuns, kBatchSize, kNeedle, kThreads, kPrefill } kind = kNone;
+  int value = 0;  // the batch size, needle trial or thread count of the right side
+};
+
 // Compares every trace with run 0 (and the environments with run 0's) and
-// sets the report's findings, category and verdict.
-void compare_all(CheckResult& result, const std::vector<json>& envs, const CheckOptions& options,
-                 int tier_effective, const Tokenizer& tokenizer) {
+// sets the report's findings, category and verdict; returns which comparison
+// found the first divergence.
+Comparison compare_all(CheckResult& result, const std::vector<json>& envs,
+                       const CheckOptions& options, int tier_effective,
+                       const Tokenizer& tokenizer) {
+  Comparison found;
   Report& report = result.report;
   const bool compare_scores = tier_effective >= 2;
   std::set<std::string> outputs;
@@ -413,6 +425,7 @@ void compare_all(CheckResult& result, const std::vector<json>& envs, const Check
     report.batch_divergence = diff_traces(result.runs[0], result.batch_traces.at(b),
                                           {Category::kBatchVariance, compare_scores,
                                            label_batch(options.batch_size), label_batch(b)});
+    if (report.batch_divergence) found = {Comparison::kBatchSize, b};
   }
   for (size_t t = 0; t < result.needle_traces.size() && !report.batch_divergence; ++t) {
     report.batch_divergence =
@@ -420,6 +433,7 @@ void compare_all(CheckResult& result, const std::vector<json>& envs, const Check
                     {Category::kBatchVariance, compare_scores, label_batch(options.batch_size),
                      "needle trial " + std::to_string(t)});
     if (report.batch_divergence) {
+      found = {Comparison::kNeedle, static_cast<int>(t)};
       const TraceRow& row = result.needle_traces[t][report.batch_divergence->index];
       report.batch_divergence->right_label += " (batch size " + std::to_string(row.batch_size) +
                                               ", position " + std::to_string(row.batch_position) +
@@ -432,6 +446,7 @@ void compare_all(CheckResult& result, const std::vector<json>& envs, const Check
         result.runs[0], result.thread_traces.at(t),
         {Category::kThreadVariance, compare_scores,
          "threads " + std::to_string(report.thread_counts[0]), "threads " + std::to_string(t)});
+    if (report.thread_divergence) found = {Comparison::kThreads, t};
   }
   if (options.prefill_vs_decode) {
     report.prefill_compared = true;
@@ -476,6 +491,74 @@ void compare_all(CheckResult& result, const std::vector<json>& envs, const Check
   }
   report.category = category;
   report.passed = category == Category::kPass;
+  if (report.first_divergence) return {Comparison::kRuns, 0};
+  if (report.batch_divergence || report.thread_divergence) return found;
+  if (report.prefill_divergence) return {Comparison::kPrefill, 0};
+  return {};
+}
+
+// The batch of `plans` that holds request `r`, as token ids, and r's row in it.
+LocalizationSide side_of(const std::vector<BatchPlan>& plans, int r,
+                         const std::vector<Request>& requests, int threads) {
+  for (const BatchPlan& plan : plans) {
+    for (size_t slot = 0; slot < plan.slots.size(); ++slot) {
+      if (plan.slots[slot] != r) continue;
+      LocalizationSide side;
+      side.row = static_cast<int>(slot);
+      side.threads = threads;
+      for (size_t s = 0; s < plan.slots.size(); ++s) {
+        side.batch.push_back(
+            plan.slots[s] >= 0 ? requests[plan.slots[s]].ids
+                               : internal::filler(plan.filler_key, static_cast<int>(s), requests));
+      }
+      return side;
+    }
+  }
+  throw Error("internal: prompt #" + std::to_string(r) + " is in no planned batch");
+}
+
+// CheckOptions::explain: names the first ATen op that differs between the two
+// sides of the first divergence, for the prompt concerned, up to its token.
+void explain(Generator& model, const std::vector<Request>& requests, const CheckOptions& options,
+             const Comparison& comparison, Report& report) {
+  const std::optional<Divergence>& d = report.first_found();
+  if (!d || d->token_index < 0 || comparison.kind == Comparison::kNone) return;
+  if (model.info().backend == "callable") {
+    report.notes.push_back(
+        "the first differing op is not named: a callable model's ops are its own");
+    return;
+  }
+  if (comparison.kind == Comparison::kPrefill) {
+    report.notes.push_back(
+        "the first differing op is not named for prefill vs decode: the two sides run "
+        "different code by design");
+    return;
+  }
+  const size_t n = requests.size();
+  const uint64_t seed = options.determinism.seed.value_or(0);
+  const int r = d->index;
+  const int threads = at::get_num_threads();
+  const LocalizationSide left =
+      side_of(internal::plan_in_order(n, options.batch_size, seed), r, requests, threads);
+  LocalizationSide right = left;
+  if (comparison.kind == Comparison::kBatchSize) {
+    right = side_of(internal::plan_in_order(n, comparison.value, seed), r, requests, threads);
+  } else if (comparison.kind == Comparison::kNeedle) {
+    right =
+        side_of(internal::plan_needles(n, comparison.value, options.needle_max_batch_size, seed), r,
+                requests, threads);
+  } else if (comparison.kind == Comparison::kThreads) {
+    right.threads = comparison.value;
+  }
+  GenerationConfig config = options.decoding;
+  config.max_new_tokens = d->token_index + 1;
+  std::string why;
+  try {
+    report.first_divergent_op = internal::first_divergent_op(model, left, right, config, why);
+  } catch (const std::exception& e) {
+    why = std::string("localisation failed: ") + e.what();
+  }
+  if (!report.first_divergent_op) report.notes.push_back("first differing op not found: " + why);
 }
 
 // The check's repro pack: each run's environment and trace, the other batch
@@ -569,7 +652,9 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
     envs.push_back(capture_env(options.env));
   } else {
     run_all(model, requests, extra_sizes, extra_threads, options, result, envs);
-    compare_all(result, envs, options, record.tier_effective, model.tokenizer());
+    const Comparison comparison =
+        compare_all(result, envs, options, record.tier_effective, model.tokenizer());
+    if (!report.passed && options.explain) explain(model, requests, options, comparison, report);
   }
   result.determinism = record;
   // Without keep_passing_pack a passing check leaves nothing: the temporary

@@ -32,6 +32,7 @@ struct RunFlags {
   std::vector<int> vary_batch;
   std::vector<int> vary_threads;
   bool prefill_vs_decode = false;
+  bool explain = true;
   uint64_t seed = 0;
   int max_new_tokens = 16;
   double temperature = 1.0, top_p = 1.0;
@@ -67,6 +68,8 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
     app.add_option("--runs", f.runs, "runs at --batch-size")->capture_default_str();
     app.add_option("--vary-batch", f.vary_batch, "batch sizes to compare, e.g. 1,2,8")
         ->delimiter(',');
+    app.add_flag("!--no-explain", f.explain,
+                 "on failure, do not re-run the two sides to name the first ATen op that differs");
     app.add_flag("--prefill-vs-decode", f.prefill_vs_decode,
                  "also score each prompt and its tokens in one forward pass and compare with "
                  "the decoding (PREFILL_DECODE_MISMATCH)");
@@ -143,6 +146,7 @@ detllm::CheckOptions check_options(const RunFlags& f) {
   o.vary_batch = f.vary_batch;
   o.vary_threads = f.vary_threads;
   o.prefill_vs_decode = f.prefill_vs_decode;
+  o.explain = f.explain;
   if (!f.vary_threads.empty()) o.determinism.threads = f.vary_threads.front();
   o.determinism.tier = f.tier;
   o.determinism.mode = detllm::mode_from_string(f.mode);

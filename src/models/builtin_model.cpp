@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "detllm_test/error.h"
+#include "explain/op_scope.h"
 
 namespace detllm {
 
@@ -143,38 +144,73 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
   // Scores are divided by sqrt(D), as GPT-2 does, rather than multiplied by its
   // inverse: the same rounding as transformers.
   const double sqrt_d = std::sqrt(static_cast<double>(D));
-  at::Tensor x = weights_.wte.index_select(0, ids.reshape(-1)).view({B, T, C}) +
-                 weights_.wpe.index_select(0, positions.reshape(-1)).view({B, T, C});
+  // OpScope names where each op runs, as transformers names GPT-2's modules,
+  // for the first divergent op (src/explain/).
+  at::Tensor x;
+  {
+    OpScope scope("wte+wpe");
+    x = weights_.wte.index_select(0, ids.reshape(-1)).view({B, T, C}) +
+        weights_.wpe.index_select(0, positions.reshape(-1)).view({B, T, C});
+  }
   for (size_t l = 0; l < weights_.blocks.size(); ++l) {
     const BuiltinWeights::Block& w = weights_.blocks[l];
-    at::Tensor h = at::layer_norm(x, {C}, w.ln_1_weight, w.ln_1_bias, config_.layer_norm_epsilon);
-    at::Tensor qkv =
-        at::addmm(w.attn_bias, h.view({B * T, C}), w.attn_weight).view({B, T, 3, H, D});
-    at::Tensor q = qkv.select(2, 0).transpose(1, 2);
-    at::Tensor k = qkv.select(2, 1).transpose(1, 2);
-    at::Tensor v = qkv.select(2, 2).transpose(1, 2);
-    if (cache_k_[l].defined()) {
-      k = at::cat({cache_k_[l], k}, 2);
-      v = at::cat({cache_v_[l], v}, 2);
+    const int layer = static_cast<int>(l);
+    at::Tensor h, qkv;
+    {
+      OpScope scope("ln_1", layer);
+      h = at::layer_norm(x, {C}, w.ln_1_weight, w.ln_1_bias, config_.layer_norm_epsilon);
     }
-    cache_k_[l] = k;
-    cache_v_[l] = v;
-    // Softmax in float32 for every dtype. Masked scores get the lowest finite
-    // value, not -inf: a query row that sees only padding then averages finite
-    // values instead of producing NaN that would flow into the cache.
-    at::Tensor scores = (at::matmul(q, k.transpose(-2, -1)) / sqrt_d).to(at::kFloat);
-    scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
-    at::Tensor probs = at::softmax(scores, -1).to(dtype_);
-    at::Tensor attended = at::matmul(probs, v).transpose(1, 2).reshape({B * T, C});
-    x = x + at::addmm(w.attn_proj_bias, attended, w.attn_proj_weight).view({B, T, C});
-    h = at::layer_norm(x, {C}, w.ln_2_weight, w.ln_2_bias, config_.layer_norm_epsilon);
-    at::Tensor hidden =
-        at::gelu(at::addmm(w.fc_bias, h.view({B * T, C}), w.fc_weight), gelu_approximation_);
+    {
+      OpScope scope("attn.c_attn", layer);
+      qkv = at::addmm(w.attn_bias, h.view({B * T, C}), w.attn_weight).view({B, T, 3, H, D});
+    }
+    at::Tensor attended;
+    {
+      OpScope scope("attn", layer);
+      at::Tensor q = qkv.select(2, 0).transpose(1, 2);
+      at::Tensor k = qkv.select(2, 1).transpose(1, 2);
+      at::Tensor v = qkv.select(2, 2).transpose(1, 2);
+      if (cache_k_[l].defined()) {
+        k = at::cat({cache_k_[l], k}, 2);
+        v = at::cat({cache_v_[l], v}, 2);
+      }
+      cache_k_[l] = k;
+      cache_v_[l] = v;
+      // Softmax in float32 for every dtype. Masked scores get the lowest finite
+      // value, not -inf: a query row that sees only padding then averages finite
+      // values instead of producing NaN that would flow into the cache.
+      at::Tensor scores = (at::matmul(q, k.transpose(-2, -1)) / sqrt_d).to(at::kFloat);
+      scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
+      at::Tensor probs = at::softmax(scores, -1).to(dtype_);
+      attended = at::matmul(probs, v).transpose(1, 2).reshape({B * T, C});
+    }
+    {
+      OpScope scope("attn.c_proj", layer);
+      x = x + at::addmm(w.attn_proj_bias, attended, w.attn_proj_weight).view({B, T, C});
+    }
+    {
+      OpScope scope("ln_2", layer);
+      h = at::layer_norm(x, {C}, w.ln_2_weight, w.ln_2_bias, config_.layer_norm_epsilon);
+    }
+    at::Tensor hidden;
+    {
+      OpScope scope("mlp.c_fc", layer);
+      hidden = at::addmm(w.fc_bias, h.view({B * T, C}), w.fc_weight);
+    }
+    {
+      OpScope scope("mlp.act", layer);
+      hidden = at::gelu(hidden, gelu_approximation_);
+    }
+    OpScope scope("mlp.c_proj", layer);
     x = x + at::addmm(w.mlp_proj_bias, hidden, w.mlp_proj_weight).view({B, T, C});
   }
   at::Tensor last = every_position ? x : x.select(1, T - 1);
-  last = at::layer_norm(last, {C}, weights_.ln_f_weight, weights_.ln_f_bias,
-                        config_.layer_norm_epsilon);
+  {
+    OpScope scope("ln_f");
+    last = at::layer_norm(last, {C}, weights_.ln_f_weight, weights_.ln_f_bias,
+                          config_.layer_norm_epsilon);
+  }
+  OpScope scope("lm_head");
   const at::Tensor& head = weights_.lm_head.defined() ? weights_.lm_head : weights_.wte;
   return at::matmul(last, head.t());
 }

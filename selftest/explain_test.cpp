@@ -1,0 +1,124 @@
+// Localisation (CheckOptions::explain): a failing check names the first ATen op
+// whose output differed, and where it ran, for real causes: the padding bug, a
+// dropout left on, and a perturbation inserted into one layer of the built-in
+// model; a callable model says it cannot be localised.
+#include <ATen/ATen.h>
+#include <ATen/record_function.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "artifacts/file_util.h"
+#include "detllm_test/check.h"
+#include "detllm_test/models.h"
+#include "explain/op_scope.h"
+#include "test_models.h"
+
+namespace detllm {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+const std::vector<Prompt> kPrompts = {"Hello", "A longer prompt so that the others are padded."};
+
+class ExplainTest : public ::testing::Test {
+ protected:
+  CheckOptions options() {
+    CheckOptions o;
+    o.runs = 2;
+    o.decoding.max_new_tokens = 6;
+    o.out_dir = dir_.path();
+    return o;
+  }
+  std::unique_ptr<Generator> torchscript(testing::Defect defect) {
+    return load_torchscript_model(testing::write_torchscript_model(models_.path(), defect));
+  }
+  testing::TempDir dir_, models_;
+};
+
+TEST_F(ExplainTest, ThePaddingBugIsFirstSeenInThePositionLookup) {
+  auto model = torchscript(testing::Defect::kIgnoresPadding);
+  CheckOptions o = options();
+  o.runs = 1;
+  o.vary_batch = {1, 4};
+  const CheckResult result = check(*model, kPrompts, o);
+  ASSERT_EQ(result.report.category, Category::kBatchVariance);
+  ASSERT_TRUE(result.report.first_divergent_op) << ::testing::PrintToString(result.report.notes);
+  const OpDivergence& op = *result.report.first_divergent_op;
+  // Positions counted from 0 over the padding: the position embedding's
+  // lookup differs first, long before the LM head.
+  EXPECT_EQ(op.op, "aten::index_select");
+  EXPECT_GT(op.max_abs_diff, 0);
+  EXPECT_THAT(render_text(result.report), HasSubstr("first differing op: aten::index_select #"));
+  EXPECT_THAT(internal::read_file(result.pack_dir + "/report.json", "report"),
+              HasSubstr("\"first_divergent_op\""));
+}
+
+TEST_F(ExplainTest, ADropoutLeftOnIsFirstSeenInTheDropout) {
+  auto model = torchscript(testing::Defect::kDropoutLeftOn);
+  const CheckResult result = check(*model, kPrompts, options());
+  ASSERT_EQ(result.report.category, Category::kRunVarianceFixedBatch);
+  ASSERT_TRUE(result.report.first_divergent_op) << ::testing::PrintToString(result.report.notes);
+  EXPECT_THAT(result.report.first_divergent_op->op,
+              ::testing::AnyOf(HasSubstr("dropout"), HasSubstr("bernoulli"), HasSubstr("rand"),
+                               HasSubstr("uniform")));
+}
+
+// Noise added to layer 1's MLP output, on every call: the built-in model
+// becomes nondeterministic there, and the report must name that layer.
+std::unique_ptr<at::ObserverContext> no_start(const at::RecordFunction&) { return nullptr; }
+void perturb_layer_1(const at::RecordFunction& fn, at::ObserverContext*) {
+  if (std::string(fn.name()) != "aten::addmm" || internal::current_op_scope() != "h.1.mlp.c_fc" ||
+      fn.outputs().empty() || !fn.outputs()[0].isTensor()) {
+    return;
+  }
+  static std::random_device entropy;
+  at::Tensor out = fn.outputs()[0].toTensor();
+  // Through the raw data: an ATen op here would be observed itself.
+  float* data = out.data_ptr<float>();
+  const float noise = 1e-3f * static_cast<float>(entropy() % 1000 + 1);
+  for (int64_t i = 0; i < out.numel(); ++i) data[i] += noise * static_cast<float>(i % 7);
+}
+
+TEST_F(ExplainTest, APerturbationInOneLayerIsNamedWithThatLayer) {
+  const at::CallbackHandle handle = at::addThreadLocalCallback(
+      at::RecordFunctionCallback(no_start, perturb_layer_1).needsOutputs(true));
+  auto model = make_builtin_model(BuiltinConfig::tiny());
+  const CheckResult result = check(*model, kPrompts, options());
+  at::removeCallback(handle);
+  ASSERT_EQ(result.report.category, Category::kRunVarianceFixedBatch);
+  ASSERT_TRUE(result.report.first_divergent_op) << ::testing::PrintToString(result.report.notes);
+  EXPECT_THAT(result.report.first_divergent_op->scope, StartsWith("h.1.mlp"));
+  EXPECT_THAT(render_op_divergence(*result.report.first_divergent_op), HasSubstr(" in h.1.mlp"));
+  // Layer 0 and the attention of layer 1 computed alike on both sides.
+  EXPECT_GT(result.report.first_divergent_op->ops_equal_before, 10);
+}
+
+TEST_F(ExplainTest, CanBeTurnedOffAndSaysWhatItCannotLocalise) {
+  auto model = torchscript(testing::Defect::kDropoutLeftOn);
+  CheckOptions o = options();
+  o.explain = false;
+  EXPECT_FALSE(check(*model, kPrompts, o).report.first_divergent_op);
+
+  auto inner = make_builtin_model(BuiltinConfig::tiny());
+  std::random_device entropy;
+  ModelInfo info;
+  info.name = "callable:unseeded";
+  auto callable = make_callable_model(
+      [&](const std::vector<TokenIds>& batch, const GenerationConfig& config) {
+        GenerationConfig sampled = config;
+        sampled.do_sample = true;
+        sampled.seed = entropy();
+        return inner->generate(batch, sampled);
+      },
+      info);
+  const CheckResult result = check(*callable, kPrompts, options());
+  ASSERT_FALSE(result.passed());
+  EXPECT_FALSE(result.report.first_divergent_op);
+  EXPECT_THAT(result.report.notes, ::testing::Contains(HasSubstr("a callable model's ops")));
+}
+
+}  // namespace
+}  // namespace detllm

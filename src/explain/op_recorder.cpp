@@ -1,0 +1,77 @@
+#include "explain/op_recorder.h"
+
+#include <ATen/record_function.h>
+
+#include "explain/op_scope.h"
+#include "models/decoding.h"
+
+namespace detllm::internal {
+namespace {
+
+// The recorder of this thread, and a guard: copying an output runs ATen ops,
+// which must not be recorded themselves.
+thread_local OpRecorder* active = nullptr;
+thread_local bool inside_callback = false;
+
+std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction&) { return nullptr; }
+
+void on_end(const at::RecordFunction& fn, at::ObserverContext*) {
+  if (active == nullptr || inside_callback) return;
+  inside_callback = true;
+  OpRecord record;
+  record.name = fn.name();
+  record.scope = current_op_scope();
+  for (const c10::IValue& input : fn.inputs()) {
+    if (input.isTensor() && input.toTensor().defined()) {
+      record.input_shapes.push_back(shape_of(input.toTensor()));
+    }
+  }
+  for (const c10::IValue& output : fn.outputs()) {
+    if (!output.isTensor() || !output.toTensor().defined()) continue;
+    const at::Tensor& t = output.toTensor();
+    // A view aliases an input: its values are the input's (or not written
+    // yet, for an out= buffer), and the op that computes them is recorded on
+    // its own. An in-place op (uniform_, add_) aliases its input too, but its
+    // result is a new value.
+    bool aliases_input = false;
+    for (const c10::IValue& input : fn.inputs()) {
+      aliases_input = aliases_input || (input.isTensor() && input.toTensor().defined() &&
+                                        t.is_alias_of(input.toTensor()));
+    }
+    const std::string& name = record.name;
+    const bool in_place = !name.empty() && name.back() == '_';  // its result is the value
+    if (!aliases_input || in_place) record.output = t.detach().to(at::kCPU).clone();
+    break;
+  }
+  active->add(std::move(record));
+  inside_callback = false;
+}
+
+}  // namespace
+
+OpRecorder::OpRecorder(int64_t max_bytes) : max_bytes_(max_bytes) {
+  active = this;
+  handle_ = at::addThreadLocalCallback(at::RecordFunctionCallback(on_start, on_end)
+                                           .needsInputs(true)
+                                           .needsOutputs(true)
+                                           .scopes({at::RecordScope::FUNCTION}));
+}
+
+OpRecorder::~OpRecorder() {
+  at::removeCallback(handle_);
+  active = nullptr;
+}
+
+void OpRecorder::add(OpRecord record) {
+  if (truncated_) return;
+  if (record.output.defined()) {
+    bytes_ += static_cast<int64_t>(record.output.numel() * record.output.element_size());
+  }
+  if (bytes_ > max_bytes_) {
+    truncated_ = true;
+    return;
+  }
+  records_.push_back(std::move(record));
+}
+
+}  // namespace detllm::internal
