@@ -167,6 +167,30 @@ void CheckFixedCost(benchmark::State& state) {
 }
 BENCHMARK(CheckFixedCost)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 
+// What naming the first divergent op costs: a failing check (the TorchScript
+// model with the padding bug, batch sizes 1 and 4, 16 tokens) with
+// localisation off (0) and on (1): the difference is the two re-runs under the
+// op recorder, up to the divergent token (here the first).
+void ExplainCost(benchmark::State& state) {
+  detllm::testing::TempDir dir;
+  auto model = detllm::load_torchscript_model(detllm::testing::write_torchscript_model(
+      dir.path(), detllm::testing::Defect::kIgnoresPadding));
+  const std::vector<detllm::Prompt> prompts = {"Hello",
+                                               "A longer prompt so that the others are padded."};
+  detllm::CheckOptions options;
+  options.runs = 1;
+  options.vary_batch = {1, 4};
+  options.out_dir.clear();
+  options.explain = state.range(0) == 1;
+  for (auto _ : state) benchmark::DoNotOptimize(detllm::check(*model, prompts, options));
+  if (options.explain) {
+    const auto result = detllm::check(*model, prompts, options);
+    state.SetLabel(result.report.first_divergent_op ? result.report.first_divergent_op->op
+                                                    : "no op named");
+  }
+}
+BENCHMARK(ExplainCost)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
 // What the determinism controls themselves cost: generation with and without them.
 void Controls(benchmark::State& state, const std::string& preset) {
   auto model = model_for(preset);
