@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <random>
 
 #include "artifacts/file_util.h"
@@ -121,6 +123,58 @@ TEST_F(ExplainTest, CanBeTurnedOffAndSaysWhatItCannotLocalise) {
   ASSERT_FALSE(result.passed());
   EXPECT_FALSE(result.report.first_divergent_op);
   EXPECT_THAT(result.report.notes, ::testing::Contains(HasSubstr("a callable model's ops")));
+}
+
+}  // namespace
+}  // namespace detllm
+
+namespace detllm {
+namespace {
+
+// report.html in a failing pack: self-contained, with the divergence, the op,
+// both token streams and the plots.
+TEST_F(ExplainTest, AFailingPackHasASelfContainedReportHtml) {
+  auto model = torchscript(testing::Defect::kIgnoresPadding);
+  CheckOptions o = options();
+  o.runs = 1;
+  o.vary_batch = {1, 4};
+  const CheckResult result = check(*model, kPrompts, o);
+  ASSERT_FALSE(result.passed());
+  const std::string html = internal::read_file(result.pack_dir + "/report.html", "report.html");
+  for (const char* part : {"FAIL: BATCH_VARIANCE", "First divergence (BATCH_VARIANCE)",
+                           "First divergent op", "aten::index_select", "Token streams",
+                           "batch size 1", "batch size 4", "tok diverged", "<svg"}) {
+    EXPECT_THAT(html, HasSubstr(part));
+  }
+  for (const char* network : {"<script", "http://", "https://", "<link"}) {
+    EXPECT_THAT(html, ::testing::Not(HasSubstr(network)));
+  }
+  // A passing check has none.
+  auto fine = torchscript(testing::Defect::kNone);
+  o.keep_passing_pack = true;
+  const CheckResult passed = check(*fine, kPrompts, o);
+  ASSERT_TRUE(passed.passed());
+  EXPECT_FALSE(std::ifstream(passed.pack_dir + "/report.html").good());
+}
+
+// Rendered by a real browser, when the machine has one (CI does not install it).
+TEST_F(ExplainTest, ReportHtmlRendersInChromium) {
+  if (!std::ifstream("/usr/bin/chromium").good()) GTEST_SKIP() << "no /usr/bin/chromium";
+  auto model = torchscript(testing::Defect::kIgnoresPadding);
+  CheckOptions o = options();
+  o.runs = 1;
+  o.vary_batch = {1, 4};
+  const CheckResult result = check(*model, kPrompts, o);
+  const std::string png = dir_.path() + "/shot.png";
+  const std::string command =
+      "/usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
+      "--disable-component-update --disable-sync --no-first-run --user-data-dir=" +
+      dir_.path() + "/chromium --window-size=1000,1000 --screenshot=" + png + " '" +
+      result.pack_dir + "/report.html' >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  std::ifstream shot(png, std::ios::binary | std::ios::ate);
+  ASSERT_TRUE(shot.good());
+  EXPECT_GT(static_cast<int64_t>(shot.tellg()), 10000);  // a page with content, not a blank one
 }
 
 }  // namespace

@@ -89,6 +89,13 @@ Report report_from_json(const nlohmann::json& json);
 // [1, 64]x[64, 256], max |Δ| 2.4e-07 (3 ULP); the 36 ops before it agree".
 std::string render_op_divergence(const OpDivergence& op);
 
+// report.html's content: self-contained (inline CSS and SVG; no script, no
+// network). `left`/`right`: the divergent prompt's rows on the two sides, for
+// the token streams and plots (nullptr: none); `tokenizer` decodes the tokens
+// (nullptr: ids are shown).
+std::string render_html(const Report& report, const TraceRow* left, const TraceRow* right,
+                        const Tokenizer* tokenizer);
+
 // The readable report (report.txt's content, without the pack line): status,
 // headline, model, tier, runs, then render_findings().
 std::string render_text(const Report& report);

@@ -491,7 +491,12 @@ Comparison compare_all(CheckResult& result, const std::vector<json>& envs,
   }
   report.category = category;
   report.passed = category == Category::kPass;
-  if (report.first_divergence) return {Comparison::kRuns, 0};
+  if (report.first_divergence) {
+    for (int r = 1; r < options.runs; ++r) {
+      if (report.first_divergence->right_label == label_run(r)) return {Comparison::kRuns, r};
+    }
+    return {Comparison::kRuns, 0};
+  }
   if (report.batch_divergence || report.thread_divergence) return found;
   if (report.prefill_divergence) return {Comparison::kPrefill, 0};
   return {};
@@ -567,7 +572,7 @@ void explain(Generator& model, const std::vector<Request>& requests, const Check
 void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prompt>& prompts,
                       const std::vector<Request>& requests, const CheckOptions& options,
                       const std::vector<int>& extra_sizes, const std::vector<json>& envs,
-                      CheckResult& result) {
+                      const Trace* right_trace, CheckResult& result) {
   Report& report = result.report;
   report.pack_dir = pack.final_path();
   RunFiles files(pack);
@@ -596,6 +601,15 @@ void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prom
   pack.write_text("report.txt", render_text(report) + "repro pack: " + report.pack_dir + "\n");
   const auto& divergence = report.first_found();
   if (divergence) pack.write_json("diffs/first_divergence.json", to_json(*divergence));
+  if (!report.passed) {
+    const bool rows = divergence && right_trace && !result.runs.empty() && divergence->index >= 0 &&
+                      divergence->index < static_cast<int>(result.runs[0].size()) &&
+                      divergence->index < static_cast<int>(right_trace->size());
+    pack.write_text(
+        "report.html",
+        render_html(report, rows ? &result.runs[0][divergence->index] : nullptr,
+                    rows ? &(*right_trace)[divergence->index] : nullptr, &model.tokenizer()));
+  }
   result.pack_dir = pack.commit();
 }
 
@@ -644,6 +658,7 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
   report.controls = record.summary();
   report.notes = record.warnings;
 
+  Comparison comparison;
   std::vector<json> envs;
   if (!record.capability_failures.empty()) {
     report.passed = false;
@@ -652,15 +667,34 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
     envs.push_back(capture_env(options.env));
   } else {
     run_all(model, requests, extra_sizes, extra_threads, options, result, envs);
-    const Comparison comparison =
-        compare_all(result, envs, options, record.tier_effective, model.tokenizer());
+    comparison = compare_all(result, envs, options, record.tier_effective, model.tokenizer());
     if (!report.passed && options.explain) explain(model, requests, options, comparison, report);
   }
   result.determinism = record;
   // Without keep_passing_pack a passing check leaves nothing: the temporary
   // directory, still empty, goes with the PackWriter.
   if (pack && (options.keep_passing_pack || !result.passed())) {
-    write_check_pack(*pack, model, prompts, requests, options, extra_sizes, envs, result);
+    const Trace* right = nullptr;
+    switch (comparison.kind) {
+      case Comparison::kRuns:
+        right = &result.runs[comparison.value];
+        break;
+      case Comparison::kBatchSize:
+        right = &result.batch_traces[comparison.value];
+        break;
+      case Comparison::kNeedle:
+        right = &result.needle_traces[comparison.value];
+        break;
+      case Comparison::kThreads:
+        right = &result.thread_traces[comparison.value];
+        break;
+      case Comparison::kPrefill:
+        right = &result.prefill_trace;
+        break;
+      case Comparison::kNone:
+        break;
+    }
+    write_check_pack(*pack, model, prompts, requests, options, extra_sizes, envs, right, result);
   }
   return result;
 }

@@ -137,8 +137,13 @@ void write_golden_pack(Generator& model, const std::vector<Prompt>& prompts, con
   pack.write_json("determinism_applied.json", determinism_applied_json(result.determinism));
   pack.write_json("report.json", to_json(report));
   pack.write_text("report.txt", render_text(report) + "repro pack: " + report.pack_dir + "\n");
-  if (report.first_divergence) {
-    pack.write_json("diffs/first_divergence.json", to_json(*report.first_divergence));
+  if (const auto& d = report.first_divergence) {
+    pack.write_json("diffs/first_divergence.json", to_json(*d));
+    const bool rows = d->index >= 0 && d->index < static_cast<int>(golden.rows.size()) &&
+                      d->index < static_cast<int>(result.runs[0].size());
+    pack.write_text("report.html",
+                    render_html(report, rows ? &golden.rows[d->index] : nullptr,
+                                rows ? &result.runs[0][d->index] : nullptr, &model.tokenizer()));
   }
   result.pack_dir = pack.commit();
 }

@@ -1,0 +1,178 @@
+// report.html: the report for a person, self-contained (inline CSS and SVG, no
+// script, no network): verdict, the first divergence with both token streams
+// side by side, per-token logprob difference and logit margins, the first
+// divergent op, the environment's likely causes, notes and controls.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "detllm_test/report.h"
+
+namespace detllm {
+namespace {
+
+std::string escape(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += (static_cast<unsigned char>(c) < 0x20 && c != '\n') ? std::string("\xC2\xB7")
+                                                                   : std::string(1, c);
+    }
+  }
+  return out;
+}
+
+std::string token_text(int64_t id, const Tokenizer* tokenizer) {
+  if (!tokenizer) return std::to_string(id);
+  std::string text;
+  try {
+    text = tokenizer->decode({id});
+  } catch (...) {
+    return std::to_string(id);
+  }
+  // A lone byte of a multi-byte character shows as its value, not as U+FFFD.
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80 && text.size() == 1) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "<%02X>", static_cast<unsigned char>(c));
+      return hex;
+    }
+  }
+  return text;
+}
+
+// One side's generated tokens, the divergent one marked.
+void token_stream(std::ostringstream& out, const std::string& label, const TraceRow& row,
+                  int divergent, const Tokenizer* tokenizer) {
+  out << "<div class=stream><div class=label>" << escape(label) << "</div>";
+  for (size_t t = 0; t < row.generated_token_ids.size(); ++t) {
+    const int64_t id = row.generated_token_ids[t];
+    out << "<span class=\"tok" << (static_cast<int>(t) == divergent ? " diverged" : "")
+        << (static_cast<int>(t) > divergent && divergent >= 0 ? " after" : "") << "\" title=\"#"
+        << t << " id " << id;
+    if (row.scores && t < row.scores->size()) out << " logprob " << (*row.scores)[t];
+    if (t < row.logit_margins.size()) out << " margin " << row.logit_margins[t];
+    out << "\">" << escape(token_text(id, tokenizer)) << "</span>";
+  }
+  out << "</div>\n";
+}
+
+// A line plot of `values` (one per token) as inline SVG; `mark` is drawn red.
+void plot(std::ostringstream& out, const std::string& title, const std::vector<double>& values,
+          int mark, bool log_scale) {
+  const double width = 640, height = 140, pad = 30;
+  std::vector<double> y = values;
+  if (log_scale) {
+    for (double& v : y) v = std::log10(std::max(v, 1e-12));
+  }
+  double lo = 0, hi = 1;
+  if (!y.empty()) {
+    lo = *std::min_element(y.begin(), y.end());
+    hi = *std::max_element(y.begin(), y.end());
+  }
+  if (hi - lo < 1e-12) hi = lo + 1;
+  auto px = [&](size_t i) {
+    return pad + (width - 2 * pad) * (y.size() > 1 ? double(i) / double(y.size() - 1) : 0.5);
+  };
+  auto py = [&](double v) { return height - pad - (height - 2 * pad) * (v - lo) / (hi - lo); };
+  out << "<figure><figcaption>" << escape(title) << "</figcaption><svg width=" << width
+      << " height=" << height << " viewBox=\"0 0 " << width << " " << height << "\">"
+      << "<rect x=0 y=0 width=" << width << " height=" << height << " fill=\"#fafafa\"/>"
+      << "<line x1=" << pad << " y1=" << height - pad << " x2=" << width - pad
+      << " y2=" << height - pad << " stroke=\"#999\"/>";
+  out << "<polyline fill=none stroke=\"#2a6\" stroke-width=2 points=\"";
+  for (size_t i = 0; i < y.size(); ++i) out << px(i) << "," << py(y[i]) << " ";
+  out << "\"/>";
+  if (mark >= 0 && mark < static_cast<int>(y.size())) {
+    out << "<circle cx=" << px(mark) << " cy=" << py(y[mark]) << " r=5 fill=\"#d22\"/>";
+  }
+  out.precision(3);
+  out << "<text x=2 y=" << pad - 8 << " font-size=11>" << (log_scale ? "10^" : "") << hi
+      << "</text><text x=2 y=" << height - 6 << " font-size=11>" << (log_scale ? "10^" : "") << lo
+      << "</text></svg></figure>\n";
+}
+
+}  // namespace
+
+std::string render_html(const Report& r, const TraceRow* left, const TraceRow* right,
+                        const Tokenizer* tokenizer) {
+  std::ostringstream out;
+  out << "<!doctype html><html><head><meta charset=utf-8><title>detllm report: "
+      << escape(to_string(r.category)) << "</title><style>"
+      << "body{font:14px system-ui,sans-serif;margin:24px;max-width:960px;color:#222}"
+      << "h1{font-size:20px}.PASS{color:#1a7f37}.FAIL{color:#c22}"
+      << ".stream{font-family:monospace;margin:6px 0;line-height:1.9}"
+      << ".label{font-weight:bold;margin-bottom:2px}"
+      << ".tok{border:1px solid #ccc;border-radius:3px;padding:1px 3px;margin:1px;"
+      << "white-space:pre;background:#f4f4f4}.tok.diverged{background:#fdd;border-color:#c22;"
+      << "font-weight:bold}.tok.after{opacity:.55}table{border-collapse:collapse}"
+      << "td{border-bottom:1px solid #eee;padding:3px 8px;vertical-align:top}"
+      << "code{background:#f4f4f4;padding:1px 4px}</style></head><body>\n";
+  out << "<h1 class=" << (r.passed ? "PASS" : "FAIL") << ">" << escape(r.headline()) << "</h1>\n";
+  out << "<table><tr><td>model</td><td><code>" << escape(r.model) << "</code></td></tr>"
+      << "<tr><td>tier</td><td>" << r.tier_requested << " requested, " << r.tier_effective
+      << " effective (" << escape(r.mode) << ")</td></tr>";
+  if (!r.golden.empty()) {
+    out << "<tr><td>golden</td><td><code>" << escape(r.golden) << "</code></td></tr>";
+  }
+  out << "<tr><td>controls</td><td><code>" << escape(r.controls) << "</code></td></tr></table>\n";
+  const std::optional<Divergence>& d = r.first_found();
+  if (d) {
+    out << "<h2>First divergence (" << escape(to_string(d->category)) << ")</h2><pre>"
+        << escape(render_divergence_text(*d, 0)) << "</pre>\n";
+  }
+  if (r.first_divergent_op) {
+    out << "<h2>First divergent op</h2><p><code>"
+        << escape(render_op_divergence(*r.first_divergent_op)) << "</code></p>\n";
+  }
+  if (d && left && right) {
+    out << "<h2>Token streams</h2>";
+    token_stream(out, d->left_label, *left, d->token_index, tokenizer);
+    token_stream(out, d->right_label, *right, d->token_index, tokenizer);
+    if (left->scores && right->scores) {
+      std::vector<double> delta;
+      for (size_t t = 0; t < std::min(left->scores->size(), right->scores->size()); ++t) {
+        delta.push_back(std::fabs((*left->scores)[t] - (*right->scores)[t]));
+      }
+      plot(out, "|logprob difference| per generated token (log scale)", delta, d->token_index,
+           true);
+    }
+    if (!left->logit_margins.empty()) {
+      plot(out,
+           "top-1 minus top-2 logit margin, " + d->left_label +
+               " (near-ties are where noise flips the choice)",
+           left->logit_margins, d->token_index, false);
+    }
+  }
+  if (!r.env_differences.empty() || !r.likely_causes.empty()) {
+    out << "<h2>Environment</h2><p>fields that differ:";
+    for (const std::string& f : r.env_differences) out << " <code>" << escape(f) << "</code>";
+    out << "</p><ul>";
+    for (const std::string& c : r.likely_causes) out << "<li>" << escape(c) << "</li>";
+    out << "</ul>\n";
+  }
+  if (!r.notes.empty()) {
+    out << "<h2>Notes</h2><ul>";
+    for (const std::string& n : r.notes) out << "<li>" << escape(n) << "</li>";
+    out << "</ul>\n";
+  }
+  if (!r.pack_dir.empty()) out << "<p>repro pack: <code>" << escape(r.pack_dir) << "</code></p>";
+  out << "</body></html>\n";
+  return out.str();
+}
+
+}  // namespace detllm
