@@ -37,15 +37,19 @@ class ExplainTest : public ::testing::Test {
   std::unique_ptr<Generator> torchscript(testing::Defect defect) {
     return load_torchscript_model(testing::write_torchscript_model(models_.path(), defect));
   }
+  // The padding bug at batch sizes 1 and 4: BATCH_VARIANCE.
+  CheckResult padding_bug_check(CheckOptions o) {
+    auto model = torchscript(testing::Defect::kIgnoresPadding);
+    o.runs = 1;
+    o.vary_batch = {1, 4};
+    return check(*model, kPrompts, o);
+  }
   testing::TempDir dir_, models_;
 };
 
 TEST_F(ExplainTest, ThePaddingBugIsFirstSeenInThePositionLookup) {
-  auto model = torchscript(testing::Defect::kIgnoresPadding);
   CheckOptions o = options();
-  o.runs = 1;
-  o.vary_batch = {1, 4};
-  const CheckResult result = check(*model, kPrompts, o);
+  const CheckResult result = padding_bug_check(o);
   ASSERT_EQ(result.report.category, Category::kBatchVariance);
   ASSERT_TRUE(result.report.first_divergent_op) << ::testing::PrintToString(result.report.notes);
   const OpDivergence& op = *result.report.first_divergent_op;
@@ -134,11 +138,8 @@ namespace {
 // report.html in a failing pack: self-contained, with the divergence, the op,
 // both token streams and the plots.
 TEST_F(ExplainTest, AFailingPackHasASelfContainedReportHtml) {
-  auto model = torchscript(testing::Defect::kIgnoresPadding);
   CheckOptions o = options();
-  o.runs = 1;
-  o.vary_batch = {1, 4};
-  const CheckResult result = check(*model, kPrompts, o);
+  const CheckResult result = padding_bug_check(o);
   ASSERT_FALSE(result.passed());
   const std::string html = internal::read_file(result.pack_dir + "/report.html", "report.html");
   for (const char* part : {"FAIL: BATCH_VARIANCE", "First divergence (BATCH_VARIANCE)",
@@ -160,11 +161,8 @@ TEST_F(ExplainTest, AFailingPackHasASelfContainedReportHtml) {
 // Rendered by a real browser, when the machine has one (CI does not install it).
 TEST_F(ExplainTest, ReportHtmlRendersInChromium) {
   if (!std::ifstream("/usr/bin/chromium").good()) GTEST_SKIP() << "no /usr/bin/chromium";
-  auto model = torchscript(testing::Defect::kIgnoresPadding);
   CheckOptions o = options();
-  o.runs = 1;
-  o.vary_batch = {1, 4};
-  const CheckResult result = check(*model, kPrompts, o);
+  const CheckResult result = padding_bug_check(o);
   const std::string png = dir_.path() + "/shot.png";
   const std::string command =
       "/usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
