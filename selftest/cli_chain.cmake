@@ -74,7 +74,9 @@ expect(3 "VANISHED.*differs from the pack's: SHA-256" ${DETLLM} replay ${failing
        --model ${GOOD_MODEL} --out ${WORK_DIR}/replays)
 expect(2 "cannot read run_config" ${DETLLM} replay ${WORK_DIR}/nothing)
 # Golden files: recorded, matched (exit 0), diffed as a trace; the buggy model diverges (1).
-expect(0 "recorded:\n  new golden: 2 prompts" ${DETLLM} check --model ${GOOD_MODEL} --prompt Hello
+# (CI may be set where this runs: recording is refused under CI, so it is unset for this step.)
+expect(0 "recorded:\n  new golden: 2 prompts" ${CMAKE_COMMAND} -E env --unset=CI
+       ${DETLLM} check --model ${GOOD_MODEL} --prompt Hello
        --prompt "A longer prompt so that the others are padded." --batch-size 4
        --golden ${WORK_DIR}/golden/padded.jsonl --update-golden)
 expect(0 "PASS: the outputs match golden" ${DETLLM} check --model ${GOOD_MODEL} --prompt Hello
