@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string_view>
+#include <tuple>
 
 #include "artifacts/json_io.h"
 #include "artifacts/line_reader.h"
@@ -98,10 +99,10 @@ void write_golden(const std::string& path, const Golden& golden) {
 std::vector<std::string> golden_changes(const std::optional<Golden>& before, const Golden& after) {
   if (!before) return {"new golden: " + std::to_string(after.rows.size()) + " prompts"};
   std::vector<std::string> changes;
-  for (const char* part : {"settings", "model"}) {
-    const json& old_part = std::string(part) == "settings" ? before->settings : before->model;
-    const json& new_part = std::string(part) == "settings" ? after.settings : after.model;
-    for (const json& op : json::diff(old_part, new_part)) {
+  for (const auto& [part, old_part, new_part] :
+       {std::tuple{"settings", &before->settings, &after.settings},
+        std::tuple{"model", &before->model, &after.model}}) {
+    for (const json& op : json::diff(*old_part, *new_part)) {
       changes.push_back(std::string(part) + " changed: " + op.value("path", std::string()));
     }
   }

@@ -387,10 +387,11 @@ void run_all(Generator& model, const std::vector<Request>& requests,
 }
 
 // Which comparison found report.first_found(), so that localisation can run
-// its two sides again.
+// its two sides again and report.html can show the right side's rows.
 struct Comparison {
   enum Kind { kNone, kRuns, kBatchSize, kNeedle, kThreads, kPrefill } kind = kNone;
-  int value = 0;  // the batch size, needle trial or thread count of the right side
+  int value = 0;  // the run, batch size, needle trial or thread count of the right side
+  const Trace* right = nullptr;  // the right side's trace (the left is run 0)
 };
 
 // Compares every trace with run 0 (and the environments with run 0's) and
@@ -399,7 +400,11 @@ struct Comparison {
 Comparison compare_all(CheckResult& result, const std::vector<json>& envs,
                        const CheckOptions& options, int tier_effective,
                        const Tokenizer& tokenizer) {
+  // The first divergence found decides, in the order report.first_found() uses.
   Comparison found;
+  auto found_in = [&found](Comparison::Kind kind, int value, const Trace& right) {
+    if (found.kind == Comparison::kNone) found = {kind, value, &right};
+  };
   Report& report = result.report;
   const bool compare_scores = tier_effective >= 2;
   std::set<std::string> outputs;
@@ -409,6 +414,7 @@ Comparison compare_all(CheckResult& result, const std::vector<json>& envs,
     report.first_divergence =
         diff_traces(result.runs[0], result.runs[r],
                     {Category::kRunVarianceFixedBatch, compare_scores, label_run(0), label_run(r)});
+    if (report.first_divergence) found_in(Comparison::kRuns, r, result.runs[r]);
   }
   if (report.first_divergence && options.runs >= 3) {
     bool warm_runs_agree = true;
@@ -425,7 +431,7 @@ Comparison compare_all(CheckResult& result, const std::vector<json>& envs,
     report.batch_divergence = diff_traces(result.runs[0], result.batch_traces.at(b),
                                           {Category::kBatchVariance, compare_scores,
                                            label_batch(options.batch_size), label_batch(b)});
-    if (report.batch_divergence) found = {Comparison::kBatchSize, b};
+    if (report.batch_divergence) found_in(Comparison::kBatchSize, b, result.batch_traces.at(b));
   }
   for (size_t t = 0; t < result.needle_traces.size() && !report.batch_divergence; ++t) {
     report.batch_divergence =
@@ -433,7 +439,7 @@ Comparison compare_all(CheckResult& result, const std::vector<json>& envs,
                     {Category::kBatchVariance, compare_scores, label_batch(options.batch_size),
                      "needle trial " + std::to_string(t)});
     if (report.batch_divergence) {
-      found = {Comparison::kNeedle, static_cast<int>(t)};
+      found_in(Comparison::kNeedle, static_cast<int>(t), result.needle_traces[t]);
       const TraceRow& row = result.needle_traces[t][report.batch_divergence->index];
       report.batch_divergence->right_label += " (batch size " + std::to_string(row.batch_size) +
                                               ", position " + std::to_string(row.batch_position) +
@@ -446,13 +452,14 @@ Comparison compare_all(CheckResult& result, const std::vector<json>& envs,
         result.runs[0], result.thread_traces.at(t),
         {Category::kThreadVariance, compare_scores,
          "threads " + std::to_string(report.thread_counts[0]), "threads " + std::to_string(t)});
-    if (report.thread_divergence) found = {Comparison::kThreads, t};
+    if (report.thread_divergence) found_in(Comparison::kThreads, t, result.thread_traces.at(t));
   }
   if (options.prefill_vs_decode) {
     report.prefill_compared = true;
     report.prefill_divergence =
         diff_traces(result.runs[0], result.prefill_trace,
                     {Category::kPrefillDecodeMismatch, compare_scores, "decode", "prefill"});
+    if (report.prefill_divergence) found_in(Comparison::kPrefill, 0, result.prefill_trace);
   }
   for (size_t r = 1; r < envs.size() && report.env_mismatch_run < 0; ++r) {
     if (envs[r]["fingerprint"] != envs[0]["fingerprint"]) {
@@ -491,15 +498,7 @@ Comparison compare_all(CheckResult& result, const std::vector<json>& envs,
   }
   report.category = category;
   report.passed = category == Category::kPass;
-  if (report.first_divergence) {
-    for (int r = 1; r < options.runs; ++r) {
-      if (report.first_divergence->right_label == label_run(r)) return {Comparison::kRuns, r};
-    }
-    return {Comparison::kRuns, 0};
-  }
-  if (report.batch_divergence || report.thread_divergence) return found;
-  if (report.prefill_divergence) return {Comparison::kPrefill, 0};
-  return {};
+  return found;
 }
 
 // The batch of `plans` that holds request `r`, as token ids, and r's row in it.
@@ -572,7 +571,7 @@ void explain(Generator& model, const std::vector<Request>& requests, const Check
 void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prompt>& prompts,
                       const std::vector<Request>& requests, const CheckOptions& options,
                       const std::vector<int>& extra_sizes, const std::vector<json>& envs,
-                      const Trace* right_trace, CheckResult& result) {
+                      const Comparison& comparison, CheckResult& result) {
   Report& report = result.report;
   report.pack_dir = pack.final_path();
   RunFiles files(pack);
@@ -602,13 +601,13 @@ void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prom
   const auto& divergence = report.first_found();
   if (divergence) pack.write_json("diffs/first_divergence.json", to_json(*divergence));
   if (!report.passed) {
-    const bool rows = divergence && right_trace && !result.runs.empty() && divergence->index >= 0 &&
+    const Trace* right = comparison.right;
+    const bool rows = divergence && right && !result.runs.empty() && divergence->index >= 0 &&
                       divergence->index < static_cast<int>(result.runs[0].size()) &&
-                      divergence->index < static_cast<int>(right_trace->size());
-    pack.write_text(
-        "report.html",
-        render_html(report, rows ? &result.runs[0][divergence->index] : nullptr,
-                    rows ? &(*right_trace)[divergence->index] : nullptr, &model.tokenizer()));
+                      divergence->index < static_cast<int>(right->size());
+    pack.write_text("report.html",
+                    render_html(report, rows ? &result.runs[0][divergence->index] : nullptr,
+                                rows ? &(*right)[divergence->index] : nullptr, &model.tokenizer()));
   }
   result.pack_dir = pack.commit();
 }
@@ -674,27 +673,8 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
   // Without keep_passing_pack a passing check leaves nothing: the temporary
   // directory, still empty, goes with the PackWriter.
   if (pack && (options.keep_passing_pack || !result.passed())) {
-    const Trace* right = nullptr;
-    switch (comparison.kind) {
-      case Comparison::kRuns:
-        right = &result.runs[comparison.value];
-        break;
-      case Comparison::kBatchSize:
-        right = &result.batch_traces[comparison.value];
-        break;
-      case Comparison::kNeedle:
-        right = &result.needle_traces[comparison.value];
-        break;
-      case Comparison::kThreads:
-        right = &result.thread_traces[comparison.value];
-        break;
-      case Comparison::kPrefill:
-        right = &result.prefill_trace;
-        break;
-      case Comparison::kNone:
-        break;
-    }
-    write_check_pack(*pack, model, prompts, requests, options, extra_sizes, envs, right, result);
+    write_check_pack(*pack, model, prompts, requests, options, extra_sizes, envs, comparison,
+                     result);
   }
   return result;
 }

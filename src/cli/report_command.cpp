@@ -32,7 +32,7 @@ std::string side_trace(const std::string& pack, const std::string& label, bool l
   if (label == "golden") {
     file = "golden.jsonl";
   } else if (left) {
-    file = "trace.jsonl";
+    // run 0, the baseline: trace.jsonl
   } else if (label.rfind("run ", 0) == 0) {
     file = "traces/run_" + number_after("run ") + ".jsonl";
   } else if (label.rfind("batch size ", 0) == 0) {

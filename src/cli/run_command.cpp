@@ -198,7 +198,10 @@ int check_with_golden(Generator& model, const std::vector<Prompt>& prompts,
     if (was_given("--tier")) o.determinism.tier = options.determinism.tier;
     if (was_given("--mode")) o.determinism.mode = options.determinism.mode;
     if (was_given("--batch-size")) o.batch_size = options.batch_size;
-    if (was_given("--seed")) o.determinism.seed = options.determinism.seed;
+    if (was_given("--seed")) {  // as check_options() sets it: libtorch's and sampling's
+      o.determinism.seed = options.determinism.seed;
+      o.decoding.seed = options.decoding.seed;
+    }
     if (was_given("--max-new-tokens")) o.decoding.max_new_tokens = options.decoding.max_new_tokens;
     if (was_given("--temperature") || was_given("--top-p") || was_given("--top-k")) {
       o.decoding = options.decoding;
