@@ -2,6 +2,9 @@
 
 #include <ATen/record_function.h>
 
+#include <algorithm>
+#include <memory>
+
 #include "explain/op_scope.h"
 #include "models/decoding.h"
 
@@ -13,19 +16,30 @@ namespace {
 thread_local OpRecorder* active = nullptr;
 thread_local bool inside_callback = false;
 
-std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction&) { return nullptr; }
+// The inputs are only valid in the start callback (libtorch hands over a view
+// of the interpreter's stack, which the op then consumes), so they are kept
+// here, by reference, for the end callback.
+struct InputsContext : at::ObserverContext {
+  std::vector<at::Tensor> inputs;
+};
 
-void on_end(const at::RecordFunction& fn, at::ObserverContext*) {
-  if (active == nullptr || inside_callback) return;
+std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
+  if (active == nullptr || inside_callback) return nullptr;
+  auto context = std::make_unique<InputsContext>();
+  for (const c10::IValue& input : fn.inputs()) {
+    if (input.isTensor() && input.toTensor().defined()) context->inputs.push_back(input.toTensor());
+  }
+  return context;
+}
+
+void on_end(const at::RecordFunction& fn, at::ObserverContext* context) {
+  if (active == nullptr || inside_callback || context == nullptr) return;
+  const std::vector<at::Tensor>& inputs = static_cast<InputsContext*>(context)->inputs;
   inside_callback = true;
   OpRecord record;
   record.name = fn.name();
   record.scope = current_op_scope();
-  for (const c10::IValue& input : fn.inputs()) {
-    if (input.isTensor() && input.toTensor().defined()) {
-      record.input_shapes.push_back(shape_of(input.toTensor()));
-    }
-  }
+  for (const at::Tensor& input : inputs) record.input_shapes.push_back(shape_of(input));
   for (const c10::IValue& output : fn.outputs()) {
     if (!output.isTensor() || !output.toTensor().defined()) continue;
     const at::Tensor& t = output.toTensor();
@@ -33,11 +47,9 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext*) {
     // yet, for an out= buffer), and the op that computes them is recorded on
     // its own. An in-place op (uniform_, add_) aliases its input too, but its
     // result is a new value.
-    bool aliases_input = false;
-    for (const c10::IValue& input : fn.inputs()) {
-      aliases_input = aliases_input || (input.isTensor() && input.toTensor().defined() &&
-                                        t.is_alias_of(input.toTensor()));
-    }
+    const bool aliases_input = std::any_of(inputs.begin(), inputs.end(), [&](const at::Tensor& in) {
+      return t.is_alias_of(in);
+    });
     const std::string& name = record.name;
     const bool in_place = !name.empty() && name.back() == '_';  // its result is the value
     if (!aliases_input || in_place) record.output = t.detach().to(at::kCPU).clone();
