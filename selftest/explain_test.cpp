@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "artifacts/file_util.h"
@@ -103,6 +104,25 @@ TEST_F(ExplainTest, APerturbationInOneLayerIsNamedWithThatLayer) {
   EXPECT_THAT(render_op_divergence(*result.report.first_divergent_op), HasSubstr(" in h.1.mlp"));
   // Layer 0 and the attention of layer 1 computed alike on both sides.
   EXPECT_GT(result.report.first_divergent_op->ops_equal_before, 10);
+  // The hidden states agree up to layer 0 and differ from layer 1 on.
+  ASSERT_TRUE(result.report.layer_drift) << ::testing::PrintToString(result.report.notes);
+  const std::vector<LayerDrift::Layer>& drift = result.report.layer_drift->layers;
+  ASSERT_EQ(drift.size(), 2u + BuiltinConfig::tiny().n_layer);  // wte+wpe, h.*, lm_head
+  EXPECT_EQ(drift[0].name, "wte+wpe");
+  EXPECT_EQ(drift[0].max_abs_diff, 0);
+  EXPECT_EQ(drift[1].name, "h.0");
+  EXPECT_EQ(drift[1].max_abs_diff, 0);
+  EXPECT_EQ(drift[2].name, "h.1");
+  EXPECT_GT(drift[2].max_abs_diff, 0);
+  EXPECT_EQ(drift.back().name, "lm_head");
+  EXPECT_GT(drift.back().max_abs_diff, 0);
+  EXPECT_THAT(render_text(result.report),
+              HasSubstr("(max |Δ| after each layer): wte+wpe 0, h.0 0, h.1 "));
+  const std::string pack_report = internal::read_file(result.pack_dir + "/report.json", "report");
+  EXPECT_EQ(report_from_json(nlohmann::json::parse(pack_report)).layer_drift->layers.size(),
+            drift.size());
+  EXPECT_THAT(internal::read_file(result.pack_dir + "/report.html", "report.html"),
+              HasSubstr("hidden-state drift after each layer"));
 }
 
 TEST_F(ExplainTest, CanBeTurnedOffAndSaysWhatItCannotLocalise) {

@@ -27,6 +27,19 @@ struct OpDivergence {
   std::string detail;  // when the two op sequences themselves differ
 };
 
+// How far apart the two sides' hidden states are after each layer in the
+// forward pass that computed one token: where a difference appears and how it
+// grows.
+struct LayerDrift {
+  struct Layer {
+    std::string name;  // "wte+wpe", "h.0" ... "h.<L-1>", "lm_head" (the logits)
+    double max_abs_diff = 0;
+    int64_t max_ulps = 0;  // in float32 units in the last place
+  };
+  int token_index = -1;  // the token that forward pass computed
+  std::vector<Layer> layers;
+};
+
 struct Report {
   bool passed = true;
   Category category = Category::kPass;
@@ -56,6 +69,10 @@ struct Report {
   // Localisation of first_found(): the first op that differed, or why none was
   // named (in notes).
   std::optional<OpDivergence> first_divergent_op;
+  // With it, for the built-in and GPT-2 models: the hidden state's drift
+  // after each layer at the divergent token (or at the first token where the
+  // localisation re-runs diverged, if earlier).
+  std::optional<LayerDrift> layer_drift;
   std::vector<std::string> env_differences;  // ENV_MISMATCH: what changed
   int env_mismatch_run = -1;
   // GOLDEN_MISMATCH: the golden file compared with; its divergence is
@@ -88,6 +105,10 @@ Report report_from_json(const nlohmann::json& json);
 // "first differing op: aten::addmm #37 in h.0.mlp.c_fc — [4, 64]x[64, 256] vs
 // [1, 64]x[64, 256], max |Δ| 2.4e-07 (3 ULP); the 36 ops before it agree".
 std::string render_op_divergence(const OpDivergence& op);
+
+// "layer drift at token 3 (max |Δ| after each layer): wte+wpe 0, h.0
+// 1.19e-07, h.1 2.38e-07, lm_head 9.54e-07".
+std::string render_layer_drift(const LayerDrift& drift);
 
 // report.html's content: self-contained (inline CSS and SVG; no script, no
 // network). `left`/`right`: the divergent prompt's rows on the two sides, for

@@ -106,7 +106,42 @@ std::optional<OpDivergence> op_from_json(const json& details) {
   return op;
 }
 
+json drift_json(const std::optional<LayerDrift>& drift) {
+  if (!drift) return nullptr;
+  json layers = json::array();
+  for (const LayerDrift::Layer& l : drift->layers) {
+    layers.push_back({{"layer", l.name}, {"max_abs_diff", l.max_abs_diff}, {"max_ulps", l.max_ulps}});
+  }
+  return {{"token_index", drift->token_index}, {"layers", layers}};
+}
+
+std::optional<LayerDrift> drift_from_json(const json& details) {
+  auto it = details.find("layer_drift");
+  if (it == details.end() || it->is_null()) return std::nullopt;
+  if (!it->is_object() || !it->value("layers", json::array()).is_array()) {
+    throw Error("the report's details.layer_drift must be an object with a 'layers' array");
+  }
+  LayerDrift drift;
+  drift.token_index = it->value("token_index", -1);
+  for (const json& l : it->value("layers", json::array())) {
+    if (!l.is_object()) throw Error("the report's details.layer_drift.layers must hold objects");
+    drift.layers.push_back(
+        {l.value("layer", ""), l.value("max_abs_diff", 0.0), l.value("max_ulps", int64_t{0})});
+  }
+  return drift;
+}
+
 }  // namespace
+
+std::string render_layer_drift(const LayerDrift& drift) {
+  std::ostringstream out;
+  out << "layer drift at token " << drift.token_index << " (max |Δ| after each layer):";
+  out.precision(3);
+  for (size_t i = 0; i < drift.layers.size(); ++i) {
+    out << (i ? ", " : " ") << drift.layers[i].name << " " << drift.layers[i].max_abs_diff;
+  }
+  return out.str();
+}
 
 std::string render_op_divergence(const OpDivergence& op) {
   std::ostringstream out;
@@ -191,6 +226,7 @@ json to_json(const Report& r) {
            {"prefill_compared", r.prefill_compared},
            {"prefill_divergence", optional_divergence(r.prefill_divergence)},
            {"first_divergent_op", op_json(r.first_divergent_op)},
+           {"layer_drift", drift_json(r.layer_drift)},
            {"distinct_outputs", r.distinct_outputs},
            {"cold_start_differs", r.cold_start_differs},
            {"tier_requested", r.tier_requested},
@@ -227,6 +263,7 @@ Report report_from_json(const json& j) {
   r.prefill_compared = details.value("prefill_compared", false);
   r.prefill_divergence = divergence_or_null(details, "prefill_divergence", r.category);
   r.first_divergent_op = op_from_json(details);
+  r.layer_drift = drift_from_json(details);
   r.distinct_outputs = details.value("distinct_outputs", r.runs > 0 ? 1 : 0);
   r.cold_start_differs = details.value("cold_start_differs", false);
   r.tier_requested = details.value("tier_requested", -1);
@@ -303,6 +340,7 @@ std::string render_findings(const Report& r, int indent) {
         << render_divergence_text(*r.thread_divergence, indent + 2);
   }
   if (r.first_divergent_op) out << pad << render_op_divergence(*r.first_divergent_op) << "\n";
+  if (r.layer_drift) out << pad << render_layer_drift(*r.layer_drift) << "\n";
   if (r.category == Category::kRunVarianceFixedBatch && r.runs > 0) {
     out << pad << "outputs: " << r.distinct_outputs << " distinct output"
         << (r.distinct_outputs == 1 ? "" : "s") << " in " << r.runs << " runs\n";

@@ -1,7 +1,8 @@
 // report.html: the report for a person, self-contained (inline CSS and SVG, no
 // script, no network): verdict, the first divergence with both token streams
 // side by side, per-token logprob difference and logit margins, the first
-// divergent op, the environment's likely causes, notes and controls.
+// divergent op and the layer drift, the environment's likely causes, notes
+// and controls.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -106,6 +107,52 @@ void plot(std::ostringstream& out, const std::string& title, const std::vector<d
       << "</text></svg></figure>\n";
 }
 
+// The layer drift as bars on a log scale, one per layer in order, labelled;
+// an exact 0 is drawn as an empty slot marked "0".
+void drift_plot(std::ostringstream& out, const LayerDrift& layer_drift) {
+  const std::vector<LayerDrift::Layer>& drift = layer_drift.layers;
+  const double width = 640, height = 170, pad = 34, bottom = 52;
+  double lo = 0, hi = -12;
+  bool any = false;
+  for (const LayerDrift::Layer& d : drift) {
+    if (d.max_abs_diff <= 0) continue;
+    const double v = std::log10(d.max_abs_diff);
+    lo = any ? std::min(lo, v) : v;
+    hi = any ? std::max(hi, v) : v;
+    any = true;
+  }
+  lo = std::floor(lo) - 1;  // the smallest nonzero drift still gets a bar
+  hi = std::max(std::ceil(hi), lo + 1);
+  const double slot = (width - 2 * pad) / static_cast<double>(std::max<size_t>(drift.size(), 1));
+  out << "<figure><figcaption>hidden-state drift after each layer at token " << layer_drift.token_index
+      << ": max |Δ| between the two sides (log scale)</figcaption><svg width=" << width
+      << " height=" << height << " viewBox=\"0 0 " << width << " " << height << "\">"
+      << "<rect x=0 y=0 width=" << width << " height=" << height << " fill=\"#fafafa\"/>"
+      << "<line x1=" << pad << " y1=" << height - bottom << " x2=" << width - pad
+      << " y2=" << height - bottom << " stroke=\"#999\"/>";
+  out.precision(3);
+  for (size_t i = 0; i < drift.size(); ++i) {
+    const double x = pad + slot * static_cast<double>(i);
+    const double cx = x + slot / 2;
+    if (drift[i].max_abs_diff > 0) {
+      const double v = std::log10(drift[i].max_abs_diff);
+      const double h = (height - bottom - 12) * (v - lo) / (hi - lo);
+      out << "<rect x=" << x + slot * 0.15 << " y=" << height - bottom - h
+          << " width=" << slot * 0.7 << " height=" << h << " fill=\"#d55\"><title>"
+          << escape(drift[i].name) << ": " << drift[i].max_abs_diff << " (" << drift[i].max_ulps
+          << " ULP)</title></rect>";
+    } else {
+      out << "<text x=" << cx << " y=" << height - bottom - 4
+          << " font-size=11 text-anchor=middle fill=\"#1a7f37\">0</text>";
+    }
+    out << "<text x=" << cx << " y=" << height - bottom + 14 << " font-size=10 "
+        << "text-anchor=end transform=\"rotate(-35 " << cx << " " << height - bottom + 14
+        << ")\">" << escape(drift[i].name) << "</text>";
+  }
+  out << "<text x=2 y=14 font-size=11>10^" << hi << "</text><text x=2 y=" << height - bottom
+      << " font-size=11>10^" << lo << "</text></svg></figure>\n";
+}
+
 }  // namespace
 
 std::string render_html(const Report& r, const TraceRow* left, const TraceRow* right,
@@ -138,6 +185,10 @@ std::string render_html(const Report& r, const TraceRow* left, const TraceRow* r
   if (r.first_divergent_op) {
     out << "<h2>First divergent op</h2><p><code>"
         << escape(render_op_divergence(*r.first_divergent_op)) << "</code></p>\n";
+  }
+  if (r.layer_drift) {
+    out << "<h2>Layer drift</h2>";
+    drift_plot(out, *r.layer_drift);
   }
   if (d && left && right) {
     out << "<h2>Token streams</h2>";

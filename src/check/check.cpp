@@ -556,13 +556,15 @@ void explain(Generator& model, const std::vector<Request>& requests, const Check
   }
   GenerationConfig config = options.decoding;
   config.max_new_tokens = d->token_index + 1;
-  std::string why;
+  internal::Localization found;
   try {
-    report.first_divergent_op = internal::first_divergent_op(model, left, right, config, why);
+    found = internal::localize(model, left, right, config);
   } catch (const std::exception& e) {
-    why = std::string("localisation failed: ") + e.what();
+    found.why = std::string("localisation failed: ") + e.what();
   }
-  if (!report.first_divergent_op) report.notes.push_back("first differing op not found: " + why);
+  report.first_divergent_op = found.op;
+  report.layer_drift = found.layer_drift;
+  if (!found.op) report.notes.push_back("first differing op not found: " + found.why);
 }
 
 // The check's repro pack: each run's environment and trace, the other batch

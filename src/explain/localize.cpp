@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -12,15 +13,27 @@
 namespace detllm::internal {
 namespace {
 
-std::vector<OpRecord> record(Generator& model, const LocalizationSide& side,
-                             const GenerationConfig& config, bool& truncated) {
+struct Recording {
+  std::vector<OpRecord> ops;
+  std::vector<LayerOutput> layers;
+  bool truncated = false;
+  TokenIds tokens;  // the prompt's row's generated tokens
+};
+
+Recording record(Generator& model, const LocalizationSide& side, const GenerationConfig& config) {
   const int before = at::get_num_threads();
   if (side.threads > 0) at::set_num_threads(side.threads);
   OpRecorder recorder;
-  model.generate(side.batch, config);
+  std::vector<Generation> out;
+  try {
+    out = model.generate(side.batch, config);
+  } catch (...) {
+    at::set_num_threads(before);
+    throw;
+  }
   at::set_num_threads(before);
-  truncated = truncated || recorder.truncated();
-  return recorder.records();
+  TokenIds tokens = side.row < static_cast<int>(out.size()) ? out[side.row].tokens : TokenIds{};
+  return {recorder.records(), recorder.layer_outputs(), recorder.truncated(), std::move(tokens)};
 }
 
 // The prompt's row of a batch-major output: [B, ...] or [B * k, ...].
@@ -31,7 +44,17 @@ std::optional<at::Tensor> row_of(const at::Tensor& t, int64_t batch, int64_t row
   return t.reshape(shape).select(0, row);
 }
 
-// The two outputs made comparable, or nullopt if they cannot be.
+// How many positions of left padding a side's batch puts before its prompt.
+int64_t padding_of(const LocalizationSide& side) {
+  size_t longest = 0;
+  for (const TokenIds& ids : side.batch) longest = std::max(longest, ids.size());
+  return static_cast<int64_t>(longest - side.batch[side.row].size());
+}
+
+// The two outputs made comparable, or nullopt if they cannot be: whole
+// outputs of one shape, else the prompt's row of each (batch-major layouts),
+// where every dimension that differs differs by the two sides' difference in
+// left padding (a sequence dimension), aligned at its end.
 std::optional<std::pair<at::Tensor, at::Tensor>> comparable(const at::Tensor& a,
                                                             const LocalizationSide& left,
                                                             const at::Tensor& b,
@@ -40,9 +63,11 @@ std::optional<std::pair<at::Tensor, at::Tensor>> comparable(const at::Tensor& a,
   auto ra = row_of(a, static_cast<int64_t>(left.batch.size()), left.row);
   auto rb = row_of(b, static_cast<int64_t>(right.batch.size()), right.row);
   if (!ra || !rb || ra->dim() != rb->dim()) return std::nullopt;
+  const int64_t extra = padding_of(right) - padding_of(left);
   at::Tensor x = *ra, y = *rb;
-  // Left padding puts a prompt's real positions last: align at the end.
   for (int64_t d = 0; d < x.dim(); ++d) {
+    if (x.size(d) == y.size(d)) continue;
+    if (y.size(d) - x.size(d) != extra) return std::nullopt;  // not the prompt's positions
     const int64_t n = std::min(x.size(d), y.size(d));
     x = x.narrow(d, x.size(d) - n, n);
     y = y.narrow(d, y.size(d) - n, n);
@@ -89,31 +114,22 @@ bool bitwise_equal(const at::Tensor& a, const at::Tensor& b) {
   return std::memcmp(x.data_ptr(), y.data_ptr(), x.numel() * x.element_size()) == 0;
 }
 
-void measure(const at::Tensor& a, const at::Tensor& b, OpDivergence& op) {
+void measure(const at::Tensor& a, const at::Tensor& b, double& max_abs_diff, int64_t& max_ulps) {
   if (a.sizes() != b.sizes() || a.numel() == 0) return;
   const at::Tensor x = a.to(at::kDouble).contiguous(), y = b.to(at::kDouble).contiguous();
   const double* px = x.data_ptr<double>();
   const double* py = y.data_ptr<double>();
   for (int64_t i = 0; i < x.numel(); ++i) {
     if (std::isnan(px[i]) && std::isnan(py[i])) continue;
-    op.max_abs_diff = std::max(op.max_abs_diff, std::fabs(px[i] - py[i]));
-    op.max_ulps = std::max(op.max_ulps, float32_ulps(px[i], py[i]));
+    max_abs_diff = std::max(max_abs_diff, std::fabs(px[i] - py[i]));
+    max_ulps = std::max(max_ulps, float32_ulps(px[i], py[i]));
   }
 }
 
-}  // namespace
-
-std::optional<OpDivergence> first_divergent_op(Generator& model, const LocalizationSide& left,
-                                               const LocalizationSide& right,
-                                               const GenerationConfig& config, std::string& why) {
-  bool truncated = false;
-  const std::vector<OpRecord> a = record(model, left, config, truncated);
-  const std::vector<OpRecord> b = record(model, right, config, truncated);
-  if (a.empty() && b.empty()) {
-    why = "no ATen op was observed while the model ran (is it a libtorch model?)";
-    return std::nullopt;
-  }
-  const std::vector<const OpRecord*> ca = computing(a), cb = computing(b);
+std::optional<OpDivergence> first_divergent_op(const Recording& a, const LocalizationSide& left,
+                                               const Recording& b, const LocalizationSide& right,
+                                               std::string& why) {
+  const std::vector<const OpRecord*> ca = computing(a.ops), cb = computing(b.ops);
   int equal = 0;
   const size_t n = std::min(ca.size(), cb.size());
   for (size_t i = 0; i < n; ++i) {
@@ -138,7 +154,7 @@ std::optional<OpDivergence> first_divergent_op(Generator& model, const Localizat
       ++equal;
       continue;
     }
-    measure(pair->first, pair->second, op);
+    measure(pair->first, pair->second, op.max_abs_diff, op.max_ulps);
     return op;
   }
   why = ca.size() != cb.size()
@@ -146,8 +162,70 @@ std::optional<OpDivergence> first_divergent_op(Generator& model, const Localizat
                   std::to_string(cb.size()) + " computing ops, equal as far as both went"
             : "the re-runs of the two sides agreed op for op (" + std::to_string(equal) +
                   " ops compared): the divergence did not reproduce during localisation";
-  if (truncated) why += "; recording stopped at its memory limit";
   return std::nullopt;
+}
+
+// The layer outputs of a recording's forward passes, one list per pass: a
+// pass starts where its first layer ("wte+wpe") is recorded again.
+std::vector<std::vector<const LayerOutput*>> forward_passes(const Recording& r) {
+  std::vector<std::vector<const LayerOutput*>> passes;
+  for (const LayerOutput& layer : r.layers) {
+    if (passes.empty() || layer.layer == r.layers.front().layer) passes.emplace_back();
+    passes.back().push_back(&layer);
+  }
+  return passes;
+}
+
+// At the divergent token, the last one generated, or at the first token where
+// the two re-runs chose differently (a nondeterministic model's re-runs need
+// not diverge where the check's runs did): until then both passes read the
+// same tokens, so what differs is computed differently.
+std::optional<LayerDrift> layer_drift(const Recording& a, const LocalizationSide& left,
+                                      const Recording& b, const LocalizationSide& right,
+                                      int divergent_token) {
+  if (a.layers.empty() || b.layers.empty() || a.truncated || b.truncated) return std::nullopt;
+  int token = divergent_token;
+  for (int t = 0; t < token; ++t) {
+    if (t >= static_cast<int>(a.tokens.size()) || t >= static_cast<int>(b.tokens.size()) ||
+        a.tokens[t] != b.tokens[t]) {
+      token = t;
+    }
+  }
+  const auto pa = forward_passes(a), pb = forward_passes(b);
+  if (token >= static_cast<int>(std::min(pa.size(), pb.size()))) return std::nullopt;
+  const std::vector<const LayerOutput*>& la = pa[token];
+  const std::vector<const LayerOutput*>& lb = pb[token];
+  if (la.size() != lb.size()) return std::nullopt;
+  LayerDrift drift;
+  drift.token_index = token;
+  for (size_t i = 0; i < la.size(); ++i) {
+    const auto pair = comparable(la[i]->value, left, lb[i]->value, right);
+    if (la[i]->layer != lb[i]->layer || !pair) return std::nullopt;
+    LayerDrift::Layer layer;
+    layer.name = la[i]->layer;
+    measure(pair->first, pair->second, layer.max_abs_diff, layer.max_ulps);
+    drift.layers.push_back(layer);
+  }
+  return drift;
+}
+
+}  // namespace
+
+Localization localize(Generator& model, const LocalizationSide& left,
+                      const LocalizationSide& right, const GenerationConfig& config) {
+  const Recording a = record(model, left, config);
+  const Recording b = record(model, right, config);
+  Localization result;
+  if (a.ops.empty() && b.ops.empty()) {
+    result.why = "no ATen op was observed while the model ran (is it a libtorch model?)";
+    return result;
+  }
+  result.op = first_divergent_op(a, left, b, right, result.why);
+  if (!result.op && (a.truncated || b.truncated)) {
+    result.why += "; recording stopped at its memory limit";
+  }
+  result.layer_drift = layer_drift(a, left, b, right, config.max_new_tokens - 1);
+  return result;
 }
 
 }  // namespace detllm::internal

@@ -1,6 +1,7 @@
 // Internal: naming the first ATen op whose output differs between the two
-// sides of a divergence, by running the prompt's batch on each side again with
-// an OpRecorder, up to the divergent token.
+// sides of a divergence, and how far apart each layer's output is, by running
+// the prompt's batch on each side again with an OpRecorder, up to the
+// divergent token.
 #ifndef DETLLM_SRC_EXPLAIN_LOCALIZE_H_
 #define DETLLM_SRC_EXPLAIN_LOCALIZE_H_
 
@@ -20,13 +21,23 @@ struct LocalizationSide {
   int threads = 0;  // 0: as they are
 };
 
-// The first op that differs between `left` and `right` (whole outputs when
-// their shapes agree, else the prompt's row of each, aligned at the end where
-// left padding makes a dimension longer), or nullopt with `why` saying why
-// none was found.
-std::optional<OpDivergence> first_divergent_op(Generator& model, const LocalizationSide& left,
-                                               const LocalizationSide& right,
-                                               const GenerationConfig& config, std::string& why);
+struct Localization {
+  // The first op that differs between the two sides (whole outputs when their
+  // shapes agree, else the prompt's row of each, aligned at the end where left
+  // padding makes a dimension longer), or nullopt with `why` saying why none
+  // was found.
+  std::optional<OpDivergence> op;
+  std::string why;
+  // For a model that records its layer outputs: each layer's drift in the
+  // forward pass of the divergent token (the last one generated), or of the
+  // first token where the re-runs chose differently; compared as the ops are.
+  std::optional<LayerDrift> layer_drift;
+};
+
+// Runs the model on each side with an OpRecorder, generating
+// `config.max_new_tokens` tokens (up to the divergent one), and compares.
+Localization localize(Generator& model, const LocalizationSide& left,
+                      const LocalizationSide& right, const GenerationConfig& config);
 
 }  // namespace detllm::internal
 

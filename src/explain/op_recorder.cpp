@@ -74,16 +74,29 @@ OpRecorder::~OpRecorder() {
   active = nullptr;
 }
 
+bool OpRecorder::within_budget(const at::Tensor& t) {
+  if (truncated_) return false;
+  if (t.defined()) bytes_ += static_cast<int64_t>(t.numel() * t.element_size());
+  truncated_ = bytes_ > max_bytes_;
+  return !truncated_;
+}
+
 void OpRecorder::add(OpRecord record) {
-  if (truncated_) return;
-  if (record.output.defined()) {
-    bytes_ += static_cast<int64_t>(record.output.numel() * record.output.element_size());
-  }
-  if (bytes_ > max_bytes_) {
-    truncated_ = true;
-    return;
-  }
-  records_.push_back(std::move(record));
+  if (within_budget(record.output)) records_.push_back(std::move(record));
+}
+
+void OpRecorder::add(LayerOutput output) {
+  if (within_budget(output.value)) layer_outputs_.push_back(std::move(output));
+}
+
+void record_layer_output(const char* part, int layer, const at::Tensor& value) {
+  if (active == nullptr || inside_callback) return;
+  inside_callback = true;
+  LayerOutput output;
+  output.layer = layer < 0 ? part : std::string(part) + "." + std::to_string(layer);
+  output.value = value.detach().to(at::kCPU).clone();
+  active->add(std::move(output));
+  inside_callback = false;
 }
 
 }  // namespace detllm::internal

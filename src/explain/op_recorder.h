@@ -1,7 +1,8 @@
 // Internal: records every ATen op a thread runs (libtorch's RecordFunction
 // callbacks, with inputs and outputs): its name, where it ran (OpScope, or
 // TorchScript's scope), the input shapes and a CPU copy of its first tensor
-// output, so that two runs can be compared op by op.
+// output, so that two runs can be compared op by op; and the hidden state
+// after each layer, for the layer drift.
 #ifndef DETLLM_SRC_EXPLAIN_OP_RECORDER_H_
 #define DETLLM_SRC_EXPLAIN_OP_RECORDER_H_
 
@@ -20,6 +21,18 @@ struct OpRecord {
   at::Tensor output;                      // the first tensor output, on the CPU; undefined if none
 };
 
+// A model's hidden state after one layer (record_layer_output), on the CPU.
+struct LayerOutput {
+  std::string layer;  // "wte+wpe", "h.3", "lm_head"
+  at::Tensor value;
+};
+
+// Called by a model after each layer ("h", 3) or named stage ("lm_head", -1)
+// of a forward pass, so that the two sides' hidden states can be compared
+// layer by layer. Does nothing (one thread-local read) unless an OpRecorder
+// records on this thread.
+void record_layer_output(const char* part, int layer, const at::Tensor& value);
+
 // Records while it lives, on the constructing thread only. Stops (and says
 // so, truncated()) after `max_bytes` of outputs.
 class OpRecorder {
@@ -30,16 +43,21 @@ class OpRecorder {
   OpRecorder& operator=(const OpRecorder&) = delete;
 
   const std::vector<OpRecord>& records() const { return records_; }
+  const std::vector<LayerOutput>& layer_outputs() const { return layer_outputs_; }
   bool truncated() const { return truncated_; }
 
   // Internal to the callbacks.
   void add(OpRecord record);
+  void add(LayerOutput output);
 
  private:
   uint64_t handle_ = 0;
   int64_t max_bytes_, bytes_ = 0;
   bool truncated_ = false;
+  bool within_budget(const at::Tensor& t);
+
   std::vector<OpRecord> records_;
+  std::vector<LayerOutput> layer_outputs_;
 };
 
 }  // namespace detllm::internal

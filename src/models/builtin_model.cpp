@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "detllm_test/error.h"
+#include "explain/op_recorder.h"
 #include "explain/op_scope.h"
 
 namespace detllm {
@@ -152,6 +153,7 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
     x = weights_.wte.index_select(0, ids.reshape(-1)).view({B, T, C}) +
         weights_.wpe.index_select(0, positions.reshape(-1)).view({B, T, C});
   }
+  record_layer_output("wte+wpe", -1, x);
   for (size_t l = 0; l < weights_.blocks.size(); ++l) {
     const BuiltinWeights::Block& w = weights_.blocks[l];
     const int layer = static_cast<int>(l);
@@ -203,6 +205,7 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
     }
     OpScope scope("mlp.c_proj", layer);
     x = x + at::addmm(w.mlp_proj_bias, hidden, w.mlp_proj_weight).view({B, T, C});
+    record_layer_output("h", layer, x);
   }
   at::Tensor last = every_position ? x : x.select(1, T - 1);
   {
@@ -212,7 +215,9 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
   }
   OpScope scope("lm_head");
   const at::Tensor& head = weights_.lm_head.defined() ? weights_.lm_head : weights_.wte;
-  return at::matmul(last, head.t());
+  at::Tensor logits = at::matmul(last, head.t());
+  record_layer_output("lm_head", -1, logits);
+  return logits;
 }
 
 at::Tensor BuiltinModel::prefill(const at::Tensor& ids, const at::Tensor& mask) {
