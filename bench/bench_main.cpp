@@ -19,6 +19,7 @@
 #include "detllm_test/diff.h"
 #include "detllm_test/models.h"
 #include "detllm_test/trace.h"
+#include "explain/localize.h"
 #include "test_models.h"
 
 namespace {
@@ -190,6 +191,39 @@ void ExplainCost(benchmark::State& state) {
   }
 }
 BENCHMARK(ExplainCost)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// Localising a late divergence: the two sides' re-runs under the op recorder,
+// generating every token up to the divergent one (here the 32nd), each op's
+// output copied and the two sequences compared op for op (1), against one
+// plain run of the same prompt (0). Both sides agree here, the worst case:
+// every op is compared. Per side, the cost is half of (1).
+void LocaliseLateDivergence(benchmark::State& state, const std::string& preset) {
+  auto model = model_for(preset);
+  const auto batch = batch_of(1);
+  detllm::GenerationConfig config;
+  config.max_new_tokens = 32;
+  const detllm::internal::LocalizationSide side{batch, 0, 0};
+  benchmark::DoNotOptimize(model->generate(batch, config));  // warm-up outside the timing
+  if (state.range(0) == 0) {
+    for (auto _ : state) benchmark::DoNotOptimize(model->generate(batch, config));
+    state.SetLabel("plain run");
+  } else {
+    for (auto _ : state)
+      benchmark::DoNotOptimize(detllm::internal::localize(*model, side, side, config));
+    const auto found = detllm::internal::localize(*model, side, side, config);
+    state.SetLabel("two recorded re-runs" + std::string(found.layer_drift ? ", layer drift" : "") +
+                   (found.op ? ", op named" : ""));
+  }
+}
+BENCHMARK_CAPTURE(LocaliseLateDivergence, tiny, "tiny")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(LocaliseLateDivergence, small, "small")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 
 // What the determinism controls themselves cost: generation with and without them.
 void Controls(benchmark::State& state, const std::string& preset) {

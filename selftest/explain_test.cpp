@@ -14,6 +14,8 @@
 
 #include "artifacts/file_util.h"
 #include "detllm_test/check.h"
+#include "detllm_test/golden.h"
+#include "detllm_test/golden_check.h"
 #include "detllm_test/models.h"
 #include "explain/op_scope.h"
 #include "test_models.h"
@@ -73,6 +75,23 @@ TEST_F(ExplainTest, ADropoutLeftOnIsFirstSeenInTheDropout) {
                                HasSubstr("uniform")));
 }
 
+// A buffer set on every call and never reset: run 1 reads the state run 0
+// left. The first differing op is where the buffer is read, named with the
+// TorchScript submodule it runs in.
+TEST_F(ExplainTest, AStaleStateBufferIsFirstSeenWhereItIsRead) {
+  auto model = torchscript(testing::Defect::kStaleState);
+  const CheckResult result = check(*model, kPrompts, options());
+  ASSERT_EQ(result.report.category, Category::kRunVarianceFixedBatch);
+  ASSERT_TRUE(result.report.first_divergent_op) << ::testing::PrintToString(result.report.notes);
+  const OpDivergence& op = *result.report.first_divergent_op;
+  EXPECT_EQ(op.op, "aten::add");
+  EXPECT_EQ(op.scope, "mlp");
+  EXPECT_GT(op.ops_equal_before, 5);  // attention computed alike
+  EXPECT_THAT(render_op_divergence(op), HasSubstr("aten::add #"));
+  EXPECT_THAT(render_op_divergence(op), HasSubstr(" in mlp — "));
+  EXPECT_FALSE(result.report.layer_drift);  // TorchScript does not say where its layers end
+}
+
 // Noise added to layer 1's MLP output, on every call: the built-in model
 // becomes nondeterministic there, and the report must name that layer.
 std::unique_ptr<at::ObserverContext> no_start(const at::RecordFunction&) { return nullptr; }
@@ -123,6 +142,51 @@ TEST_F(ExplainTest, APerturbationInOneLayerIsNamedWithThatLayer) {
             drift.size());
   EXPECT_THAT(internal::read_file(result.pack_dir + "/report.html", "report.html"),
               HasSubstr("hidden-state drift after each layer"));
+}
+
+// A golden keeps each op's fingerprint: a later build that computes layer 1
+// differently is named there, from the fingerprints alone.
+TEST_F(ExplainTest, AGoldenMismatchNamesTheFirstOpThatDiffersFromTheGolden) {
+  auto model = make_builtin_model(BuiltinConfig::tiny());
+  GoldenOptions golden;
+  golden.path = dir_.path() + "/golden/tiny.jsonl";
+  golden.base = options();
+  golden.force = true;
+  golden.update = true;
+  check_golden(*model, kPrompts, golden);
+  EXPECT_THAT(internal::read_file(golden.path, "golden"),
+              HasSubstr("\"artifact_type\":\"golden_op_fingerprints\""));
+  EXPECT_EQ(read_golden(golden.path).op_fingerprints.size(), kPrompts.size());
+
+  golden.update = false;
+  EXPECT_TRUE(check_golden(*model, kPrompts, golden).passed());
+  const at::CallbackHandle handle = at::addThreadLocalCallback(
+      at::RecordFunctionCallback(no_start, perturb_layer_1).needsOutputs(true));
+  const GoldenResult result = check_golden(*model, kPrompts, golden);
+  at::removeCallback(handle);
+  ASSERT_EQ(result.report.category, Category::kGoldenMismatch);
+  ASSERT_TRUE(result.report.first_divergent_op) << ::testing::PrintToString(result.report.notes);
+  const OpDivergence& op = *result.report.first_divergent_op;
+  EXPECT_EQ(op.op, "aten::addmm");
+  EXPECT_EQ(op.scope, "h.1.mlp.c_fc");
+  EXPECT_GT(op.ops_equal_before, 10);
+  EXPECT_THAT(render_op_divergence(op), HasSubstr("differs from the golden's fingerprint"));
+  EXPECT_THAT(internal::read_file(result.pack_dir + "/report.txt", "report"),
+              HasSubstr("first differing op: aten::addmm #"));
+
+  // Recorded without explain, a golden has none, and the report says so.
+  golden.base.explain = false;
+  golden.update = true;
+  check_golden(*model, kPrompts, golden);
+  EXPECT_TRUE(read_golden(golden.path).op_fingerprints.empty());
+  golden.base.explain = true;
+  golden.update = false;
+  const at::CallbackHandle again = at::addThreadLocalCallback(
+      at::RecordFunctionCallback(no_start, perturb_layer_1).needsOutputs(true));
+  const GoldenResult unnamed = check_golden(*model, kPrompts, golden);
+  at::removeCallback(again);
+  EXPECT_FALSE(unnamed.report.first_divergent_op);
+  EXPECT_THAT(unnamed.report.notes, ::testing::Contains(HasSubstr("holds no op fingerprints")));
 }
 
 TEST_F(ExplainTest, CanBeTurnedOffAndSaysWhatItCannotLocalise) {

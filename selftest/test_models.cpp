@@ -40,11 +40,17 @@ std::string forward_source(Defect defect) {
     allowed = (torch.tril(torch.ones(T, T, device=input_ids.device)) > 0).unsqueeze(0).unsqueeze(0)
 )";
   if (correct_mask) s += "    allowed = allowed & (attention_mask.unsqueeze(1).unsqueeze(2) > 0)\n";
-  s += R"(    scores = scores.masked_fill(torch.logical_not(allowed), -1e9)
+  s +=
+      R"(    scores = scores.masked_fill(torch.logical_not(allowed), -1e9)
     y = torch.matmul(torch.softmax(scores, -1), v).transpose(1, 2).reshape(B, T, C)
     x = x + torch.matmul(y, self.w_o) + self.b_o
     h = torch.layer_norm(x, [C], self.ln2_w, self.ln2_b, 1e-5, False)
-    x = x + torch.matmul(torch.gelu(torch.matmul(h, self.w_fc) + self.b_fc), self.w_proj) + self.b_proj
+    x = x + )" +
+      std::string(
+          defect == Defect::kStaleState
+              ? "self.mlp.forward(h)"
+              : R"(torch.matmul(torch.gelu(torch.matmul(h, self.w_fc) + self.b_fc), self.w_proj) + self.b_proj)") +
+      R"(
     x = torch.layer_norm(x, [C], self.lnf_w, self.lnf_b, 1e-5, False)
     logits = torch.matmul(x, self.wte.t())
 )";
@@ -111,6 +117,8 @@ const char* file_name(Defect defect) {
       return "no_mask_argument";
     case Defect::kAtomicSum:
       return "atomic_sum";
+    case Defect::kStaleState:
+      return "stale_state";
   }
   return "model";
 }
@@ -138,6 +146,22 @@ std::string write_torchscript_model(const std::string& dir, Defect defect) {
   module.register_parameter("b_fc", at::zeros({4 * C}), false);
   module.register_parameter("w_proj", normal({4 * C, C}, 0.6), false);
   module.register_parameter("b_proj", at::zeros({C}), false);
+  if (defect == Defect::kStaleState) {
+    // State carried from one call into the next, as a cache or a running
+    // statistic that is never reset: every call computes something else.
+    torch::jit::Module mlp("Mlp");
+    for (const char* name : {"w_fc", "b_fc", "w_proj", "b_proj"}) {
+      mlp.register_parameter(name, module.attr(name).toTensor(), false);
+    }
+    mlp.register_buffer("carry", at::zeros({C}));
+    mlp.define(R"(def forward(self, h):
+    y = torch.gelu(torch.matmul(h, self.w_fc) + self.b_fc)
+    out = torch.matmul(y, self.w_proj) + self.b_proj + self.carry
+    self.carry.copy_(out.mean([0, 1]))
+    return out
+)");
+    module.register_module("mlp", mlp);
+  }
   module.define(forward_source(defect));
   const std::string path = dir + "/" + file_name(defect) + ".pt";
   module.save(path);

@@ -31,6 +31,7 @@ enum class Defect {
   kNoMaskArgument,  // forward(input_ids) only
   kAtomicSum,       // adds an index_add_ sum whose float order follows CUDA atomics
   kPutOverwrites,   // put_ with duplicate indices: no deterministic kernel anywhere
+  kStaleState,      // its MLP submodule adds the mean of its previous call's output
 };
 
 // Writes the model to `<dir>/<name>.pt` and returns the path.

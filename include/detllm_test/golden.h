@@ -5,8 +5,10 @@
 // change shows in code review as the lines that changed:
 //   line 1   {"artifact_type": "golden", "settings": {...}, "model": {...}, ...}
 //   line 2   the env snapshot it was recorded in (env.json's content)
-//   line 3+  one trace row per prompt (trace.h), in prompt order
-// Because the header lines carry an "artifact_type", TraceReader skips them:
+//   then     optionally, per prompt, its op fingerprints (artifact_type
+//            "golden_op_fingerprints"), for localising a later mismatch
+//   then     one trace row per prompt (trace.h), in prompt order
+// Because the lines before the rows carry an "artifact_type", TraceReader skips them:
 // `detllm diff` takes a golden on either side. Schema:
 // schemas/detllm-1.0/golden.json (the header); docs/release-gating.md.
 #ifndef DETLLM_TEST_GOLDEN_H_
@@ -31,6 +33,11 @@ struct Golden {
   // "files" [{"path", "sha256"}].
   nlohmann::json model;
   nlohmann::json env;  // the env snapshot of the recording
+  // Per prompt (in rows' order), per forward pass of its recording (the
+  // prefill, then one per generated token): the fingerprints of the computing
+  // ATen ops' outputs, space-separated (explain/localize.h). Empty when not
+  // recorded (a callable model, explain off, or an older golden).
+  std::vector<std::vector<std::string>> op_fingerprints;
   Trace rows;
 };
 

@@ -53,7 +53,10 @@ bool golden_update_requested();
 // the golden: tokens (tier 1) and logprobs (tier 2). A difference is
 // GOLDEN_MISMATCH, its first divergence names prompt, token, both sides'
 // text, logprobs and margins, and the report names the environment fields
-// that differ from the golden's recording as likely causes. On failure the
+// that differ from the golden's recording as likely causes. With
+// `base.explain` (the default) a golden of a libtorch model also records each
+// prompt's op fingerprints, and a mismatch then names the first ATen op whose
+// output differs from the golden's (Report::first_divergent_op). On failure the
 // pack holds both sides: trace.jsonl and env.json of this run, golden.jsonl
 // and golden_env.json. Throws detllm::Error for a missing or corrupt golden
 // (naming how to record it) and for bad input as run() does.

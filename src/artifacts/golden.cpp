@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string_view>
@@ -55,6 +56,33 @@ json object_field(const json& object, const char* key, const std::string& where)
   return *it;
 }
 
+constexpr const char* kFingerprints = "golden_op_fingerprints";
+
+// The op fingerprint lines after the env line, up to the first row.
+void read_fingerprints(internal::LineReader& lines, Golden& golden) {
+  std::string_view line;
+  bool unterminated = false;
+  while (lines.next(line, unterminated)) {
+    if (line.find(kFingerprints) == std::string_view::npos) return;  // a trace row
+    json entry;
+    try {
+      entry = json::parse(line);
+    } catch (const json::exception&) {
+      throw Error(lines.where() + (unterminated ? " is truncated" : " is not valid JSON"));
+    }
+    if (!entry.is_object() || entry.value("artifact_type", json()) != kFingerprints) return;
+    const json index = entry.value("prompt_index", json());
+    const json passes = entry.value("passes", json());
+    if (!index.is_number_unsigned() || index.get<uint64_t>() != golden.op_fingerprints.size() ||
+        !passes.is_array() ||
+        !std::all_of(passes.begin(), passes.end(), [](const json& p) { return p.is_string(); })) {
+      throw Error(lines.where() +
+                  ": op fingerprints need the next prompt_index and 'passes', an array of strings");
+    }
+    golden.op_fingerprints.push_back(passes.get<std::vector<std::string>>());
+  }
+}
+
 std::string row_text(const TraceRow& row) { return internal::dump(to_json(row)); }
 
 }  // namespace
@@ -68,6 +96,7 @@ Golden read_golden(const std::string& path) {
     golden.settings = object_field(header, "settings", where);
     golden.model = object_field(header, "model", where);
     golden.env = read_header(lines, "env_snapshot");
+    read_fingerprints(lines, golden);
   }
   golden.rows = read_trace(path);  // TraceReader skips the two header lines
   if (golden.rows.empty()) throw Error("golden '" + path + "' has no trace rows");
@@ -81,6 +110,12 @@ void write_golden(const std::string& path, const Golden& golden) {
                  {"settings", golden.settings},
                  {"model", golden.model}};
   std::string text = internal::dump(header) + "\n" + internal::dump(golden.env) + "\n";
+  for (size_t i = 0; i < golden.op_fingerprints.size(); ++i) {
+    const json entry = {{"artifact_type", kFingerprints},
+                        {"prompt_index", i},
+                        {"passes", golden.op_fingerprints[i]}};
+    text += internal::dump(entry) + "\n";
+  }
   for (const TraceRow& row : golden.rows) text += row_text(row) + "\n";
 
   std::error_code error;

@@ -110,7 +110,8 @@ json drift_json(const std::optional<LayerDrift>& drift) {
   if (!drift) return nullptr;
   json layers = json::array();
   for (const LayerDrift::Layer& l : drift->layers) {
-    layers.push_back({{"layer", l.name}, {"max_abs_diff", l.max_abs_diff}, {"max_ulps", l.max_ulps}});
+    layers.push_back(
+        {{"layer", l.name}, {"max_abs_diff", l.max_abs_diff}, {"max_ulps", l.max_ulps}});
   }
   return {{"token_index", drift->token_index}, {"layers", layers}};
 }

@@ -124,7 +124,8 @@ void drift_plot(std::ostringstream& out, const LayerDrift& layer_drift) {
   lo = std::floor(lo) - 1;  // the smallest nonzero drift still gets a bar
   hi = std::max(std::ceil(hi), lo + 1);
   const double slot = (width - 2 * pad) / static_cast<double>(std::max<size_t>(drift.size(), 1));
-  out << "<figure><figcaption>hidden-state drift after each layer at token " << layer_drift.token_index
+  out << "<figure><figcaption>hidden-state drift after each layer at token "
+      << layer_drift.token_index
       << ": max |Δ| between the two sides (log scale)</figcaption><svg width=" << width
       << " height=" << height << " viewBox=\"0 0 " << width << " " << height << "\">"
       << "<rect x=0 y=0 width=" << width << " height=" << height << " fill=\"#fafafa\"/>"
@@ -146,8 +147,8 @@ void drift_plot(std::ostringstream& out, const LayerDrift& layer_drift) {
           << " font-size=11 text-anchor=middle fill=\"#1a7f37\">0</text>";
     }
     out << "<text x=" << cx << " y=" << height - bottom + 14 << " font-size=10 "
-        << "text-anchor=end transform=\"rotate(-35 " << cx << " " << height - bottom + 14
-        << ")\">" << escape(drift[i].name) << "</text>";
+        << "text-anchor=end transform=\"rotate(-35 " << cx << " " << height - bottom + 14 << ")\">"
+        << escape(drift[i].name) << "</text>";
   }
   out << "<text x=2 y=14 font-size=11>10^" << hi << "</text><text x=2 y=" << height - bottom
       << " font-size=11>10^" << lo << "</text></svg></figure>\n";

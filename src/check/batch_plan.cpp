@@ -5,6 +5,7 @@
 #include <random>
 
 #include "artifacts/sha256.h"
+#include "detllm_test/error.h"
 
 namespace detllm::internal {
 
@@ -24,6 +25,27 @@ TokenIds filler(const std::string& key, int slot, const std::vector<Request>& re
   TokenIds ids(length);
   for (int64_t& id : ids) id = pool[rng() % pool.size()];
   return ids;
+}
+
+std::vector<TokenIds> batch_ids(const BatchPlan& plan, const std::vector<Request>& requests) {
+  std::vector<TokenIds> batch;
+  for (size_t slot = 0; slot < plan.slots.size(); ++slot) {
+    const int r = plan.slots[slot];
+    batch.push_back(r >= 0 ? requests[r].ids
+                           : filler(plan.filler_key, static_cast<int>(slot), requests));
+  }
+  return batch;
+}
+
+LocalizationSide side_of(const std::vector<BatchPlan>& plans, int r,
+                         const std::vector<Request>& requests, int threads) {
+  for (const BatchPlan& plan : plans) {
+    for (size_t slot = 0; slot < plan.slots.size(); ++slot) {
+      if (plan.slots[slot] == r)
+        return {batch_ids(plan, requests), static_cast<int>(slot), threads};
+    }
+  }
+  throw Error("internal: prompt #" + std::to_string(r) + " is in no planned batch");
 }
 
 std::vector<BatchPlan> plan_in_order(size_t requests, int batch_size, uint64_t seed) {

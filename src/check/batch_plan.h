@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "detllm_test/tokenizer.h"
+#include "explain/localize.h"
 
 namespace detllm::internal {
 
@@ -29,6 +30,14 @@ struct BatchPlan {
   std::vector<int> slots;
   std::string filler_key;  // seeds the fillers
 };
+
+// The plan's batch as token ids: its requests' and its fillers'.
+std::vector<TokenIds> batch_ids(const BatchPlan& plan, const std::vector<Request>& requests);
+
+// The batch of `plans` that holds request `r`, and r's row in it, for
+// localisation at `threads` intra-op threads (0: as they are).
+LocalizationSide side_of(const std::vector<BatchPlan>& plans, int r,
+                         const std::vector<Request>& requests, int threads);
 
 // Prompts in order, `batch_size` at a time; the last batch is filled up.
 std::vector<BatchPlan> plan_in_order(size_t requests, int batch_size, uint64_t seed);

@@ -95,11 +95,7 @@ Trace run_plans(Generator& model, const std::vector<Request>& requests,
   const std::string tokenizer_id = model.tokenizer().id();
   for (const BatchPlan& plan : plans) {
     const int batch_size = static_cast<int>(plan.slots.size());
-    std::vector<TokenIds> batch;
-    for (int slot = 0; slot < batch_size; ++slot) {
-      const int r = plan.slots[slot];
-      batch.push_back(r >= 0 ? requests[r].ids : internal::filler(plan.filler_key, slot, requests));
-    }
+    const std::vector<TokenIds> batch = internal::batch_ids(plan, requests);
     std::vector<Generation> out;
     try {
       out = model.generate(batch, decoding);
@@ -501,26 +497,6 @@ Comparison compare_all(CheckResult& result, const std::vector<json>& envs,
   return found;
 }
 
-// The batch of `plans` that holds request `r`, as token ids, and r's row in it.
-LocalizationSide side_of(const std::vector<BatchPlan>& plans, int r,
-                         const std::vector<Request>& requests, int threads) {
-  for (const BatchPlan& plan : plans) {
-    for (size_t slot = 0; slot < plan.slots.size(); ++slot) {
-      if (plan.slots[slot] != r) continue;
-      LocalizationSide side;
-      side.row = static_cast<int>(slot);
-      side.threads = threads;
-      for (size_t s = 0; s < plan.slots.size(); ++s) {
-        side.batch.push_back(
-            plan.slots[s] >= 0 ? requests[plan.slots[s]].ids
-                               : internal::filler(plan.filler_key, static_cast<int>(s), requests));
-      }
-      return side;
-    }
-  }
-  throw Error("internal: prompt #" + std::to_string(r) + " is in no planned batch");
-}
-
 // CheckOptions::explain: names the first ATen op that differs between the two
 // sides of the first divergence, for the prompt concerned, up to its token.
 void explain(Generator& model, const std::vector<Request>& requests, const CheckOptions& options,
@@ -543,14 +519,15 @@ void explain(Generator& model, const std::vector<Request>& requests, const Check
   const int r = d->index;
   const int threads = at::get_num_threads();
   const LocalizationSide left =
-      side_of(internal::plan_in_order(n, options.batch_size, seed), r, requests, threads);
+      internal::side_of(internal::plan_in_order(n, options.batch_size, seed), r, requests, threads);
   LocalizationSide right = left;
   if (comparison.kind == Comparison::kBatchSize) {
-    right = side_of(internal::plan_in_order(n, comparison.value, seed), r, requests, threads);
-  } else if (comparison.kind == Comparison::kNeedle) {
     right =
-        side_of(internal::plan_needles(n, comparison.value, options.needle_max_batch_size, seed), r,
-                requests, threads);
+        internal::side_of(internal::plan_in_order(n, comparison.value, seed), r, requests, threads);
+  } else if (comparison.kind == Comparison::kNeedle) {
+    right = internal::side_of(
+        internal::plan_needles(n, comparison.value, options.needle_max_batch_size, seed), r,
+        requests, threads);
   } else if (comparison.kind == Comparison::kThreads) {
     right.threads = comparison.value;
   }

@@ -6,11 +6,13 @@
 #include <optional>
 
 #include "artifacts/file_util.h"
+#include "check/batch_plan.h"
 #include "check/run_config.h"
 #include "detllm_test/env_snapshot.h"
 #include "detllm_test/error.h"
 #include "detllm_test/golden.h"
 #include "detllm_test/repro_pack.h"
+#include "explain/localize.h"
 
 namespace detllm {
 
@@ -70,6 +72,68 @@ CheckOptions settled(const GoldenOptions& options, const Golden* golden) {
   return o;
 }
 
+std::vector<internal::Request> requests_of(const Trace& rows) {
+  std::vector<internal::Request> requests;
+  for (const TraceRow& row : rows) {
+    requests.push_back(
+        {row.input_token_ids, row.input_token_ids_hash, row.prompt_id, row.prompt_index});
+  }
+  return requests;
+}
+
+bool observable(const Generator& model, const CheckOptions& o) {
+  return o.explain && model.info().backend != "callable";
+}
+
+// Each prompt's op fingerprints, its batches run again as they ran, with the
+// golden's controls; empty if the model's ops cannot be observed.
+std::vector<std::vector<std::string>> fingerprints_of(Generator& model, const Trace& rows,
+                                                      const CheckOptions& o) {
+  if (!observable(model, o)) return {};
+  DeterminismScope scope(o.determinism, model.info().device);
+  const std::vector<internal::Request> requests = requests_of(rows);
+  std::vector<std::vector<std::string>> out(rows.size());
+  for (const internal::BatchPlan& plan :
+       internal::plan_in_order(rows.size(), o.batch_size, o.determinism.seed.value_or(0))) {
+    const auto batch =
+        internal::op_fingerprints(model, internal::batch_ids(plan, requests), o.decoding);
+    if (batch.empty()) return {};
+    for (size_t slot = 0; slot < plan.slots.size(); ++slot) {
+      if (plan.slots[slot] >= 0) out[plan.slots[slot]] = batch[slot];
+    }
+  }
+  return out;
+}
+
+// A golden mismatch's first differing op, from the golden's fingerprints.
+void explain(Generator& model, const CheckOptions& o, const Golden& golden, const Trace& now,
+             Report& report) {
+  const Divergence& d = *report.first_divergence;
+  if (!observable(model, o) || d.index < 0 || d.token_index < 0) return;
+  if (golden.op_fingerprints.size() != golden.rows.size()) {
+    report.notes.push_back(
+        "the first differing op is not named: the golden holds no op fingerprints (recorded "
+        "from a callable model, without explain, or by an older detllm); re-record it to have "
+        "them");
+    return;
+  }
+  internal::Localization found;
+  try {
+    DeterminismScope scope(o.determinism, model.info().device);
+    const std::vector<internal::Request> requests = requests_of(now);
+    const internal::LocalizationSide side = internal::side_of(
+        internal::plan_in_order(now.size(), o.batch_size, o.determinism.seed.value_or(0)), d.index,
+        requests, 0);
+    GenerationConfig config = o.decoding;
+    config.max_new_tokens = d.token_index + 1;
+    found = internal::localize_against(model, side, config, golden.op_fingerprints[d.index]);
+  } catch (const std::exception& e) {
+    found.why = std::string("localisation failed: ") + e.what();
+  }
+  report.first_divergent_op = found.op;
+  if (!found.op) report.notes.push_back("first differing op not found: " + found.why);
+}
+
 RunResult run_once(Generator& model, const std::vector<Prompt>& prompts, CheckOptions o) {
   o.out_dir.clear();  // the golden check writes its own pack
   return run(model, prompts, o);
@@ -101,6 +165,7 @@ GoldenResult record(Generator& model, const std::vector<Prompt>& prompts,
   golden.settings = settings_json(o, prompts, golden.rows);
   golden.model = model_json(model);
   golden.env = capture_env(o.env);
+  golden.op_fingerprints = fingerprints_of(model, golden.rows, o);
   write_golden(options.path, golden);
 
   GoldenResult result;
@@ -126,12 +191,7 @@ void write_golden_pack(Generator& model, const std::vector<Prompt>& prompts, con
   pack.write_trace("trace.jsonl", result.runs[0]);
   pack.write_text("golden.jsonl", internal::read_file(report.golden, "golden"));
   json config = internal::run_config_json(model, o, result.determinism, {}, 1, prompts, env);
-  std::vector<internal::Request> requests;
-  for (const TraceRow& row : result.runs[0]) {
-    requests.push_back(
-        {row.input_token_ids, row.input_token_ids_hash, row.prompt_id, row.prompt_index});
-  }
-  config["replay"] = internal::replay_json(o, {}, requests);
+  config["replay"] = internal::replay_json(o, {}, requests_of(result.runs[0]));
   config["replay"]["golden"] = {{"logprob_ulps", options.logprob_ulps}};
   pack.write_json("run_config.json", config);
   pack.write_json("determinism_applied.json", determinism_applied_json(result.determinism));
@@ -204,6 +264,7 @@ GoldenResult check_golden(Generator& model, const std::vector<Prompt>& prompts,
     const bool output_changed =
         d->category == Category::kGoldenMismatch || d->category == Category::kScoreVariance;
     report.category = output_changed ? Category::kGoldenMismatch : d->category;
+    if (output_changed) explain(model, o, golden, result.runs[0], report);
   }
   if (report.tier_effective == 0 && report.category != Category::kPass) {
     report.notes.push_back("observed " + to_string(report.category) + " (not asserted at tier 0)");

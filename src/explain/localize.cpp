@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "artifacts/sha256.h"
 #include "detllm_test/diff.h"
 #include "explain/op_recorder.h"
 #include "models/decoding.h"
@@ -16,6 +17,7 @@ namespace {
 struct Recording {
   std::vector<OpRecord> ops;
   std::vector<LayerOutput> layers;
+  std::vector<size_t> pass_starts, layer_pass_starts;  // per forward pass
   bool truncated = false;
   TokenIds tokens;  // the prompt's row's generated tokens
 };
@@ -33,7 +35,14 @@ Recording record(Generator& model, const LocalizationSide& side, const Generatio
   }
   at::set_num_threads(before);
   TokenIds tokens = side.row < static_cast<int>(out.size()) ? out[side.row].tokens : TokenIds{};
-  return {recorder.records(), recorder.layer_outputs(), recorder.truncated(), std::move(tokens)};
+  Recording recording;
+  recording.truncated = recorder.truncated();
+  recording.pass_starts = recorder.pass_starts();
+  recording.layer_pass_starts = recorder.layer_pass_starts();
+  recording.ops = recorder.take_records();
+  recording.layers = recorder.take_layer_outputs();
+  recording.tokens = std::move(tokens);
+  return recording;
 }
 
 // The prompt's row of a batch-major output: [B, ...] or [B * k, ...].
@@ -99,6 +108,12 @@ bool moves_data_only(const std::string& op) {
   return op.rfind("aten::empty", 0) == 0;
 }
 
+std::vector<std::string> shapes_of(const std::vector<std::vector<int64_t>>& sizes) {
+  std::vector<std::string> out;
+  for (const std::vector<int64_t>& s : sizes) out.push_back(shape_of(s));
+  return out;
+}
+
 // The records that compute a value.
 std::vector<const OpRecord*> computing(const std::vector<OpRecord>& records) {
   std::vector<const OpRecord*> out;
@@ -139,8 +154,8 @@ std::optional<OpDivergence> first_divergent_op(const Recording& a, const Localiz
     op.op = x.name;
     op.call_index = static_cast<int>(i);
     op.scope = x.scope;
-    op.left_inputs = x.input_shapes;
-    op.right_inputs = y.input_shapes;
+    op.left_inputs = shapes_of(x.input_sizes);
+    op.right_inputs = shapes_of(y.input_sizes);
     op.left_output = shape_of(x.output);
     op.right_output = shape_of(y.output);
     op.ops_equal_before = equal;
@@ -165,13 +180,21 @@ std::optional<OpDivergence> first_divergent_op(const Recording& a, const Localiz
   return std::nullopt;
 }
 
-// The layer outputs of a recording's forward passes, one list per pass: a
-// pass starts where its first layer ("wte+wpe") is recorded again.
+// The forward pass (0: the prefill, t: generated token t) that `index` of
+// `items` belongs to, given where each pass starts.
+size_t pass_of(size_t index, const std::vector<size_t>& starts) {
+  return static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), index) -
+                             starts.begin()) -
+         1;
+}
+
+// The layer outputs of a recording's forward passes, one list per pass.
 std::vector<std::vector<const LayerOutput*>> forward_passes(const Recording& r) {
-  std::vector<std::vector<const LayerOutput*>> passes;
-  for (const LayerOutput& layer : r.layers) {
-    if (passes.empty() || layer.layer == r.layers.front().layer) passes.emplace_back();
-    passes.back().push_back(&layer);
+  std::vector<std::vector<const LayerOutput*>> passes(r.layer_pass_starts.size());
+  for (size_t i = 0; i < r.layers.size(); ++i) {
+    if (!r.layer_pass_starts.empty() && i >= r.layer_pass_starts.front()) {
+      passes[pass_of(i, r.layer_pass_starts)].push_back(&r.layers[i]);
+    }
   }
   return passes;
 }
@@ -184,12 +207,10 @@ std::optional<LayerDrift> layer_drift(const Recording& a, const LocalizationSide
                                       const Recording& b, const LocalizationSide& right,
                                       int divergent_token) {
   if (a.layers.empty() || b.layers.empty() || a.truncated || b.truncated) return std::nullopt;
-  int token = divergent_token;
-  for (int t = 0; t < token; ++t) {
-    if (t >= static_cast<int>(a.tokens.size()) || t >= static_cast<int>(b.tokens.size()) ||
-        a.tokens[t] != b.tokens[t]) {
-      token = t;
-    }
+  int token = 0;
+  while (token < divergent_token && token < static_cast<int>(a.tokens.size()) &&
+         token < static_cast<int>(b.tokens.size()) && a.tokens[token] == b.tokens[token]) {
+    ++token;
   }
   const auto pa = forward_passes(a), pb = forward_passes(b);
   if (token >= static_cast<int>(std::min(pa.size(), pb.size()))) return std::nullopt;
@@ -209,10 +230,108 @@ std::optional<LayerDrift> layer_drift(const Recording& a, const LocalizationSide
   return drift;
 }
 
+// One output's fingerprint: of the prompt's row where the output is
+// batch-major, else of all of it.
+std::string fingerprint(const at::Tensor& output, int64_t batch, int64_t row) {
+  const at::Tensor t = row_of(output, batch, row).value_or(output).contiguous();
+  std::string bytes = shape_of(t) + " " + std::string(c10::toString(t.scalar_type())) + " ";
+  bytes.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
+  return sha256_hex(bytes).substr(0, 16);
+}
+
+// A recording's computing ops, per forward pass.
+std::vector<std::vector<const OpRecord*>> computing_passes(const Recording& r) {
+  std::vector<std::vector<const OpRecord*>> passes(r.pass_starts.size());
+  for (size_t i = 0; i < r.ops.size(); ++i) {
+    const OpRecord& op = r.ops[i];
+    if (r.pass_starts.empty() || i < r.pass_starts.front() || !op.output.defined() ||
+        moves_data_only(op.name)) {
+      continue;
+    }
+    passes[pass_of(i, r.pass_starts)].push_back(&op);
+  }
+  return passes;
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = std::min(text.find(' ', start), text.size());
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
-Localization localize(Generator& model, const LocalizationSide& left,
-                      const LocalizationSide& right, const GenerationConfig& config) {
+std::vector<std::vector<std::string>> op_fingerprints(Generator& model,
+                                                      const std::vector<TokenIds>& batch,
+                                                      const GenerationConfig& config) {
+  const Recording recording = record(model, {batch, 0, 0}, config);
+  if (recording.ops.empty() || recording.truncated) return {};
+  const auto passes = computing_passes(recording);
+  std::vector<std::vector<std::string>> out(batch.size());
+  for (size_t row = 0; row < batch.size(); ++row) {
+    for (const std::vector<const OpRecord*>& pass : passes) {
+      std::string line;
+      for (const OpRecord* op : pass) {
+        line +=
+            (line.empty() ? "" : " ") +
+            fingerprint(op->output, static_cast<int64_t>(batch.size()), static_cast<int64_t>(row));
+      }
+      out[row].push_back(std::move(line));
+    }
+  }
+  return out;
+}
+
+Localization localize_against(Generator& model, const LocalizationSide& side,
+                              const GenerationConfig& config,
+                              const std::vector<std::string>& golden) {
+  Localization result;
+  const Recording recording = record(model, side, config);
+  if (recording.ops.empty()) {
+    result.why = "no ATen op was observed while the model ran (is it a libtorch model?)";
+    return result;
+  }
+  const auto passes = computing_passes(recording);
+  int index = 0;
+  for (size_t p = 0; p < passes.size() && p < golden.size(); ++p) {
+    const std::vector<std::string> expected = split(golden[p]);
+    for (size_t i = 0; i < passes[p].size() && i < expected.size(); ++i, ++index) {
+      const OpRecord& op = *passes[p][i];
+      const std::string now =
+          fingerprint(op.output, static_cast<int64_t>(side.batch.size()), side.row);
+      if (now == expected[i]) continue;
+      OpDivergence found;
+      found.op = op.name;
+      found.call_index = index;
+      found.scope = op.scope;
+      found.left_inputs = found.right_inputs = shapes_of(op.input_sizes);
+      found.left_output = found.right_output = shape_of(op.output);
+      found.ops_equal_before = index;
+      found.detail = "its output " + shape_of(op.output) +
+                     " differs from the golden's fingerprint (a golden keeps hashes, not values)";
+      result.op = found;
+      return result;
+    }
+    if (passes[p].size() != expected.size()) {
+      result.why = "forward pass " + std::to_string(p) + " ran " +
+                   std::to_string(passes[p].size()) + " computing ops, the golden's " +
+                   std::to_string(expected.size()) + ", equal as far as both went";
+      return result;
+    }
+  }
+  result.why = "every op matched the golden's fingerprints (" + std::to_string(index) +
+               " compared): the divergence did not reproduce during localisation";
+  if (recording.truncated) result.why += "; recording stopped at its memory limit";
+  return result;
+}
+
+Localization localize(Generator& model, const LocalizationSide& left, const LocalizationSide& right,
+                      const GenerationConfig& config) {
   const Recording a = record(model, left, config);
   const Recording b = record(model, right, config);
   Localization result;

@@ -36,8 +36,24 @@ struct Localization {
 
 // Runs the model on each side with an OpRecorder, generating
 // `config.max_new_tokens` tokens (up to the divergent one), and compares.
-Localization localize(Generator& model, const LocalizationSide& left,
-                      const LocalizationSide& right, const GenerationConfig& config);
+Localization localize(Generator& model, const LocalizationSide& left, const LocalizationSide& right,
+                      const GenerationConfig& config);
+
+// For a golden: per row of `batch`, per forward pass (the prefill, then one
+// per generated token), the fingerprints of the computing ops' outputs (16
+// hex digits of the SHA-256 of the row's shape, dtype and bytes), separated
+// by spaces. Empty for a model whose ops are not observed (a callable).
+std::vector<std::vector<std::string>> op_fingerprints(Generator& model,
+                                                      const std::vector<TokenIds>& batch,
+                                                      const GenerationConfig& config);
+
+// The first op whose output differs from a golden's fingerprints for the
+// prompt (`golden`, one string per forward pass, as op_fingerprints writes
+// them), re-running `side` for `config.max_new_tokens` tokens. Only hashes
+// are kept, so the op is named from this side's run and no |Δ| is measured.
+Localization localize_against(Generator& model, const LocalizationSide& side,
+                              const GenerationConfig& config,
+                              const std::vector<std::string>& golden);
 
 }  // namespace detllm::internal
 

@@ -1,6 +1,7 @@
 #include "explain/op_recorder.h"
 
 #include <ATen/record_function.h>
+#include <torch/csrc/jit/runtime/interpreter.h>
 
 #include <algorithm>
 #include <memory>
@@ -15,6 +16,26 @@ namespace {
 // which must not be recorded themselves.
 thread_local OpRecorder* active = nullptr;
 thread_local bool inside_callback = false;
+
+// A copy of `t` on the CPU, without autograd history, in one op where it can.
+at::Tensor cpu_copy(const at::Tensor& t) {
+  const at::Tensor plain = t.requires_grad() ? t.detach() : t;
+  return plain.is_cpu() ? plain.clone() : plain.to(at::kCPU);
+}
+
+// Inside a TorchScript module: the submodule path of the running op, from
+// the interpreter's call stack ("TOP(Model)::forward", "mlp(Mlp)::forward"
+// -> "mlp"); "" at the top level and outside TorchScript.
+std::string torchscript_scope() {
+  std::string scope;
+  const std::vector<std::string> frames = torch::jit::currentModuleHierarchy();
+  for (size_t i = 1; i < frames.size(); ++i) {  // frames[0] is the top module
+    const std::string& frame = frames[i];
+    const std::string name = frame.substr(0, frame.find('('));
+    if (!name.empty()) scope += (scope.empty() ? "" : ".") + name;
+  }
+  return scope;
+}
 
 // The inputs are only valid in the start callback (libtorch hands over a view
 // of the interpreter's stack, which the op then consumes), so they are kept
@@ -39,7 +60,8 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext* context) {
   OpRecord record;
   record.name = fn.name();
   record.scope = current_op_scope();
-  for (const at::Tensor& input : inputs) record.input_shapes.push_back(shape_of(input));
+  if (record.scope.empty()) record.scope = torchscript_scope();
+  for (const at::Tensor& input : inputs) record.input_sizes.push_back(input.sizes().vec());
   for (const c10::IValue& output : fn.outputs()) {
     if (!output.isTensor() || !output.toTensor().defined()) continue;
     const at::Tensor& t = output.toTensor();
@@ -47,12 +69,11 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext* context) {
     // yet, for an out= buffer), and the op that computes them is recorded on
     // its own. An in-place op (uniform_, add_) aliases its input too, but its
     // result is a new value.
-    const bool aliases_input = std::any_of(inputs.begin(), inputs.end(), [&](const at::Tensor& in) {
-      return t.is_alias_of(in);
-    });
+    const bool aliases_input = std::any_of(inputs.begin(), inputs.end(),
+                                           [&](const at::Tensor& in) { return t.is_alias_of(in); });
     const std::string& name = record.name;
     const bool in_place = !name.empty() && name.back() == '_';  // its result is the value
-    if (!aliases_input || in_place) record.output = t.detach().to(at::kCPU).clone();
+    if (!aliases_input || in_place) record.output = cpu_copy(t);
     break;
   }
   active->add(std::move(record));
@@ -89,12 +110,21 @@ void OpRecorder::add(LayerOutput output) {
   if (within_budget(output.value)) layer_outputs_.push_back(std::move(output));
 }
 
+void OpRecorder::start_pass() {
+  pass_starts_.push_back(records_.size());
+  layer_pass_starts_.push_back(layer_outputs_.size());
+}
+
+void mark_forward_pass() {
+  if (active != nullptr) active->start_pass();
+}
+
 void record_layer_output(const char* part, int layer, const at::Tensor& value) {
   if (active == nullptr || inside_callback) return;
   inside_callback = true;
   LayerOutput output;
   output.layer = layer < 0 ? part : std::string(part) + "." + std::to_string(layer);
-  output.value = value.detach().to(at::kCPU).clone();
+  output.value = cpu_copy(value);
   active->add(std::move(output));
   inside_callback = false;
 }

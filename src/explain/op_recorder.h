@@ -17,7 +17,7 @@ namespace detllm::internal {
 struct OpRecord {
   std::string name;                       // "aten::addmm"
   std::string scope;                      // "h.0.mlp.c_fc", or ""
-  std::vector<std::string> input_shapes;  // of the tensor inputs: "[4, 64]"
+  std::vector<std::vector<int64_t>> input_sizes;  // of the tensor inputs
   at::Tensor output;                      // the first tensor output, on the CPU; undefined if none
 };
 
@@ -33,6 +33,11 @@ struct LayerOutput {
 // records on this thread.
 void record_layer_output(const char* part, int layer, const at::Tensor& value);
 
+// Called by the decoding loop before each forward pass (the prefill, then
+// one per generated token), so that records can be told apart by the token
+// they computed. Does nothing unless an OpRecorder records on this thread.
+void mark_forward_pass();
+
 // Records while it lives, on the constructing thread only. Stops (and says
 // so, truncated()) after `max_bytes` of outputs.
 class OpRecorder {
@@ -44,11 +49,18 @@ class OpRecorder {
 
   const std::vector<OpRecord>& records() const { return records_; }
   const std::vector<LayerOutput>& layer_outputs() const { return layer_outputs_; }
+  // Moves them out (the recorder keeps recording, from empty).
+  std::vector<OpRecord> take_records() { return std::move(records_); }
+  std::vector<LayerOutput> take_layer_outputs() { return std::move(layer_outputs_); }
+  // Per forward pass, where its records and layer outputs start.
+  const std::vector<size_t>& pass_starts() const { return pass_starts_; }
+  const std::vector<size_t>& layer_pass_starts() const { return layer_pass_starts_; }
   bool truncated() const { return truncated_; }
 
   // Internal to the callbacks.
   void add(OpRecord record);
   void add(LayerOutput output);
+  void start_pass();
 
  private:
   uint64_t handle_ = 0;
@@ -58,6 +70,7 @@ class OpRecorder {
 
   std::vector<OpRecord> records_;
   std::vector<LayerOutput> layer_outputs_;
+  std::vector<size_t> pass_starts_, layer_pass_starts_;
 };
 
 }  // namespace detllm::internal

@@ -9,6 +9,7 @@
 
 #include "artifacts/sha256.h"
 #include "detllm_test/error.h"
+#include "explain/op_recorder.h"
 
 namespace detllm::internal {
 namespace {
@@ -118,12 +119,13 @@ std::string describe_torch_error(const std::exception& error) {
          "; to run anyway without it, set DeterminismOptions::warn_only";
 }
 
-std::string shape_of(const at::Tensor& tensor) {
+std::string shape_of(at::IntArrayRef sizes) {
   std::string shape = "[";
-  for (int64_t i = 0; i < tensor.dim(); ++i)
-    shape += (i ? ", " : "") + std::to_string(tensor.size(i));
+  for (size_t i = 0; i < sizes.size(); ++i) shape += (i ? ", " : "") + std::to_string(sizes[i]);
   return shape + "]";
 }
+
+std::string shape_of(const at::Tensor& tensor) { return shape_of(tensor.sizes()); }
 
 namespace {
 
@@ -236,6 +238,7 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
   steps.finished.assign(rows, false);
   steps.stop_lengths.assign(rows, -1);
 
+  mark_forward_pass();  // for localisation (src/explain/)
   at::Tensor logits = model.prefill(ids, mask);
   for (int step = 0; step < config.max_new_tokens; ++step) {
     check_logits(logits, rows, step);
@@ -283,6 +286,7 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
     }
     if (step + 1 < config.max_new_tokens) {
       mask = at::cat({mask, at::ones({rows, 1}, mask.options())}, 1);
+      mark_forward_pass();
       logits = model.step(chosen.view({rows, 1}), mask);
     }
   }

@@ -48,6 +48,7 @@ SequenceScores scores_from_logits(const at::Tensor& logits, const TokenIds& sequ
 std::string describe_torch_error(const std::exception& error);
 
 // "[2, 5, 256]".
+std::string shape_of(at::IntArrayRef sizes);
 std::string shape_of(const at::Tensor& tensor);
 
 }  // namespace detllm::internal
