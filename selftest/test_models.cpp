@@ -80,6 +80,14 @@ std::string forward_source(Defect defect) {
     logits = logits + (torch.arange(logits.size(2), device=input_ids.device) == 65).float() * acc * 0.001
 )";
       break;
+    case Defect::kThreadSum:
+      // libtorch splits a long sum over its intra-op threads: another thread
+      // count adds in another order. The sum's low digits nudge one logit.
+      s += R"(    vals = torch.sin(torch.arange(4194304, device=input_ids.device).float() * 0.7)
+    nudge = torch.remainder(torch.sum(vals) * 1000000.0, 1.0)
+    logits = logits + (torch.arange(logits.size(2), device=input_ids.device) == 65).float() * nudge
+)";
+      break;
     case Defect::kPutOverwrites:
       // put_ without accumulation: with duplicate indices, which write wins is
       // unspecified, so deterministic algorithms refuse it on every device.
@@ -119,6 +127,8 @@ const char* file_name(Defect defect) {
       return "atomic_sum";
     case Defect::kStaleState:
       return "stale_state";
+    case Defect::kThreadSum:
+      return "thread_sum";
   }
   return "model";
 }

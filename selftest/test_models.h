@@ -31,6 +31,7 @@ enum class Defect {
   kNoMaskArgument,  // forward(input_ids) only
   kAtomicSum,       // adds an index_add_ sum whose float order follows CUDA atomics
   kPutOverwrites,   // put_ with duplicate indices: no deterministic kernel anywhere
+  kThreadSum,       // adds a 4M-element float sum, rounded as the thread count splits it
   kStaleState,      // its MLP submodule adds the mean of its previous call's output
 };
 

@@ -123,6 +123,27 @@ TEST_F(ThreadInvarianceTest, AReductionOverThreadsIsThreadVariance) {
   EXPECT_THROW(replay(result.pack_dir), Error);  // a callable: the model must be given
 }
 
+// The same sum inside a TorchScript model: localisation re-runs both thread
+// counts and names the sum as the first op that differs.
+TEST_F(ThreadInvarianceTest, LocalisationNamesTheSumThatDependsOnTheThreadCount) {
+  const at::Tensor values = at::sin(at::arange(4194304).to(at::kFloat) * 0.7);  // the model's
+  if (sum_with_threads(values, 1) == sum_with_threads(values, 2)) {
+    GTEST_SKIP() << "this libtorch sums these alike with 1 and 2 threads";
+  }
+  testing::TempDir dir;
+  auto model = load_torchscript_model(
+      testing::write_torchscript_model(dir.path(), testing::Defect::kThreadSum));
+  CheckOptions o = options();
+  o.determinism.tier = 2;  // the nudge shows in the logprobs
+  o.decoding.max_new_tokens = 2;
+  const CheckResult result = check(*model, kPrompts, o);
+  ASSERT_FALSE(result.passed());
+  ASSERT_TRUE(result.report.thread_divergence) << result.report.headline();
+  ASSERT_TRUE(result.report.first_divergent_op) << ::testing::PrintToString(result.report.notes);
+  EXPECT_EQ(result.report.first_divergent_op->op, "aten::sum");
+  EXPECT_GT(result.report.first_divergent_op->ops_equal_before, 10);  // the transformer agrees
+}
+
 TEST_F(ThreadInvarianceTest, AThreadCountBelowOneIsBadInput) {
   auto model = make_builtin_model(BuiltinConfig::tiny());
   CheckOptions o = options();

@@ -15,10 +15,10 @@
 namespace detllm::internal {
 
 struct OpRecord {
-  std::string name;                       // "aten::addmm"
-  std::string scope;                      // "h.0.mlp.c_fc", or ""
+  std::string name;                               // "aten::addmm"
+  std::string scope;                              // "h.0.mlp.c_fc", or ""
   std::vector<std::vector<int64_t>> input_sizes;  // of the tensor inputs
-  at::Tensor output;                      // the first tensor output, on the CPU; undefined if none
+  at::Tensor output;  // the first tensor output, on the CPU; undefined if none
 };
 
 // A model's hidden state after one layer (record_layer_output), on the CPU.
