@@ -12,15 +12,23 @@
 namespace detllm {
 
 // Which environment variable values to hide. With `redact` on (the default), a
-// variable whose name contains TOKEN, SECRET, KEY, PASSWORD or CREDENTIAL (any
-// case) is written as "<redacted>"; `redact_vars` names more.
+// variable whose name contains TOKEN, SECRET, KEY, PASSWORD, PASSWD, PWD,
+// CREDENTIAL, AUTH, BEARER, PRIVATE, SESSION, COOKIE or SIGNATURE (any case) is
+// written as "<redacted>", and so is any value that looks like a secret: a
+// known token shape (hf_..., ghp_..., github_pat_..., sk-..., AKIA..., a JWT)
+// or a long high-entropy string; a URL's user:password@ part is replaced by
+// "<redacted>@". `redact_vars` names more variables.
 struct EnvOptions {
   bool redact = true;
   std::vector<std::string> redact_vars;
 };
 
-// True if `name`'s value would be redacted under `options`.
+// True if `name`'s value would be redacted under `options`, whatever it is.
 bool is_redacted(const std::string& name, const EnvOptions& options);
+
+// `value` of variable `name` as the snapshot writes it under `options`.
+std::string redacted_value(const std::string& name, const std::string& value,
+                           const EnvOptions& options);
 
 // The env_snapshot artifact (schema 1.0): platform, compiler, CPU and its vector
 // ISA, the BLAS behind libtorch, libtorch and every determinism control's

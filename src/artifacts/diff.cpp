@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "artifacts/json_io.h"
 #include "detllm_test/error.h"
 
 namespace detllm {
@@ -397,34 +398,37 @@ json to_json(const Divergence& d) {
 }
 
 Divergence divergence_from_json(const json& j) {
+  using internal::int_field;
+  using internal::string_field;
   if (!j.is_object()) throw Error("a divergence must be a JSON object");
+  const std::string where = "divergence";
   Divergence d;
-  d.category = category_from_string(j.value("category", "PASS"));
-  d.field = j.value("field", "");
-  d.left_label = j.value("left_label", "left");
-  d.right_label = j.value("right_label", "right");
-  d.index = j.value("index", -1);
-  d.prompt_index = j.value("prompt_index", -1);
-  d.prompt_id = j.value("prompt_id", "");
-  d.token_index = j.value("token_index", -1);
-  d.left_token = j.value("left_token", int64_t{-1});
-  d.right_token = j.value("right_token", int64_t{-1});
+  d.category = category_from_string(string_field(j, "category", "PASS", where));
+  d.field = string_field(j, "field", "", where);
+  d.left_label = string_field(j, "left_label", "left", where);
+  d.right_label = string_field(j, "right_label", "right", where);
+  d.index = int_field(j, "index", -1, where);
+  d.prompt_index = int_field(j, "prompt_index", -1, where);
+  d.prompt_id = string_field(j, "prompt_id", "", where);
+  d.token_index = int_field(j, "token_index", -1, where);
+  d.left_token = internal::integer_field(j, "left_token", -1, INT64_MIN, INT64_MAX, where);
+  d.right_token = internal::integer_field(j, "right_token", -1, INT64_MIN, INT64_MAX, where);
   d.left_logprob = number_or_null(j, "left_logprob");
   d.right_logprob = number_or_null(j, "right_logprob");
   d.left_margin = number_or_null(j, "left_margin");
   d.right_margin = number_or_null(j, "right_margin");
-  d.near_tie = j.value("near_tie", false);
+  d.near_tie = internal::bool_field(j, "near_tie", false, where);
   // detLLM's Python diff writes a `reason` for what is not a token
   // difference, and `score_index` for a logprob difference.
-  d.detail = j.value("detail", j.value("reason", ""));
-  if (j.contains("score_index") && j["score_index"].is_number_integer()) {
+  d.detail = string_field(j, "detail", string_field(j, "reason", "", where), where);
+  if (j.contains("score_index") && !j["score_index"].is_null()) {
     d.field = "scores";
-    d.token_index = j["score_index"].get<int>();
+    d.token_index = int_field(j, "score_index", -1, where);
   }
-  d.prompt_text = j.value("prompt_text", "");
-  d.left_text = j.value("left_text", "");
-  d.right_text = j.value("right_text", "");
-  d.context_text = j.value("context_text", "");
+  d.prompt_text = string_field(j, "prompt_text", "", where);
+  d.left_text = string_field(j, "left_text", "", where);
+  d.right_text = string_field(j, "right_text", "", where);
+  d.context_text = string_field(j, "context_text", "", where);
   return d;
 }
 

@@ -1,5 +1,10 @@
 #include "artifacts/json_io.h"
 
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+
 #include "artifacts/file_util.h"
 #include "detllm_test/error.h"
 
@@ -9,9 +14,101 @@ nlohmann::json read_json_file(const std::string& path, const std::string& what) 
   const std::string text = read_file(path, what);
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for 1e999
     throw Error(what + " '" + path + "' is not valid JSON: " + e.what());
   }
+}
+
+namespace {
+
+[[noreturn]] void wrong_type(const std::string& where, const char* key, const char* expected,
+                             const nlohmann::json& value) {
+  std::string shown = dump(value);
+  if (shown.size() > 40) shown = shown.substr(0, 40) + "…";
+  throw Error(where + ": field '" + key + "' must be " + expected + ", not " + shown);
+}
+
+const nlohmann::json* present(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  const auto it = object.find(key);
+  return it == object.end() || it->is_null() ? nullptr : &*it;
+}
+
+}  // namespace
+
+int64_t integer_field(const nlohmann::json& object, const char* key, int64_t fallback, int64_t min,
+                      int64_t max, const std::string& where) {
+  const nlohmann::json* value = present(object, key);
+  if (value == nullptr) return fallback;
+  bool exact = false;
+  int64_t n = 0;
+  if (value->is_number_unsigned()) {
+    exact = value->get<uint64_t>() <= static_cast<uint64_t>(max);
+    n = exact ? static_cast<int64_t>(value->get<uint64_t>()) : 0;
+  } else if (value->is_number_integer()) {
+    n = value->get<int64_t>();
+    exact = true;
+  } else if (value->is_number_float()) {
+    const double d = value->get<double>();
+    // Only a float that is an integer of the range (a writer's "3.0").
+    exact = std::trunc(d) == d && d >= -9.2e18 && d <= 9.2e18;
+    n = exact ? static_cast<int64_t>(d) : 0;
+  }
+  if (!exact || n < min || n > max) {
+    wrong_type(where, key,
+               ("an integer from " + std::to_string(min) + " to " + std::to_string(max)).c_str(),
+               *value);
+  }
+  return n;
+}
+
+double number_field(const nlohmann::json& object, const char* key, double fallback,
+                    const std::string& where) {
+  const nlohmann::json* value = present(object, key);
+  if (value == nullptr) return fallback;
+  if (!value->is_number()) wrong_type(where, key, "a number", *value);
+  return value->get<double>();
+}
+
+bool bool_field(const nlohmann::json& object, const char* key, bool fallback,
+                const std::string& where) {
+  const nlohmann::json* value = present(object, key);
+  if (value == nullptr) return fallback;
+  if (!value->is_boolean()) wrong_type(where, key, "true or false", *value);
+  return value->get<bool>();
+}
+
+std::string string_field(const nlohmann::json& object, const char* key, const std::string& fallback,
+                         const std::string& where) {
+  const nlohmann::json* value = present(object, key);
+  if (value == nullptr) return fallback;
+  if (!value->is_string()) wrong_type(where, key, "a string", *value);
+  return value->get<std::string>();
+}
+
+std::vector<std::string> strings_field(const nlohmann::json& object, const char* key,
+                                       const std::string& where) {
+  const nlohmann::json* value = present(object, key);
+  if (value == nullptr) return {};
+  if (!value->is_array() ||
+      !std::all_of(value->begin(), value->end(), [](const auto& v) { return v.is_string(); })) {
+    wrong_type(where, key, "an array of strings", *value);
+  }
+  return value->get<std::vector<std::string>>();
+}
+
+std::vector<int> ints_field(const nlohmann::json& object, const char* key,
+                            const std::string& where) {
+  const nlohmann::json* value = present(object, key);
+  if (value == nullptr) return {};
+  if (!value->is_array()) wrong_type(where, key, "an array of integers", *value);
+  std::vector<int> out;
+  for (const nlohmann::json& item : *value) {
+    const nlohmann::json wrapped = {{key, item}};
+    out.push_back(static_cast<int>(
+        integer_field(wrapped, key, 0, INT32_MIN, INT32_MAX, where + " (an item of)")));
+  }
+  return out;
 }
 
 std::string quote_text(const std::string& text, size_t max_bytes) {

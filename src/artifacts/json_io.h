@@ -2,8 +2,11 @@
 #ifndef DETLLM_SRC_ARTIFACTS_JSON_IO_H_
 #define DETLLM_SRC_ARTIFACTS_JSON_IO_H_
 
+#include <climits>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace detllm::internal {
 
@@ -16,6 +19,28 @@ inline std::string dump(const nlohmann::json& json, int indent = -1) {
 // Parses the JSON file at `path`; throws detllm::Error naming `what` and the
 // file for a missing file or malformed JSON.
 nlohmann::json read_json_file(const std::string& path, const std::string& what);
+
+// An object's optional fields, read strictly: a missing or null field gives
+// `fallback`; a value of another type, or a number the field's type cannot
+// hold exactly (3e83 for an int, 1.9 for a count), throws detllm::Error
+// "<where>: field '<key>' must be ..., not <value>". nlohmann's value()
+// would convert, truncate or throw its own exception instead.
+int64_t integer_field(const nlohmann::json& object, const char* key, int64_t fallback, int64_t min,
+                      int64_t max, const std::string& where);
+inline int int_field(const nlohmann::json& object, const char* key, int fallback,
+                     const std::string& where) {
+  return static_cast<int>(integer_field(object, key, fallback, INT32_MIN, INT32_MAX, where));
+}
+double number_field(const nlohmann::json& object, const char* key, double fallback,
+                    const std::string& where);
+bool bool_field(const nlohmann::json& object, const char* key, bool fallback,
+                const std::string& where);
+std::string string_field(const nlohmann::json& object, const char* key, const std::string& fallback,
+                         const std::string& where);
+std::vector<std::string> strings_field(const nlohmann::json& object, const char* key,
+                                       const std::string& where);
+std::vector<int> ints_field(const nlohmann::json& object, const char* key,
+                            const std::string& where);
 
 // `text` as a double-quoted, escaped string for a one-line message:
 // quote_text("a\nb") == "\"a\\nb\"". Longer than `max_bytes` is elided.

@@ -90,19 +90,22 @@ json op_json(const std::optional<OpDivergence>& op) {
 
 std::optional<OpDivergence> op_from_json(const json& details) {
   auto it = details.find("first_divergent_op");
-  if (it == details.end() || !it->is_object()) return std::nullopt;
+  if (it == details.end() || it->is_null()) return std::nullopt;
+  if (!it->is_object()) throw Error("the report's details.first_divergent_op must be an object");
+  const json& o = *it;
+  const std::string where = "report details.first_divergent_op";
   OpDivergence op;
-  op.op = it->value("op", "");
-  op.call_index = it->value("call_index", -1);
-  op.scope = it->value("scope", "");
-  op.left_inputs = it->value("left_inputs", std::vector<std::string>{});
-  op.right_inputs = it->value("right_inputs", std::vector<std::string>{});
-  op.left_output = it->value("left_output", "");
-  op.right_output = it->value("right_output", "");
-  op.max_abs_diff = it->value("max_abs_diff", 0.0);
-  op.max_ulps = it->value("max_ulps", int64_t{0});
-  op.ops_equal_before = it->value("ops_equal_before", 0);
-  op.detail = it->value("detail", "");
+  op.op = internal::string_field(o, "op", "", where);
+  op.call_index = internal::int_field(o, "call_index", -1, where);
+  op.scope = internal::string_field(o, "scope", "", where);
+  op.left_inputs = internal::strings_field(o, "left_inputs", where);
+  op.right_inputs = internal::strings_field(o, "right_inputs", where);
+  op.left_output = internal::string_field(o, "left_output", "", where);
+  op.right_output = internal::string_field(o, "right_output", "", where);
+  op.max_abs_diff = internal::number_field(o, "max_abs_diff", 0.0, where);
+  op.max_ulps = internal::integer_field(o, "max_ulps", 0, 0, INT64_MAX, where);
+  op.ops_equal_before = internal::int_field(o, "ops_equal_before", 0, where);
+  op.detail = internal::string_field(o, "detail", "", where);
   return op;
 }
 
@@ -119,15 +122,17 @@ json drift_json(const std::optional<LayerDrift>& drift) {
 std::optional<LayerDrift> drift_from_json(const json& details) {
   auto it = details.find("layer_drift");
   if (it == details.end() || it->is_null()) return std::nullopt;
+  const std::string where = "report details.layer_drift";
   if (!it->is_object() || !it->value("layers", json::array()).is_array()) {
     throw Error("the report's details.layer_drift must be an object with a 'layers' array");
   }
   LayerDrift drift;
-  drift.token_index = it->value("token_index", -1);
+  drift.token_index = internal::int_field(*it, "token_index", -1, where);
   for (const json& l : it->value("layers", json::array())) {
     if (!l.is_object()) throw Error("the report's details.layer_drift.layers must hold objects");
-    drift.layers.push_back(
-        {l.value("layer", ""), l.value("max_abs_diff", 0.0), l.value("max_ulps", int64_t{0})});
+    drift.layers.push_back({internal::string_field(l, "layer", "", where),
+                            internal::number_field(l, "max_abs_diff", 0.0, where),
+                            internal::integer_field(l, "max_ulps", 0, 0, INT64_MAX, where)});
   }
   return drift;
 }
@@ -248,38 +253,43 @@ json to_json(const Report& r) {
 }
 
 Report report_from_json(const json& j) {
+  using internal::bool_field;
+  using internal::int_field;
+  using internal::string_field;
+  using internal::strings_field;
   if (!j.is_object()) throw Error("a report must be a JSON object");
   Report r;
-  r.category = category_from_string(j.value("category", "PASS"));
-  r.passed = j.value("status", "PASS") == "PASS";
+  r.category = category_from_string(string_field(j, "category", "PASS", "report"));
+  r.passed = string_field(j, "status", "PASS", "report") == "PASS";
   const json details = j.value("details", json::object());
   if (!details.is_object()) throw Error("the report's details must be a JSON object");
-  r.runs = details.value("runs", 0);
-  r.batch_sizes = details.value("batch_sizes", std::vector<int>{});
-  r.baseline_batch_size = details.value("baseline_batch_size", 1);
+  const std::string where = "report details";
+  r.runs = int_field(details, "runs", 0, where);
+  r.batch_sizes = internal::ints_field(details, "batch_sizes", where);
+  r.baseline_batch_size = int_field(details, "baseline_batch_size", 1, where);
   r.first_divergence = divergence_or_null(details, "first_divergence", r.category);
   r.batch_divergence = divergence_or_null(details, "batch_divergence", r.category);
-  r.thread_counts = details.value("thread_counts", std::vector<int>{});
+  r.thread_counts = internal::ints_field(details, "thread_counts", where);
   r.thread_divergence = divergence_or_null(details, "thread_divergence", r.category);
-  r.prefill_compared = details.value("prefill_compared", false);
+  r.prefill_compared = bool_field(details, "prefill_compared", false, where);
   r.prefill_divergence = divergence_or_null(details, "prefill_divergence", r.category);
   r.first_divergent_op = op_from_json(details);
   r.layer_drift = drift_from_json(details);
-  r.distinct_outputs = details.value("distinct_outputs", r.runs > 0 ? 1 : 0);
-  r.cold_start_differs = details.value("cold_start_differs", false);
-  r.tier_requested = details.value("tier_requested", -1);
-  r.tier_effective = details.value("tier_effective", -1);
-  r.mode = details.value("mode", "");
-  r.model = details.value("model", "");
-  r.prompts = details.value("prompts", 0);
-  r.needle_trials = details.value("needle_trials", 0);
-  r.env_differences = details.value("env_differences", std::vector<std::string>{});
-  r.env_mismatch_run = details.value("env_mismatch_run", -1);
-  if (details.contains("golden") && details["golden"].is_string()) r.golden = details["golden"];
-  r.likely_causes = details.value("likely_causes", std::vector<std::string>{});
-  r.capability_failures = details.value("capability_failures", std::vector<std::string>{});
-  r.notes = details.value("notes", std::vector<std::string>{});
-  r.controls = details.value("controls", "");
+  r.distinct_outputs = int_field(details, "distinct_outputs", r.runs > 0 ? 1 : 0, where);
+  r.cold_start_differs = bool_field(details, "cold_start_differs", false, where);
+  r.tier_requested = int_field(details, "tier_requested", -1, where);
+  r.tier_effective = int_field(details, "tier_effective", -1, where);
+  r.mode = string_field(details, "mode", "", where);
+  r.model = string_field(details, "model", "", where);
+  r.prompts = int_field(details, "prompts", 0, where);
+  r.needle_trials = int_field(details, "needle_trials", 0, where);
+  r.env_differences = strings_field(details, "env_differences", where);
+  r.env_mismatch_run = int_field(details, "env_mismatch_run", -1, where);
+  r.golden = string_field(details, "golden", "", where);
+  r.likely_causes = strings_field(details, "likely_causes", where);
+  r.capability_failures = strings_field(details, "capability_failures", where);
+  r.notes = strings_field(details, "notes", where);
+  r.controls = string_field(details, "controls", "", where);
   return r;
 }
 

@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "artifacts/sha256.h"
 #include "controls/control_table.h"
@@ -32,7 +34,51 @@ constexpr const char* kCapturedPrefixes[] = {
     "PYTORCH_", "OMP_",    "MKL_",      "OPENBLAS_",     "GOMP_",      "KMP_",           "DNNL_",
     "ONEDNN_",  "ATEN_",   "HF_",       "TRANSFORMERS_", "LD_PRELOAD", "LD_LIBRARY_PATH"};
 
-constexpr const char* kSecretMarkers[] = {"TOKEN", "SECRET", "KEY", "PASSWORD", "CREDENTIAL"};
+constexpr const char* kSecretMarkers[] = {
+    "TOKEN", "SECRET", "KEY",     "PASSWORD", "PASSWD", "PWD",      "CREDENTIAL",
+    "AUTH",  "BEARER", "PRIVATE", "SESSION",  "COOKIE", "SIGNATURE"};
+
+// Values that are secrets whatever their variable is called: published token
+// shapes (Hugging Face, GitHub, OpenAI-style, AWS access keys) and JWTs.
+const std::regex& token_shapes() {
+  static const std::regex shapes(
+      "(hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|"
+      "sk-[A-Za-z0-9_-]{20,}|(AKIA|ASIA)[0-9A-Z]{16}|"
+      "eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]+)");
+  return shapes;
+}
+
+// A run of 32 or more token characters with letters and digits and over 4
+// bits of entropy per character: a key, not a path, version or number.
+bool has_high_entropy_run(const std::string& value) {
+  const auto is_token_char = [](unsigned char c) {
+    return std::isalnum(c) || c == '+' || c == '_' || c == '=' || c == '-';
+  };
+  size_t start = 0;
+  while (start < value.size()) {
+    size_t end = start;
+    while (end < value.size() && is_token_char(static_cast<unsigned char>(value[end]))) ++end;
+    if (end - start >= 32) {
+      const std::string run = value.substr(start, end - start);
+      int counts[256] = {};
+      bool letters = false, digits = false;
+      for (const unsigned char c : run) {
+        ++counts[c];
+        letters = letters || std::isalpha(c);
+        digits = digits || std::isdigit(c);
+      }
+      double entropy = 0;
+      for (const int n : counts) {
+        if (n == 0) continue;
+        const double p = static_cast<double>(n) / static_cast<double>(run.size());
+        entropy -= p * std::log2(p);
+      }
+      if (letters && digits && entropy > 4.0) return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
 
 std::string upper(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -109,6 +155,16 @@ bool is_redacted(const std::string& name, const EnvOptions& options) {
   });
 }
 
+std::string redacted_value(const std::string& name, const std::string& value,
+                           const EnvOptions& options) {
+  if (is_redacted(name, options)) return "<redacted>";
+  if (!options.redact) return value;
+  if (std::regex_search(value, token_shapes()) || has_high_entropy_run(value)) return "<redacted>";
+  // A URL's credentials (scheme://user:password@host), keeping the host.
+  static const std::regex userinfo("://[^/?#@\\s]+@");
+  return std::regex_replace(value, userinfo, "://<redacted>@");
+}
+
 namespace {
 
 // What can change while the process lives: the captured variables and
@@ -125,7 +181,7 @@ json changing_part(const EnvOptions& options) {
         std::any_of(std::begin(kCapturedPrefixes), std::end(kCapturedPrefixes),
                     [&](const char* prefix) { return name.rfind(prefix, 0) == 0; });
     if (!captured) continue;
-    vars[name] = is_redacted(name, options) ? "<redacted>" : text.substr(equals + 1);
+    vars[name] = redacted_value(name, text.substr(equals + 1), options);
   }
   json runtime = {{"num_threads", at::get_num_threads()},
                   {"num_interop_threads", at::get_num_interop_threads()}};

@@ -12,10 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-// The reference implementation refuses headers above 100 MB; so do we, before
-// allocating one.
-constexpr uint64_t kMaxHeaderBytes = 100'000'000;
-
 struct DtypeInfo {
   const char* name;
   at::ScalarType type;
@@ -39,11 +35,6 @@ const DtypeInfo& find_dtype(at::ScalarType type) {
   throw Error(std::string("safetensors cannot store dtype ") + c10::toString(type));
 }
 
-// A JSON value that must be a non-negative integer that fits in 63 bits.
-bool is_count(const json& value) {
-  return value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0);
-}
-
 }  // namespace
 
 SafetensorsFile::SafetensorsFile(std::string path) : path_(std::move(path)) {
@@ -51,91 +42,11 @@ SafetensorsFile::SafetensorsFile(std::string path) : path_(std::move(path)) {
   std::ifstream in(path_, std::ios::binary | std::ios::ate);
   if (!in) throw Error("cannot read " + where + ": file does not exist or is unreadable");
   const uint64_t file_size = static_cast<uint64_t>(in.tellg());
-  if (file_size < 8) throw Error(where + " is truncated: shorter than its 8-byte header length");
   in.seekg(0);
-  unsigned char length_bytes[8];
-  in.read(reinterpret_cast<char*>(length_bytes), 8);
-  uint64_t header_size = 0;
-  for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | length_bytes[i];
-  if (header_size > kMaxHeaderBytes || header_size > file_size - 8) {
-    throw Error(where + " is corrupt or truncated: its header length (" +
-                std::to_string(header_size) + " bytes) exceeds the file (" +
-                std::to_string(file_size) + " bytes)");
-  }
-  std::string header_text(header_size, '\0');
-  in.read(header_text.data(), static_cast<std::streamsize>(header_size));
-  const json header = json::parse(header_text, nullptr, /*allow_exceptions=*/false);
-  if (!header.is_object()) throw Error(where + " is corrupt: its header is not a JSON object");
-  data_start_ = 8 + header_size;
-  const uint64_t data_size = file_size - data_start_;
-
-  std::vector<std::pair<uint64_t, uint64_t>> ranges;
-  for (const auto& [name, value] : header.items()) {
-    if (name == "__metadata__") {
-      if (!value.is_object()) throw Error(where + ": __metadata__ is not an object");
-      for (const auto& [key, text] : value.items()) {
-        if (!text.is_string()) throw Error(where + ": __metadata__." + key + " is not a string");
-        metadata_[key] = text.get<std::string>();
-      }
-      continue;
-    }
-    const std::string tensor = where + ", tensor '" + name + "'";
-    if (!value.is_object() || !value.contains("dtype") || !value.contains("shape") ||
-        !value.contains("data_offsets")) {
-      throw Error(tensor + ": expected an object with dtype, shape and data_offsets");
-    }
-    const json& dtype = value["dtype"];
-    const DtypeInfo* info = dtype.is_string() ? find_dtype(dtype.get<std::string>()) : nullptr;
-    if (!info) throw Error(tensor + ": unsupported dtype " + dtype.dump());
-    const json& shape = value["shape"];
-    const json& offsets = value["data_offsets"];
-    if (!shape.is_array() || !std::all_of(shape.begin(), shape.end(), is_count)) {
-      throw Error(tensor + ": shape " + shape.dump() + " is not a list of sizes");
-    }
-    if (!offsets.is_array() || offsets.size() != 2 || !is_count(offsets[0]) ||
-        !is_count(offsets[1])) {
-      throw Error(tensor + ": data_offsets " + offsets.dump() + " is not [begin, end]");
-    }
-    Entry entry;
-    entry.dtype = info->name;
-    uint64_t bytes = info->bytes;
-    for (const json& size : shape) {
-      const uint64_t n = size.get<uint64_t>();
-      if (n != 0 && bytes > std::numeric_limits<int64_t>::max() / n) {
-        throw Error(tensor + ": shape " + shape.dump() + " is too large");
-      }
-      bytes *= n;
-      entry.shape.push_back(static_cast<int64_t>(n));
-    }
-    entry.begin = offsets[0].get<uint64_t>();
-    entry.end = offsets[1].get<uint64_t>();
-    if (entry.begin > entry.end || entry.end > data_size) {
-      throw Error(tensor + ": data_offsets " + offsets.dump() + " lie outside the " +
-                  std::to_string(data_size) + " data bytes (corrupt or truncated file)");
-    }
-    if (entry.end - entry.begin != bytes) {
-      throw Error(tensor + ": data_offsets " + offsets.dump() + " hold " +
-                  std::to_string(entry.end - entry.begin) + " bytes, but " + entry.dtype + " " +
-                  shape.dump() + " needs " + std::to_string(bytes));
-    }
-    ranges.emplace_back(entry.begin, entry.end);
-    entries_.emplace(name, std::move(entry));
-  }
-  // Like the reference implementation: the tensors tile the data section exactly.
-  std::sort(ranges.begin(), ranges.end());
-  uint64_t covered = 0;
-  for (const auto& [begin, end] : ranges) {
-    if (begin != covered) {
-      throw Error(where + " is corrupt: tensor data " +
-                  std::string(begin < covered ? "overlaps" : "leaves a gap") + " at byte " +
-                  std::to_string(std::min(begin, covered)));
-    }
-    covered = end;
-  }
-  if (covered != data_size) {
-    throw Error(where + " is corrupt: " + std::to_string(data_size - covered) +
-                " data bytes belong to no tensor");
-  }
+  SafetensorsHeader header = read_safetensors_header(in, file_size, where);
+  data_start_ = header.data_start;
+  entries_ = std::move(header.entries);
+  metadata_ = std::move(header.metadata);
 }
 
 at::Tensor SafetensorsFile::read(const std::string& name) const {

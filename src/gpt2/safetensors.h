@@ -1,7 +1,5 @@
-// Internal: the safetensors format (8-byte little-endian header length, a JSON
-// header naming each tensor's dtype, shape and byte range, then the raw bytes).
-// Every entry is validated before a byte of data is read, so a corrupt or
-// truncated file is a detllm::Error, never an out-of-bounds read.
+// Internal: safetensors files as tensors: reading one (its header validated by
+// safetensors_header.h first) and writing one.
 #ifndef DETLLM_SRC_GPT2_SAFETENSORS_H_
 #define DETLLM_SRC_GPT2_SAFETENSORS_H_
 
@@ -13,15 +11,13 @@
 #include <utility>
 #include <vector>
 
+#include "gpt2/safetensors_header.h"
+
 namespace detllm::internal {
 
 class SafetensorsFile {
  public:
-  struct Entry {
-    std::string dtype;  // as written: "F32", "BF16", ...
-    std::vector<int64_t> shape;
-    uint64_t begin = 0, end = 0;  // byte range, relative to the data section
-  };
+  using Entry = SafetensorsHeader::Entry;
 
   // Reads and validates the header of `path`; throws detllm::Error naming the
   // file and the problem.

@@ -1,4 +1,6 @@
 // GPT-2's byte-level BPE tokenizer (vocab.json + merges.txt).
+#include "detllm_test/tokenizer.h"
+
 #include <algorithm>
 #include <climits>
 #include <cstdint>
@@ -6,13 +8,12 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "detllm_test/error.h"
-#include "detllm_test/tokenizer.h"
 #include "artifacts/file_util.h"
-#include "gpt2/tokenizer_files.h"
 #include "artifacts/json_io.h"
-#include "gpt2/pretokenizer.h"
 #include "artifacts/sha256.h"
+#include "detllm_test/error.h"
+#include "gpt2/pretokenizer.h"
+#include "gpt2/tokenizer_files.h"
 #include "gpt2/unicode_classes.h"
 
 namespace detllm {
@@ -192,16 +193,20 @@ BpeFiles read_tokenizer_json(const std::filesystem::path& directory) {
     fail("is not a tokenizers JSON file");
   }
   const nlohmann::json& model = json["model"];
-  const nlohmann::json& pre = json.value("pre_tokenizer", nlohmann::json());
-  if (model.value("type", "") != "BPE" || !pre.is_object() ||
-      pre.value("type", "") != "ByteLevel") {
+  const nlohmann::json pre = json.value("pre_tokenizer", nlohmann::json());
+  const std::string where = "tokenizer '" + path + "'";
+  if (internal::string_field(model, "type", "", where + " model") != "BPE" || !pre.is_object() ||
+      internal::string_field(pre, "type", "", where + " pre_tokenizer") != "ByteLevel") {
     fail("is not a GPT-2 byte-level BPE tokenizer (model.type BPE, pre_tokenizer ByteLevel)");
   }
-  if (pre.value("add_prefix_space", false)) fail("uses add_prefix_space, which GPT-2 does not");
+  if (internal::bool_field(pre, "add_prefix_space", false, where + " pre_tokenizer")) {
+    fail("uses add_prefix_space, which GPT-2 does not");
+  }
   BpeFiles files;
   files.vocab_where = "tokenizer '" + path + "' model.vocab";
   files.vocab = model.value("vocab", nlohmann::json());
-  const nlohmann::json& merges = model.value("merges", nlohmann::json::array());
+  const nlohmann::json merges = model.value("merges", nlohmann::json::array());
+  if (!merges.is_array()) fail("has model.merges that is not an array");
   for (size_t i = 0; i < merges.size(); ++i) {
     const nlohmann::json& merge = merges[i];
     const std::string where = "'" + path + "' model.merges[" + std::to_string(i) + "]";
