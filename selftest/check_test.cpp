@@ -450,7 +450,17 @@ TEST_F(CheckTest, BadInputIsAClearErrorAndLeavesNoPack) {
   EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "batch size 0 in vary_batch is invalid");
   o = options();
   o.runs = 0;
-  EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "runs must be at least 1");
+  EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "runs 0 is invalid: it must be from 1 to 1000");
+  o = options();
+  o.batch_size = 100000;  // would pad one prompt to 100,000 rows for minutes
+  EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o),
+                        "batch size 100000 is invalid: it must be from 1 to 1024");
+  o = options();
+  o.vary_batch = {1, 5000};
+  EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "batch size 5000 in vary_batch is invalid");
+  o = options();
+  o.decoding.max_new_tokens = 1000000;
+  EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "max_new_tokens 1000000 is invalid");
   o = options();
   o.determinism.tier = 5;
   EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "tier 5 does not exist");

@@ -577,6 +577,21 @@ TEST_F(BpeTokenizer, BadFilesNameTheProblem) {
   EXPECT_ERROR_MENTIONS(load_gpt2_tokenizer(dir_.path()), "is not a JSON object of token ids");
   std::ofstream(vocab) << R"({"a": -1})";
   EXPECT_ERROR_MENTIONS(load_gpt2_tokenizer(dir_.path()), "token \"a\" has id -1");
+  // An id far beyond the vocabulary's size would allocate a table of 2^24.
+  std::ofstream(vocab) << R"({"a": 0, "b": 16777000})";
+  EXPECT_ERROR_MENTIONS(load_gpt2_tokenizer(dir_.path()),
+                        "token \"b\" has id 16777000, not an integer in [0, 65538)");
+  // tokenizer.json fields of the wrong type name the field.
+  std::filesystem::remove(vocab);
+  std::filesystem::remove(merges);
+  std::ofstream(dir_.path() + "/tokenizer.json") << R"({"model": {"type": 5}})";
+  EXPECT_ERROR_MENTIONS(load_gpt2_tokenizer(dir_.path()), "field 'type' must be a string, not 5");
+  std::ofstream(dir_.path() + "/tokenizer.json")
+      << R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": {"x": 1}},)"
+      << R"( "pre_tokenizer": {"type": "ByteLevel"}})";
+  EXPECT_ERROR_MENTIONS(load_gpt2_tokenizer(dir_.path()), "model.merges that is not an array");
+  std::filesystem::remove(dir_.path() + "/tokenizer.json");
+  std::ofstream(merges) << "#version: 0.2\na b\n";
   std::ofstream(vocab) << R"({"a": 0})";
   EXPECT_ERROR_MENTIONS(load_gpt2_tokenizer(dir_.path())->encode("b"),
                         "the vocabulary has no token \"b\"");

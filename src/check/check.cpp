@@ -28,14 +28,29 @@ using nlohmann::json;
 
 namespace {
 
+// Limits on what one check may ask for (docs/assertions.md#limits): beyond
+// them a request is a typo or a runaway loop, not a test, and would allocate
+// for minutes before failing.
+constexpr int kMaxBatchSize = 1024;
+constexpr int kMaxNewTokens = 32768;
+constexpr int kMaxRuns = 1000;
+
+// `where`: "" for batch_size, " in vary_batch", ...
+void check_batch_size(int size, const char* where) {
+  if (size < 1 || size > kMaxBatchSize) {
+    throw Error("batch size " + std::to_string(size) + where +
+                " is invalid: it must be from 1 to " + std::to_string(kMaxBatchSize));
+  }
+}
+
 void validate(const std::vector<Prompt>& prompts, const RunOptions& options) {
   if (prompts.empty()) throw Error("no prompts: give at least one prompt");
-  if (options.batch_size < 1) {
-    throw Error("batch size " + std::to_string(options.batch_size) +
-                " is invalid: it must be at least 1");
-  }
+  check_batch_size(options.batch_size, "");
   const GenerationConfig& d = options.decoding;
-  if (d.max_new_tokens < 1) throw Error("max_new_tokens must be at least 1");
+  if (d.max_new_tokens < 1 || d.max_new_tokens > kMaxNewTokens) {
+    throw Error("max_new_tokens " + std::to_string(d.max_new_tokens) +
+                " is invalid: it must be from 1 to " + std::to_string(kMaxNewTokens));
+  }
   if (d.do_sample && !(d.temperature > 0)) throw Error("temperature must be > 0 when sampling");
   if (!(d.top_p > 0 && d.top_p <= 1)) throw Error("top_p must be in (0, 1]");
   if (d.top_k < 0) throw Error("top_k must be >= 0 (0 keeps every token)");
@@ -226,10 +241,7 @@ namespace {
 std::vector<int> extra_batch_sizes(const CheckOptions& options) {
   std::vector<int> sizes;
   for (int b : options.vary_batch) {
-    if (b < 1) {
-      throw Error("batch size " + std::to_string(b) +
-                  " in vary_batch is invalid: it must be at least 1");
-    }
+    check_batch_size(b, " in vary_batch");
     if (b != options.batch_size && std::find(sizes.begin(), sizes.end(), b) == sizes.end()) {
       sizes.push_back(b);
     }
@@ -596,11 +608,14 @@ void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prom
 CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
                   const CheckOptions& options) {
   validate(prompts, options);
-  if (options.runs < 1) throw Error("runs must be at least 1");
-  if (options.needle_trials < 0) throw Error("needle_trials must be >= 0");
-  if (options.needle_trials > 0 && options.needle_max_batch_size < 1) {
-    throw Error("needle_max_batch_size must be at least 1");
+  if (options.runs < 1 || options.runs > kMaxRuns) {
+    throw Error("runs " + std::to_string(options.runs) + " is invalid: it must be from 1 to " +
+                std::to_string(kMaxRuns));
   }
+  if (options.needle_trials < 0 || options.needle_trials > kMaxRuns) {
+    throw Error("needle_trials must be from 0 to " + std::to_string(kMaxRuns));
+  }
+  if (options.needle_trials > 0) check_batch_size(options.needle_max_batch_size, " in needle_max_batch_size");
   if (options.prefill_vs_decode && options.decoding.do_sample) {
     throw Error("prefill vs decode compares greedy decoding: it cannot be combined with sampling");
   }

@@ -39,7 +39,12 @@ inline bool parse_and_run(CLI::App& app, int argc, char** argv, int& status) {
     app.parse(argc, argv);
     return true;
   } catch (const CLI::ParseError& e) {
-    status = app.exit(e) == 0 ? kPass : kBadInput;
+    if (e.get_exit_code() == 0) {  // --help
+      status = app.exit(e) == 0 ? kPass : kBadInput;
+    } else {  // one line, as every other error
+      std::cerr << "detllm: " << e.what() << " (see --help)\n";
+      status = kBadInput;
+    }
   } catch (const std::exception& e) {
     std::cerr << "detllm: " << e.what() << "\n";
     status = kBadInput;
