@@ -21,6 +21,16 @@ std::string read_file(const std::string& path, const std::string& what);
 // the same reason through opendir; empty if it cannot be read.
 std::vector<std::string> list_directory(const std::string& path);
 
+// Temporary files and folders a writer leaves while it works, named with the
+// writer's pid: ".<run_id>.partial" (a repro pack; the run id holds the pid)
+// and "<name>.partial-<pid>" (a golden, an env snapshot).
+std::string partial_name(const std::string& name);  // "<name>.partial-<pid>"
+
+// Removes the temporary entries in `directory` whose writer is dead (killed
+// before it could clean up); never one whose process still lives. Errors are
+// ignored: this is tidying, not the write itself.
+void remove_stale_partials(const std::string& directory);
+
 }  // namespace detllm::internal
 
 #endif  // DETLLM_SRC_ARTIFACTS_FILE_UTIL_H_

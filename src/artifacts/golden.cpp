@@ -8,6 +8,7 @@
 #include <string_view>
 #include <tuple>
 
+#include "artifacts/file_util.h"
 #include "artifacts/json_io.h"
 #include "artifacts/line_reader.h"
 #include "detllm_test/env_snapshot.h"
@@ -121,7 +122,8 @@ void write_golden(const std::string& path, const Golden& golden) {
   std::error_code error;
   const fs::path target(path);
   if (target.has_parent_path()) fs::create_directories(target.parent_path(), error);
-  const std::string temp = path + ".partial-" + std::to_string(getpid());
+  internal::remove_stale_partials(target.has_parent_path() ? target.parent_path().string() : ".");
+  const std::string temp = internal::partial_name(path);
   std::FILE* out = error ? nullptr : std::fopen(temp.c_str(), "wb");
   const bool written = out && std::fwrite(text.data(), 1, text.size(), out) == text.size();
   const bool closed = out && std::fclose(out) == 0;

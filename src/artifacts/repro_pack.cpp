@@ -41,6 +41,7 @@ PackWriter::PackWriter(const std::string& root, const std::string& run_id) {
   if (error) {
     throw Error("cannot create artifact directory '" + root + "': " + error.message());
   }
+  internal::remove_stale_partials(root);  // of checks killed before they finished
   final_path_ = (fs::path(root) / run_id).string();
   temp_path_ = (fs::path(root) / ("." + run_id + ".partial")).string();
   fs::create_directory(temp_path_, error);

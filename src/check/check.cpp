@@ -615,7 +615,8 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
   if (options.needle_trials < 0 || options.needle_trials > kMaxRuns) {
     throw Error("needle_trials must be from 0 to " + std::to_string(kMaxRuns));
   }
-  if (options.needle_trials > 0) check_batch_size(options.needle_max_batch_size, " in needle_max_batch_size");
+  if (options.needle_trials > 0)
+    check_batch_size(options.needle_max_batch_size, " in needle_max_batch_size");
   if (options.prefill_vs_decode && options.decoding.do_sample) {
     throw Error("prefill vs decode compares greedy decoding: it cannot be combined with sampling");
   }

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <memory>
 
+#include "artifacts/file_util.h"
 #include "artifacts/json_io.h"
 #include "cli/common.h"
 #include "detllm_test/env.h"
@@ -24,7 +25,8 @@ int env(const EnvFlags& f) {
   options.redact_vars = f.redact_vars;
   const fs::path out(f.out);
   if (out.has_parent_path()) fs::create_directories(out.parent_path());
-  const std::string temp = f.out + ".partial";
+  internal::remove_stale_partials(out.has_parent_path() ? out.parent_path().string() : ".");
+  const std::string temp = internal::partial_name(f.out);
   std::ofstream(temp) << internal::dump(capture_env(options), 2) << "\n";
   std::error_code error;
   fs::rename(temp, f.out, error);

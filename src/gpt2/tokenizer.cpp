@@ -232,14 +232,14 @@ class Gpt2Tokenizer final : public Tokenizer {
     // Ids index a table: one far beyond the vocabulary's size would allocate
     // it for nothing (2^24 empty strings are 450 MB), so ids stay within the
     // entries plus room for gaps.
-    const int64_t max_id = std::min<int64_t>(
-        kMaxId, static_cast<int64_t>(files.vocab.size()) + kMaxIdsBeyondSize);
+    const int64_t max_id =
+        std::min<int64_t>(kMaxId, static_cast<int64_t>(files.vocab.size()) + kMaxIdsBeyondSize);
     for (const auto& [token, id] : files.vocab.items()) {
       if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= max_id) {
         throw Error(files.vocab_where + ": token " + internal::quote_text(token) + " has id " +
                     id.dump() + ", not an integer in [0, " + std::to_string(max_id) +
-                    ") (the vocabulary's " + std::to_string(files.vocab.size()) +
-                    " tokens plus " + std::to_string(kMaxIdsBeyondSize) + ")");
+                    ") (the vocabulary's " + std::to_string(files.vocab.size()) + " tokens plus " +
+                    std::to_string(kMaxIdsBeyondSize) + ")");
       }
       ids_[token] = id.get<int64_t>();
       const size_t index = static_cast<size_t>(id.get<int64_t>());

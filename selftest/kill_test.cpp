@@ -1,0 +1,78 @@
+// A check killed (SIGKILL) at any point leaves only complete packs, and
+// temporary folders that the next write into the same root removes.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "artifacts/file_util.h"
+#include "detllm_test/repro_pack.h"
+#include "test_models.h"
+
+namespace detllm {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Starts `detllm check` on the padding bug (a failing check writes a pack),
+// kills it after `delay`, and waits for it.
+void run_and_kill(const std::string& model, const std::string& root,
+                  std::chrono::milliseconds delay) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execl(DETLLM_CLI_PATH, DETLLM_CLI_PATH, "check", "--model", model.c_str(), "--prompt", "Hello",
+          "--prompt", "A longer prompt so that the others are padded.", "--vary-batch", "1,4",
+          "--runs", "2", "--out", root.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::this_thread::sleep_for(delay);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+}
+
+TEST(KillTest, AKilledCheckLeavesOnlyCompletePacksAndItsTempIsCleanedNextTime) {
+  testing::TempDir dir;
+  const std::string root = dir.path() + "/packs";
+  const std::string model =
+      testing::write_torchscript_model(dir.path(), testing::Defect::kIgnoresPadding);
+  int partials = 0, complete = 0;
+  for (int ms = 0; ms <= 2400; ms += 150) {
+    run_and_kill(model, root, std::chrono::milliseconds(ms));
+    if (!fs::exists(root)) continue;
+    for (const auto& entry : fs::directory_iterator(root)) {
+      const std::string name = entry.path().filename().string();
+      if (name.front() == '.') {
+        EXPECT_THAT(name, ::testing::EndsWith(".partial"));
+        ++partials;
+        continue;
+      }
+      // Anything under its final name is whole.
+      for (const char* file :
+           {"report.json", "report.txt", "env.json", "run_config.json", "determinism_applied.json",
+            "trace.jsonl", "diffs/first_divergence.json", "report.html"}) {
+        EXPECT_TRUE(fs::exists(entry.path() / file)) << name << " lacks " << file;
+      }
+      ++complete;
+    }
+  }
+  EXPECT_GT(partials, 0) << "no kill landed while a pack was being written";
+  // The next write into the root removes the dead checks' temporary folders.
+  { PackWriter next(root, new_run_id()); }
+  for (const auto& entry : fs::directory_iterator(root)) {
+    EXPECT_THAT(entry.path().filename().string(), ::testing::Not(::testing::EndsWith(".partial")));
+  }
+  RecordProperty("complete_packs", complete);
+  RecordProperty("partial_folders_cleaned", partials);
+}
+
+}  // namespace
+}  // namespace detllm
