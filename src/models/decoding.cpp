@@ -24,6 +24,15 @@ void check_logits(const at::Tensor& logits, int64_t batch, int step) {
     throw Error(std::string("model returned logits of type ") +
                 c10::toString(logits.scalar_type()) + "; expected a floating-point type");
   }
+  // The largest real vocabularies have a few hundred thousand tokens; each
+  // step copies the logits a few times (float32, host, top-k), so a runaway
+  // one is refused before those copies.
+  constexpr int64_t kMaxVocab = int64_t{1} << 21;
+  if (logits.size(1) > kMaxVocab) {
+    throw Error("model returned logits over " + std::to_string(logits.size(1)) +
+                " tokens at generated token " + std::to_string(step) + "; at most " +
+                std::to_string(kMaxVocab) + " are supported");
+  }
 }
 
 // A request's own sampling generator, seeded from (seed, its token ids), so its
