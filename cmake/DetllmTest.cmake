@@ -7,6 +7,7 @@
 #     each test keeps the repro packs of its failed assertions in <Suite.Test>/;
 #   - a failing test's `failures.txt` (every failed assertion's message, with its
 #     pack's path) is attached with ATTACHED_FILES_ON_FAIL, for CDash;
+#   - listing the tests may take 60 s (DISCOVERY_TIMEOUT, unless given);
 #   - every test is labelled `determinism`; with GPU also `gpu`, and asks CTest
 #     for one slot of a `gpus` resource, so that `ctest -j N --resource-spec-file
 #     gpus.json` never runs two GPU tests on one GPU (the test uses the GPU CTest
@@ -46,7 +47,13 @@ function(detllm_discover_tests target)
   # gtest_discover_tests needs in the including directory's scope only, and
   # add_subdirectory users call this from their own directory.
   include(GoogleTest)
-  gtest_discover_tests(${target} ${arg_UNPARSED_ARGUMENTS} PROPERTIES ${properties})
+  # Listing the tests loads libtorch, which takes seconds on a loaded CI machine
+  # or under a sanitizer: more than gtest_discover_tests' default of 5.
+  set(discovery "")
+  if(NOT "DISCOVERY_TIMEOUT" IN_LIST arg_UNPARSED_ARGUMENTS)
+    set(discovery DISCOVERY_TIMEOUT 60)
+  endif()
+  gtest_discover_tests(${target} ${arg_UNPARSED_ARGUMENTS} ${discovery} PROPERTIES ${properties})
 
   # Test names are only known once discovered, so the labels and attachment of each test's
   # failures.txt is set when CTest reads the discovered list: a script CTest
