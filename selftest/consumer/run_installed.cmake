@@ -3,6 +3,7 @@
 # package. Arguments: -DBUILD_DIR= -DSOURCE_DIR= -DWORK_DIR= [-DLAUNCHER=]
 # [-DPREFIX_PATH=a|b] (the build's own prefix path, '|'-separated)
 # [-DCUDA_COMPILER= -DCUDA_ARCHITECTURES=] (for a CUDA libtorch's package)
+# [-DSANITIZE=ON] (the build is DETLLM_SANITIZE's)
 file(REMOVE_RECURSE ${WORK_DIR})
 function(step)
   execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -15,6 +16,9 @@ step(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix)
 set(extra)
 if(LAUNCHER)
   list(APPEND extra -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
+endif()
+if(SANITIZE)  # instrumented static libraries need the sanitizers' runtime
+  list(APPEND extra -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined)
 endif()
 if(CUDA_COMPILER)
   list(APPEND extra -DCMAKE_CUDA_COMPILER=${CUDA_COMPILER} -DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES})
