@@ -462,6 +462,10 @@ TEST_F(CheckTest, BadInputIsAClearErrorAndLeavesNoPack) {
   o.decoding.max_new_tokens = 1000000;
   EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "max_new_tokens 1000000 is invalid");
   o = options();
+  o.vary_batch = {1, 1024};  // 1024 rows of 5000 tokens: refused before allocating
+  EXPECT_ERROR_MENTIONS(check(*model, {std::string(5000, 'x')}, o),
+                        "a batch of 1024 prompts of up to 5000 tokens, generating");
+  o = options();
   o.determinism.tier = 5;
   EXPECT_ERROR_MENTIONS(check(*model, kPrompts, o), "tier 5 does not exist");
   o = options();

@@ -60,6 +60,27 @@ void validate(const std::vector<Prompt>& prompts, const RunOptions& options) {
   }
 }
 
+// The memory a batch needs grows with its token positions: batch size times
+// (longest prompt + generated tokens), for every activation and the KV cache.
+// Estimated before anything is allocated; beyond the bound the check is
+// refused rather than left to exhaust the machine.
+constexpr int64_t kMaxTokenPositions = int64_t{1} << 22;
+
+void check_token_positions(const std::vector<Request>& requests, int batch_size,
+                           const GenerationConfig& decoding) {
+  size_t longest = 0;
+  for (const Request& r : requests) longest = std::max(longest, r.ids.size());
+  const int64_t positions =
+      static_cast<int64_t>(batch_size) * (static_cast<int64_t>(longest) + decoding.max_new_tokens);
+  if (positions > kMaxTokenPositions) {
+    throw Error("a batch of " + std::to_string(batch_size) + " prompts of up to " +
+                std::to_string(longest) + " tokens, generating " +
+                std::to_string(decoding.max_new_tokens) + ", holds " + std::to_string(positions) +
+                " token positions; at most " + std::to_string(kMaxTokenPositions) +
+                " are supported (use a smaller batch size, or shorter prompts)");
+  }
+}
+
 std::vector<Request> tokenize(const Generator& model, const std::vector<Prompt>& prompts) {
   std::vector<Request> requests;
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -206,6 +227,7 @@ void run_preflight(Generator& model, const std::vector<Request>& requests,
 RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOptions& options) {
   validate(prompts, options);
   const std::vector<Request> requests = tokenize(model, prompts);
+  check_token_positions(requests, options.batch_size, options.decoding);
   const ModelInfo info = model.info();
   std::optional<PackWriter> pack;
   if (!options.out_dir.empty()) pack.emplace(options.out_dir, new_run_id());
@@ -622,6 +644,11 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
   }
   const std::vector<int> extra_sizes = extra_batch_sizes(options);
   const std::vector<Request> requests = tokenize(model, prompts);
+  check_token_positions(requests, options.batch_size, options.decoding);
+  for (const int b : extra_sizes) check_token_positions(requests, b, options.decoding);
+  if (options.needle_trials > 0) {
+    check_token_positions(requests, options.needle_max_batch_size, options.decoding);
+  }
   const ModelInfo info = model.info();
   std::optional<PackWriter> pack;
   if (!options.out_dir.empty()) pack.emplace(options.out_dir, new_run_id());
