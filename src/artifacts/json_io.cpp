@@ -4,6 +4,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 
 #include "artifacts/file_util.h"
 #include "detllm_test/error.h"
@@ -36,54 +37,62 @@ const nlohmann::json* present(const nlohmann::json& object, const char* key) {
 
 }  // namespace
 
+namespace {
+
+// `value` as an integer in [min, max], if it is exactly one (a writer's 3.0
+// too); nullopt for any other value.
+std::optional<int64_t> exact_integer(const nlohmann::json& value, int64_t min, int64_t max) {
+  std::optional<int64_t> n;
+  if (value.is_number_unsigned()) {
+    if (value.get<uint64_t>() <= static_cast<uint64_t>(max)) n = value.get<int64_t>();
+  } else if (value.is_number_integer()) {
+    n = value.get<int64_t>();
+  } else if (value.is_number_float()) {
+    const double d = value.get<double>();
+    if (std::trunc(d) == d && d >= -9.2e18 && d <= 9.2e18) n = static_cast<int64_t>(d);
+  }
+  if (n && (*n < min || *n > max)) n.reset();
+  return n;
+}
+
+std::string integer_range(int64_t min, int64_t max) {
+  return "from " + std::to_string(min) + " to " + std::to_string(max);
+}
+
+// A field whose JSON type `is` tells, read as T.
+template <typename T>
+T typed_field(const nlohmann::json& object, const char* key, T fallback, const std::string& where,
+              bool (nlohmann::json::*is)() const noexcept, const char* expected) {
+  const nlohmann::json* value = present(object, key);
+  if (value == nullptr) return fallback;
+  if (!(value->*is)()) wrong_type(where, key, expected, *value);
+  return value->get<T>();
+}
+
+}  // namespace
+
 int64_t integer_field(const nlohmann::json& object, const char* key, int64_t fallback, int64_t min,
                       int64_t max, const std::string& where) {
   const nlohmann::json* value = present(object, key);
   if (value == nullptr) return fallback;
-  bool exact = false;
-  int64_t n = 0;
-  if (value->is_number_unsigned()) {
-    exact = value->get<uint64_t>() <= static_cast<uint64_t>(max);
-    n = exact ? static_cast<int64_t>(value->get<uint64_t>()) : 0;
-  } else if (value->is_number_integer()) {
-    n = value->get<int64_t>();
-    exact = true;
-  } else if (value->is_number_float()) {
-    const double d = value->get<double>();
-    // Only a float that is an integer of the range (a writer's "3.0").
-    exact = std::trunc(d) == d && d >= -9.2e18 && d <= 9.2e18;
-    n = exact ? static_cast<int64_t>(d) : 0;
-  }
-  if (!exact || n < min || n > max) {
-    wrong_type(where, key,
-               ("an integer from " + std::to_string(min) + " to " + std::to_string(max)).c_str(),
-               *value);
-  }
-  return n;
+  const std::optional<int64_t> n = exact_integer(*value, min, max);
+  if (!n) wrong_type(where, key, ("an integer " + integer_range(min, max)).c_str(), *value);
+  return *n;
 }
 
 double number_field(const nlohmann::json& object, const char* key, double fallback,
                     const std::string& where) {
-  const nlohmann::json* value = present(object, key);
-  if (value == nullptr) return fallback;
-  if (!value->is_number()) wrong_type(where, key, "a number", *value);
-  return value->get<double>();
+  return typed_field(object, key, fallback, where, &nlohmann::json::is_number, "a number");
 }
 
 bool bool_field(const nlohmann::json& object, const char* key, bool fallback,
                 const std::string& where) {
-  const nlohmann::json* value = present(object, key);
-  if (value == nullptr) return fallback;
-  if (!value->is_boolean()) wrong_type(where, key, "true or false", *value);
-  return value->get<bool>();
+  return typed_field(object, key, fallback, where, &nlohmann::json::is_boolean, "true or false");
 }
 
 std::string string_field(const nlohmann::json& object, const char* key, const std::string& fallback,
                          const std::string& where) {
-  const nlohmann::json* value = present(object, key);
-  if (value == nullptr) return fallback;
-  if (!value->is_string()) wrong_type(where, key, "a string", *value);
-  return value->get<std::string>();
+  return typed_field(object, key, fallback, where, &nlohmann::json::is_string, "a string");
 }
 
 std::vector<std::string> strings_field(const nlohmann::json& object, const char* key,
@@ -101,12 +110,13 @@ std::vector<int> ints_field(const nlohmann::json& object, const char* key,
                             const std::string& where) {
   const nlohmann::json* value = present(object, key);
   if (value == nullptr) return {};
-  if (!value->is_array()) wrong_type(where, key, "an array of integers", *value);
+  const std::string expected = "an array of integers " + integer_range(INT32_MIN, INT32_MAX);
+  if (!value->is_array()) wrong_type(where, key, expected.c_str(), *value);
   std::vector<int> out;
   for (const nlohmann::json& item : *value) {
-    const nlohmann::json wrapped = {{key, item}};
-    out.push_back(static_cast<int>(
-        integer_field(wrapped, key, 0, INT32_MIN, INT32_MAX, where + " (an item of)")));
+    const std::optional<int64_t> n = exact_integer(item, INT32_MIN, INT32_MAX);
+    if (!n) wrong_type(where, key, expected.c_str(), *value);
+    out.push_back(static_cast<int>(*n));
   }
   return out;
 }

@@ -573,9 +573,7 @@ void explain(Generator& model, const std::vector<Request>& requests, const Check
   } catch (const std::exception& e) {
     found.why = std::string("localisation failed: ") + e.what();
   }
-  report.first_divergent_op = found.op;
-  report.layer_drift = found.layer_drift;
-  if (!found.op) report.notes.push_back("first differing op not found: " + found.why);
+  found.add_to(report);
 }
 
 // The check's repro pack: each run's environment and trace, the other batch

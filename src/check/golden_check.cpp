@@ -130,8 +130,7 @@ void explain(Generator& model, const CheckOptions& o, const Golden& golden, cons
   } catch (const std::exception& e) {
     found.why = std::string("localisation failed: ") + e.what();
   }
-  report.first_divergent_op = found.op;
-  if (!found.op) report.notes.push_back("first differing op not found: " + found.why);
+  found.add_to(report);
 }
 
 RunResult run_once(Generator& model, const std::vector<Prompt>& prompts, CheckOptions o) {

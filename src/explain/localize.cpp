@@ -114,11 +114,13 @@ std::vector<std::string> shapes_of(const std::vector<std::vector<int64_t>>& size
   return out;
 }
 
-// The records that compute a value.
+// Whether a record computes a value: what localisation compares.
+bool computes(const OpRecord& r) { return r.output.defined() && !moves_data_only(r.name); }
+
 std::vector<const OpRecord*> computing(const std::vector<OpRecord>& records) {
   std::vector<const OpRecord*> out;
   for (const OpRecord& r : records) {
-    if (r.output.defined() && !moves_data_only(r.name)) out.push_back(&r);
+    if (computes(r)) out.push_back(&r);
   }
   return out;
 }
@@ -180,21 +182,17 @@ std::optional<OpDivergence> first_divergent_op(const Recording& a, const Localiz
   return std::nullopt;
 }
 
-// The forward pass (0: the prefill, t: generated token t) that `index` of
-// `items` belongs to, given where each pass starts.
-size_t pass_of(size_t index, const std::vector<size_t>& starts) {
-  return static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), index) -
-                             starts.begin()) -
-         1;
-}
-
-// The layer outputs of a recording's forward passes, one list per pass.
-std::vector<std::vector<const LayerOutput*>> forward_passes(const Recording& r) {
-  std::vector<std::vector<const LayerOutput*>> passes(r.layer_pass_starts.size());
-  for (size_t i = 0; i < r.layers.size(); ++i) {
-    if (!r.layer_pass_starts.empty() && i >= r.layer_pass_starts.front()) {
-      passes[pass_of(i, r.layer_pass_starts)].push_back(&r.layers[i]);
-    }
+// `items` grouped by forward pass (0: the prefill, t: generated token t),
+// given the index where each pass starts; those `keep` refuses are left out.
+template <typename T, typename Keep>
+std::vector<std::vector<const T*>> by_pass(const std::vector<T>& items,
+                                           const std::vector<size_t>& starts, Keep keep) {
+  std::vector<std::vector<const T*>> passes(starts.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (starts.empty() || i < starts.front() || !keep(items[i])) continue;
+    const auto pass =
+        static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), i) - starts.begin() - 1);
+    passes[pass].push_back(&items[i]);
   }
   return passes;
 }
@@ -212,7 +210,9 @@ std::optional<LayerDrift> layer_drift(const Recording& a, const LocalizationSide
          token < static_cast<int>(b.tokens.size()) && a.tokens[token] == b.tokens[token]) {
     ++token;
   }
-  const auto pa = forward_passes(a), pb = forward_passes(b);
+  const auto every = [](const LayerOutput&) { return true; };
+  const auto pa = by_pass(a.layers, a.layer_pass_starts, every);
+  const auto pb = by_pass(b.layers, b.layer_pass_starts, every);
   if (token >= static_cast<int>(std::min(pa.size(), pb.size()))) return std::nullopt;
   const std::vector<const LayerOutput*>& la = pa[token];
   const std::vector<const LayerOutput*>& lb = pb[token];
@@ -241,16 +241,7 @@ std::string fingerprint(const at::Tensor& output, int64_t batch, int64_t row) {
 
 // A recording's computing ops, per forward pass.
 std::vector<std::vector<const OpRecord*>> computing_passes(const Recording& r) {
-  std::vector<std::vector<const OpRecord*>> passes(r.pass_starts.size());
-  for (size_t i = 0; i < r.ops.size(); ++i) {
-    const OpRecord& op = r.ops[i];
-    if (r.pass_starts.empty() || i < r.pass_starts.front() || !op.output.defined() ||
-        moves_data_only(op.name)) {
-      continue;
-    }
-    passes[pass_of(i, r.pass_starts)].push_back(&op);
-  }
-  return passes;
+  return by_pass(r.ops, r.pass_starts, computes);
 }
 
 std::vector<std::string> split(const std::string& text) {
@@ -328,6 +319,12 @@ Localization localize_against(Generator& model, const LocalizationSide& side,
                " compared): the divergence did not reproduce during localisation";
   if (recording.truncated) result.why += "; recording stopped at its memory limit";
   return result;
+}
+
+void Localization::add_to(Report& report) const {
+  report.first_divergent_op = op;
+  report.layer_drift = layer_drift;
+  if (!op) report.notes.push_back("first differing op not found: " + why);
 }
 
 Localization localize(Generator& model, const LocalizationSide& left, const LocalizationSide& right,

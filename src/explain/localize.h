@@ -32,6 +32,9 @@ struct Localization {
   // forward pass of the divergent token (the last one generated), or of the
   // first token where the re-runs chose differently; compared as the ops are.
   std::optional<LayerDrift> layer_drift;
+
+  // Into `report`: the op and the drift, or a note saying why no op was named.
+  void add_to(Report& report) const;
 };
 
 // Runs the model on each side with an OpRecorder, generating

@@ -47,9 +47,7 @@ class OpRecorder {
   OpRecorder(const OpRecorder&) = delete;
   OpRecorder& operator=(const OpRecorder&) = delete;
 
-  const std::vector<OpRecord>& records() const { return records_; }
-  const std::vector<LayerOutput>& layer_outputs() const { return layer_outputs_; }
-  // Moves them out (the recorder keeps recording, from empty).
+  // What was recorded, moved out (the recorder keeps recording, from empty).
   std::vector<OpRecord> take_records() { return std::move(records_); }
   std::vector<LayerOutput> take_layer_outputs() { return std::move(layer_outputs_); }
   // Per forward pass, where its records and layer outputs start.

@@ -15,13 +15,12 @@ using nlohmann::json;
 struct DtypeInfo {
   const char* name;
   at::ScalarType type;
-  uint64_t bytes;
 };
-constexpr DtypeInfo kDtypes[] = {{"F64", at::kDouble, 8}, {"F32", at::kFloat, 4},
-                                 {"F16", at::kHalf, 2},   {"BF16", at::kBFloat16, 2},
-                                 {"I64", at::kLong, 8},   {"I32", at::kInt, 4},
-                                 {"I16", at::kShort, 2},  {"I8", at::kChar, 1},
-                                 {"U8", at::kByte, 1},    {"BOOL", at::kBool, 1}};
+// The libtorch type of each safetensors dtype (sizes: safetensors_dtype_bytes).
+constexpr DtypeInfo kDtypes[] = {{"F64", at::kDouble},    {"F32", at::kFloat}, {"F16", at::kHalf},
+                                 {"BF16", at::kBFloat16}, {"I64", at::kLong},  {"I32", at::kInt},
+                                 {"I16", at::kShort},     {"I8", at::kChar},   {"U8", at::kByte},
+                                 {"BOOL", at::kBool}};
 
 const DtypeInfo* find_dtype(const std::string& name) {
   for (const DtypeInfo& d : kDtypes)
