@@ -16,8 +16,8 @@
 #include "detllm_test/check.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
-#include "gpt2/pretokenizer.h"
-#include "gpt2/safetensors.h"
+#include "hf/pretokenizer.h"
+#include "hf/safetensors.h"
 #include "test_models.h"
 
 namespace detllm {
@@ -305,11 +305,11 @@ TEST(Gpt2Checkpoint, LoadsWithATokenizerJsonOnly) {
   EXPECT_EQ(model->info().files[2].path, dir.path() + "/tokenizer.json");
 }
 
-// save_gpt2_checkpoint writes what load_gpt2_model reads: the same model, bit for bit.
+// save_hf_checkpoint writes what load_gpt2_model reads: the same model, bit for bit.
 TEST(Gpt2Checkpoint, SavedBuiltinModelLoadsBackIdentically) {
   testing::TempDir dir;
   auto builtin = make_builtin_model(BuiltinConfig::tiny());
-  save_gpt2_checkpoint(*builtin, dir.path());
+  save_hf_checkpoint(*builtin, dir.path());
   testing::write_bpe_files(dir.path(), {});
   auto loaded = load_gpt2_model(dir.path());
   GenerationConfig greedy;
@@ -356,8 +356,12 @@ class BadGpt2Checkpoint : public ::testing::Test {
 
 TEST_F(BadGpt2Checkpoint, MissingDirectoryOrFile) {
   EXPECT_ERROR_MENTIONS(load_gpt2_model(path("nothing")), "not a directory");
+  std::filesystem::remove(path("model.safetensors"));
+  expect_load_error("has no weights: neither model.safetensors nor model.safetensors.index.json");
   std::filesystem::remove(path("merges.txt"));
   expect_load_error("it has no merges.txt");
+  std::filesystem::remove(path("config.json"));
+  expect_load_error("it has no config.json");
 }
 
 TEST_F(BadGpt2Checkpoint, ConfigWithoutALayerCount) {
@@ -374,7 +378,7 @@ TEST_F(BadGpt2Checkpoint, ConfigWithBadValues) {
   edit_config([](json& c) { c["n_head"] = 5; });
   expect_load_error("n_embd is not a multiple of n_head");
   edit_config([](json& c) { c["n_head"] = "four"; });
-  expect_load_error("n_head is \"four\", not a positive integer");
+  expect_load_error("field 'n_head' must be an integer from 1 to 2147483648, not \"four\"");
   edit_config([](json& c) {
     c["n_head"] = 4;
     c["activation_function"] = "relu";

@@ -9,7 +9,7 @@
 #include <random>
 
 #include "artifacts/file_util.h"
-#include "gpt2/safetensors.h"
+#include "hf/safetensors.h"
 
 namespace detllm::testing {
 namespace {

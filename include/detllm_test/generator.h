@@ -24,7 +24,11 @@ struct GenerationConfig {
   uint64_t seed = 0;   // seeds each request's own sampling generator
   bool capture_logprobs = true;
   // Generation of a row stops after this token (it is kept in the output).
+  // Unset, a row stops after any of the model's own stop tokens
+  // (ModelInfo::eos_token_ids, from generation_config.json); set, after this one only.
   std::optional<int64_t> eos_token_id;
+  // The model's own stop tokens are not applied (eos_token_id still is).
+  bool ignore_eos = false;
 };
 
 // What one request produced.
@@ -72,6 +76,9 @@ struct ModelInfo {
   std::string dtype = "float32";
   std::string device = "cpu";
   int64_t vocab_size = 0;
+  // Tokens that end generation unless GenerationConfig says otherwise
+  // (generation_config.json's eos_token_id for a checkpoint).
+  std::vector<int64_t> eos_token_ids;
   Capabilities capabilities;
 };
 

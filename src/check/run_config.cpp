@@ -15,14 +15,17 @@ json model_files_json(const std::vector<ModelFile>& files) {
 }
 
 json decoding_json(const GenerationConfig& d) {
-  return {{"max_new_tokens", d.max_new_tokens},
-          {"do_sample", d.do_sample},
-          {"temperature", d.temperature},
-          {"top_p", d.top_p},
-          {"top_k", d.top_k},
-          {"seed", d.seed},
-          {"capture_logprobs", d.capture_logprobs},
-          {"eos_token_id", d.eos_token_id ? json(*d.eos_token_id) : json(nullptr)}};
+  json out = {{"max_new_tokens", d.max_new_tokens},
+              {"do_sample", d.do_sample},
+              {"temperature", d.temperature},
+              {"top_p", d.top_p},
+              {"top_k", d.top_k},
+              {"seed", d.seed},
+              {"capture_logprobs", d.capture_logprobs},
+              {"eos_token_id", d.eos_token_id ? json(*d.eos_token_id) : json(nullptr)}};
+  // Written only when set, so that goldens recorded before it compare equal.
+  if (d.ignore_eos) out["ignore_eos"] = true;
+  return out;
 }
 
 GenerationConfig decoding_from_json(const json& d) {
@@ -36,6 +39,7 @@ GenerationConfig decoding_from_json(const json& d) {
   c.capture_logprobs = d.value("capture_logprobs", true);
   const json eos = d.value("eos_token_id", json());
   if (!eos.is_null()) c.eos_token_id = eos.get<int64_t>();
+  c.ignore_eos = d.value("ignore_eos", false);
   return c;
 }
 

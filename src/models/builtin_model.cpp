@@ -31,35 +31,96 @@ BuiltinConfig BuiltinConfig::small() {
   return config;
 }
 
+BuiltinConfig BuiltinConfig::llama_tiny() {
+  BuiltinConfig config = tiny();
+  config.preset = "llama-tiny";
+  config.model_type = "llama";
+  config.activation_function = "silu";
+  config.n_head = 4;
+  config.n_kv_head = 2;
+  config.n_inner = 128;
+  config.layer_norm_epsilon = 1e-6;
+  config.tie_word_embeddings = false;
+  return config;
+}
+
+BuiltinConfig BuiltinConfig::llama_small() {
+  BuiltinConfig config;
+  config.preset = "llama-small";
+  config.model_type = "llama";
+  config.activation_function = "silu";
+  config.vocab_size = 49152;
+  config.n_positions = 2048;
+  config.n_embd = 576;
+  config.n_layer = 30;
+  config.n_head = 9;
+  config.n_kv_head = 3;
+  config.n_inner = 1536;
+  config.layer_norm_epsilon = 1e-5;
+  config.init_std = 0.08;
+  return config;
+}
+
 BuiltinConfig BuiltinConfig::preset_named(const std::string& name) {
   if (name == "tiny") return tiny();
   if (name == "small") return small();
-  throw Error("unknown built-in preset '" + name + "'; expected tiny or small");
+  if (name == "llama-tiny") return llama_tiny();
+  if (name == "llama-small") return llama_small();
+  throw Error("unknown built-in preset '" + name +
+              "'; expected tiny, small, llama-tiny or llama-small");
 }
 
 namespace internal {
 
 std::vector<std::pair<std::string, at::Tensor*>> BuiltinWeights::named() {
-  std::vector<std::pair<std::string, at::Tensor*>> out = {{"wte.weight", &wte},
-                                                          {"wpe.weight", &wpe}};
+  std::vector<std::pair<std::string, at::Tensor*>> out;
+  const auto add = [&](std::string name, at::Tensor& tensor) {
+    if (tensor.defined()) out.emplace_back(std::move(name), &tensor);
+  };
+  if (llama) {
+    add("model.embed_tokens.weight", wte);
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      const std::string p = "model.layers." + std::to_string(i) + ".";
+      Block& b = blocks[i];
+      add(p + "input_layernorm.weight", b.ln_1_weight);
+      add(p + "self_attn.q_proj.weight", b.q_weight);
+      add(p + "self_attn.q_proj.bias", b.q_bias);
+      add(p + "self_attn.k_proj.weight", b.k_weight);
+      add(p + "self_attn.k_proj.bias", b.k_bias);
+      add(p + "self_attn.v_proj.weight", b.v_weight);
+      add(p + "self_attn.v_proj.bias", b.v_bias);
+      add(p + "self_attn.o_proj.weight", b.attn_proj_weight);
+      add(p + "self_attn.o_proj.bias", b.attn_proj_bias);
+      add(p + "post_attention_layernorm.weight", b.ln_2_weight);
+      add(p + "mlp.gate_proj.weight", b.gate_weight);
+      add(p + "mlp.up_proj.weight", b.up_weight);
+      add(p + "mlp.down_proj.weight", b.down_weight);
+    }
+    add("model.norm.weight", ln_f_weight);
+    add("lm_head.weight", lm_head);
+    return out;
+  }
+  add("wte.weight", wte);
+  add("wpe.weight", wpe);
   for (size_t i = 0; i < blocks.size(); ++i) {
     const std::string p = "h." + std::to_string(i) + ".";
     Block& b = blocks[i];
-    out.insert(out.end(), {{p + "ln_1.weight", &b.ln_1_weight},
-                           {p + "ln_1.bias", &b.ln_1_bias},
-                           {p + "attn.c_attn.weight", &b.attn_weight},
-                           {p + "attn.c_attn.bias", &b.attn_bias},
-                           {p + "attn.c_proj.weight", &b.attn_proj_weight},
-                           {p + "attn.c_proj.bias", &b.attn_proj_bias},
-                           {p + "ln_2.weight", &b.ln_2_weight},
-                           {p + "ln_2.bias", &b.ln_2_bias},
-                           {p + "mlp.c_fc.weight", &b.fc_weight},
-                           {p + "mlp.c_fc.bias", &b.fc_bias},
-                           {p + "mlp.c_proj.weight", &b.mlp_proj_weight},
-                           {p + "mlp.c_proj.bias", &b.mlp_proj_bias}});
+    add(p + "ln_1.weight", b.ln_1_weight);
+    add(p + "ln_1.bias", b.ln_1_bias);
+    add(p + "attn.c_attn.weight", b.attn_weight);
+    add(p + "attn.c_attn.bias", b.attn_bias);
+    add(p + "attn.c_proj.weight", b.attn_proj_weight);
+    add(p + "attn.c_proj.bias", b.attn_proj_bias);
+    add(p + "ln_2.weight", b.ln_2_weight);
+    add(p + "ln_2.bias", b.ln_2_bias);
+    add(p + "mlp.c_fc.weight", b.fc_weight);
+    add(p + "mlp.c_fc.bias", b.fc_bias);
+    add(p + "mlp.c_proj.weight", b.mlp_proj_weight);
+    add(p + "mlp.c_proj.bias", b.mlp_proj_bias);
   }
-  out.insert(out.end(), {{"ln_f.weight", &ln_f_weight}, {"ln_f.bias", &ln_f_bias}});
-  if (lm_head.defined()) out.emplace_back("lm_head.weight", &lm_head);
+  add("ln_f.weight", ln_f_weight);
+  add("ln_f.bias", ln_f_bias);
+  add("lm_head.weight", lm_head);
   return out;
 }
 
@@ -69,12 +130,50 @@ BuiltinWeights BuiltinWeights::empty_like(const BuiltinConfig& c) {
   const int64_t I = c.n_inner > 0 ? c.n_inner : 4 * C;
   BuiltinWeights w;
   w.wte = e({c.vocab_size, C});
-  w.wpe = e({c.n_positions, C});
   w.ln_f_weight = e({C});
+  if (!c.tie_word_embeddings) w.lm_head = e({c.vocab_size, C});
+  if (c.is_llama_architecture()) {
+    w.llama = true;
+    const int64_t H = c.n_head, D = c.head_dim > 0 ? c.head_dim : C / std::max<int64_t>(H, 1);
+    const int64_t KV = c.n_kv_head > 0 ? c.n_kv_head : H;
+    for (int64_t i = 0; i < c.n_layer; ++i) {
+      BuiltinWeights::Block b;
+      b.ln_1_weight = e({C});
+      b.q_weight = e({H * D, C});
+      b.k_weight = e({KV * D, C});
+      b.v_weight = e({KV * D, C});
+      if (c.attention_bias) {
+        b.q_bias = e({H * D});
+        b.k_bias = e({KV * D});
+        b.v_bias = e({KV * D});
+      }
+      b.attn_proj_weight = e({C, H * D});
+      if (c.attention_output_bias) b.attn_proj_bias = e({C});
+      b.ln_2_weight = e({C});
+      b.gate_weight = e({I, C});
+      b.up_weight = e({I, C});
+      b.down_weight = e({C, I});
+      w.blocks.push_back(std::move(b));
+    }
+    return w;
+  }
+  w.wpe = e({c.n_positions, C});
   w.ln_f_bias = e({C});
   for (int64_t i = 0; i < c.n_layer; ++i) {
-    w.blocks.push_back({e({C}), e({C}), e({C, 3 * C}), e({3 * C}), e({C, C}), e({C}), e({C}),
-                        e({C}), e({C, I}), e({I}), e({I, C}), e({C})});
+    BuiltinWeights::Block b;
+    b.ln_1_weight = e({C});
+    b.ln_1_bias = e({C});
+    b.attn_weight = e({C, 3 * C});
+    b.attn_bias = e({3 * C});
+    b.attn_proj_weight = e({C, C});
+    b.attn_proj_bias = e({C});
+    b.ln_2_weight = e({C});
+    b.ln_2_bias = e({C});
+    b.fc_weight = e({C, I});
+    b.fc_bias = e({I});
+    b.mlp_proj_weight = e({I, C});
+    b.mlp_proj_bias = e({C});
+    w.blocks.push_back(std::move(b));
   }
   return w;
 }
@@ -83,19 +182,84 @@ BuiltinWeights random_weights(const BuiltinConfig& config) {
   BuiltinWeights w = BuiltinWeights::empty_like(config);
   at::Generator generator = at::detail::createCPUGenerator(config.weight_seed);
   for (auto& [name, tensor] : w.named()) {
-    const bool is_norm = name.find("ln_") != std::string::npos;
+    const bool is_norm = name.find("ln_") != std::string::npos ||
+                         name.find("norm.") != std::string::npos;
     const bool is_bias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
     if (is_norm) {
       tensor->fill_(is_bias ? 0.0 : 1.0);
     } else if (is_bias) {
       tensor->zero_();
     } else {
-      const double std = name == "wte.weight" ? config.embedding_std : config.init_std;
+      const bool embedding = name == "wte.weight" || name == "model.embed_tokens.weight";
+      const double std = embedding ? config.embedding_std : config.init_std;
       tensor->normal_(0.0, std, generator);
     }
   }
   return w;
 }
+
+namespace {
+
+// The rotary embedding's inverse frequencies, float32 [head_dim / 2] on the
+// CPU, as transformers computes them (float32 throughout) for a forward pass
+// that reaches `seq_len` positions; only "dynamic" depends on that.
+at::Tensor rope_frequencies(const BuiltinConfig& config, int64_t dim, int64_t seq_len) {
+  const RopeScaling& r = config.rope_scaling;
+  const auto fail = [&](const std::string& problem) {
+    throw Error("built-in model: rope_scaling " + problem);
+  };
+  if (r.type != "default" && !(r.factor >= 1.0 || (r.type == "linear" && r.factor > 0))) {
+    fail("factor " + std::to_string(r.factor) + " is out of range");
+  }
+  double base = config.rope_theta;
+  if (!(base > 0)) throw Error("built-in model: rope_theta must be positive");
+  if (r.type == "dynamic" && seq_len > config.n_positions) {
+    const double scale = r.factor * static_cast<double>(seq_len) / config.n_positions - (r.factor - 1);
+    base *= std::pow(scale, static_cast<double>(dim) / static_cast<double>(dim - 2));
+  }
+  const at::Tensor exponent = at::arange(0, dim, 2, at::kLong).to(at::kFloat) / dim;
+  at::Tensor inv_freq = 1.0 / at::pow(base, exponent);
+  if (r.type == "default" || r.type == "dynamic") return inv_freq;
+  if (r.type == "linear") return inv_freq / r.factor;
+  if (r.type != "llama3") {
+    fail("type '" + r.type + "' is not supported; expected default, linear, dynamic or llama3");
+  }
+  if (!(r.high_freq_factor > r.low_freq_factor) || !(r.low_freq_factor > 0) ||
+      r.original_max_position_embeddings <= 0) {
+    fail("llama3 needs high_freq_factor > low_freq_factor > 0 and a positive "
+         "original_max_position_embeddings");
+  }
+  // Long wavelengths are stretched by `factor`, short ones kept, the band
+  // between blended smoothly (Llama 3.1).
+  const auto old_context = static_cast<double>(r.original_max_position_embeddings);
+  const double low_freq_wavelen = old_context / r.low_freq_factor;
+  const double high_freq_wavelen = old_context / r.high_freq_factor;
+  const at::Tensor wavelen = 2 * M_PI / inv_freq;
+  at::Tensor scaled = at::where(wavelen > low_freq_wavelen, inv_freq / r.factor, inv_freq);
+  const at::Tensor smooth =
+      (old_context / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
+  const at::Tensor smoothed = (1 - smooth) * scaled / r.factor + smooth * scaled;
+  const at::Tensor medium =
+      at::logical_not(wavelen < high_freq_wavelen).logical_and(at::logical_not(wavelen > low_freq_wavelen));
+  return at::where(medium, smoothed, scaled);
+}
+
+// RMSNorm as transformers computes it: in float32, scaled by the weight in the
+// model's dtype.
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double epsilon) {
+  const at::Tensor h = x.to(at::kFloat);
+  const at::Tensor variance = h.pow(2).mean(-1, /*keepdim=*/true);
+  return weight * (h * at::rsqrt(variance + epsilon)).to(x.scalar_type());
+}
+
+// x * cos + rotate_half(x) * sin, rotate_half(x) = (-x2, x1).
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const int64_t half = x.size(-1) / 2;
+  const at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+  return x * cos + rotated * sin;
+}
+
+}  // namespace
 
 BuiltinModel::BuiltinModel(BuiltinConfig config, const ModelOptions& options,
                            BuiltinWeights weights, std::shared_ptr<const Tokenizer> tokenizer)
@@ -104,18 +268,40 @@ BuiltinModel::BuiltinModel(BuiltinConfig config, const ModelOptions& options,
       device_(parse_device(options.device)),
       dtype_(parse_dtype(options.dtype)),
       weights_(std::move(weights)) {
-  if (config_.n_head <= 0 || config_.n_embd % config_.n_head != 0) {
-    throw Error("built-in model: n_embd (" + std::to_string(config_.n_embd) +
-                ") must be a multiple of n_head (" + std::to_string(config_.n_head) + ")");
+  const auto fail = [](const std::string& problem) { throw Error("built-in model: " + problem); };
+  const auto text = [](auto value) { return std::to_string(value); };
+  const bool llama = config_.is_llama_architecture();
+  if (!llama && config_.model_type != "gpt2") {
+    fail("model_type '" + config_.model_type +
+         "' is not supported; expected gpt2, llama, mistral or qwen2");
   }
+  if (config_.n_head <= 0 ||
+      (config_.head_dim <= 0 && config_.n_embd % config_.n_head != 0)) {
+    fail("n_embd (" + text(config_.n_embd) + ") must be a multiple of n_head (" +
+         text(config_.n_head) + ")");
+  }
+  head_dim_ = llama && config_.head_dim > 0 ? config_.head_dim : config_.n_embd / config_.n_head;
   const std::string& activation = config_.activation_function;
-  if (activation == "gelu_new" || activation == "gelu_pytorch_tanh") {
+  if (llama) {
+    const int64_t kv = config_.n_kv_head > 0 ? config_.n_kv_head : config_.n_head;
+    if (config_.n_head % kv != 0) {
+      fail("n_head (" + text(config_.n_head) + ") must be a multiple of n_kv_head (" + text(kv) +
+           ")");
+    }
+    if (head_dim_ % 2 != 0) fail("head_dim (" + text(head_dim_) + ") must be even for rotary");
+    if (activation != "silu") {
+      fail("activation_function '" + activation + "' is not supported for " +
+           config_.model_type + "; expected silu");
+    }
+    if (config_.sliding_window < 0) fail("sliding_window must not be negative");
+    inv_freq_ = rope_frequencies(config_, head_dim_, config_.n_positions).to(device_);
+  } else if (activation == "gelu_new" || activation == "gelu_pytorch_tanh") {
     gelu_approximation_ = "tanh";
   } else if (activation == "gelu") {
     gelu_approximation_ = "none";
   } else {
-    throw Error("built-in model: activation_function '" + activation +
-                "' is not supported; expected gelu_new, gelu_pytorch_tanh or gelu");
+    fail("activation_function '" + activation +
+         "' is not supported; expected gelu_new, gelu_pytorch_tanh or gelu");
   }
   for (auto& [name, tensor] : weights_.named()) *tensor = tensor->to(device_, dtype_);
   info_.name = "builtin:" + config_.preset;
@@ -125,7 +311,9 @@ BuiltinModel::BuiltinModel(BuiltinConfig config, const ModelOptions& options,
   info_.vocab_size = config_.vocab_size;
 }
 
-void BuiltinModel::set_source(std::string name, std::vector<ModelFile> files) {
+void BuiltinModel::set_source(std::string name, std::vector<ModelFile> files,
+                              std::vector<int64_t> eos_token_ids) {
+  info_.eos_token_ids = std::move(eos_token_ids);
   info_.name = std::move(name);
   info_.file = files.empty() ? "" : files.front().path;
   info_.file_sha256 = files.empty() ? "" : files.front().sha256;
@@ -138,13 +326,140 @@ BuiltinWeights BuiltinModel::cpu_float_weights() const {
   return copy;
 }
 
+at::Tensor BuiltinModel::attend(size_t layer, const at::Tensor& q, at::Tensor k, at::Tensor v,
+                               const at::Tensor& allowed) {
+  if (cache_k_[layer].defined()) {
+    k = at::cat({cache_k_[layer], k}, 2);
+    v = at::cat({cache_v_[layer], v}, 2);
+  }
+  cache_k_[layer] = k;
+  cache_v_[layer] = v;
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
+  const int64_t KV = k.size(1), S = k.size(2);
+  if (KV != H) {  // grouped-query attention: each key/value head serves H / KV query heads
+    k = k.unsqueeze(2).expand({B, KV, H / KV, S, D}).reshape({B, H, S, D});
+    v = v.unsqueeze(2).expand({B, KV, H / KV, S, D}).reshape({B, H, S, D});
+  }
+  // Softmax in float32 for every dtype. Masked scores get the lowest finite
+  // value, not -inf: a query row that sees only padding then averages finite
+  // values instead of producing NaN that would flow into the cache.
+  // GPT-2 divides the scores by sqrt(D) and Llama multiplies them by its
+  // inverse: the same rounding as transformers.
+  const double sqrt_d = std::sqrt(static_cast<double>(D));
+  at::Tensor scores = at::matmul(q, k.transpose(-2, -1));
+  scores = (weights_.llama ? scores * (1.0 / sqrt_d) : scores / sqrt_d).to(at::kFloat);
+  scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
+  at::Tensor probs = at::softmax(scores, -1).to(dtype_);
+  return at::matmul(probs, v).transpose(1, 2).reshape({B * T, H * D});
+}
+
+std::pair<at::Tensor, at::Tensor> BuiltinModel::rotary(const at::Tensor& positions) const {
+  at::Tensor inv_freq = inv_freq_;
+  if (config_.rope_scaling.type == "dynamic") {
+    const int64_t seq_len = positions.max().item<int64_t>() + 1;
+    if (seq_len > config_.n_positions) {
+      inv_freq = rope_frequencies(config_, head_dim_, seq_len).to(device_);
+    }
+  }
+  const at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, D/2]
+  const at::Tensor angles = at::cat({freqs, freqs}, -1).unsqueeze(1);       // [B, 1, T, D]
+  return {angles.cos().to(dtype_), angles.sin().to(dtype_)};
+}
+
+at::Tensor BuiltinModel::within_window(const at::Tensor& allowed) const {
+  if (config_.sliding_window <= 0) return allowed;
+  // Query i of this pass is cache slot S - T + i. With left padding, distances
+  // between real tokens in cache slots equal distances in positions.
+  const int64_t T = allowed.size(2), S = allowed.size(3);
+  const auto options = allowed.options().dtype(at::kLong);
+  const at::Tensor query = at::arange(S - T, S, options).view({T, 1});
+  const at::Tensor key = at::arange(S, options).view({1, S});
+  return allowed.logical_and((query - key < config_.sliding_window).view({1, 1, T, S}));
+}
+
+at::Tensor BuiltinModel::llama_blocks(at::Tensor x, const at::Tensor& positions,
+                                      const at::Tensor& allowed_in) {
+  const int64_t B = x.size(0), T = x.size(1), D = head_dim_;
+  const double eps = config_.layer_norm_epsilon;
+  const auto [cos, sin] = rotary(positions);
+  const at::Tensor allowed = within_window(allowed_in);
+  const auto linear = [](const at::Tensor& in, const at::Tensor& weight, const at::Tensor& bias) {
+    return bias.defined() ? at::linear(in, weight, bias) : at::linear(in, weight);
+  };
+  for (size_t l = 0; l < weights_.blocks.size(); ++l) {
+    const BuiltinWeights::Block& w = weights_.blocks[l];
+    const int layer = static_cast<int>(l);
+    at::Tensor h, q, k, v;
+    {
+      OpScope scope("input_layernorm", layer);
+      h = rms_norm(x, w.ln_1_weight, eps);
+    }
+    {
+      OpScope scope("self_attn.q_proj", layer);
+      q = linear(h, w.q_weight, w.q_bias).view({B, T, -1, D}).transpose(1, 2);
+    }
+    {
+      OpScope scope("self_attn.k_proj", layer);
+      k = linear(h, w.k_weight, w.k_bias).view({B, T, -1, D}).transpose(1, 2);
+    }
+    {
+      OpScope scope("self_attn.v_proj", layer);
+      v = linear(h, w.v_weight, w.v_bias).view({B, T, -1, D}).transpose(1, 2);
+    }
+    at::Tensor attended;
+    {
+      OpScope scope("self_attn", layer);
+      q = apply_rotary(q, cos, sin);
+      k = apply_rotary(k, cos, sin);
+      attended = attend(l, q, k, v, allowed).view({B, T, -1});
+    }
+    {
+      OpScope scope("self_attn.o_proj", layer);
+      x = x + linear(attended, w.attn_proj_weight, w.attn_proj_bias);
+    }
+    {
+      OpScope scope("post_attention_layernorm", layer);
+      h = rms_norm(x, w.ln_2_weight, eps);
+    }
+    at::Tensor gated;
+    {
+      OpScope scope("mlp.gate_proj", layer);
+      gated = at::silu(at::linear(h, w.gate_weight));
+    }
+    {
+      OpScope scope("mlp.up_proj", layer);
+      gated = gated * at::linear(h, w.up_weight);
+    }
+    OpScope scope("mlp.down_proj", layer);
+    x = x + at::linear(gated, w.down_weight);
+    record_layer_output("model.layers", layer, x);
+  }
+  return x;
+}
+
 at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positions,
                                  const at::Tensor& allowed, bool every_position) {
   const int64_t B = ids.size(0), T = ids.size(1), C = config_.n_embd;
+  if (weights_.llama) {
+    at::Tensor x;
+    {
+      OpScope scope("model.embed_tokens");
+      x = weights_.wte.index_select(0, ids.reshape(-1)).view({B, T, C});
+    }
+    record_layer_output("model.embed_tokens", -1, x);
+    x = llama_blocks(x, positions, allowed);
+    at::Tensor last = every_position ? x : x.select(1, T - 1);
+    {
+      OpScope scope("model.norm");
+      last = rms_norm(last, weights_.ln_f_weight, config_.layer_norm_epsilon);
+    }
+    OpScope scope("lm_head");
+    at::Tensor logits =
+        at::linear(last, weights_.lm_head.defined() ? weights_.lm_head : weights_.wte);
+    record_layer_output("lm_head", -1, logits);
+    return logits;
+  }
   const int64_t H = config_.n_head, D = C / H;
-  // Scores are divided by sqrt(D), as GPT-2 does, rather than multiplied by its
-  // inverse: the same rounding as transformers.
-  const double sqrt_d = std::sqrt(static_cast<double>(D));
   // OpScope names where each op runs, as transformers names GPT-2's modules,
   // for the first divergent op (src/explain/).
   at::Tensor x;
@@ -169,22 +484,8 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
     at::Tensor attended;
     {
       OpScope scope("attn", layer);
-      at::Tensor q = qkv.select(2, 0).transpose(1, 2);
-      at::Tensor k = qkv.select(2, 1).transpose(1, 2);
-      at::Tensor v = qkv.select(2, 2).transpose(1, 2);
-      if (cache_k_[l].defined()) {
-        k = at::cat({cache_k_[l], k}, 2);
-        v = at::cat({cache_v_[l], v}, 2);
-      }
-      cache_k_[l] = k;
-      cache_v_[l] = v;
-      // Softmax in float32 for every dtype. Masked scores get the lowest finite
-      // value, not -inf: a query row that sees only padding then averages finite
-      // values instead of producing NaN that would flow into the cache.
-      at::Tensor scores = (at::matmul(q, k.transpose(-2, -1)) / sqrt_d).to(at::kFloat);
-      scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
-      at::Tensor probs = at::softmax(scores, -1).to(dtype_);
-      attended = at::matmul(probs, v).transpose(1, 2).reshape({B * T, C});
+      attended = attend(l, qkv.select(2, 0).transpose(1, 2), qkv.select(2, 1).transpose(1, 2),
+                        qkv.select(2, 2).transpose(1, 2), allowed);
     }
     {
       OpScope scope("attn.c_proj", layer);
@@ -243,7 +544,8 @@ at::Tensor BuiltinModel::step(const at::Tensor& next_ids, const at::Tensor& mask
 std::optional<SequenceScores> BuiltinModel::score(const TokenIds& sequence, size_t prompt_length) {
   c10::InferenceMode no_autograd;
   const auto n = static_cast<int64_t>(sequence.size());
-  if (n > config_.n_positions) {
+  // Only GPT-2's learned positions end; rotary ones go on (rope_scaling says how well).
+  if (!weights_.llama && n > config_.n_positions) {
     throw Error("a sequence of " + std::to_string(n) + " tokens exceeds " + info_.name +
                 "'s context of " + std::to_string(config_.n_positions) + " positions");
   }
@@ -277,7 +579,8 @@ std::vector<Generation> BuiltinModel::generate(const std::vector<TokenIds>& batc
                     "'s vocabulary of " + std::to_string(config_.vocab_size));
       }
     }
-    if (static_cast<int64_t>(ids.size()) + config.max_new_tokens > config_.n_positions) {
+    if (!weights_.llama &&
+        static_cast<int64_t>(ids.size()) + config.max_new_tokens > config_.n_positions) {
       throw Error("a prompt of " + std::to_string(ids.size()) + " tokens plus " +
                   std::to_string(config.max_new_tokens) + " new tokens exceeds " + info_.name +
                   "'s context of " + std::to_string(config_.n_positions) + " positions");
@@ -285,7 +588,7 @@ std::vector<Generation> BuiltinModel::generate(const std::vector<TokenIds>& batc
   }
   c10::InferenceMode no_autograd;
   try {
-    auto out = decode(*this, batch, config, device_, /*pad_id=*/0);
+    auto out = decode(*this, batch, config, device_, /*pad_id=*/0, info_.eos_token_ids);
     cache_k_.clear();
     cache_v_.clear();
     return out;

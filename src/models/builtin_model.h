@@ -14,17 +14,25 @@
 
 namespace detllm::internal {
 
-// The parameters, named and laid out as GPT-2's (Conv1D weights are [in, out]).
+// The parameters. GPT-2's are named and laid out as GPT-2's (Conv1D weights
+// are [in, out]); the Llama architecture's as LlamaForCausalLM's (Linear
+// weights are [out, in]), reusing ln_1/ln_2 (input/post_attention_layernorm),
+// attn_proj (o_proj), wte (embed_tokens) and ln_f (norm). Optional biases are
+// undefined when the config has none.
 struct BuiltinWeights {
   struct Block {
     at::Tensor ln_1_weight, ln_1_bias, attn_weight, attn_bias, attn_proj_weight, attn_proj_bias,
         ln_2_weight, ln_2_bias, fc_weight, fc_bias, mlp_proj_weight, mlp_proj_bias;
+    at::Tensor q_weight, q_bias, k_weight, k_bias, v_weight, v_bias, gate_weight, up_weight,
+        down_weight;  // Llama architecture
   };
+  bool llama = false;
   at::Tensor wte, wpe, ln_f_weight, ln_f_bias;
   std::vector<Block> blocks;
-  at::Tensor lm_head;  // [vocab, n_embd]; undefined when tied to wte, as in GPT-2
+  at::Tensor lm_head;  // [vocab, n_embd]; undefined when tied to wte
 
-  // (GPT-2 name, tensor) for every parameter, e.g. ("h.0.attn.c_attn.weight", ...),
+  // (checkpoint name, tensor) for every defined parameter, e.g.
+  // ("h.0.attn.c_attn.weight", ...) or ("model.layers.0.self_attn.q_proj.weight", ...),
   // lm_head last when it is defined.
   std::vector<std::pair<std::string, at::Tensor*>> named();
   // The expected shape of every parameter for `config`, in named() order.
@@ -47,8 +55,9 @@ class BuiltinModel final : public Generator, private LogitsModel {
   std::optional<SequenceScores> score(const TokenIds& sequence, size_t prompt_length) override;
 
   const BuiltinConfig& config() const { return config_; }
-  // For a checkpoint: its name and the files it was loaded from.
-  void set_source(std::string name, std::vector<ModelFile> files);
+  // For a checkpoint: its name, the files it was loaded from, its stop tokens.
+  void set_source(std::string name, std::vector<ModelFile> files,
+                  std::vector<int64_t> eos_token_ids = {});
   // Float32 logits [V] of the token after `ids`, for comparing with other
   // implementations (scripts/compare_transformers.py).
   at::Tensor next_token_logits(const TokenIds& ids);
@@ -61,6 +70,16 @@ class BuiltinModel final : public Generator, private LogitsModel {
   // Logits [B, V] of the last position, or [B, T, V] of every position.
   at::Tensor forward(const at::Tensor& ids, const at::Tensor& positions, const at::Tensor& allowed,
                      bool every_position = false);
+  // Attention of layer `layer` through its KV cache: q [B, H, T, D], this
+  // pass's k and v [B, KV, T, D]; returns [B * T, H * D].
+  at::Tensor attend(size_t layer, const at::Tensor& q, at::Tensor k, at::Tensor v,
+                    const at::Tensor& allowed);
+  // The Llama architecture's blocks, [B, T, C] in and out.
+  at::Tensor llama_blocks(at::Tensor x, const at::Tensor& positions, const at::Tensor& allowed);
+  // cos and sin [B, 1, T, head_dim] of the rotary embedding at `positions` [B, T].
+  std::pair<at::Tensor, at::Tensor> rotary(const at::Tensor& positions) const;
+  // `allowed` [B, 1, T, S] narrowed to the sliding window, when there is one.
+  at::Tensor within_window(const at::Tensor& allowed) const;
 
   BuiltinConfig config_;
   ModelInfo info_;
@@ -68,6 +87,8 @@ class BuiltinModel final : public Generator, private LogitsModel {
   at::Device device_;
   at::ScalarType dtype_;
   std::string gelu_approximation_;  // at::gelu's "tanh" or "none"
+  int64_t head_dim_ = 0;
+  at::Tensor inv_freq_;  // float32 [head_dim / 2] on the device, after rope scaling
   BuiltinWeights weights_;
   std::vector<at::Tensor> cache_k_, cache_v_;  // per layer: [B, H, T, D]
 };

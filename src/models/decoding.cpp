@@ -229,14 +229,16 @@ SequenceScores scores_from_logits(const at::Tensor& logits, const TokenIds& sequ
 
 std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& batch,
                                const GenerationConfig& config, const at::Device& device,
-                               int64_t pad_id) {
+                               int64_t pad_id, const std::vector<int64_t>& model_eos) {
   const auto rows = static_cast<int64_t>(batch.size());
   if (rows == 0) return {};
   auto [ids, mask] = left_padded(batch, device, pad_id);
   const bool sampling = config.do_sample;
   // Greedy decoding without a stop token keeps everything on the device and
   // synchronizes once at the end; sampling and stop tokens need the host per step.
-  const bool host_each_step = sampling || config.eos_token_id.has_value();
+  std::vector<int64_t> stop_ids = config.ignore_eos ? std::vector<int64_t>() : model_eos;
+  if (config.eos_token_id) stop_ids = {*config.eos_token_id};
+  const bool host_each_step = sampling || !stop_ids.empty();
   std::vector<std::mt19937_64> generators;
   if (sampling) {
     for (const TokenIds& ids_of_row : batch) {
@@ -284,8 +286,9 @@ std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& 
       at::Tensor chosen_host = chosen.to(at::kCPU).contiguous();
       bool all_finished = true;
       for (int64_t r = 0; r < rows; ++r) {
-        if (!steps.finished[r] && config.eos_token_id &&
-            chosen_host.data_ptr<int64_t>()[r] == *config.eos_token_id) {
+        const int64_t token = chosen_host.data_ptr<int64_t>()[r];
+        if (!steps.finished[r] &&
+            std::find(stop_ids.begin(), stop_ids.end(), token) != stop_ids.end()) {
           steps.finished[r] = true;
           steps.stop_lengths[r] = step + 1;
         }

@@ -31,7 +31,7 @@ class LogitsModel {
 // infinite logits, detllm::Error for logits of the wrong shape.
 std::vector<Generation> decode(LogitsModel& model, const std::vector<TokenIds>& batch,
                                const GenerationConfig& config, const at::Device& device,
-                               int64_t pad_id);
+                               int64_t pad_id, const std::vector<int64_t>& model_eos = {});
 
 // SequenceScores of `sequence` from its logits [T, V] (any dtype): position p's
 // logits predict token p + 1, scored as decode() scores a step (float32

@@ -1,7 +1,7 @@
 // Internal: the Unicode classes GPT-2's pre-tokenization distinguishes:
 // letters (\p{L}), numbers (\p{N}) and whitespace (\s, Unicode's White_Space).
-#ifndef DETLLM_SRC_GPT2_UNICODE_CLASSES_H_
-#define DETLLM_SRC_GPT2_UNICODE_CLASSES_H_
+#ifndef DETLLM_SRC_HF_UNICODE_CLASSES_H_
+#define DETLLM_SRC_HF_UNICODE_CLASSES_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -27,4 +27,4 @@ bool is_whitespace(char32_t c);
 
 }  // namespace detllm::internal
 
-#endif  // DETLLM_SRC_GPT2_UNICODE_CLASSES_H_
+#endif  // DETLLM_SRC_HF_UNICODE_CLASSES_H_

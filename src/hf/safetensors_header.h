@@ -3,8 +3,8 @@
 // the raw bytes), parsed and validated without libtorch: every entry is
 // checked before a byte of data is read, so a corrupt or truncated file is a
 // detllm::Error, never an out-of-bounds read.
-#ifndef DETLLM_SRC_GPT2_SAFETENSORS_HEADER_H_
-#define DETLLM_SRC_GPT2_SAFETENSORS_HEADER_H_
+#ifndef DETLLM_SRC_HF_SAFETENSORS_HEADER_H_
+#define DETLLM_SRC_HF_SAFETENSORS_HEADER_H_
 
 #include <cstdint>
 #include <istream>
@@ -36,4 +36,4 @@ SafetensorsHeader read_safetensors_header(std::istream& in, uint64_t file_size,
 
 }  // namespace detllm::internal
 
-#endif  // DETLLM_SRC_GPT2_SAFETENSORS_HEADER_H_
+#endif  // DETLLM_SRC_HF_SAFETENSORS_HEADER_H_

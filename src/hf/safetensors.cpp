@@ -1,11 +1,14 @@
-#include "gpt2/safetensors.h"
+#include "hf/safetensors.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "artifacts/json_io.h"
 #include "detllm_test/error.h"
+#include "hf/hf_config.h"
 
 namespace detllm::internal {
 namespace {
@@ -65,6 +68,59 @@ at::Tensor SafetensorsFile::read(const std::string& name) const {
                 "' (the file changed or is unreadable)");
   }
   return tensor;
+}
+
+SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& directory) {
+  const std::filesystem::path dir(directory);
+  const std::string index_path = (dir / "model.safetensors.index.json").string();
+  const std::string single_path = (dir / "model.safetensors").string();
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(index_path, error)) {
+    if (!std::filesystem::is_regular_file(single_path, error)) {
+      throw Error("checkpoint '" + directory +
+                  "' has no weights: neither model.safetensors nor model.safetensors.index.json");
+    }
+    shards_.emplace_back(single_path);
+    for (const auto& [name, entry] : shards_[0].entries()) shard_of_[name] = 0;
+    files_ = {single_path};
+    return;
+  }
+  const std::string where = "safetensors index '" + index_path + "'";
+  const std::map<std::string, std::string> shard_names =
+      read_safetensors_index(read_json_file(index_path, "safetensors index"), where);
+  files_ = {index_path};
+  std::map<std::string, size_t> shard_index;
+  for (const auto& [tensor, shard] : shard_names) {
+    auto [it, fresh] = shard_index.emplace(shard, shards_.size());
+    if (fresh) {
+      const std::string path = (dir / shard).string();
+      if (!std::filesystem::is_regular_file(path, error)) {
+        throw Error(where + " maps '" + tensor + "' to " + shard + ", which does not exist");
+      }
+      shards_.emplace_back(path);
+      files_.push_back(path);
+    }
+    if (!shards_[it->second].contains(tensor)) {
+      throw Error(where + " maps '" + tensor + "' to " + shard + ", which has no such tensor");
+    }
+    shard_of_[tensor] = it->second;
+  }
+}
+
+const SafetensorsCheckpoint::Entry& SafetensorsCheckpoint::entry(const std::string& name) const {
+  return shards_.at(shard_of_.at(name)).entries().at(name);
+}
+
+std::vector<std::string> SafetensorsCheckpoint::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, shard] : shard_of_) out.push_back(name);
+  return out;
+}
+
+at::Tensor SafetensorsCheckpoint::read(const std::string& name) const {
+  const auto found = shard_of_.find(name);
+  if (found == shard_of_.end()) throw Error("the checkpoint has no tensor '" + name + "'");
+  return shards_[found->second].read(name);
 }
 
 void write_safetensors(const std::string& path,

@@ -1,7 +1,7 @@
 // Internal: safetensors files as tensors: reading one (its header validated by
 // safetensors_header.h first) and writing one.
-#ifndef DETLLM_SRC_GPT2_SAFETENSORS_H_
-#define DETLLM_SRC_GPT2_SAFETENSORS_H_
+#ifndef DETLLM_SRC_HF_SAFETENSORS_H_
+#define DETLLM_SRC_HF_SAFETENSORS_H_
 
 #include <ATen/ATen.h>
 
@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "gpt2/safetensors_header.h"
+#include "hf/safetensors_header.h"
 
 namespace detllm::internal {
 
@@ -37,6 +37,30 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
+// The weights of a checkpoint directory: model.safetensors, or the shards
+// that model.safetensors.index.json maps each tensor to (the index wins when
+// both are there, as in transformers). Every mapped tensor must be in its shard.
+class SafetensorsCheckpoint {
+ public:
+  using Entry = SafetensorsHeader::Entry;
+
+  // Throws detllm::Error naming the file and the problem; "no weights" when
+  // the directory has neither file.
+  explicit SafetensorsCheckpoint(const std::string& directory);
+
+  bool contains(const std::string& name) const { return shard_of_.count(name) != 0; }
+  const Entry& entry(const std::string& name) const;
+  std::vector<std::string> names() const;
+  at::Tensor read(const std::string& name) const;
+  // The files read: model.safetensors, or the index and then each shard.
+  const std::vector<std::string>& files() const { return files_; }
+
+ private:
+  std::vector<SafetensorsFile> shards_;
+  std::map<std::string, size_t> shard_of_;  // tensor -> index into shards_
+  std::vector<std::string> files_;
+};
+
 // Writes `tensors` (contiguous copies are taken) as a safetensors file.
 void write_safetensors(const std::string& path,
                        const std::vector<std::pair<std::string, at::Tensor>>& tensors,
@@ -44,4 +68,4 @@ void write_safetensors(const std::string& path,
 
 }  // namespace detllm::internal
 
-#endif  // DETLLM_SRC_GPT2_SAFETENSORS_H_
+#endif  // DETLLM_SRC_HF_SAFETENSORS_H_

@@ -1,4 +1,4 @@
-#include "gpt2/safetensors_header.h"
+#include "hf/safetensors_header.h"
 
 #include <algorithm>
 #include <limits>

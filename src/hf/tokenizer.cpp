@@ -12,9 +12,11 @@
 #include "artifacts/json_io.h"
 #include "artifacts/sha256.h"
 #include "detllm_test/error.h"
-#include "gpt2/pretokenizer.h"
-#include "gpt2/tokenizer_files.h"
-#include "gpt2/unicode_classes.h"
+#include "hf/pretokenizer.h"
+#include "hf/tokenizer_files.h"
+#include "hf/unicode_classes.h"
+#include "hf/utf8.h"
+#include "hf/bpe.h"
 
 namespace detllm {
 namespace internal {
@@ -26,61 +28,6 @@ bool in_ranges(const CodePointRanges& table, char32_t c) {
       std::upper_bound(table.ranges, end, c,
                        [](char32_t value, const CodePointRange& r) { return value < r.first; });
   return it != table.ranges && c <= (it - 1)->last;
-}
-
-struct CodePoint {
-  char32_t value;
-  size_t begin, end;  // byte range in the text
-};
-
-// Decodes UTF-8; a byte that starts no valid sequence becomes U+FFFD (a symbol)
-// covering that one byte, so every byte of the text stays in some piece.
-std::vector<CodePoint> decode_utf8(const std::string& text) {
-  std::vector<CodePoint> out;
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  for (size_t i = 0; i < text.size();) {
-    const unsigned char lead = byte(i);
-    size_t length = lead < 0x80           ? 1
-                    : (lead >> 5) == 0x6  ? 2
-                    : (lead >> 4) == 0xE  ? 3
-                    : (lead >> 3) == 0x1E ? 4
-                                          : 0;
-    char32_t value = length == 1   ? lead
-                     : length == 2 ? lead & 0x1F
-                     : length == 3 ? lead & 0x0F
-                                   : lead & 0x07;
-    bool valid = length != 0 && i + length <= text.size();
-    for (size_t k = 1; valid && k < length; ++k) {
-      valid = (byte(i + k) & 0xC0) == 0x80;
-      value = (value << 6) | (byte(i + k) & 0x3F);
-    }
-    static const char32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    valid = valid && value >= kSmallest[length] && value <= 0x10FFFF &&
-            !(value >= 0xD800 && value <= 0xDFFF);
-    if (!valid) {
-      out.push_back({0xFFFD, i, i + 1});
-      ++i;
-    } else {
-      out.push_back({value, i, i + length});
-      i += length;
-    }
-  }
-  return out;
-}
-
-std::string encode_utf8(char32_t c) {
-  std::string out;
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-  return out;
 }
 
 }  // namespace
@@ -247,7 +194,8 @@ class Gpt2Tokenizer final : public Tokenizer {
       tokens_[index] = token;
     }
     for (const std::string& merge : files.merges) {
-      ranks_.emplace(merge, static_cast<int>(ranks_.size()));  // the first of duplicates wins
+      const size_t space = merge.find(' ');
+      merges_.add(merge.substr(0, space), merge.substr(space + 1));
     }
     // Byte <-> printable character: printable Latin-1 bytes stand for
     // themselves, the others for U+0100 onwards, in byte order.
@@ -303,34 +251,10 @@ class Gpt2Tokenizer final : public Tokenizer {
   static constexpr int64_t kMaxId = int64_t{1} << 24;  // far above any real vocabulary
   static constexpr int64_t kMaxIdsBeyondSize = 65536;
 
-  // Byte-pair merges of one piece, lowest rank first, every occurrence of the
-  // chosen pair left to right, as GPT-2's reference `bpe()` does.
   void encode_piece(const std::string& piece, TokenIds& out) const {
     std::vector<std::string> symbols;
     for (unsigned char b : piece) symbols.push_back(byte_to_symbol_[b]);
-    while (symbols.size() > 1) {
-      int best = INT_MAX;
-      std::string best_pair;
-      for (size_t i = 0; i + 1 < symbols.size(); ++i) {
-        const std::string pair = symbols[i] + " " + symbols[i + 1];
-        const auto rank = ranks_.find(pair);
-        if (rank != ranks_.end() && rank->second < best) {
-          best = rank->second;
-          best_pair = pair;
-        }
-      }
-      if (best == INT_MAX) break;
-      std::vector<std::string> merged;
-      for (size_t i = 0; i < symbols.size(); ++i) {
-        if (i + 1 < symbols.size() && symbols[i] + " " + symbols[i + 1] == best_pair) {
-          merged.push_back(symbols[i] + symbols[i + 1]);
-          ++i;
-        } else {
-          merged.push_back(symbols[i]);
-        }
-      }
-      symbols = std::move(merged);
-    }
+    merges_.apply(symbols);
     for (const std::string& symbol : symbols) {
       const auto id = ids_.find(symbol);
       if (id == ids_.end()) {
@@ -343,7 +267,7 @@ class Gpt2Tokenizer final : public Tokenizer {
 
   std::unordered_map<std::string, int64_t> ids_;
   std::vector<std::string> tokens_;  // by id; "" where the vocabulary has a gap
-  std::unordered_map<std::string, int> ranks_;
+  internal::BpeMerges merges_;
   std::string byte_to_symbol_[256];
   std::unordered_map<char32_t, unsigned char> symbol_to_byte_;
   std::string special_;

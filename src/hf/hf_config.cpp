@@ -1,0 +1,242 @@
+#include "hf/hf_config.h"
+
+#include <set>
+
+#include "artifacts/json_io.h"
+#include "detllm_test/error.h"
+
+namespace detllm::internal {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kMaxSize = int64_t{1} << 31;  // far above any real width or count
+
+class ConfigReader {
+ public:
+  ConfigReader(const json& config, std::string where) : c_(config), where_(std::move(where)) {}
+
+  [[noreturn]] void fail(const std::string& problem) const { throw Error(where_ + ": " + problem); }
+  const std::string& where() const { return where_; }
+  bool has(const char* key) const { return c_.contains(key) && !c_[key].is_null(); }
+
+  // A positive integer that must be there (under `key` or its older `alias`).
+  int64_t required(const char* key, const char* alias = nullptr) const {
+    const char* found = has(key) ? key : alias && has(alias) ? alias : nullptr;
+    if (!found) fail(std::string("has no ") + key);
+    return integer_field(c_, found, 0, 1, kMaxSize, where_);
+  }
+  int64_t optional(const char* key, int64_t fallback) const {
+    return integer_field(c_, key, fallback, 1, kMaxSize, where_);
+  }
+  double number(const char* key, double fallback) const {
+    return number_field(c_, key, fallback, where_);
+  }
+  bool flag(const char* key, bool fallback) const { return bool_field(c_, key, fallback, where_); }
+  std::string text(const char* key, const std::string& fallback) const {
+    return string_field(c_, key, fallback, where_);
+  }
+  // Refuses a setting whose value differs from the one implemented.
+  void refuse_flag(const char* key, bool implemented) const {
+    if (flag(key, implemented) != implemented) {
+      fail(std::string(key) + "=" + (implemented ? "false" : "true") + " is not supported");
+    }
+  }
+  const json& operator[](const char* key) const { return c_[key]; }
+
+ private:
+  const json& c_;
+  std::string where_;
+};
+
+BuiltinConfig read_gpt2(const ConfigReader& c) {
+  BuiltinConfig config;
+  config.preset = "gpt2";
+  config.n_layer = c.required("n_layer");
+  config.n_head = c.required("n_head");
+  config.n_embd = c.required("n_embd");
+  config.n_positions = c.required("n_positions", "n_ctx");
+  config.vocab_size = c.required("vocab_size");
+  config.n_inner = c.has("n_inner") ? c.required("n_inner") : 0;
+  config.layer_norm_epsilon = c.number("layer_norm_epsilon", 1e-5);
+  config.activation_function = c.text("activation_function", "gelu_new");
+  if (config.n_embd % config.n_head != 0) c.fail("n_embd is not a multiple of n_head");
+  c.refuse_flag("scale_attn_weights", true);
+  c.refuse_flag("scale_attn_by_inverse_layer_idx", false);
+  c.refuse_flag("add_cross_attention", false);
+  return config;
+}
+
+// rope_scaling, or transformers 5's rope_parameters (which also holds rope_theta).
+void read_rope(const ConfigReader& c, BuiltinConfig& config) {
+  config.rope_theta = c.number("rope_theta", 10000.0);
+  const char* key = c.has("rope_parameters") ? "rope_parameters" : "rope_scaling";
+  if (!c.has(key)) return;
+  if (!c[key].is_object()) c.fail(std::string(key) + " is not an object");
+  const ConfigReader r(c[key], c.where() + " " + key);
+  config.rope_theta = r.number("rope_theta", config.rope_theta);
+  if (!(config.rope_theta > 0)) c.fail("rope_theta must be positive");
+  const std::string type = r.text("rope_type", r.text("type", "default"));
+  if (type == "default") return;
+  if (type != "linear" && type != "dynamic" && type != "llama3") {
+    r.fail("type '" + type + "' is not supported; expected default, linear, dynamic or llama3");
+  }
+  RopeScaling& s = config.rope_scaling;
+  s.type = type;
+  if (!r.has("factor")) r.fail("has no factor");
+  s.factor = r.number("factor", 1.0);
+  if (!(s.factor >= 1.0 || (type == "linear" && s.factor > 0))) {
+    r.fail("factor " + r["factor"].dump() + " is out of range");
+  }
+  if (type == "llama3") {
+    s.low_freq_factor = r.number("low_freq_factor", 1.0);
+    s.high_freq_factor = r.number("high_freq_factor", 4.0);
+    s.original_max_position_embeddings = r.optional("original_max_position_embeddings", 8192);
+    if (!(s.high_freq_factor > s.low_freq_factor) || !(s.low_freq_factor > 0)) {
+      r.fail("needs high_freq_factor > low_freq_factor > 0");
+    }
+  }
+}
+
+BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
+  BuiltinConfig config;
+  config.preset = model_type;
+  config.model_type = model_type;
+  config.n_embd = c.required("hidden_size");
+  config.n_layer = c.required("num_hidden_layers");
+  config.n_head = c.required("num_attention_heads");
+  config.n_kv_head = c.optional("num_key_value_heads", config.n_head);
+  config.n_inner = c.required("intermediate_size");
+  config.vocab_size = c.required("vocab_size");
+  config.n_positions = c.required("max_position_embeddings");
+  config.head_dim = c.optional("head_dim", 0);
+  config.layer_norm_epsilon = c.number("rms_norm_eps", 1e-6);
+  config.activation_function = c.text("hidden_act", "silu");
+  config.tie_word_embeddings = c.flag("tie_word_embeddings", false);
+  if (config.activation_function != "silu") {
+    c.fail("hidden_act '" + config.activation_function + "' is not supported; expected silu");
+  }
+  if (config.head_dim == 0 && config.n_embd % config.n_head != 0) {
+    c.fail("hidden_size is not a multiple of num_attention_heads (and there is no head_dim)");
+  }
+  if (config.n_head % config.n_kv_head != 0) {
+    c.fail("num_attention_heads is not a multiple of num_key_value_heads");
+  }
+  if (c.has("partial_rotary_factor") && c.number("partial_rotary_factor", 1.0) != 1.0) {
+    c.fail("partial_rotary_factor other than 1 is not supported");
+  }
+  read_rope(c, config);
+  if (model_type == "qwen2") {
+    config.attention_bias = true;  // Qwen2's q, k and v always have biases; o_proj none
+    c.refuse_flag("use_sliding_window", false);
+  } else {
+    config.attention_bias = config.attention_output_bias = c.flag("attention_bias", false);
+    c.refuse_flag("mlp_bias", false);
+  }
+  if (model_type == "mistral" && c.has("sliding_window")) {
+    config.sliding_window = c.optional("sliding_window", 0);
+  }
+  return config;
+}
+
+}  // namespace
+
+BuiltinConfig read_hf_config(const json& config, const std::string& where) {
+  ConfigReader c(config, where);
+  if (!config.is_object()) c.fail("not a JSON object");
+  const std::string model_type = c.text("model_type", "gpt2");
+  if (model_type == "gpt2") return read_gpt2(c);
+  if (model_type == "llama" || model_type == "mistral" || model_type == "qwen2") {
+    return read_llama(c, model_type);
+  }
+  c.fail("model_type '" + model_type + "' is not supported; expected gpt2, llama, mistral or qwen2");
+}
+
+std::vector<int64_t> read_eos_token_ids(const json& config, const std::string& where) {
+  if (!config.is_object()) throw Error(where + ": not a JSON object");
+  const json eos = config.value("eos_token_id", json());
+  if (eos.is_null()) return {};
+  const json list = eos.is_array() ? eos : json::array({eos});
+  std::vector<int64_t> ids;
+  for (size_t i = 0; i < list.size(); ++i) {
+    ids.push_back(integer_field(json{{"id", list[i]}}, "id", 0, 0, kMaxSize,
+                                where + " eos_token_id[" + std::to_string(i) + "]"));
+  }
+  return ids;
+}
+
+std::map<std::string, std::string> read_safetensors_index(const json& index,
+                                                          const std::string& where) {
+  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
+    throw Error(where + ": has no weight_map object");
+  }
+  std::map<std::string, std::string> shard_of;
+  for (const auto& [tensor, shard] : index["weight_map"].items()) {
+    if (!shard.is_string()) {
+      throw Error(where + ": weight_map[" + quote_text(tensor) + "] is not a file name");
+    }
+    const std::string name = shard.get<std::string>();
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+        name.find('\\') != std::string::npos) {
+      throw Error(where + ": weight_map[" + quote_text(tensor) + "] is " + quote_text(name) +
+                  ", not a file name in the checkpoint directory");
+    }
+    shard_of[tensor] = name;
+  }
+  if (shard_of.empty()) throw Error(where + ": weight_map is empty");
+  return shard_of;
+}
+
+json hf_config_json(const BuiltinConfig& c) {
+  if (!c.is_llama_architecture()) {
+    return {{"model_type", "gpt2"},
+            {"architectures", {"GPT2LMHeadModel"}},
+            {"vocab_size", c.vocab_size},
+            {"n_positions", c.n_positions},
+            {"n_embd", c.n_embd},
+            {"n_layer", c.n_layer},
+            {"n_head", c.n_head},
+            {"n_inner", c.n_inner > 0 ? json(c.n_inner) : json(nullptr)},
+            {"activation_function", c.activation_function},
+            {"layer_norm_epsilon", c.layer_norm_epsilon},
+            {"tie_word_embeddings", c.tie_word_embeddings}};
+  }
+  static const std::map<std::string, std::string> kArchitectures = {
+      {"llama", "LlamaForCausalLM"}, {"mistral", "MistralForCausalLM"},
+      {"qwen2", "Qwen2ForCausalLM"}};
+  json config = {{"model_type", c.model_type},
+                 {"architectures", {kArchitectures.at(c.model_type)}},
+                 {"vocab_size", c.vocab_size},
+                 {"max_position_embeddings", c.n_positions},
+                 {"hidden_size", c.n_embd},
+                 {"num_hidden_layers", c.n_layer},
+                 {"num_attention_heads", c.n_head},
+                 {"num_key_value_heads", c.n_kv_head > 0 ? c.n_kv_head : c.n_head},
+                 {"intermediate_size", c.n_inner > 0 ? c.n_inner : 4 * c.n_embd},
+                 {"hidden_act", c.activation_function},
+                 {"rms_norm_eps", c.layer_norm_epsilon},
+                 {"rope_theta", c.rope_theta},
+                 {"tie_word_embeddings", c.tie_word_embeddings}};
+  if (c.head_dim > 0) config["head_dim"] = c.head_dim;
+  const RopeScaling& r = c.rope_scaling;
+  if (r.type != "default") {
+    config["rope_scaling"] = {{"rope_type", r.type}, {"factor", r.factor}};
+    if (r.type == "llama3") {
+      config["rope_scaling"].update({{"low_freq_factor", r.low_freq_factor},
+                                     {"high_freq_factor", r.high_freq_factor},
+                                     {"original_max_position_embeddings",
+                                      r.original_max_position_embeddings}});
+    }
+  }
+  if (c.model_type == "qwen2") {
+    config["use_sliding_window"] = false;
+  } else {
+    config["attention_bias"] = c.attention_bias;
+  }
+  if (c.model_type == "mistral") {
+    config["sliding_window"] = c.sliding_window > 0 ? json(c.sliding_window) : json(nullptr);
+  }
+  return config;
+}
+
+}  // namespace detllm::internal

@@ -1,0 +1,601 @@
+// Hugging Face tokenizers: tokenizer.json's BPE models with the normalizer,
+// pre-tokenizer and post-processor the file declares, and SentencePiece's
+// tokenizer.model. The pipeline is tokenizers' own: added tokens are split off
+// first, then each remaining segment is normalized, pre-tokenized into pieces,
+// and each piece merged by the BPE model; the post-processor adds its tokens.
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <utf8proc.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+#include "artifacts/file_util.h"
+#include "artifacts/json_io.h"
+#include "artifacts/sha256.h"
+#include "detllm_test/error.h"
+#include "detllm_test/models.h"
+#include "hf/bpe.h"
+#include "hf/pretokenizer.h"
+#include "hf/tokenizer_files.h"
+#include "hf/unicode_classes.h"
+#include "hf/utf8.h"
+
+namespace detllm {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kMaxIdsBeyondSize = 65536;  // as GPT-2's vocabulary allows
+constexpr char kMetaspace[] = "\xe2\x96\x81";  // U+2581, SentencePiece's space
+
+bool starts_with(const std::string& text, const std::string& prefix) {
+  return text.compare(0, prefix.size(), prefix) == 0;
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+// The 256 printable stand-ins of GPT-2's byte-level alphabet.
+struct ByteAlphabet {
+  std::string symbol[256];
+  std::unordered_map<char32_t, unsigned char> byte_of;
+  ByteAlphabet() {
+    char32_t next = 256;
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+      const char32_t c = printable ? static_cast<char32_t>(b) : next++;
+      symbol[b] = internal::encode_utf8(c);
+      byte_of[c] = static_cast<unsigned char>(b);
+    }
+  }
+};
+const ByteAlphabet& byte_alphabet() {
+  static const ByteAlphabet alphabet;
+  return alphabet;
+}
+
+// A compiled PCRE2 pattern (Unicode classes, lookahead), with match limits so
+// that a hostile pattern fails instead of hanging.
+class Regex {
+ public:
+  Regex(const std::string& pattern, const std::string& where) {
+    int code = 0;
+    PCRE2_SIZE offset = 0;
+    code_.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                              PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &code, &offset,
+                              nullptr));
+    if (!code_) {
+      throw Error(where + ": pattern " + internal::quote_text(pattern) + " does not compile at " +
+                  std::to_string(offset) + ": " + message(code));
+    }
+    context_.reset(pcre2_match_context_create(nullptr));
+    pcre2_set_match_limit(context_.get(), 1000000);
+    pcre2_set_depth_limit(context_.get(), 10000);
+  }
+
+  // Byte ranges [begin, end) of every non-empty match, left to right.
+  std::vector<std::pair<size_t, size_t>> find_all(const std::string& text) const {
+    std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> data(
+        pcre2_match_data_create_from_pattern(code_.get(), nullptr), &pcre2_match_data_free);
+    std::vector<std::pair<size_t, size_t>> out;
+    size_t from = 0;
+    while (from < text.size()) {
+      const int rc = pcre2_match(code_.get(), reinterpret_cast<PCRE2_SPTR>(text.data()),
+                                 text.size(), from, 0, data.get(), context_.get());
+      if (rc == PCRE2_ERROR_NOMATCH) break;
+      if (rc < 0) throw Error("tokenizer Split pattern failed: " + message(rc));
+      const PCRE2_SIZE* range = pcre2_get_ovector_pointer(data.get());
+      if (range[1] == range[0]) {  // an empty match: move on one code point
+        size_t next = range[0] + 1;
+        while (next < text.size() && (static_cast<unsigned char>(text[next]) & 0xC0) == 0x80)
+          ++next;
+        from = next;
+        continue;
+      }
+      out.emplace_back(range[0], range[1]);
+      from = range[1];
+    }
+    return out;
+  }
+
+ private:
+  static std::string message(int code) {
+    PCRE2_UCHAR buffer[256];
+    pcre2_get_error_message(code, buffer, sizeof buffer);
+    return reinterpret_cast<const char*>(buffer);
+  }
+  std::unique_ptr<pcre2_code, decltype(&pcre2_code_free)> code_{nullptr, &pcre2_code_free};
+  std::unique_ptr<pcre2_match_context, decltype(&pcre2_match_context_free)> context_{
+      nullptr, &pcre2_match_context_free};
+};
+
+// One segment of text between added tokens, as it moves through the pipeline.
+struct Segment {
+  std::vector<std::string> pieces;
+  bool at_text_start;  // starts at byte 0 of the input (Metaspace's "first")
+};
+
+using Step = std::function<void(Segment&)>;
+
+// Applies `split` to every piece, flattening the results.
+void split_pieces(Segment& segment,
+                  const std::function<std::vector<std::string>(const std::string&)>& split) {
+  std::vector<std::string> out;
+  for (const std::string& piece : segment.pieces) {
+    for (std::string& part : split(piece)) {
+      if (!part.empty()) out.push_back(std::move(part));
+    }
+  }
+  segment.pieces = std::move(out);
+}
+
+class HfTokenizer final : public Tokenizer {
+ public:
+  HfTokenizer(const std::string& path, const std::string& text) : where_("tokenizer '" + path + "'") {
+    const json file = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!file.is_object() || !file.contains("model") || !file["model"].is_object()) {
+      fail("is not a tokenizers JSON file (no model object)");
+    }
+    read_model(file["model"]);
+    read_added_tokens(file.value("added_tokens", json::array()));
+    if (file.contains("normalizer")) read_normalizer(file["normalizer"]);
+    if (file.contains("pre_tokenizer")) read_pre_tokenizer(file["pre_tokenizer"]);
+    if (file.contains("post_processor")) read_post_processor(file["post_processor"]);
+    id_ = (byte_level_ ? "hf-bpe:" : "hf-spm-bpe:") + internal::sha256_hex(text).substr(0, 16);
+  }
+
+  std::string id() const override { return id_; }
+
+  TokenIds encode(const std::string& text) const override {
+    TokenIds out = prefix_;
+    size_t from = 0;
+    while (from < text.size()) {
+      size_t begin = text.size(), end = text.size();
+      const AddedToken* token = next_added_token(text, from, begin, end);
+      if (begin > from) encode_segment(text.substr(from, begin - from), from == 0, out);
+      if (!token) break;
+      out.push_back(token->id);
+      from = end;
+    }
+    out.insert(out.end(), suffix_.begin(), suffix_.end());
+    return out;
+  }
+
+  std::string decode(const TokenIds& ids) const override {
+    std::string text;
+    for (int64_t id : ids) {
+      if (id < 0 || static_cast<size_t>(id) >= tokens_.size() || tokens_[id].empty()) {
+        text += "<|" + std::to_string(id) + "|>";
+        continue;
+      }
+      const std::string& token = tokens_[id];
+      if (added_ids_.count(id)) {
+        text += token;
+      } else if (byte_level_) {
+        for (const auto& cp : internal::decode_utf8(token)) {
+          const auto byte = byte_alphabet().byte_of.find(cp.value);
+          text += byte != byte_alphabet().byte_of.end()
+                      ? std::string(1, static_cast<char>(byte->second))
+                      : token.substr(cp.begin, cp.end - cp.begin);
+        }
+      } else if (byte_fallback_ && token.size() == 6 && starts_with(token, "<0x") &&
+                 token[5] == '>') {
+        text += static_cast<char>(std::stoi(token.substr(3, 2), nullptr, 16));
+      } else {
+        text += replace_all(token, kMetaspace, " ");
+      }
+    }
+    // SentencePiece's prepended space is not part of the text.
+    if (!byte_level_ && prepends_space_ && starts_with(text, " ")) text.erase(0, 1);
+    return text;
+  }
+
+ private:
+  struct AddedToken {
+    int64_t id;
+    std::string content;
+    bool lstrip, rstrip;
+  };
+
+  [[noreturn]] void fail(const std::string& problem) const { throw Error(where_ + " " + problem); }
+
+  std::string type_of(const json& object, const std::string& what) const {
+    if (!object.is_object()) fail("has a " + what + " that is not an object");
+    return internal::string_field(object, "type", "", where_ + " " + what);
+  }
+
+  void add_token(const std::string& token, const json& id, const std::string& what) {
+    const int64_t max_id = static_cast<int64_t>(ids_.size()) + kMaxIdsBeyondSize;
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= max_id) {
+      fail(what + ": token " + internal::quote_text(token) + " has id " + id.dump() +
+           ", not an integer in [0, " + std::to_string(max_id) + ")");
+    }
+    const auto index = static_cast<size_t>(id.get<int64_t>());
+    ids_[token] = id.get<int64_t>();
+    if (tokens_.size() <= index) tokens_.resize(index + 1);
+    tokens_[index] = token;
+  }
+
+  void read_model(const json& model) {
+    const std::string where = where_ + " model";
+    if (type_of(model, "model") != "BPE") {
+      fail("has model.type " + model.value("type", json()).dump() +
+           "; only BPE models are supported (not Unigram or WordPiece)");
+    }
+    for (const char* unsupported : {"dropout", "continuing_subword_prefix", "end_of_word_suffix"}) {
+      if (model.contains(unsupported) && !model[unsupported].is_null() &&
+          model[unsupported] != "") {
+        fail(std::string("uses model.") + unsupported + ", which is not supported");
+      }
+    }
+    byte_fallback_ = internal::bool_field(model, "byte_fallback", false, where);
+    fuse_unk_ = internal::bool_field(model, "fuse_unk", false, where);
+    ignore_merges_ = internal::bool_field(model, "ignore_merges", false, where);
+    unk_token_ = internal::string_field(model, "unk_token", "", where);
+    const json vocab = model.value("vocab", json());
+    if (!vocab.is_object() || vocab.empty()) fail("has no model.vocab object of token ids");
+    for (const auto& [token, id] : vocab.items()) add_token(token, id, "model.vocab");
+    const json merges = model.value("merges", json::array());
+    if (!merges.is_array()) fail("has model.merges that is not an array");
+    for (size_t i = 0; i < merges.size(); ++i) {
+      const json& merge = merges[i];
+      std::string left, right;
+      if (merge.is_string()) {
+        const std::string text = merge.get<std::string>();
+        const size_t space = text.find(' ');
+        if (space != std::string::npos && text.find(' ', space + 1) == std::string::npos) {
+          left = text.substr(0, space);
+          right = text.substr(space + 1);
+        }
+      } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() &&
+                 merge[1].is_string()) {
+        left = merge[0].get<std::string>();
+        right = merge[1].get<std::string>();
+      }
+      const std::string what = "model.merges[" + std::to_string(i) + "] " + merge.dump();
+      if (left.empty() || right.empty()) fail(what + " is not two tokens");
+      if (!ids_.count(left) || !ids_.count(right) || !ids_.count(left + right)) {
+        fail(what + " merges tokens into one the vocabulary lacks");
+      }
+      merges_.add(left, right);
+    }
+    if (!unk_token_.empty() && !ids_.count(unk_token_)) {
+      fail("has model.unk_token " + internal::quote_text(unk_token_) + " outside the vocabulary");
+    }
+  }
+
+  void read_added_tokens(const json& added) {
+    if (!added.is_array()) fail("has added_tokens that is not an array");
+    for (size_t i = 0; i < added.size(); ++i) {
+      const std::string where = where_ + " added_tokens[" + std::to_string(i) + "]";
+      if (!added[i].is_object()) fail("has added_tokens[" + std::to_string(i) + "] not an object");
+      AddedToken token;
+      token.content = internal::string_field(added[i], "content", "", where);
+      token.lstrip = internal::bool_field(added[i], "lstrip", false, where);
+      token.rstrip = internal::bool_field(added[i], "rstrip", false, where);
+      if (token.content.empty()) fail("has added_tokens[" + std::to_string(i) + "] without content");
+      add_token(token.content, added[i].value("id", json()), "added_tokens");
+      token.id = ids_.at(token.content);
+      added_ids_.insert({token.id, true});
+      added_.push_back(std::move(token));
+    }
+    // Longest first, so that at one position the longest token wins.
+    std::stable_sort(added_.begin(), added_.end(), [](const AddedToken& a, const AddedToken& b) {
+      return a.content.size() > b.content.size();
+    });
+  }
+
+  // The leftmost added token at or after `from` (the longest there), with the
+  // whitespace its lstrip/rstrip take, as [begin, end); nullptr if none.
+  const AddedToken* next_added_token(const std::string& text, size_t from, size_t& begin,
+                                     size_t& end) const {
+    const AddedToken* best = nullptr;
+    size_t best_at = std::string::npos;
+    for (const AddedToken& token : added_) {
+      const size_t at = text.find(token.content, from);
+      if (at != std::string::npos && at < best_at) {
+        best = &token;
+        best_at = at;
+      }
+    }
+    if (!best) return nullptr;
+    begin = best_at;
+    end = best_at + best->content.size();
+    const auto space = [&](size_t i) { return internal::is_whitespace(static_cast<unsigned char>(text[i])); };
+    if (best->lstrip) {
+      while (begin > from && space(begin - 1)) --begin;
+    }
+    if (best->rstrip) {
+      while (end < text.size() && space(end)) ++end;
+    }
+    return best;
+  }
+
+  void read_normalizer(const json& normalizer) {
+    if (normalizer.is_null()) return;
+    const std::string type = type_of(normalizer, "normalizer");
+    const std::string where = where_ + " normalizer " + type;
+    if (type == "Sequence") {
+      const json list = normalizer.value("normalizers", json());
+      if (!list.is_array()) fail("has a Sequence normalizer without a normalizers list");
+      for (const json& each : list) read_normalizer(each);
+    } else if (type == "NFC") {
+      normalizers_.push_back([this](std::string& text) {
+        char* normalized = reinterpret_cast<char*>(utf8proc_NFC(
+            reinterpret_cast<const utf8proc_uint8_t*>(text.c_str())));
+        if (normalized) {  // NULL for invalid UTF-8, which stays as it is
+          text = normalized;
+          std::free(normalized);
+        }
+      });
+    } else if (type == "Prepend") {
+      const std::string prepend = internal::string_field(normalizer, "prepend", "", where);
+      prepends_space_ = prepends_space_ || prepend == kMetaspace;
+      normalizers_.push_back([prepend](std::string& text) {
+        if (!text.empty()) text = prepend + text;
+      });
+    } else if (type == "Replace") {
+      const json pattern = normalizer.value("pattern", json());
+      if (!pattern.is_object() || !pattern.contains("String") || !pattern["String"].is_string()) {
+        fail("has a Replace normalizer whose pattern is not a String (Regex is not supported)");
+      }
+      const std::string from = pattern["String"].get<std::string>();
+      const std::string to = internal::string_field(normalizer, "content", "", where);
+      normalizers_.push_back([from, to](std::string& text) { text = replace_all(text, from, to); });
+    } else {
+      fail("has normalizer " + type + ", which is not supported (NFC, Prepend, Replace, Sequence)");
+    }
+  }
+
+  void read_pre_tokenizer(const json& pre) {
+    if (pre.is_null()) return;
+    const std::string type = type_of(pre, "pre_tokenizer");
+    const std::string where = where_ + " pre_tokenizer " + type;
+    if (type == "Sequence") {
+      const json list = pre.value("pretokenizers", json());
+      if (!list.is_array()) fail("has a Sequence pre_tokenizer without a pretokenizers list");
+      for (const json& each : list) read_pre_tokenizer(each);
+    } else if (type == "ByteLevel") {
+      byte_level_ = true;
+      const bool prefix_space = internal::bool_field(pre, "add_prefix_space", false, where);
+      const bool use_regex = internal::bool_field(pre, "use_regex", true, where);
+      steps_.push_back([prefix_space, use_regex](Segment& segment) {
+        if (prefix_space && !segment.pieces.empty() && !starts_with(segment.pieces[0], " ")) {
+          segment.pieces[0] = " " + segment.pieces[0];
+        }
+        split_pieces(segment, [use_regex](const std::string& piece) {
+          std::vector<std::string> parts =
+              use_regex ? internal::gpt2_pretokenize(piece) : std::vector<std::string>{piece};
+          for (std::string& part : parts) {
+            std::string mapped;
+            for (unsigned char b : part) mapped += byte_alphabet().symbol[b];
+            part = std::move(mapped);
+          }
+          return parts;
+        });
+      });
+    } else if (type == "Split") {
+      read_split(pre, where);
+    } else if (type == "Metaspace") {
+      const std::string replacement = internal::string_field(pre, "replacement", kMetaspace, where);
+      std::string scheme = internal::string_field(pre, "prepend_scheme", "", where);
+      if (scheme.empty()) {  // older files: add_prefix_space
+        scheme = internal::bool_field(pre, "add_prefix_space", true, where) ? "always" : "never";
+      }
+      if (scheme != "always" && scheme != "first" && scheme != "never") {
+        fail("has Metaspace prepend_scheme " + internal::quote_text(scheme));
+      }
+      const bool split = internal::bool_field(pre, "split", true, where);
+      prepends_space_ = prepends_space_ || scheme != "never";
+      steps_.push_back([replacement, scheme, split](Segment& segment) {
+        for (size_t i = 0; i < segment.pieces.size(); ++i) {
+          std::string& piece = segment.pieces[i];
+          piece = replace_all(piece, " ", replacement);
+          const bool prepend = scheme == "always" || (scheme == "first" && i == 0 &&
+                                                      segment.at_text_start);
+          if (prepend && !starts_with(piece, replacement)) piece = replacement + piece;
+        }
+        if (!split) return;
+        split_pieces(segment, [&replacement](const std::string& piece) {
+          std::vector<std::string> parts;  // each part starts at a replacement (MergedWithNext)
+          size_t start = 0;
+          for (size_t at = piece.find(replacement, 1); at != std::string::npos;
+               at = piece.find(replacement, at + replacement.size())) {
+            parts.push_back(piece.substr(start, at - start));
+            start = at;
+          }
+          parts.push_back(piece.substr(start));
+          return parts;
+        });
+      });
+    } else {
+      fail("has pre_tokenizer " + type +
+           ", which is not supported (ByteLevel, Split, Metaspace, Sequence)");
+    }
+  }
+
+  void read_split(const json& pre, const std::string& where) {
+    const json pattern = pre.value("pattern", json());
+    std::string regex;
+    if (pattern.is_object() && pattern.contains("Regex") && pattern["Regex"].is_string()) {
+      regex = pattern["Regex"].get<std::string>();
+    } else if (pattern.is_object() && pattern.contains("String") && pattern["String"].is_string()) {
+      regex = "\\Q" + pattern["String"].get<std::string>() + "\\E";
+    } else {
+      fail("has a Split pre_tokenizer without a Regex or String pattern");
+    }
+    const std::string behavior = internal::string_field(pre, "behavior", "Isolated", where);
+    if (behavior != "Isolated" && behavior != "Removed") {
+      fail("has Split behavior " + behavior + ", which is not supported (Isolated, Removed)");
+    }
+    if (internal::bool_field(pre, "invert", false, where)) fail("has Split invert=true");
+    auto compiled = std::make_shared<Regex>(regex, where);
+    const bool keep = behavior == "Isolated";
+    steps_.push_back([compiled, keep](Segment& segment) {
+      split_pieces(segment, [&](const std::string& piece) {
+        std::vector<std::string> parts;
+        size_t last = 0;
+        for (const auto& [begin, end] : compiled->find_all(piece)) {
+          parts.push_back(piece.substr(last, begin - last));
+          if (keep) parts.push_back(piece.substr(begin, end - begin));
+          last = end;
+        }
+        parts.push_back(piece.substr(last));
+        return parts;
+      });
+    });
+  }
+
+  void read_post_processor(const json& post) {
+    if (post.is_null()) return;
+    const std::string type = type_of(post, "post_processor");
+    if (type == "Sequence") {
+      const json list = post.value("processors", json());
+      if (!list.is_array()) fail("has a Sequence post_processor without a processors list");
+      for (const json& each : list) read_post_processor(each);
+    } else if (type == "TemplateProcessing") {
+      const json single = post.value("single", json());
+      const json special = post.value("special_tokens", json::object());
+      if (!single.is_array() || !special.is_object()) {
+        fail("has a TemplateProcessing post_processor without single and special_tokens");
+      }
+      bool after_sequence = false;
+      for (const json& item : single) {
+        if (item.is_object() && item.contains("Sequence")) {
+          after_sequence = true;
+          continue;
+        }
+        const json name = item.is_object() && item.contains("SpecialToken")
+                              ? item["SpecialToken"].value("id", json())
+                              : json();
+        if (!name.is_string() || !special.contains(name.get<std::string>())) {
+          fail("has a TemplateProcessing item " + item.dump() + " naming no special token");
+        }
+        const json ids = special[name.get<std::string>()].value("ids", json());
+        if (!ids.is_array()) fail("has special_tokens[" + name.dump() + "] without ids");
+        for (const json& id : ids) {
+          if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
+              static_cast<size_t>(id.get<int64_t>()) >= tokens_.size()) {
+            fail("has special_tokens[" + name.dump() + "] id " + id.dump() +
+                 " outside the vocabulary");
+          }
+          (after_sequence ? suffix_ : prefix_).push_back(id.get<int64_t>());
+        }
+      }
+    } else if (type != "ByteLevel") {  // ByteLevel only adjusts offsets
+      fail("has post_processor " + type +
+           ", which is not supported (TemplateProcessing, ByteLevel, Sequence)");
+    }
+  }
+
+  void encode_segment(std::string text, bool at_text_start, TokenIds& out) const {
+    for (const auto& normalize : normalizers_) normalize(text);
+    Segment segment{{text}, at_text_start};
+    for (const Step& step : steps_) step(segment);
+    for (const std::string& piece : segment.pieces) encode_piece(piece, out);
+  }
+
+  void encode_piece(const std::string& piece, TokenIds& out) const {
+    if (piece.empty()) return;
+    if (ignore_merges_) {
+      const auto whole = ids_.find(piece);
+      if (whole != ids_.end()) {
+        out.push_back(whole->second);
+        return;
+      }
+    }
+    std::vector<std::string> symbols;
+    for (const auto& cp : internal::decode_utf8(piece)) {
+      std::string symbol = piece.substr(cp.begin, cp.end - cp.begin);
+      if (ids_.count(symbol)) {
+        symbols.push_back(std::move(symbol));
+        continue;
+      }
+      bool fell_back = byte_fallback_;
+      std::vector<std::string> bytes;
+      for (unsigned char b : symbol) {
+        static const char kHex[] = "0123456789ABCDEF";
+        bytes.push_back(std::string("<0x") + kHex[b >> 4] + kHex[b & 15] + ">");
+        fell_back = fell_back && ids_.count(bytes.back());
+      }
+      if (fell_back) {
+        symbols.insert(symbols.end(), bytes.begin(), bytes.end());
+      } else if (!unk_token_.empty()) {
+        if (!(fuse_unk_ && !symbols.empty() && symbols.back() == unk_token_)) {
+          symbols.push_back(unk_token_);
+        }
+      } else {
+        throw Error("tokenizer " + id_ + ": the vocabulary has no token for " +
+                    internal::quote_text(symbol) + " and no byte fallback or unk_token");
+      }
+    }
+    merges_.apply(symbols);
+    for (const std::string& symbol : symbols) out.push_back(ids_.at(symbol));
+  }
+
+  std::string where_, id_;
+  std::unordered_map<std::string, int64_t> ids_;
+  std::vector<std::string> tokens_;  // by id; "" where there is a gap
+  internal::BpeMerges merges_;
+  std::vector<AddedToken> added_;
+  std::unordered_map<int64_t, bool> added_ids_;
+  std::vector<std::function<void(std::string&)>> normalizers_;
+  std::vector<Step> steps_;
+  TokenIds prefix_, suffix_;  // what the post-processor adds around a sequence
+  std::string unk_token_;
+  bool byte_fallback_ = false, fuse_unk_ = false, ignore_merges_ = false;
+  bool byte_level_ = false, prepends_space_ = false;
+};
+
+}  // namespace
+
+namespace internal {
+
+std::vector<std::string> hf_tokenizer_files(const std::string& directory) {
+  const std::filesystem::path dir(directory);
+  std::error_code error;
+  const auto has = [&](const char* name) {
+    return std::filesystem::is_regular_file(dir / name, error);
+  };
+  if (has("tokenizer.json")) return {"tokenizer.json"};
+  if (has("vocab.json") && has("merges.txt")) return {"vocab.json", "merges.txt"};
+  // Debian 12's libsentencepiece carries protobuf 3.14 code that aborts in a
+  // process holding libtorch's protobuf 3.21, so tokenizer.model is not read
+  // here; transformers converts it to the tokenizer.json read instead.
+  if (has("tokenizer.model")) {
+    throw Error("checkpoint '" + directory +
+                "' has only a SentencePiece tokenizer.model, which is not supported; write its "
+                "tokenizer.json with transformers: AutoTokenizer.from_pretrained(dir)"
+                ".save_pretrained(dir)");
+  }
+  throw Error("checkpoint '" + directory +
+              "' has no tokenizer: expected tokenizer.json, or vocab.json and merges.txt");
+}
+
+std::shared_ptr<const Tokenizer> hf_tokenizer_from_json(const std::string& path,
+                                                        const std::string& text) {
+  return std::make_shared<const HfTokenizer>(path, text);
+}
+
+}  // namespace internal
+
+std::shared_ptr<const Tokenizer> load_hf_tokenizer(const std::string& directory) {
+  const std::vector<std::string> files = internal::hf_tokenizer_files(directory);
+  const std::filesystem::path dir(directory);
+  if (files[0] == "tokenizer.json") {
+    const std::string path = (dir / "tokenizer.json").string();
+    return internal::hf_tokenizer_from_json(path, internal::read_file(path, "tokenizer"));
+  }
+  return load_gpt2_tokenizer(directory);
+}
+
+}  // namespace detllm
