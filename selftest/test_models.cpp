@@ -9,6 +9,7 @@
 #include <random>
 
 #include "artifacts/file_util.h"
+#include "hf/hf_config.h"
 #include "hf/safetensors.h"
 
 namespace detllm::testing {
@@ -275,6 +276,114 @@ void write_tiny_gpt2(const std::string& dir, const TinyGpt2& options) {
       {"n_embd", C},          {"n_layer", layers},          {"n_head", heads},
       {"n_inner", inner},     {"layer_norm_epsilon", 1e-5}, {"activation_function", "gelu_new"}};
   std::ofstream(dir + "/config.json") << config.dump(2);
+}
+
+BuiltinConfig TinyLlama::default_config() {
+  BuiltinConfig c;
+  c.model_type = "llama";
+  c.activation_function = "silu";
+  c.vocab_size = 258;
+  c.n_positions = 128;
+  c.n_embd = 32;
+  c.n_layer = 2;
+  c.n_head = 4;
+  c.n_kv_head = 2;
+  c.n_inner = 48;
+  c.layer_norm_epsilon = 1e-6;
+  c.tie_word_embeddings = false;
+  return c;
+}
+
+nlohmann::json tiny_llama_tokenizer_json() {
+  nlohmann::json vocab = nlohmann::json::object();
+  for (int b = 0; b < 256; ++b) vocab[gpt2_byte_symbol(static_cast<unsigned char>(b))] = gpt2_byte_id(b);
+  const char* kLlama3Split =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  return {
+      {"version", "1.0"},
+      {"added_tokens",
+       {{{"id", 256}, {"content", "<|begin_of_text|>"}, {"special", true}},
+        {{"id", 257}, {"content", "<|end_of_text|>"}, {"special", true}}}},
+      {"normalizer", nullptr},
+      {"pre_tokenizer",
+       {{"type", "Sequence"},
+        {"pretokenizers",
+         {{{"type", "Split"},
+           {"pattern", {{"Regex", kLlama3Split}}},
+           {"behavior", "Isolated"},
+           {"invert", false}},
+          {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}}},
+      {"post_processor",
+       {{"type", "TemplateProcessing"},
+        {"single", {{{"SpecialToken", {{"id", "<|begin_of_text|>"}, {"type_id", 0}}}},
+                    {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+        {"special_tokens",
+         {{"<|begin_of_text|>", {{"id", "<|begin_of_text|>"}, {"ids", {256}}, {"tokens", {"<|begin_of_text|>"}}}}}}}},
+      {"model",
+       {{"type", "BPE"}, {"ignore_merges", true}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}}};
+}
+
+void write_tiny_llama(const std::string& dir, const TinyLlama& options) {
+  std::filesystem::create_directories(dir);
+  const BuiltinConfig& c = options.config;
+  const int64_t C = c.n_embd, H = c.n_head, KV = c.n_kv_head > 0 ? c.n_kv_head : H;
+  const int64_t D = c.head_dim > 0 ? c.head_dim : C / H, I = c.n_inner, V = c.vocab_size;
+  at::Generator generator = at::detail::createCPUGenerator(options.seed);
+  const auto random = [&](at::IntArrayRef shape, double std, double mean = 0.0) {
+    return at::randn(shape, generator) * std + mean;
+  };
+  std::vector<std::pair<std::string, at::Tensor>> tensors = {
+      {"model.embed_tokens.weight", random({V, C}, 1.0)}};
+  const bool qkv_bias = c.attention_bias || c.model_type == "qwen2";
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    tensors.emplace_back(p + "input_layernorm.weight", random({C}, 0.1, 1.0));
+    const struct {
+      const char* name;
+      int64_t rows;
+    } projections[] = {{"q_proj", H * D}, {"k_proj", KV * D}, {"v_proj", KV * D}};
+    for (const auto& projection : projections) {
+      const std::string name = p + "self_attn." + projection.name;
+      tensors.emplace_back(name + ".weight", random({projection.rows, C}, 0.3));
+      if (qkv_bias) tensors.emplace_back(name + ".bias", random({projection.rows}, 0.1));
+    }
+    tensors.emplace_back(p + "self_attn.o_proj.weight", random({C, H * D}, 0.3));
+    if (c.attention_bias && c.model_type != "qwen2") {
+      tensors.emplace_back(p + "self_attn.o_proj.bias", random({C}, 0.1));
+    }
+    tensors.emplace_back(p + "post_attention_layernorm.weight", random({C}, 0.1, 1.0));
+    tensors.emplace_back(p + "mlp.gate_proj.weight", random({I, C}, 0.3));
+    tensors.emplace_back(p + "mlp.up_proj.weight", random({I, C}, 0.3));
+    tensors.emplace_back(p + "mlp.down_proj.weight", random({C, I}, 0.3));
+  }
+  tensors.emplace_back("model.norm.weight", random({C}, 0.1, 1.0));
+  if (!c.tie_word_embeddings) tensors.emplace_back("lm_head.weight", random({V, C}, 0.5));
+  const at::ScalarType dtype = options.dtype == "BF16"  ? at::kBFloat16
+                               : options.dtype == "F16" ? at::kHalf
+                                                        : at::kFloat;
+  for (auto& [name, tensor] : tensors) tensor = tensor.to(dtype);
+  if (options.shards <= 1) {
+    internal::write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
+  } else {
+    nlohmann::json weight_map = nlohmann::json::object();
+    const size_t per_shard = (tensors.size() + options.shards - 1) / options.shards;
+    for (int s = 0; s < options.shards; ++s) {
+      char name[64];
+      std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", s + 1, options.shards);
+      const auto begin = tensors.begin() + std::min(tensors.size(), s * per_shard);
+      const auto end = tensors.begin() + std::min(tensors.size(), (s + 1) * per_shard);
+      for (auto it = begin; it != end; ++it) weight_map[it->first] = name;
+      internal::write_safetensors(dir + "/" + name, {begin, end}, {{"format", "pt"}});
+    }
+    std::ofstream(dir + "/model.safetensors.index.json")
+        << nlohmann::json{{"metadata", {{"total_size", 0}}}, {"weight_map", weight_map}}.dump(2);
+  }
+  std::ofstream(dir + "/config.json") << internal::hf_config_json(c).dump(2);
+  std::ofstream(dir + "/tokenizer.json") << tiny_llama_tokenizer_json().dump(2);
+  if (!options.eos.empty()) {
+    std::ofstream(dir + "/generation_config.json")
+        << nlohmann::json{{"bos_token_id", 256}, {"eos_token_id", options.eos}}.dump(2);
+  }
 }
 
 TempDir::TempDir() {

@@ -4,9 +4,12 @@
 #ifndef DETLLM_SELFTEST_TEST_MODELS_H_
 #define DETLLM_SELFTEST_TEST_MODELS_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "detllm_test/models.h"
 
 // Runs `statement`, which must throw detllm::Error whose message contains `text`.
 #define EXPECT_ERROR_MENTIONS(statement, text)         \
@@ -52,6 +55,25 @@ struct TinyGpt2 {
   static std::vector<std::pair<std::string, std::string>> default_merges();
 };
 void write_tiny_gpt2(const std::string& dir, const TinyGpt2& options = {});
+
+// A tiny Llama-architecture checkpoint as transformers' save_pretrained
+// writes it: config.json (from `config`, whose n_embd etc. give the shape),
+// model.safetensors or `shards` shards and their index, a byte-level
+// tokenizer.json (Llama 3's Split regex, a BOS token), and
+// generation_config.json when `eos` is set. Every parameter is random, norm
+// weights around 1 and biases included, stored in `dtype` (F32, BF16 or F16).
+struct TinyLlama {
+  BuiltinConfig config = default_config();
+  std::string dtype = "F32";
+  int shards = 1;
+  std::vector<int64_t> eos;
+  uint64_t seed = 7;
+  static BuiltinConfig default_config();  // llama, 2 layers, width 32, 4/2 heads, untied
+};
+void write_tiny_llama(const std::string& dir, const TinyLlama& options = {});
+// Its tokenizer.json alone: 256 byte tokens in GPT-2's order, then
+// <|begin_of_text|> (256) and <|end_of_text|> (257).
+nlohmann::json tiny_llama_tokenizer_json();
 
 // Writes vocab.json and merges.txt: the byte symbols, then one token per merge,
 // then "<|endoftext|>". Returns the vocabulary size.

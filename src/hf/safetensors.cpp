@@ -89,17 +89,19 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& directory) {
   const std::map<std::string, std::string> shard_names =
       read_safetensors_index(read_json_file(index_path, "safetensors index"), where);
   files_ = {index_path};
-  std::map<std::string, size_t> shard_index;
-  for (const auto& [tensor, shard] : shard_names) {
-    auto [it, fresh] = shard_index.emplace(shard, shards_.size());
-    if (fresh) {
-      const std::string path = (dir / shard).string();
-      if (!std::filesystem::is_regular_file(path, error)) {
-        throw Error(where + " maps '" + tensor + "' to " + shard + ", which does not exist");
-      }
-      shards_.emplace_back(path);
-      files_.push_back(path);
+  std::map<std::string, size_t> shard_index;  // shard name -> index, in name order
+  for (const auto& [tensor, shard] : shard_names) shard_index.emplace(shard, 0);
+  for (auto& [shard, index] : shard_index) {
+    const std::string path = (dir / shard).string();
+    if (!std::filesystem::is_regular_file(path, error)) {
+      throw Error(where + " maps tensors to " + shard + ", which does not exist");
     }
+    index = shards_.size();
+    shards_.emplace_back(path);
+    files_.push_back(path);
+  }
+  for (const auto& [tensor, shard] : shard_names) {
+    const auto it = shard_index.find(shard);
     if (!shards_[it->second].contains(tensor)) {
       throw Error(where + " maps '" + tensor + "' to " + shard + ", which has no such tensor");
     }

@@ -1,0 +1,206 @@
+// tokenizer.json tokenizers on hand-worked strings: byte-level BPE with Llama
+// 3's and Qwen2's Split regexes, SentencePiece-style BPE with byte fallback
+// (Prepend/Replace normalizers as Llama 2 ships them, or Metaspace), added
+// tokens, post-processors, and the errors of malformed files.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "detllm_test/error.h"
+#include "detllm_test/models.h"
+#include "hf/tokenizer_files.h"
+#include "test_models.h"
+
+namespace detllm {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::StartsWith;
+using json = nlohmann::json;
+
+std::shared_ptr<const Tokenizer> from_json(const json& file) {
+  return internal::hf_tokenizer_from_json("test/tokenizer.json", file.dump());
+}
+
+int64_t byte(char c) { return testing::gpt2_byte_id(static_cast<unsigned char>(c)); }
+
+// Llama 3's tokenizer shape: whole pieces as tokens (ignore_merges), so the
+// ids show how the Split regex cut the text.
+json llama3_with_pieces() {
+  json file = testing::tiny_llama_tokenizer_json();
+  json& vocab = file["model"]["vocab"];
+  vocab["Hello"] = 300;
+  vocab["\xc4\xa0world"] = 301;  // "Ġworld": Ġ is the space byte
+  vocab["'s"] = 302;
+  vocab["123"] = 303;
+  vocab["45"] = 304;
+  vocab["'LL"] = 305;
+  vocab["\xc4\x8a\xc4\x8a"] = 306;  // "ĊĊ": two newlines
+  vocab["\xc4\xa0" "b"] = 307;
+  return file;
+}
+
+TEST(HfTokenizer, Llama3SplitRegexCutsWordsDigitTriplesAndNewlines) {
+  const auto tokenizer = from_json(llama3_with_pieces());
+  EXPECT_THAT(tokenizer->id(), StartsWith("hf-bpe:"));
+  // "Hello" " world" "'s" " " "123" "45", after the template's BOS.
+  EXPECT_THAT(tokenizer->encode("Hello world's 12345"),
+              ElementsAre(256, 300, 301, 302, byte(' '), 303, 304));
+  // Contractions case-insensitively: "I" "'LL" " go" (" go" is no token: its bytes).
+  EXPECT_THAT(tokenizer->encode("I'LL go"),
+              ElementsAre(256, byte('I'), 305, byte(' '), byte('g'), byte('o')));
+  // "a" "\n\n" " b": newlines are a piece of their own.
+  EXPECT_THAT(tokenizer->encode("a\n\n b"), ElementsAre(256, byte('a'), 306, 307));
+  EXPECT_EQ(tokenizer->decode(tokenizer->encode("Hello world's 12345")),
+            "<|begin_of_text|>Hello world's 12345");
+}
+
+TEST(HfTokenizer, AddedTokensAreMatchedBeforeThePipeline) {
+  const auto tokenizer = from_json(llama3_with_pieces());
+  EXPECT_THAT(tokenizer->encode("Hello<|end_of_text|><|begin_of_text|>45"),
+              ElementsAre(256, 300, 257, 256, 304));
+  EXPECT_EQ(tokenizer->decode({300, 257}), "Hello<|end_of_text|>");
+}
+
+TEST(HfTokenizer, Qwen2SingleDigitsAndNfcNormalization) {
+  json file = testing::tiny_llama_tokenizer_json();
+  file["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  file["normalizer"] = {{"type", "NFC"}};
+  file["post_processor"] = nullptr;  // Qwen2 adds no BOS
+  file["model"]["vocab"]["12"] = 300;
+  const auto tokenizer = from_json(file);
+  EXPECT_THAT(tokenizer->encode("12"), ElementsAre(byte('1'), byte('2')))
+      << "one digit per piece, so never the token \"12\"";
+  // "e" + U+0301 (combining acute) is "é" after NFC: bytes C3 A9.
+  EXPECT_EQ(tokenizer->encode("cafe\xcc\x81"), tokenizer->encode("caf\xc3\xa9"));
+  EXPECT_THAT(tokenizer->encode("caf\xc3\xa9"),
+              ElementsAre(byte('c'), byte('a'), byte('f'), byte('\xc3'), byte('\xa9')));
+}
+
+// Llama 2's tokenizer.json: Prepend("▁") and Replace(" ", "▁") normalizers,
+// no pre-tokenizer, BPE over characters with byte fallback, a BOS template.
+json llama2_style() {
+  json vocab = {{"<unk>", 0}, {"<s>", 1}, {"</s>", 2}};
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    vocab[name] = 3 + b;
+  }
+  const char* pieces[] = {"\xe2\x96\x81", "H", "e", "l", "o", "i", "\xe2\x96\x81H", "ll",
+                          "\xe2\x96\x81He", "llo", "\xe2\x96\x81Hello"};
+  for (int i = 0; i < 11; ++i) vocab[pieces[i]] = 259 + i;
+  return {{"added_tokens",
+           {{{"id", 0}, {"content", "<unk>"}, {"special", true}},
+            {{"id", 1}, {"content", "<s>"}, {"special", true}},
+            {{"id", 2}, {"content", "</s>"}, {"special", true}}}},
+          {"normalizer",
+           {{"type", "Sequence"},
+            {"normalizers",
+             {{{"type", "Prepend"}, {"prepend", "\xe2\x96\x81"}},
+              {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\xe2\x96\x81"}}}}}},
+          {"pre_tokenizer", nullptr},
+          {"post_processor",
+           {{"type", "TemplateProcessing"},
+            {"single", {{{"SpecialToken", {{"id", "<s>"}}}}, {{"Sequence", {{"id", "A"}}}}}},
+            {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}}}}}}},
+          {"model",
+           {{"type", "BPE"},
+            {"byte_fallback", true},
+            {"fuse_unk", true},
+            {"unk_token", "<unk>"},
+            {"vocab", vocab},
+            {"merges",
+             {"\xe2\x96\x81 H", "l l", "\xe2\x96\x81H e", "ll o", "\xe2\x96\x81He llo"}}}}};
+}
+
+TEST(HfTokenizer, SentencePieceStyleMergesByRankWithByteFallback) {
+  const auto tokenizer = from_json(llama2_style());
+  EXPECT_THAT(tokenizer->id(), StartsWith("hf-spm-bpe:"));
+  // "▁Hello": ▁ H → ▁H; l l → ll; ▁H e → ▁He; ll o → llo; ▁He llo → ▁Hello.
+  EXPECT_THAT(tokenizer->encode("Hello"), ElementsAre(1, 269));
+  // "▁Hi▁東": 東 is no piece, so its UTF-8 bytes E6 9D B1 as <0xNN> tokens.
+  EXPECT_THAT(tokenizer->encode("Hi \xe6\x9d\xb1"),
+              ElementsAre(1, 265, 264, 259, 3 + 0xE6, 3 + 0x9D, 3 + 0xB1));
+  EXPECT_EQ(tokenizer->decode({265, 264, 259, 3 + 0xE6, 3 + 0x9D, 3 + 0xB1}), "Hi \xe6\x9d\xb1");
+  EXPECT_EQ(tokenizer->decode({269}), "Hello");
+  // Each segment between added tokens is normalized on its own (legacy Llama 2).
+  EXPECT_THAT(tokenizer->encode("<s>Hello"), ElementsAre(1, 1, 269));
+}
+
+TEST(HfTokenizer, UnknownCharactersFuseIntoOneUnkWithoutByteFallback) {
+  json file = llama2_style();
+  file["model"]["byte_fallback"] = false;
+  EXPECT_THAT(from_json(file)->encode("H\xe6\x9d\xb1\xe4\xba\xac"), ElementsAre(1, 265, 0));
+}
+
+TEST(HfTokenizer, MetaspacePrependsOnlyAtTheStartOfTheText) {
+  json file = llama2_style();
+  file["normalizer"] = nullptr;
+  file["pre_tokenizer"] = {{"type", "Metaspace"},
+                           {"replacement", "\xe2\x96\x81"},
+                           {"prepend_scheme", "first"},
+                           {"split", false}};
+  const auto tokenizer = from_json(file);
+  EXPECT_THAT(tokenizer->encode("Hello"), ElementsAre(1, 269));
+  // After an added token the segment is not at the start: no ▁, so "H" "e" "llo".
+  EXPECT_THAT(tokenizer->encode("<s>Hello"), ElementsAre(1, 1, 260, 261, 268));
+}
+
+TEST(HfTokenizer, AddedTokenStripsTheWhitespaceItAsksFor) {
+  json file = llama3_with_pieces();
+  file["added_tokens"].push_back(
+      {{"id", 400}, {"content", "<mask>"}, {"lstrip", true}, {"rstrip", false}});
+  EXPECT_THAT(from_json(file)->encode("a  <mask> b"), ElementsAre(256, byte('a'), 400, 307));
+}
+
+TEST(HfTokenizer, MalformedFilesNameTheProblem) {
+  const auto edited = [](const std::function<void(json&)>& edit) {
+    json file = llama3_with_pieces();
+    edit(file);
+    return file;
+  };
+  const std::pair<json, std::string> cases[] = {
+      {json::array(), "is not a tokenizers JSON file"},
+      {edited([](json& f) { f["model"]["type"] = "Unigram"; }), "only BPE models are supported"},
+      {edited([](json& f) { f["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(a"; }),
+       "does not compile at 2: missing closing parenthesis"},
+      {edited([](json& f) { f["pre_tokenizer"] = {{"type", "Whitespace"}}; }),
+       "has pre_tokenizer Whitespace, which is not supported"},
+      {edited([](json& f) { f["normalizer"] = {{"type", "NFKD"}}; }),
+       "has normalizer NFKD, which is not supported"},
+      {edited([](json& f) { f["model"]["merges"] = {"x yz"}; }),
+       "merges tokens into one the vocabulary lacks"},
+      {edited([](json& f) { f["model"]["vocab"]["big"] = int64_t{1} << 40; }),
+       "has id 1099511627776, not an integer in [0, "},
+      {edited([](json& f) { f["added_tokens"][0]["content"] = 5; }),
+       "field 'content' must be a string"},
+      {edited([](json& f) { f["post_processor"]["single"][0]["SpecialToken"]["id"] = "<none>"; }),
+       "naming no special token"},
+      {edited([](json& f) { f["model"]["dropout"] = 0.1; }), "uses model.dropout"},
+  };
+  for (const auto& [file, message] : cases) {
+    SCOPED_TRACE(message);
+    EXPECT_ERROR_MENTIONS(from_json(file), message);
+  }
+}
+
+TEST(HfTokenizer, ABacktrackingPatternFailsInsteadOfHanging) {
+  json file = llama3_with_pieces();
+  file["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(a+)+$";
+  const auto tokenizer = from_json(file);
+  EXPECT_ERROR_MENTIONS(tokenizer->encode(std::string(40, 'a') + "b"),
+                        "tokenizer Split pattern failed");
+}
+
+TEST(HfTokenizer, LoadsFromADirectory) {
+  testing::TempDir dir;
+  std::ofstream(dir.path() + "/tokenizer.json") << llama3_with_pieces().dump();
+  EXPECT_EQ(internal::hf_tokenizer_files(dir.path()), std::vector<std::string>{"tokenizer.json"});
+  EXPECT_THAT(load_hf_tokenizer(dir.path())->encode("Hello"), ElementsAre(256, 300));
+}
+
+}  // namespace
+}  // namespace detllm
