@@ -20,6 +20,7 @@
 #include "detllm_test/models.h"
 #include "detllm_test/trace.h"
 #include "explain/localize.h"
+#include "hf/tokenizer_files.h"
 #include "test_models.h"
 
 namespace {
@@ -66,6 +67,44 @@ BENCHMARK_CAPTURE(Generate, small, "small")
     ->Arg(32)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(2);
+
+BENCHMARK_CAPTURE(Generate, llama_tiny, "llama-tiny")->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Generate, llama_small, "llama-small")
+    ->Arg(1)
+    ->Arg(4)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
+
+// The cost of one decode step after a prompt of state.range(0) tokens: the
+// time of 17 new tokens minus that of 1 (the prefill and its first token),
+// over 16. With the KV cache it stays nearly flat as the prompt grows;
+// without one each step would re-run the whole sequence.
+void DecodeStep(benchmark::State& state, const std::string& preset) {
+  auto model = model_for(preset);
+  detllm::TokenIds prompt;
+  for (int64_t i = 0; i < state.range(0); ++i) prompt.push_back(32 + (i * 7919) % 90);
+  detllm::GenerationConfig one, seventeen;
+  one.max_new_tokens = 1;
+  seventeen.max_new_tokens = 17;
+  using Clock = std::chrono::steady_clock;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    benchmark::DoNotOptimize(model->generate({prompt}, one));
+    const auto t1 = Clock::now();
+    benchmark::DoNotOptimize(model->generate({prompt}, seventeen));
+    const auto t2 = Clock::now();
+    const std::chrono::duration<double> steps = (t2 - t1) - (t1 - t0);
+    state.SetIterationTime(std::max(steps.count(), 0.0) / 16);
+  }
+}
+BENCHMARK_CAPTURE(DecodeStep, llama_small, "llama-small")
+    ->Arg(16)
+    ->Arg(128)
+    ->Arg(512)
+    ->Arg(1024)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 
 // A check of R runs (with its pack) against R bare generate() calls of the same
 // batches; the ratio is what the harness costs on top of inference.
@@ -343,6 +382,26 @@ void Gpt2Tokenize(benchmark::State& state) {
   state.counters["merges"] = static_cast<double>(merges.size());
 }
 BENCHMARK(Gpt2Tokenize)->Arg(1 << 10)->Arg(1 << 16)->Unit(benchmark::kMicrosecond);
+
+// tokenizer.json with Llama 3's Split regex (PCRE2) and byte-level symbols.
+void Llama3Tokenize(benchmark::State& state) {
+  const auto tokenizer = detllm::internal::hf_tokenizer_from_json(
+      "bench/tokenizer.json", detllm::testing::tiny_llama_tokenizer_json().dump());
+  std::mt19937 rng(0);
+  const std::vector<std::string> words = {"the",  "determinism", "of",   "inference", "batch",
+                                          "It's", "42",          "café", "東京",      "x+y"};
+  std::string text;
+  while (text.size() < static_cast<size_t>(state.range(0))) {
+    text += words[rng() % words.size()];
+    text += rng() % 8 == 0 ? ".\n" : " ";
+  }
+  size_t tokens = 0;
+  for (auto _ : state) tokens += tokenizer->encode(text).size();
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+  state.counters["tokens_per_s"] =
+      benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
+}
+BENCHMARK(Llama3Tokenize)->Arg(1 << 10)->Arg(1 << 16)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

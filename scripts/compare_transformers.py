@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Compares detllm's GPT-2 (the built-in transformer loading a Hugging Face
-directory, and its byte-level BPE tokenizer) with transformers and tokenizers.
+"""Compares detllm's built-in transformer loading Hugging Face directories
+(GPT-2, Llama, Qwen2, Mistral) and its tokenizers with transformers and tokenizers.
 
 Needs Python with torch, transformers and tokenizers (the GPU machine has them;
 docs/models.md) and a build of detllm_dump_gpt2. Nothing is downloaded: the
@@ -12,6 +12,12 @@ GPT-2 models from GPT2Config, saves each with save_pretrained, then compares
   * next-token logits (float32, eager attention): the max absolute difference;
   * greedy generations, token for token (a difference is only excused at a
     near-tie, where float32 rounding may flip the choice).
+
+With --families llama qwen2 mistral it also trains tokenizer.json files with
+tokenizers (Llama 3's Split regex + ByteLevel, Qwen2's regex with NFC, and a
+SentencePiece-style BPE with byte fallback and a BOS template) and random
+LlamaConfig / Qwen2Config / MistralConfig models (GQA, rope scaling, biases,
+tied and untied heads, a sliding window), and compares the same way.
 
     python3 scripts/compare_transformers.py --dump build/selftest/detllm_dump_gpt2 \
         --devices cpu cuda --out compare.json
@@ -70,6 +76,12 @@ def reference_tokenizers(directory):
     return refs
 
 
+def hf_encoder(directory):
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(os.path.join(directory, "tokenizer.json"))
+    return lambda s: tok.encode(s).ids
+
+
 def make_model(directory, name, shape, vocab, seed):
     from transformers import GPT2Config, GPT2LMHeadModel
     torch.manual_seed(seed)
@@ -84,13 +96,68 @@ def make_model(directory, name, shape, vocab, seed):
     print(f"  {name}: {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters")
 
 
+LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
+                r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+QWEN2_SPLIT = LLAMA3_SPLIT.replace(r"\p{N}{1,3}", r"\p{N}")
+
+
+def train_hf_tokenizer(directory, rng, vocab_size, kind):
+    """A tokenizer.json of `kind` (llama3, qwen2, spm), trained on generated text."""
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    texts = [random_string(rng) for _ in range(20000)]
+    if kind == "spm":
+        specials = ["<unk>", "<s>", "</s>"]
+        tok = Tokenizer(models.BPE(byte_fallback=True, fuse_unk=True, unk_token="<unk>"))
+        tok.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"),
+                                               normalizers.Replace(" ", "\u2581")])
+        alphabet = [f"<0x{b:02X}>" for b in range(256)]
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials + alphabet,
+                                      show_progress=False)
+        bos = "<s>"
+    else:
+        specials = ["<|begin_of_text|>", "<|end_of_text|>"]
+        tok = Tokenizer(models.BPE(ignore_merges=kind == "llama3"))
+        if kind == "qwen2":
+            tok.normalizer = normalizers.NFC()
+        pattern = LLAMA3_SPLIT if kind == "llama3" else QWEN2_SPLIT
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(pattern), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                      show_progress=False)
+        bos = "<|begin_of_text|>" if kind == "llama3" else None
+    tok.train_from_iterator(texts, trainer)
+    if bos:
+        tok.post_processor = processors.TemplateProcessing(
+            single=f"{bos} $A", special_tokens=[(bos, tok.token_to_id(bos))])
+    os.makedirs(directory, exist_ok=True)
+    tok.save(os.path.join(directory, "tokenizer.json"))
+    return tok.get_vocab_size()
+
+
+def make_llama_family_model(directory, family, shape, vocab, seed):
+    import transformers
+    torch.manual_seed(seed)
+    config_class = {"llama": transformers.LlamaConfig, "qwen2": transformers.Qwen2Config,
+                    "mistral": transformers.MistralConfig}[family]
+    config = config_class(vocab_size=vocab, **shape)
+    model = transformers.AutoModelForCausalLM.from_config(config).eval()
+    with torch.no_grad():  # norms and biases random too, so a misplaced one shows
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    model.save_pretrained(directory)
+    print(f"  {family}: {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters")
+
+
 def reference_run(directory, device, prompt_ids, new_tokens):
-    from transformers import GPT2LMHeadModel
+    from transformers import AutoModelForCausalLM
     try:
-        model = GPT2LMHeadModel.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager",
+                                                     dtype=torch.float32)
     except TypeError:  # transformers 4 names it torch_dtype
-        model = GPT2LMHeadModel.from_pretrained(directory, attn_implementation="eager",
-                                                torch_dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager",
+                                                     torch_dtype=torch.float32)
     model = model.to(device).eval()
     logits, generations = [], []
     with torch.no_grad():
@@ -114,6 +181,7 @@ def main():
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--vocab-size", type=int, default=4000)
     parser.add_argument("--out", default="compare.json")
+    parser.add_argument("--families", nargs="+", default=["gpt2", "llama", "qwen2", "mistral"])
     args = parser.parse_args()
 
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -137,7 +205,7 @@ def main():
     with open(os.path.join(work, "prompts.json"), "w", encoding="utf-8") as f:
         json.dump(prompts, f)
 
-    shapes = {
+    shapes = {} if "gpt2" not in args.families else {
         "tiny (2 layers, width 64)": dict(n_layer=2, n_embd=64, n_head=4, n_positions=256,
                                           initializer_range=0.2),
         "distilgpt2 shape (6 layers, width 768)": dict(n_layer=6, n_embd=768, n_head=12,
@@ -148,13 +216,38 @@ def main():
     results = {"torch": torch.__version__, "transformers": transformers.__version__,
                "tokenizers": tokenizers.__version__, "vocab_size": vocab, "strings": len(strings),
                "prompts": len(prompts), "new_tokens": args.new_tokens, "models": []}
+    llama_shapes = {
+        "llama": ("llama3", dict(hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                 num_attention_heads=4, num_key_value_heads=2,
+                                 max_position_embeddings=256, attention_bias=True,
+                                 tie_word_embeddings=False, rope_theta=500000.0,
+                                 rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                                               "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                               "original_max_position_embeddings": 64})),
+        "qwen2": ("qwen2", dict(hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                num_attention_heads=4, num_key_value_heads=1,
+                                max_position_embeddings=256, tie_word_embeddings=True,
+                                rope_theta=1000000.0)),
+        "mistral": ("spm", dict(hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                num_attention_heads=4, num_key_value_heads=2, head_dim=24,
+                                max_position_embeddings=256, sliding_window=8,
+                                tie_word_embeddings=False)),
+    }
     ok = True
-    for index, (name, shape) in enumerate(shapes.items()):
+    runs = [(name, "gpt2", shape) for name, shape in shapes.items()]
+    runs += [(family, family, shape) for family, shape in llama_shapes.items()
+             if family in args.families]
+    for index, (name, family, shape) in enumerate(runs):
         directory = os.path.join(work, f"model{index}")
-        make_model(directory, name, shape, vocab, seed=index)
-        for f in ("vocab.json", "merges.txt"):
-            with open(os.path.join(tok_dir, f), "rb") as src, open(os.path.join(directory, f), "wb") as dst:
-                dst.write(src.read())
+        if family == "gpt2":
+            make_model(directory, name, shape, vocab, seed=index)
+            for f in ("vocab.json", "merges.txt"):
+                with open(os.path.join(tok_dir, f), "rb") as src, open(os.path.join(directory, f), "wb") as dst:
+                    dst.write(src.read())
+        else:
+            kind, config = shape
+            family_vocab = train_hf_tokenizer(directory, rng, args.vocab_size, kind)
+            make_llama_family_model(directory, family, config, family_vocab, seed=index)
         for device in args.devices:
             dump = os.path.join(work, f"dump{index}_{device}.json")
             start = time.time()
@@ -162,13 +255,15 @@ def main():
                             os.path.join(work, "prompts.json"), str(args.new_tokens), dump], check=True)
             ours = json.load(open(dump, encoding="utf-8"))
             entry = {"model": name, "device": device, "dump_seconds": round(time.time() - start, 1)}
-            if index == 0 and device == args.devices[0]:
+            if (index == 0 or family != "gpt2") and device == args.devices[0]:
                 ids_path = os.path.join(work, "ids.json")
                 subprocess.run([args.dump, "tokens", directory, os.path.join(work, "strings.json"), ids_path],
                                check=True)
                 our_ids = json.load(open(ids_path, encoding="utf-8"))["strings"]
                 entry["tokenizers"] = {}
-                for ref_name, encode in reference_tokenizers(directory):
+                references = reference_tokenizers(directory) if family == "gpt2" else [
+                    ("tokenizers.Tokenizer(tokenizer.json)", hf_encoder(directory))]
+                for ref_name, encode in references:
                     bad = [(s, ids) for s, ids in zip(strings, our_ids) if encode(s) != ids]
                     # Code points Unicode 15.0 (our tables) leaves unassigned may be letters
                     # in a newer Unicode: a version difference, reported apart.

@@ -1,10 +1,10 @@
 // What scripts/gpt2_reference.py and scripts/compare_transformers.py compare
 // with GPT-2's reference implementations:
 //   detllm_dump_gpt2 tokens <dir> <strings.json> <out.json>
-//     the token ids of every string, with the tokenizer of a directory that
-//     holds vocab.json and merges.txt;
+//     the token ids of every string, with the tokenizer of a directory
+//     (load_hf_tokenizer: tokenizer.json, or vocab.json and merges.txt);
 //   detllm_dump_gpt2 model <dir> <device> <dtype> <prompts.json> <new tokens> <out.json>
-//     for every prompt of a GPT-2 checkpoint, its token ids, next-token logits,
+//     for every prompt of a checkpoint (GPT-2, Llama, Mistral, Qwen2), its token ids, next-token logits,
 //     and a greedy generation with its top-1/top-2 margins.
 // The .json inputs are JSON arrays of strings.
 #include <fstream>
@@ -22,7 +22,7 @@ namespace {
 using nlohmann::json;
 
 json dump_tokens(const std::string& dir, const std::string& strings) {
-  auto tokenizer = detllm::load_gpt2_tokenizer(dir);
+  auto tokenizer = detllm::load_hf_tokenizer(dir);
   json out = {{"tokenizer_id", tokenizer->id()}, {"strings", json::array()}};
   for (const json& text : detllm::internal::read_json_file(strings, "strings")) {
     out["strings"].push_back(tokenizer->encode(text.get<std::string>()));
@@ -33,7 +33,7 @@ json dump_tokens(const std::string& dir, const std::string& strings) {
 json dump_model(const std::string& dir, const std::string& device, const std::string& dtype,
                 const std::string& prompts, int new_tokens) {
   detllm::DeterminismScope controls(detllm::DeterminismOptions{}, device);
-  auto model = detllm::load_gpt2_model(dir, {device, dtype});
+  auto model = detllm::load_hf_model(dir, {device, dtype});
   auto& builtin = dynamic_cast<detllm::internal::BuiltinModel&>(*model);
   detllm::GenerationConfig greedy;
   greedy.max_new_tokens = new_tokens;

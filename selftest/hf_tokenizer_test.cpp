@@ -55,6 +55,9 @@ TEST(HfTokenizer, Llama3SplitRegexCutsWordsDigitTriplesAndNewlines) {
   EXPECT_THAT(tokenizer->encode("a\n\n b"), ElementsAre(256, byte('a'), 306, 307));
   EXPECT_EQ(tokenizer->decode(tokenizer->encode("Hello world's 12345")),
             "<|begin_of_text|>Hello world's 12345");
+  // Invalid UTF-8 (no Rust string holds it) still splits and round-trips byte for byte.
+  EXPECT_EQ(tokenizer->decode(tokenizer->encode("a\xff\xfe b 12\xc3")),
+            "<|begin_of_text|>a\xff\xfe b 12\xc3");
 }
 
 TEST(HfTokenizer, AddedTokensAreMatchedBeforeThePipeline) {

@@ -35,6 +35,7 @@ struct RunFlags {
   bool explain = true;
   uint64_t seed = 0;
   int max_new_tokens = 16;
+  bool ignore_eos = false;
   double temperature = 1.0, top_p = 1.0;
   int top_k = 0;
   std::string dtype = "float32", device = "cpu", out = "artifacts";
@@ -52,11 +53,12 @@ struct RunFlags {
 // Settings a golden comparison takes from the command line only when given.
 constexpr const char* kGoldenSettingFlags[] = {"--tier",  "--mode",           "--batch-size",
                                                "--seed",  "--max-new-tokens", "--temperature",
-                                               "--top-p", "--top-k"};
+                                               "--top-p", "--top-k",   "--ignore-eos"};
 
 void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
   app.add_option("--model", f.model,
-                 "builtin:tiny, builtin:small, a GPT-2 checkpoint directory or a TorchScript file")
+                 "builtin:tiny, builtin:small, builtin:llama-tiny, builtin:llama-small, a Hugging Face "
+                 "checkpoint directory (GPT-2, Llama, Mistral, Qwen2) or a TorchScript file")
       ->capture_default_str();
   app.add_option("--prompt", f.prompts, "a prompt (repeatable)");
   app.add_option("--prompt-file", f.prompt_file,
@@ -84,6 +86,9 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
   app.add_option("--seed", f.seed, "seed of libtorch's generators and of sampling")
       ->capture_default_str();
   app.add_option("--max-new-tokens", f.max_new_tokens)->capture_default_str();
+  app.add_flag("--ignore-eos", f.ignore_eos,
+               "generate max-new-tokens tokens even past the model's eos tokens "
+               "(generation_config.json)");
   app.add_option("--temperature", f.temperature, "sampling when != 1 or with --top-p/--top-k")
       ->capture_default_str();
   app.add_option("--top-p", f.top_p)->capture_default_str();
@@ -152,6 +157,7 @@ detllm::CheckOptions check_options(const RunFlags& f) {
   o.determinism.mode = detllm::mode_from_string(f.mode);
   o.determinism.seed = f.seed;
   o.decoding.max_new_tokens = f.max_new_tokens;
+  o.decoding.ignore_eos = f.ignore_eos;
   o.decoding.seed = f.seed;
   o.decoding.temperature = f.temperature;
   o.decoding.top_p = f.top_p;
@@ -203,6 +209,7 @@ int check_with_golden(Generator& model, const std::vector<Prompt>& prompts,
       o.decoding.seed = options.decoding.seed;
     }
     if (was_given("--max-new-tokens")) o.decoding.max_new_tokens = options.decoding.max_new_tokens;
+    if (was_given("--ignore-eos")) o.decoding.ignore_eos = true;
     if (was_given("--temperature") || was_given("--top-p") || was_given("--top-k")) {
       o.decoding = options.decoding;
     }

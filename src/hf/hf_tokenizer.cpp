@@ -32,6 +32,16 @@ using nlohmann::json;
 constexpr int64_t kMaxIdsBeyondSize = 65536;  // as GPT-2's vocabulary allows
 constexpr char kMetaspace[] = "\xe2\x96\x81";  // U+2581, SentencePiece's space
 
+// The byte a byte-fallback token "<0xNN>" stands for, or -1 for any other token.
+int fallback_byte(const std::string& token) {
+  const auto hex = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+  };
+  if (token.size() != 6 || token.compare(0, 3, "<0x") != 0 || token[5] != '>') return -1;
+  const int high = hex(token[3]), low = hex(token[4]);
+  return high < 0 || low < 0 ? -1 : high * 16 + low;
+}
+
 bool starts_with(const std::string& text, const std::string& prefix) {
   return text.compare(0, prefix.size(), prefix) == 0;
 }
@@ -63,20 +73,17 @@ const ByteAlphabet& byte_alphabet() {
   return alphabet;
 }
 
-// A compiled PCRE2 pattern (Unicode classes, lookahead), with match limits so
-// that a hostile pattern fails instead of hanging.
+// A compiled PCRE2 pattern (Unicode classes, lookahead), JIT-compiled where
+// PCRE2 can, with match limits so that a hostile pattern fails instead of
+// hanging. Valid UTF-8 is checked once per text, not once per match (which
+// would make splitting quadratic); invalid UTF-8 runs a second compilation
+// that treats invalid bytes as barriers.
 class Regex {
  public:
   Regex(const std::string& pattern, const std::string& where) {
-    int code = 0;
-    PCRE2_SIZE offset = 0;
-    code_.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                              PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &code, &offset,
-                              nullptr));
-    if (!code_) {
-      throw Error(where + ": pattern " + internal::quote_text(pattern) + " does not compile at " +
-                  std::to_string(offset) + ": " + message(code));
-    }
+    valid_ = compile(pattern, PCRE2_UTF | PCRE2_UCP, where);
+    invalid_ = compile(pattern, PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, where);
+    pcre2_jit_compile(valid_.get(), PCRE2_JIT_COMPLETE);  // when JIT is unavailable, interpreted
     context_.reset(pcre2_match_context_create(nullptr));
     pcre2_set_match_limit(context_.get(), 1000000);
     pcre2_set_depth_limit(context_.get(), 10000);
@@ -84,13 +91,21 @@ class Regex {
 
   // Byte ranges [begin, end) of every non-empty match, left to right.
   std::vector<std::pair<size_t, size_t>> find_all(const std::string& text) const {
+    const pcre2_code* code = valid_.get();
+    uint32_t options = 0;  // the first match checks the whole text's UTF-8
     std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> data(
-        pcre2_match_data_create_from_pattern(code_.get(), nullptr), &pcre2_match_data_free);
+        pcre2_match_data_create_from_pattern(code, nullptr), &pcre2_match_data_free);
     std::vector<std::pair<size_t, size_t>> out;
     size_t from = 0;
     while (from < text.size()) {
-      const int rc = pcre2_match(code_.get(), reinterpret_cast<PCRE2_SPTR>(text.data()),
-                                 text.size(), from, 0, data.get(), context_.get());
+      int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), from,
+                           options, data.get(), context_.get());
+      if (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21 && code == valid_.get()) {
+        code = invalid_.get();
+        options = 0;
+        continue;
+      }
+      if (code == valid_.get()) options = PCRE2_NO_UTF_CHECK;
       if (rc == PCRE2_ERROR_NOMATCH) break;
       if (rc < 0) throw Error("tokenizer Split pattern failed: " + message(rc));
       const PCRE2_SIZE* range = pcre2_get_ovector_pointer(data.get());
@@ -113,7 +128,20 @@ class Regex {
     pcre2_get_error_message(code, buffer, sizeof buffer);
     return reinterpret_cast<const char*>(buffer);
   }
-  std::unique_ptr<pcre2_code, decltype(&pcre2_code_free)> code_{nullptr, &pcre2_code_free};
+  using Code = std::unique_ptr<pcre2_code, decltype(&pcre2_code_free)>;
+  static Code compile(const std::string& pattern, uint32_t options, const std::string& where) {
+    int error = 0;
+    PCRE2_SIZE offset = 0;
+    Code code(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options,
+                            &error, &offset, nullptr),
+              &pcre2_code_free);
+    if (!code) {
+      throw Error(where + ": pattern " + internal::quote_text(pattern) + " does not compile at " +
+                  std::to_string(offset) + ": " + message(error));
+    }
+    return code;
+  }
+  Code valid_{nullptr, &pcre2_code_free}, invalid_{nullptr, &pcre2_code_free};
   std::unique_ptr<pcre2_match_context, decltype(&pcre2_match_context_free)> context_{
       nullptr, &pcre2_match_context_free};
 };
@@ -187,9 +215,8 @@ class HfTokenizer final : public Tokenizer {
                       ? std::string(1, static_cast<char>(byte->second))
                       : token.substr(cp.begin, cp.end - cp.begin);
         }
-      } else if (byte_fallback_ && token.size() == 6 && starts_with(token, "<0x") &&
-                 token[5] == '>') {
-        text += static_cast<char>(std::stoi(token.substr(3, 2), nullptr, 16));
+      } else if (const int byte = byte_fallback_ ? fallback_byte(token) : -1; byte >= 0) {
+        text += static_cast<char>(byte);
       } else {
         text += replace_all(token, kMetaspace, " ");
       }
