@@ -68,7 +68,10 @@ BENCHMARK_CAPTURE(Generate, small, "small")
     ->Unit(benchmark::kMillisecond)
     ->Iterations(2);
 
-BENCHMARK_CAPTURE(Generate, llama_tiny, "llama-tiny")->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Generate, llama_tiny, "llama-tiny")
+    ->Arg(1)
+    ->Arg(4)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Generate, llama_small, "llama-small")
     ->Arg(1)
     ->Arg(4)

@@ -4,8 +4,8 @@
 //     the token ids of every string, with the tokenizer of a directory
 //     (load_hf_tokenizer: tokenizer.json, or vocab.json and merges.txt);
 //   detllm_dump_gpt2 model <dir> <device> <dtype> <prompts.json> <new tokens> <out.json>
-//     for every prompt of a checkpoint (GPT-2, Llama, Mistral, Qwen2), its token ids, next-token logits,
-//     and a greedy generation with its top-1/top-2 margins.
+//     for every prompt of a checkpoint (GPT-2, Llama, Mistral, Qwen2), its token ids, next-token
+//     logits, and a greedy generation with its top-1/top-2 margins.
 // The .json inputs are JSON arrays of strings.
 #include <fstream>
 #include <iostream>

@@ -38,7 +38,9 @@ json llama3_with_pieces() {
   vocab["45"] = 304;
   vocab["'LL"] = 305;
   vocab["\xc4\x8a\xc4\x8a"] = 306;  // "ĊĊ": two newlines
-  vocab["\xc4\xa0" "b"] = 307;
+  vocab
+      ["\xc4\xa0"
+       "b"] = 307;
   return file;
 }
 
@@ -92,31 +94,32 @@ json llama2_style() {
     std::snprintf(name, sizeof name, "<0x%02X>", b);
     vocab[name] = 3 + b;
   }
-  const char* pieces[] = {"\xe2\x96\x81", "H", "e", "l", "o", "i", "\xe2\x96\x81H", "ll",
-                          "\xe2\x96\x81He", "llo", "\xe2\x96\x81Hello"};
+  const char* pieces[] = {
+      "\xe2\x96\x81",     "H", "e", "l", "o", "i", "\xe2\x96\x81H", "ll", "\xe2\x96\x81He", "llo",
+      "\xe2\x96\x81Hello"};
   for (int i = 0; i < 11; ++i) vocab[pieces[i]] = 259 + i;
-  return {{"added_tokens",
-           {{{"id", 0}, {"content", "<unk>"}, {"special", true}},
-            {{"id", 1}, {"content", "<s>"}, {"special", true}},
-            {{"id", 2}, {"content", "</s>"}, {"special", true}}}},
-          {"normalizer",
-           {{"type", "Sequence"},
-            {"normalizers",
-             {{{"type", "Prepend"}, {"prepend", "\xe2\x96\x81"}},
-              {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\xe2\x96\x81"}}}}}},
-          {"pre_tokenizer", nullptr},
-          {"post_processor",
-           {{"type", "TemplateProcessing"},
-            {"single", {{{"SpecialToken", {{"id", "<s>"}}}}, {{"Sequence", {{"id", "A"}}}}}},
-            {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}}}}}}},
-          {"model",
-           {{"type", "BPE"},
-            {"byte_fallback", true},
-            {"fuse_unk", true},
-            {"unk_token", "<unk>"},
-            {"vocab", vocab},
-            {"merges",
-             {"\xe2\x96\x81 H", "l l", "\xe2\x96\x81H e", "ll o", "\xe2\x96\x81He llo"}}}}};
+  return {
+      {"added_tokens",
+       {{{"id", 0}, {"content", "<unk>"}, {"special", true}},
+        {{"id", 1}, {"content", "<s>"}, {"special", true}},
+        {{"id", 2}, {"content", "</s>"}, {"special", true}}}},
+      {"normalizer",
+       {{"type", "Sequence"},
+        {"normalizers",
+         {{{"type", "Prepend"}, {"prepend", "\xe2\x96\x81"}},
+          {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\xe2\x96\x81"}}}}}},
+      {"pre_tokenizer", nullptr},
+      {"post_processor",
+       {{"type", "TemplateProcessing"},
+        {"single", {{{"SpecialToken", {{"id", "<s>"}}}}, {{"Sequence", {{"id", "A"}}}}}},
+        {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}}}}}}},
+      {"model",
+       {{"type", "BPE"},
+        {"byte_fallback", true},
+        {"fuse_unk", true},
+        {"unk_token", "<unk>"},
+        {"vocab", vocab},
+        {"merges", {"\xe2\x96\x81 H", "l l", "\xe2\x96\x81H e", "ll o", "\xe2\x96\x81He llo"}}}}};
 }
 
 TEST(HfTokenizer, SentencePieceStyleMergesByRankWithByteFallback) {
@@ -170,9 +173,13 @@ TEST(HfTokenizer, MalformedFilesNameTheProblem) {
       {edited([](json& f) { f["model"]["type"] = "Unigram"; }), "only BPE models are supported"},
       {edited([](json& f) { f["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(a"; }),
        "does not compile at 2: missing closing parenthesis"},
-      {edited([](json& f) { f["pre_tokenizer"] = {{"type", "Whitespace"}}; }),
+      {edited([](json& f) {
+         f["pre_tokenizer"] = {{"type", "Whitespace"}};
+       }),
        "has pre_tokenizer Whitespace, which is not supported"},
-      {edited([](json& f) { f["normalizer"] = {{"type", "NFKD"}}; }),
+      {edited([](json& f) {
+         f["normalizer"] = {{"type", "NFKD"}};
+       }),
        "has normalizer NFKD, which is not supported"},
       {edited([](json& f) { f["model"]["merges"] = {"x yz"}; }),
        "merges tokens into one the vocabulary lacks"},

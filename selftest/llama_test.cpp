@@ -106,8 +106,8 @@ class ReferenceLlama {
         if (wavelen > old / r.low_freq_factor) {
           f /= r.factor;
         } else if (wavelen >= old / r.high_freq_factor) {
-          const double s = (old / wavelen - r.low_freq_factor) /
-                           (r.high_freq_factor - r.low_freq_factor);
+          const double s =
+              (old / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
           f = (1 - s) * f / r.factor + s * f;
         }
       }
@@ -179,8 +179,8 @@ TEST(LlamaCheckpoint, Qwen2WithHeadDimTiedHeadAndOneKeyValueHeadMatchesTheRefere
   tiny.config.tie_word_embeddings = true;
   tiny.config.rope_theta = 1e6;
   testing::write_tiny_llama(dir.path(), tiny);
-  EXPECT_TRUE(internal::SafetensorsCheckpoint(dir.path()).contains(
-      "model.layers.0.self_attn.q_proj.bias"));
+  EXPECT_TRUE(
+      internal::SafetensorsCheckpoint(dir.path()).contains("model.layers.0.self_attn.q_proj.bias"));
   expect_matches_reference(dir.path());
 }
 
@@ -361,9 +361,14 @@ TEST_F(BadLlamaCheckpoint, OtherArchitecturesAndSettingsAreRefusedByName) {
   const std::pair<std::function<void(json&)>, std::string> cases[] = {
       {[](json& c) { c["model_type"] = "gemma"; },
        "model_type 'gemma' is not supported; expected gpt2, llama, mistral or qwen2"},
-      {[](json& c) { c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}}; },
+      {[](json& c) {
+         c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
+       },
        "rope_scaling: type 'yarn' is not supported"},
-      {[](json& c) { c["rope_scaling"] = {{"rope_type", "linear"}}; }, "has no factor"},
+      {[](json& c) {
+         c["rope_scaling"] = {{"rope_type", "linear"}};
+       },
+       "has no factor"},
       {[](json& c) { c["mlp_bias"] = true; }, "mlp_bias=true is not supported"},
       {[](json& c) { c["hidden_act"] = "gelu"; }, "hidden_act 'gelu' is not supported"},
       {[](json& c) { c["num_key_value_heads"] = 3; },

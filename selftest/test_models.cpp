@@ -296,7 +296,8 @@ BuiltinConfig TinyLlama::default_config() {
 
 nlohmann::json tiny_llama_tokenizer_json() {
   nlohmann::json vocab = nlohmann::json::object();
-  for (int b = 0; b < 256; ++b) vocab[gpt2_byte_symbol(static_cast<unsigned char>(b))] = gpt2_byte_id(b);
+  for (int b = 0; b < 256; ++b)
+    vocab[gpt2_byte_symbol(static_cast<unsigned char>(b))] = gpt2_byte_id(b);
   const char* kLlama3Split =
       R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
   return {
@@ -315,12 +316,17 @@ nlohmann::json tiny_llama_tokenizer_json() {
           {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}}},
       {"post_processor",
        {{"type", "TemplateProcessing"},
-        {"single", {{{"SpecialToken", {{"id", "<|begin_of_text|>"}, {"type_id", 0}}}},
-                    {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+        {"single",
+         {{{"SpecialToken", {{"id", "<|begin_of_text|>"}, {"type_id", 0}}}},
+          {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
         {"special_tokens",
-         {{"<|begin_of_text|>", {{"id", "<|begin_of_text|>"}, {"ids", {256}}, {"tokens", {"<|begin_of_text|>"}}}}}}}},
+         {{"<|begin_of_text|>",
+           {{"id", "<|begin_of_text|>"}, {"ids", {256}}, {"tokens", {"<|begin_of_text|>"}}}}}}}},
       {"model",
-       {{"type", "BPE"}, {"ignore_merges", true}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}}};
+       {{"type", "BPE"},
+        {"ignore_merges", true},
+        {"vocab", vocab},
+        {"merges", nlohmann::json::array()}}}};
 }
 
 void write_tiny_llama(const std::string& dir, const TinyLlama& options) {

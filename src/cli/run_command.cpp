@@ -53,12 +53,13 @@ struct RunFlags {
 // Settings a golden comparison takes from the command line only when given.
 constexpr const char* kGoldenSettingFlags[] = {"--tier",  "--mode",           "--batch-size",
                                                "--seed",  "--max-new-tokens", "--temperature",
-                                               "--top-p", "--top-k",   "--ignore-eos"};
+                                               "--top-p", "--top-k",          "--ignore-eos"};
 
 void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
-  app.add_option("--model", f.model,
-                 "builtin:tiny, builtin:small, builtin:llama-tiny, builtin:llama-small, a Hugging Face "
-                 "checkpoint directory (GPT-2, Llama, Mistral, Qwen2) or a TorchScript file")
+  app.add_option(
+         "--model", f.model,
+         "builtin:tiny, builtin:small, builtin:llama-tiny, builtin:llama-small, a Hugging Face "
+         "checkpoint directory (GPT-2, Llama, Mistral, Qwen2) or a TorchScript file")
       ->capture_default_str();
   app.add_option("--prompt", f.prompts, "a prompt (repeatable)");
   app.add_option("--prompt-file", f.prompt_file,

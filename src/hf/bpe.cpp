@@ -24,8 +24,7 @@ void BpeMerges::apply(std::vector<std::string>& symbols) const {
     std::vector<std::string> merged;
     merged.reserve(symbols.size());
     for (size_t i = 0; i < symbols.size(); ++i) {
-      if (i >= best_at && i + 1 < symbols.size() && symbols[i] == left &&
-          symbols[i + 1] == right) {
+      if (i >= best_at && i + 1 < symbols.size() && symbols[i] == left && symbols[i + 1] == right) {
         merged.push_back(left + right);
         ++i;
       } else {

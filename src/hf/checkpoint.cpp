@@ -112,8 +112,7 @@ internal::BuiltinWeights read_gpt2_weights(const internal::SafetensorsCheckpoint
 // LlamaForCausalLM's names (also Mistral's and Qwen2's). A tied head is the
 // embedding, whatever lm_head.weight holds, as transformers ties them.
 internal::BuiltinWeights read_llama_weights(const internal::SafetensorsCheckpoint& file,
-                                            const BuiltinConfig& config,
-                                            const std::string& where) {
+                                            const BuiltinConfig& config, const std::string& where) {
   internal::BuiltinWeights weights = internal::BuiltinWeights::empty_like(config);
   WeightReader reader(file, where);
   for (auto& [name, tensor] : weights.named()) reader.load(name, *tensor);
@@ -169,9 +168,9 @@ std::unique_ptr<Generator> load_checkpoint(const std::string& directory,
   const std::string generation_path = file_in(directory, "generation_config.json");
   std::vector<int64_t> eos;
   if (std::filesystem::is_regular_file(generation_path, error)) {
-    eos = internal::read_eos_token_ids(
-        internal::read_json_file(generation_path, "generation config"),
-        "generation config '" + generation_path + "'");
+    eos =
+        internal::read_eos_token_ids(internal::read_json_file(generation_path, "generation config"),
+                                     "generation config '" + generation_path + "'");
     paths.push_back(generation_path);
   } else {
     eos = internal::read_eos_token_ids(config_json, where);

@@ -149,7 +149,8 @@ BuiltinConfig read_hf_config(const json& config, const std::string& where) {
   if (model_type == "llama" || model_type == "mistral" || model_type == "qwen2") {
     return read_llama(c, model_type);
   }
-  c.fail("model_type '" + model_type + "' is not supported; expected gpt2, llama, mistral or qwen2");
+  c.fail("model_type '" + model_type +
+         "' is not supported; expected gpt2, llama, mistral or qwen2");
 }
 
 std::vector<int64_t> read_eos_token_ids(const json& config, const std::string& where) {
@@ -202,7 +203,8 @@ json hf_config_json(const BuiltinConfig& c) {
             {"tie_word_embeddings", c.tie_word_embeddings}};
   }
   static const std::map<std::string, std::string> kArchitectures = {
-      {"llama", "LlamaForCausalLM"}, {"mistral", "MistralForCausalLM"},
+      {"llama", "LlamaForCausalLM"},
+      {"mistral", "MistralForCausalLM"},
       {"qwen2", "Qwen2ForCausalLM"}};
   json config = {{"model_type", c.model_type},
                  {"architectures", {kArchitectures.at(c.model_type)}},
@@ -222,10 +224,10 @@ json hf_config_json(const BuiltinConfig& c) {
   if (r.type != "default") {
     config["rope_scaling"] = {{"rope_type", r.type}, {"factor", r.factor}};
     if (r.type == "llama3") {
-      config["rope_scaling"].update({{"low_freq_factor", r.low_freq_factor},
-                                     {"high_freq_factor", r.high_freq_factor},
-                                     {"original_max_position_embeddings",
-                                      r.original_max_position_embeddings}});
+      config["rope_scaling"].update(
+          {{"low_freq_factor", r.low_freq_factor},
+           {"high_freq_factor", r.high_freq_factor},
+           {"original_max_position_embeddings", r.original_max_position_embeddings}});
     }
   }
   if (c.model_type == "qwen2") {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "artifacts/file_util.h"
 #include "artifacts/json_io.h"
@@ -29,7 +30,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kMaxIdsBeyondSize = 65536;  // as GPT-2's vocabulary allows
+constexpr int64_t kMaxIdsBeyondSize = 65536;   // as GPT-2's vocabulary allows
 constexpr char kMetaspace[] = "\xe2\x96\x81";  // U+2581, SentencePiece's space
 
 // The byte a byte-fallback token "<0xNN>" stands for, or -1 for any other token.
@@ -168,7 +169,8 @@ void split_pieces(Segment& segment,
 
 class HfTokenizer final : public Tokenizer {
  public:
-  HfTokenizer(const std::string& path, const std::string& text) : where_("tokenizer '" + path + "'") {
+  HfTokenizer(const std::string& path, const std::string& text)
+      : where_("tokenizer '" + path + "'") {
     const json file = json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!file.is_object() || !file.contains("model") || !file["model"].is_object()) {
       fail("is not a tokenizers JSON file (no model object)");
@@ -309,10 +311,11 @@ class HfTokenizer final : public Tokenizer {
       token.content = internal::string_field(added[i], "content", "", where);
       token.lstrip = internal::bool_field(added[i], "lstrip", false, where);
       token.rstrip = internal::bool_field(added[i], "rstrip", false, where);
-      if (token.content.empty()) fail("has added_tokens[" + std::to_string(i) + "] without content");
+      if (token.content.empty())
+        fail("has added_tokens[" + std::to_string(i) + "] without content");
       add_token(token.content, added[i].value("id", json()), "added_tokens");
       token.id = ids_.at(token.content);
-      added_ids_.insert({token.id, true});
+      added_ids_.insert(token.id);
       added_.push_back(std::move(token));
     }
     // Longest first, so that at one position the longest token wins.
@@ -337,7 +340,9 @@ class HfTokenizer final : public Tokenizer {
     if (!best) return nullptr;
     begin = best_at;
     end = best_at + best->content.size();
-    const auto space = [&](size_t i) { return internal::is_whitespace(static_cast<unsigned char>(text[i])); };
+    const auto space = [&](size_t i) {
+      return internal::is_whitespace(static_cast<unsigned char>(text[i]));
+    };
     if (best->lstrip) {
       while (begin > from && space(begin - 1)) --begin;
     }
@@ -357,8 +362,8 @@ class HfTokenizer final : public Tokenizer {
       for (const json& each : list) read_normalizer(each);
     } else if (type == "NFC") {
       normalizers_.push_back([this](std::string& text) {
-        char* normalized = reinterpret_cast<char*>(utf8proc_NFC(
-            reinterpret_cast<const utf8proc_uint8_t*>(text.c_str())));
+        char* normalized = reinterpret_cast<char*>(
+            utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(text.c_str())));
         if (normalized) {  // NULL for invalid UTF-8, which stays as it is
           text = normalized;
           std::free(normalized);
@@ -427,8 +432,8 @@ class HfTokenizer final : public Tokenizer {
         for (size_t i = 0; i < segment.pieces.size(); ++i) {
           std::string& piece = segment.pieces[i];
           piece = replace_all(piece, " ", replacement);
-          const bool prepend = scheme == "always" || (scheme == "first" && i == 0 &&
-                                                      segment.at_text_start);
+          const bool prepend =
+              scheme == "always" || (scheme == "first" && i == 0 && segment.at_text_start);
           if (prepend && !starts_with(piece, replacement)) piece = replacement + piece;
         }
         if (!split) return;
@@ -574,7 +579,7 @@ class HfTokenizer final : public Tokenizer {
   std::vector<std::string> tokens_;  // by id; "" where there is a gap
   internal::BpeMerges merges_;
   std::vector<AddedToken> added_;
-  std::unordered_map<int64_t, bool> added_ids_;
+  std::unordered_set<int64_t> added_ids_;
   std::vector<std::function<void(std::string&)>> normalizers_;
   std::vector<Step> steps_;
   TokenIds prefix_, suffix_;  // what the post-processor adds around a sequence

@@ -12,11 +12,11 @@
 #include "artifacts/json_io.h"
 #include "artifacts/sha256.h"
 #include "detllm_test/error.h"
+#include "hf/bpe.h"
 #include "hf/pretokenizer.h"
 #include "hf/tokenizer_files.h"
 #include "hf/unicode_classes.h"
 #include "hf/utf8.h"
-#include "hf/bpe.h"
 
 namespace detllm {
 namespace internal {

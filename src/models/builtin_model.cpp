@@ -182,8 +182,8 @@ BuiltinWeights random_weights(const BuiltinConfig& config) {
   BuiltinWeights w = BuiltinWeights::empty_like(config);
   at::Generator generator = at::detail::createCPUGenerator(config.weight_seed);
   for (auto& [name, tensor] : w.named()) {
-    const bool is_norm = name.find("ln_") != std::string::npos ||
-                         name.find("norm.") != std::string::npos;
+    const bool is_norm =
+        name.find("ln_") != std::string::npos || name.find("norm.") != std::string::npos;
     const bool is_bias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
     if (is_norm) {
       tensor->fill_(is_bias ? 0.0 : 1.0);
@@ -214,7 +214,8 @@ at::Tensor rope_frequencies(const BuiltinConfig& config, int64_t dim, int64_t se
   double base = config.rope_theta;
   if (!(base > 0)) throw Error("built-in model: rope_theta must be positive");
   if (r.type == "dynamic" && seq_len > config.n_positions) {
-    const double scale = r.factor * static_cast<double>(seq_len) / config.n_positions - (r.factor - 1);
+    const double scale =
+        r.factor * static_cast<double>(seq_len) / config.n_positions - (r.factor - 1);
     base *= std::pow(scale, static_cast<double>(dim) / static_cast<double>(dim - 2));
   }
   const at::Tensor exponent = at::arange(0, dim, 2, at::kLong).to(at::kFloat) / dim;
@@ -226,8 +227,9 @@ at::Tensor rope_frequencies(const BuiltinConfig& config, int64_t dim, int64_t se
   }
   if (!(r.high_freq_factor > r.low_freq_factor) || !(r.low_freq_factor > 0) ||
       r.original_max_position_embeddings <= 0) {
-    fail("llama3 needs high_freq_factor > low_freq_factor > 0 and a positive "
-         "original_max_position_embeddings");
+    fail(
+        "llama3 needs high_freq_factor > low_freq_factor > 0 and a positive "
+        "original_max_position_embeddings");
   }
   // Long wavelengths are stretched by `factor`, short ones kept, the band
   // between blended smoothly (Llama 3.1).
@@ -239,8 +241,8 @@ at::Tensor rope_frequencies(const BuiltinConfig& config, int64_t dim, int64_t se
   const at::Tensor smooth =
       (old_context / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
   const at::Tensor smoothed = (1 - smooth) * scaled / r.factor + smooth * scaled;
-  const at::Tensor medium =
-      at::logical_not(wavelen < high_freq_wavelen).logical_and(at::logical_not(wavelen > low_freq_wavelen));
+  const at::Tensor medium = at::logical_not(wavelen < high_freq_wavelen)
+                                .logical_and(at::logical_not(wavelen > low_freq_wavelen));
   return at::where(medium, smoothed, scaled);
 }
 
@@ -275,8 +277,7 @@ BuiltinModel::BuiltinModel(BuiltinConfig config, const ModelOptions& options,
     fail("model_type '" + config_.model_type +
          "' is not supported; expected gpt2, llama, mistral or qwen2");
   }
-  if (config_.n_head <= 0 ||
-      (config_.head_dim <= 0 && config_.n_embd % config_.n_head != 0)) {
+  if (config_.n_head <= 0 || (config_.head_dim <= 0 && config_.n_embd % config_.n_head != 0)) {
     fail("n_embd (" + text(config_.n_embd) + ") must be a multiple of n_head (" +
          text(config_.n_head) + ")");
   }
@@ -290,8 +291,8 @@ BuiltinModel::BuiltinModel(BuiltinConfig config, const ModelOptions& options,
     }
     if (head_dim_ % 2 != 0) fail("head_dim (" + text(head_dim_) + ") must be even for rotary");
     if (activation != "silu") {
-      fail("activation_function '" + activation + "' is not supported for " +
-           config_.model_type + "; expected silu");
+      fail("activation_function '" + activation + "' is not supported for " + config_.model_type +
+           "; expected silu");
     }
     if (config_.sliding_window < 0) fail("sliding_window must not be negative");
     inv_freq_ = rope_frequencies(config_, head_dim_, config_.n_positions).to(device_);
@@ -327,7 +328,7 @@ BuiltinWeights BuiltinModel::cpu_float_weights() const {
 }
 
 at::Tensor BuiltinModel::attend(size_t layer, const at::Tensor& q, at::Tensor k, at::Tensor v,
-                               const at::Tensor& allowed) {
+                                const at::Tensor& allowed) {
   if (cache_k_[layer].defined()) {
     k = at::cat({cache_k_[layer], k}, 2);
     v = at::cat({cache_v_[layer], v}, 2);
@@ -362,7 +363,7 @@ std::pair<at::Tensor, at::Tensor> BuiltinModel::rotary(const at::Tensor& positio
     }
   }
   const at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, D/2]
-  const at::Tensor angles = at::cat({freqs, freqs}, -1).unsqueeze(1);       // [B, 1, T, D]
+  const at::Tensor angles = at::cat({freqs, freqs}, -1).unsqueeze(1);          // [B, 1, T, D]
   return {angles.cos().to(dtype_), angles.sin().to(dtype_)};
 }
 

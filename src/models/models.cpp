@@ -54,8 +54,9 @@ std::unique_ptr<Generator> load_model(const std::string& spec, const ModelOption
                               options);
   }
   if (spec.empty()) {
-    throw Error("no model given; use builtin:tiny, builtin:llama-tiny, a checkpoint directory or a .pt "
-                "file");
+    throw Error(
+        "no model given; use builtin:tiny, builtin:llama-tiny, a checkpoint directory or a .pt "
+        "file");
   }
   std::error_code error;
   if (std::filesystem::is_directory(spec, error)) return load_hf_model(spec, options);
