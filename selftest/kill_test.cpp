@@ -20,9 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // Starts `detllm check` on the padding bug (a failing check writes a pack),
-// kills it after `delay`, and waits for it.
+// kills it after `delay` (never, when negative), and waits for it.
 void run_and_kill(const std::string& model, const std::string& root,
-                  std::chrono::milliseconds delay) {
+                  std::chrono::microseconds delay) {
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -33,8 +33,10 @@ void run_and_kill(const std::string& model, const std::string& root,
           "--runs", "2", "--out", root.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  std::this_thread::sleep_for(delay);
-  kill(child, SIGKILL);
+  if (delay.count() >= 0) {
+    std::this_thread::sleep_for(delay);
+    kill(child, SIGKILL);
+  }
   int status = 0;
   waitpid(child, &status, 0);
 }
@@ -44,9 +46,15 @@ TEST(KillTest, AKilledCheckLeavesOnlyCompletePacksAndItsTempIsCleanedNextTime) {
   const std::string root = dir.path() + "/packs";
   const std::string model =
       testing::write_torchscript_model(dir.path(), testing::Defect::kIgnoresPadding);
+  // The pack is written at the end of the check, so the kills are spread over
+  // the second half of an unkilled run's time, however fast this machine is.
+  const auto start = std::chrono::steady_clock::now();
+  run_and_kill(model, dir.path() + "/timing", std::chrono::microseconds(-1));
+  const auto whole = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - start);
   int partials = 0, complete = 0;
-  for (int ms = 0; ms <= 2400; ms += 150) {
-    run_and_kill(model, root, std::chrono::milliseconds(ms));
+  for (int i = 0; i <= 30; ++i) {
+    run_and_kill(model, root, whole / 2 + whole * i / 60);
     if (!fs::exists(root)) continue;
     for (const auto& entry : fs::directory_iterator(root)) {
       const std::string name = entry.path().filename().string();
