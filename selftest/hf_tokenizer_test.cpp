@@ -190,6 +190,10 @@ TEST(HfTokenizer, MalformedFilesNameTheProblem) {
       {edited([](json& f) { f["post_processor"]["single"][0]["SpecialToken"]["id"] = "<none>"; }),
        "naming no special token"},
       {edited([](json& f) { f["model"]["dropout"] = 0.1; }), "uses model.dropout"},
+      {edited([](json& f) { f["post_processor"]["single"][0]["SpecialToken"] = 3; }),
+       "naming no special token"},
+      {edited([](json& f) { f["post_processor"]["special_tokens"]["<|begin_of_text|>"] = 3; }),
+       "without ids"},
   };
   for (const auto& [file, message] : cases) {
     SCOPED_TRACE(message);

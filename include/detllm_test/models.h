@@ -27,9 +27,8 @@ std::shared_ptr<const Tokenizer> load_gpt2_tokenizer(const std::string& director
 // reads it: tokenizer.json (byte-level BPE with the pre-tokenizer it declares,
 // Llama 3's and Qwen2's Split regexes included; SentencePiece-style BPE with
 // byte fallback, as Llama 2, Mistral and TinyLlama ship it), else
-// vocab.json + merges.txt (GPT-2). A tokenizer.model alone is refused (see
-// docs/models.md).
-// Added and special tokens are matched first; encode() adds what the file's
+// vocab.json + merges.txt (GPT-2); a tokenizer.model alone is refused. Added
+// and special tokens are matched first; encode() adds what the file's
 // post-processor adds (Llama's BOS token). Its id is the kind and 16 hex
 // digits of the SHA-256 of the files read. See docs/models.md.
 std::shared_ptr<const Tokenizer> load_hf_tokenizer(const std::string& directory);

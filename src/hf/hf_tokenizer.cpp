@@ -506,13 +506,15 @@ class HfTokenizer final : public Tokenizer {
           after_sequence = true;
           continue;
         }
-        const json name = item.is_object() && item.contains("SpecialToken")
-                              ? item["SpecialToken"].value("id", json())
-                              : json();
+        const json name =
+            item.is_object() && item.contains("SpecialToken") && item["SpecialToken"].is_object()
+                ? item["SpecialToken"].value("id", json())
+                : json();
         if (!name.is_string() || !special.contains(name.get<std::string>())) {
           fail("has a TemplateProcessing item " + item.dump() + " naming no special token");
         }
-        const json ids = special[name.get<std::string>()].value("ids", json());
+        const json& entry = special[name.get<std::string>()];
+        const json ids = entry.is_object() ? entry.value("ids", json()) : json();
         if (!ids.is_array()) fail("has special_tokens[" + name.dump() + "] without ids");
         for (const json& id : ids) {
           if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
