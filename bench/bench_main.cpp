@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <string>
@@ -405,6 +407,61 @@ void Llama3Tokenize(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
 }
 BENCHMARK(Llama3Tokenize)->Arg(1 << 10)->Arg(1 << 16)->Unit(benchmark::kMicrosecond);
+
+// A SentencePiece-style tokenizer.json (Llama 2's: no pre-tokenizer, so the
+// whole text is one word for the merges), with merges that build every word
+// letter by letter after "▁".
+void SentencePieceStyleTokenize(benchmark::State& state) {
+  const std::string space = "\xe2\x96\x81";
+  const std::vector<std::string> words = {"the",       "determinism", "of",     "inference",
+                                          "batch",     "invariant",   "tokens", "kernel",
+                                          "reduction", "attention"};
+  nlohmann::json vocab = {{"<unk>", 0}, {"<s>", 1}};
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    vocab[name] = vocab.size();
+  }
+  const auto add = [&](const std::string& token) {
+    if (!vocab.contains(token)) vocab[token] = vocab.size();
+  };
+  add(space);
+  for (char c = 'a'; c <= 'z'; ++c) add(std::string(1, c));
+  add(".");
+  nlohmann::json merges = nlohmann::json::array();
+  for (const std::string& word : words) {
+    std::string built = space;
+    for (char c : word) {
+      const std::string next = built + c;
+      if (!vocab.contains(next)) {
+        merges.push_back({built, std::string(1, c)});
+        add(next);
+      }
+      built = next;
+    }
+  }
+  const nlohmann::json file = {
+      {"normalizer",
+       {{"type", "Sequence"},
+        {"normalizers",
+         {{{"type", "Prepend"}, {"prepend", space}},
+          {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", space}}}}}},
+      {"model", {{"type", "BPE"}, {"byte_fallback", true}, {"vocab", vocab}, {"merges", merges}}}};
+  const auto tokenizer =
+      detllm::internal::hf_tokenizer_from_json("bench/tokenizer.json", file.dump());
+  std::mt19937 rng(0);
+  std::string text;
+  while (text.size() < static_cast<size_t>(state.range(0))) {
+    text += words[rng() % words.size()];
+    text += rng() % 8 == 0 ? ". " : " ";
+  }
+  size_t tokens = 0;
+  for (auto _ : state) tokens += tokenizer->encode(text).size();
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+  state.counters["tokens_per_s"] =
+      benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
+}
+BENCHMARK(SentencePieceStyleTokenize)->Arg(1 << 10)->Arg(1 << 16)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 #include "hf/bpe.h"
 
-#include <climits>
+#include <queue>
+#include <tuple>
 
 namespace detllm::internal {
 
@@ -8,31 +9,50 @@ void BpeMerges::add(const std::string& left, const std::string& right) {
   ranks_.emplace(key(left, right), static_cast<int>(ranks_.size()));
 }
 
+int BpeMerges::rank(const std::string& left, const std::string& right) const {
+  const auto found = ranks_.find(key(left, right));
+  return found == ranks_.end() ? -1 : found->second;
+}
+
+// A priority queue of adjacent pairs by (rank, position) over a linked list of
+// symbols, as tokenizers' BPE does: O(n log n) in the symbols, so that a long
+// word (SentencePiece-style files have no pre-tokenizer: a whole prompt is one
+// word) costs no more than its length. Entries made stale by a merge are
+// skipped when they come up.
 void BpeMerges::apply(std::vector<std::string>& symbols) const {
-  while (symbols.size() > 1) {
-    int best = INT_MAX;
-    size_t best_at = 0;
-    for (size_t i = 0; i + 1 < symbols.size(); ++i) {
-      const auto rank = ranks_.find(key(symbols[i], symbols[i + 1]));
-      if (rank != ranks_.end() && rank->second < best) {
-        best = rank->second;
-        best_at = i;
-      }
-    }
-    if (best == INT_MAX) return;
-    const std::string left = symbols[best_at], right = symbols[best_at + 1];
-    std::vector<std::string> merged;
-    merged.reserve(symbols.size());
-    for (size_t i = 0; i < symbols.size(); ++i) {
-      if (i >= best_at && i + 1 < symbols.size() && symbols[i] == left && symbols[i + 1] == right) {
-        merged.push_back(left + right);
-        ++i;
-      } else {
-        merged.push_back(std::move(symbols[i]));
-      }
-    }
-    symbols = std::move(merged);
+  const int n = static_cast<int>(symbols.size());
+  if (n < 2) return;
+  std::vector<int> prev(n), next(n);
+  std::vector<bool> alive(n, true);
+  for (int i = 0; i < n; ++i) {
+    prev[i] = i - 1;
+    next[i] = i + 1 < n ? i + 1 : -1;
   }
+  using Entry = std::tuple<int, int, int>;  // rank, left, right
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
+  const auto push = [&](int left, int right) {
+    if (left < 0 || right < 0) return;
+    const int r = rank(symbols[left], symbols[right]);
+    if (r >= 0) queue.emplace(r, left, right);
+  };
+  for (int i = 0; i + 1 < n; ++i) push(i, i + 1);
+  while (!queue.empty()) {
+    const auto [r, left, right] = queue.top();
+    queue.pop();
+    if (!alive[left] || !alive[right] || next[left] != right ||
+        rank(symbols[left], symbols[right]) != r) {
+      continue;  // a neighbour merged since this entry was made
+    }
+    symbols[left] += symbols[right];
+    alive[right] = false;
+    next[left] = next[right];
+    if (next[right] >= 0) prev[next[right]] = left;
+    push(prev[left], left);
+    push(left, next[left]);
+  }
+  std::vector<std::string> merged;
+  for (int i = 0; i >= 0; i = next[i]) merged.push_back(std::move(symbols[i]));
+  symbols = std::move(merged);
 }
 
 }  // namespace detllm::internal

@@ -15,12 +15,15 @@ class BpeMerges {
   void add(const std::string& left, const std::string& right);
   size_t size() const { return ranks_.size(); }
 
-  // Merges `symbols` in place as GPT-2's reference bpe() and tokenizers' BPE
-  // do: the pair of lowest rank first, every occurrence of it left to right,
-  // until no pair has a rank.
+  // Merges `symbols` in place as tokenizers' BPE does: the adjacent pair of
+  // lowest rank first (the leftmost of equal ones), until no pair has a rank.
+  // For merges learned in order (a merge's tokens come from earlier merges)
+  // this is GPT-2's reference bpe(), which merges every occurrence of the best
+  // pair left to right per pass.
   void apply(std::vector<std::string>& symbols) const;
 
  private:
+  int rank(const std::string& left, const std::string& right) const;  // -1: no merge
   static std::string key(const std::string& left, const std::string& right) {
     return left + '\0' + right;  // tokens hold no NUL, so the pair is unambiguous
   }
