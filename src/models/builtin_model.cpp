@@ -327,31 +327,58 @@ BuiltinWeights BuiltinModel::cpu_float_weights() const {
   return copy;
 }
 
-at::Tensor BuiltinModel::attend(size_t layer, const at::Tensor& q, at::Tensor k, at::Tensor v,
-                                const at::Tensor& allowed) {
-  if (cache_k_[layer].defined()) {
-    k = at::cat({cache_k_[layer], k}, 2);
-    v = at::cat({cache_v_[layer], v}, 2);
-  }
-  cache_k_[layer] = k;
-  cache_v_[layer] = v;
+void BuiltinModel::reset_cache() {
+  cache_k_.assign(weights_.blocks.size(), at::Tensor());
+  cache_v_.assign(weights_.blocks.size(), at::Tensor());
+  cache_length_.assign(weights_.blocks.size(), 0);
+}
+
+void BuiltinModel::drop_cache() {
+  cache_k_.clear();
+  cache_v_.clear();
+  cache_length_.clear();
+}
+
+at::Tensor BuiltinModel::attend(size_t layer, const at::Tensor& q, const at::Tensor& k_new,
+                                const at::Tensor& v_new, const at::Tensor& allowed) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
-  const int64_t KV = k.size(1), S = k.size(2);
-  if (KV != H) {  // grouped-query attention: each key/value head serves H / KV query heads
-    k = k.unsqueeze(2).expand({B, KV, H / KV, S, D}).reshape({B, H, S, D});
-    v = v.unsqueeze(2).expand({B, KV, H / KV, S, D}).reshape({B, H, S, D});
+  const int64_t KV = k_new.size(1), rep = H / KV;
+  // The cache grows by doubling and is written in place, so a decode step
+  // copies only its own keys and values, not the whole cache.
+  at::Tensor &cache_k = cache_k_[layer], &cache_v = cache_v_[layer];
+  int64_t& length = cache_length_[layer];
+  if (!cache_k.defined() || length + T > cache_k.size(2)) {
+    const int64_t capacity = std::max<int64_t>(2 * (length + T), 64);
+    at::Tensor k = at::empty({B, KV, capacity, D}, k_new.options());
+    at::Tensor v = at::empty({B, KV, capacity, D}, v_new.options());
+    if (length > 0) {
+      k.narrow(2, 0, length).copy_(cache_k.narrow(2, 0, length));
+      v.narrow(2, 0, length).copy_(cache_v.narrow(2, 0, length));
+    }
+    cache_k = k;
+    cache_v = v;
   }
+  cache_k.narrow(2, length, T).copy_(k_new);
+  cache_v.narrow(2, length, T).copy_(v_new);
+  length += T;
+  const int64_t S = length;
+  const at::Tensor k = cache_k.narrow(2, 0, S), v = cache_v.narrow(2, 0, S);
+  // Grouped-query attention without repeating the cache: the `rep` query heads
+  // of each key/value head are stacked as rows of one matmul against it.
+  const at::Tensor grouped_q = q.reshape({B, KV, rep * T, D});
   // Softmax in float32 for every dtype. Masked scores get the lowest finite
   // value, not -inf: a query row that sees only padding then averages finite
   // values instead of producing NaN that would flow into the cache.
   // GPT-2 divides the scores by sqrt(D) and Llama multiplies them by its
   // inverse: the same rounding as transformers.
   const double sqrt_d = std::sqrt(static_cast<double>(D));
-  at::Tensor scores = at::matmul(q, k.transpose(-2, -1));
+  at::Tensor scores = at::matmul(grouped_q, k.transpose(-2, -1));
   scores = (weights_.llama ? scores * (1.0 / sqrt_d) : scores / sqrt_d).to(at::kFloat);
-  scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
-  at::Tensor probs = at::softmax(scores, -1).to(dtype_);
-  return at::matmul(probs, v).transpose(1, 2).reshape({B * T, H * D});
+  scores =
+      scores.view({B, KV, rep, T, S})
+          .masked_fill(allowed.logical_not().unsqueeze(2), std::numeric_limits<float>::lowest());
+  at::Tensor probs = at::softmax(scores, -1).to(dtype_).view({B, KV, rep * T, S});
+  return at::matmul(probs, v).view({B, H, T, D}).transpose(1, 2).reshape({B * T, H * D});
 }
 
 std::pair<at::Tensor, at::Tensor> BuiltinModel::rotary(const at::Tensor& positions) const {
@@ -524,8 +551,7 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
 
 at::Tensor BuiltinModel::prefill(const at::Tensor& ids, const at::Tensor& mask) {
   const int64_t T = ids.size(1);
-  cache_k_.assign(weights_.blocks.size(), at::Tensor());
-  cache_v_.assign(weights_.blocks.size(), at::Tensor());
+  reset_cache();
   // Position ids count real tokens only, so a left-padded prompt gets the same
   // positions as unpadded. Computed on the host: cumsum has no deterministic
   // CUDA kernel in every libtorch version.
@@ -553,11 +579,9 @@ std::optional<SequenceScores> BuiltinModel::score(const TokenIds& sequence, size
   at::Tensor ids = at::tensor(sequence, at::kLong).view({1, n}).to(device_);
   at::Tensor positions = at::arange(n, ids.options()).view({1, n});
   at::Tensor allowed = at::ones({n, n}, ids.options().dtype(at::kBool)).tril().view({1, 1, n, n});
-  cache_k_.assign(weights_.blocks.size(), at::Tensor());
-  cache_v_.assign(weights_.blocks.size(), at::Tensor());
+  reset_cache();
   at::Tensor logits = forward(ids, positions, allowed, /*every_position=*/true);
-  cache_k_.clear();
-  cache_v_.clear();
+  drop_cache();
   return internal::scores_from_logits(logits[0], sequence, prompt_length);
 }
 
@@ -566,8 +590,7 @@ at::Tensor BuiltinModel::next_token_logits(const TokenIds& ids) {
   const auto n = static_cast<int64_t>(ids.size());
   at::Tensor input = at::tensor(ids, at::kLong).view({1, n}).to(device_);
   at::Tensor logits = prefill(input, at::ones({1, n}, input.options()));
-  cache_k_.clear();
-  cache_v_.clear();
+  drop_cache();
   return logits[0].to(at::kCPU, at::kFloat);
 }
 
@@ -590,12 +613,10 @@ std::vector<Generation> BuiltinModel::generate(const std::vector<TokenIds>& batc
   c10::InferenceMode no_autograd;
   try {
     auto out = decode(*this, batch, config, device_, /*pad_id=*/0, info_.eos_token_ids);
-    cache_k_.clear();
-    cache_v_.clear();
+    drop_cache();
     return out;
   } catch (const c10::Error& e) {
-    cache_k_.clear();
-    cache_v_.clear();
+    drop_cache();
     throw Error(info_.name + " failed on " + info_.device + "/" + info_.dtype + ": " +
                 describe_torch_error(e));
   }

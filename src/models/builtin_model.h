@@ -72,8 +72,10 @@ class BuiltinModel final : public Generator, private LogitsModel {
                      bool every_position = false);
   // Attention of layer `layer` through its KV cache: q [B, H, T, D], this
   // pass's k and v [B, KV, T, D]; returns [B * T, H * D].
-  at::Tensor attend(size_t layer, const at::Tensor& q, at::Tensor k, at::Tensor v,
-                    const at::Tensor& allowed);
+  at::Tensor attend(size_t layer, const at::Tensor& q, const at::Tensor& k_new,
+                    const at::Tensor& v_new, const at::Tensor& allowed);
+  void reset_cache();  // an empty cache for every layer
+  void drop_cache();   // frees it
   // The Llama architecture's blocks, [B, T, C] in and out.
   at::Tensor llama_blocks(at::Tensor x, const at::Tensor& positions, const at::Tensor& allowed);
   // cos and sin [B, 1, T, head_dim] of the rotary embedding at `positions` [B, T].
@@ -90,7 +92,9 @@ class BuiltinModel final : public Generator, private LogitsModel {
   int64_t head_dim_ = 0;
   at::Tensor inv_freq_;  // float32 [head_dim / 2] on the device, after rope scaling
   BuiltinWeights weights_;
-  std::vector<at::Tensor> cache_k_, cache_v_;  // per layer: [B, H, T, D]
+  // Per layer: [B, KV, capacity, D], of which the first cache_length_ positions are filled.
+  std::vector<at::Tensor> cache_k_, cache_v_;
+  std::vector<int64_t> cache_length_;
 };
 
 }  // namespace detllm::internal
