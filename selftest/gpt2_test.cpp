@@ -18,6 +18,7 @@
 #include "detllm_test/models.h"
 #include "hf/pretokenizer.h"
 #include "hf/safetensors.h"
+#include "reference_check.h"
 #include "test_models.h"
 
 namespace detllm {
@@ -207,38 +208,13 @@ class ReferenceGpt2 {
 const std::vector<std::string> kTexts = {"the cat sat on the mat", "Hello, world!",
                                          "It's 3.14 — naïve café", "東京タワー"};
 
-// Greedy decoding with the library must pick, step by step, the reference's
-// argmax, with the reference's log-probability and top-1/top-2 margin to within
-// float32 rounding; alone and in a padded batch.
 void expect_matches_reference(const std::string& dir) {
   auto model = load_gpt2_model(dir);
   ReferenceGpt2 reference(dir);
-  GenerationConfig greedy;
-  greedy.max_new_tokens = 8;
   std::vector<TokenIds> prompts;
   for (const std::string& text : kTexts) prompts.push_back(model->tokenizer().encode(text));
-  const std::vector<Generation> batched = model->generate(prompts, greedy);
-  int compared = 0;
-  for (size_t p = 0; p < prompts.size(); ++p) {
-    SCOPED_TRACE(kTexts[p]);
-    const Generation alone = model->generate({prompts[p]}, greedy)[0];
-    EXPECT_EQ(batched[p].tokens, alone.tokens);
-    TokenIds ids = prompts[p];
-    for (size_t step = 0; step < alone.tokens.size(); ++step) {
-      const at::Tensor logits = reference.next_logits(ids);
-      const auto top = logits.topk(2);
-      const at::Tensor values = std::get<0>(top);
-      // At a near-tie float32 rounding may pick either token; the sequences part there.
-      if ((values[0] - values[1]).item<double>() < 1e-3) break;
-      ASSERT_EQ(alone.tokens[step], std::get<1>(top)[0].item<int64_t>()) << "step " << step;
-      EXPECT_NEAR(alone.logprobs[step],
-                  at::log_softmax(logits, 0)[alone.tokens[step]].item<double>(), 1e-4);
-      EXPECT_NEAR(alone.logit_margins[step], (values[0] - values[1]).item<double>(), 1e-3);
-      ids.push_back(alone.tokens[step]);
-      ++compared;
-    }
-  }
-  EXPECT_GE(compared, 24) << "too many near-ties: the fixture no longer tests much";
+  testing::expect_greedy_matches_reference(
+      *model, prompts, [&](const TokenIds& ids) { return reference.next_logits(ids); });
 }
 
 TEST(Gpt2Checkpoint, MatchesAnIndependentForwardPass) {

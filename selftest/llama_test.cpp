@@ -18,6 +18,7 @@
 #include "hf/hf_config.h"
 #include "hf/safetensors.h"
 #include "models/builtin_model.h"
+#include "reference_check.h"
 #include "test_models.h"
 
 namespace detllm {
@@ -128,35 +129,11 @@ const std::vector<TokenIds> kPrompts = {{72, 101, 108, 108, 111},
                                         {50},
                                         {10, 200, 30, 140, 50, 60, 170}};
 
-// Greedy decoding with the library picks, step by step, the reference's
-// argmax, with its log-probability and margin to within float32 rounding;
-// alone and in a padded batch.
 void expect_matches_reference(const std::string& dir, const ModelOptions& options = {}) {
   auto model = load_hf_model(dir, options);
   const ReferenceLlama reference(dir);
-  GenerationConfig greedy;
-  greedy.max_new_tokens = 8;
-  const std::vector<Generation> batched = model->generate(kPrompts, greedy);
-  int compared = 0;
-  for (size_t p = 0; p < kPrompts.size(); ++p) {
-    SCOPED_TRACE("prompt " + std::to_string(p));
-    const Generation alone = model->generate({kPrompts[p]}, greedy)[0];
-    EXPECT_EQ(batched[p].tokens, alone.tokens);
-    TokenIds ids = kPrompts[p];
-    for (size_t step = 0; step < alone.tokens.size(); ++step) {
-      const at::Tensor logits = reference.next_logits(ids);
-      const auto top = logits.topk(2);
-      const at::Tensor values = std::get<0>(top);
-      if ((values[0] - values[1]).item<double>() < 1e-3) break;  // a near-tie: either is right
-      ASSERT_EQ(alone.tokens[step], std::get<1>(top)[0].item<int64_t>()) << "step " << step;
-      EXPECT_NEAR(alone.logprobs[step],
-                  at::log_softmax(logits, 0)[alone.tokens[step]].item<double>(), 1e-4);
-      EXPECT_NEAR(alone.logit_margins[step], (values[0] - values[1]).item<double>(), 1e-3);
-      ids.push_back(alone.tokens[step]);
-      ++compared;
-    }
-  }
-  EXPECT_GE(compared, 24) << "too many near-ties: the fixture no longer tests much";
+  testing::expect_greedy_matches_reference(
+      *model, kPrompts, [&](const TokenIds& ids) { return reference.next_logits(ids); });
 }
 
 TEST(LlamaCheckpoint, GroupedQueryAttentionBiasesAndLlama3RopeMatchTheReference) {

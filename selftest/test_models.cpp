@@ -279,18 +279,11 @@ void write_tiny_gpt2(const std::string& dir, const TinyGpt2& options) {
 }
 
 BuiltinConfig TinyLlama::default_config() {
-  BuiltinConfig c;
-  c.model_type = "llama";
-  c.activation_function = "silu";
-  c.vocab_size = 258;
+  BuiltinConfig c = BuiltinConfig::llama_tiny();  // 2 layers, 4/2 heads, untied
+  c.vocab_size = 258;                             // bytes, <|begin_of_text|>, <|end_of_text|>
   c.n_positions = 128;
   c.n_embd = 32;
-  c.n_layer = 2;
-  c.n_head = 4;
-  c.n_kv_head = 2;
   c.n_inner = 48;
-  c.layer_norm_epsilon = 1e-6;
-  c.tie_word_embeddings = false;
   return c;
 }
 

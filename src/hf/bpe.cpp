@@ -3,7 +3,57 @@
 #include <queue>
 #include <tuple>
 
+#include "artifacts/json_io.h"
+#include "detllm_test/error.h"
+#include "hf/utf8.h"
+
 namespace detllm::internal {
+
+void Vocabulary::add(const std::string& token, const nlohmann::json& id, int64_t limit,
+                     const std::string& where, const std::string& why) {
+  if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= limit) {
+    throw Error(where + ": token " + quote_text(token) + " has id " + id.dump() +
+                ", not an integer in [0, " + std::to_string(limit) + ")" + why);
+  }
+  const auto index = static_cast<size_t>(id.get<int64_t>());
+  ids[token] = id.get<int64_t>();
+  if (tokens.size() <= index) tokens.resize(index + 1);
+  tokens[index] = token;
+}
+
+const std::string* Vocabulary::token(int64_t id) const {
+  if (id < 0 || static_cast<size_t>(id) >= tokens.size() || tokens[id].empty()) return nullptr;
+  return &tokens[id];
+}
+
+const ByteAlphabet& byte_alphabet() {
+  static const ByteAlphabet alphabet = [] {
+    ByteAlphabet a;
+    char32_t next = 256;
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+      const char32_t c = printable ? static_cast<char32_t>(b) : next++;
+      a.symbol[b] = encode_utf8(c);
+      a.byte_of[c] = static_cast<unsigned char>(b);
+    }
+    return a;
+  }();
+  return alphabet;
+}
+
+std::string byte_level_text(const std::string& token) {
+  const ByteAlphabet& alphabet = byte_alphabet();
+  std::string text;
+  for (const CodePoint& cp : decode_utf8(token)) {
+    const auto byte = alphabet.byte_of.find(cp.value);
+    if (byte != alphabet.byte_of.end()) {
+      text += static_cast<char>(byte->second);
+    } else {
+      text += token.substr(cp.begin, cp.end - cp.begin);
+    }
+  }
+  return text;
+}
 
 void BpeMerges::add(const std::string& left, const std::string& right) {
   ranks_.emplace(key(left, right), static_cast<int>(ranks_.size()));

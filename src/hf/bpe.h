@@ -1,12 +1,40 @@
-// Internal: byte-pair merges, shared by GPT-2's tokenizer and tokenizer.json's BPE.
+// Internal: what GPT-2's tokenizer and tokenizer.json's BPE share: the
+// vocabulary table, byte-pair merges, and GPT-2's byte-level alphabet.
 #ifndef DETLLM_SRC_HF_BPE_H_
 #define DETLLM_SRC_HF_BPE_H_
 
+#include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 namespace detllm::internal {
+
+// Token <-> id. Ids index `tokens`, so one far beyond the vocabulary's size
+// would allocate it for nothing: add() takes only ids below `limit`.
+struct Vocabulary {
+  std::unordered_map<std::string, int64_t> ids;
+  std::vector<std::string> tokens;  // by id; "" where the vocabulary has a gap
+
+  // Throws detllm::Error "<where>: token "t" has id <id>, not an integer in
+  // [0, limit)<why>".
+  void add(const std::string& token, const nlohmann::json& id, int64_t limit,
+           const std::string& where, const std::string& why = "");
+  // The token of `id`, or nullptr for an id outside the table or in a gap.
+  const std::string* token(int64_t id) const;
+};
+
+// GPT-2's 256 printable stand-ins for bytes: printable Latin-1 bytes stand for
+// themselves, the others for U+0100 onwards, in byte order ("Ġ" for a space).
+struct ByteAlphabet {
+  std::string symbol[256];  // UTF-8
+  std::unordered_map<char32_t, unsigned char> byte_of;
+};
+const ByteAlphabet& byte_alphabet();
+// A byte-level token's bytes; code points that stand for no byte (an added
+// token's text) are kept as they are.
+std::string byte_level_text(const std::string& token);
 
 class BpeMerges {
  public:

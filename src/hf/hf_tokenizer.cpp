@@ -55,25 +55,6 @@ std::string replace_all(std::string text, const std::string& from, const std::st
   return text;
 }
 
-// The 256 printable stand-ins of GPT-2's byte-level alphabet.
-struct ByteAlphabet {
-  std::string symbol[256];
-  std::unordered_map<char32_t, unsigned char> byte_of;
-  ByteAlphabet() {
-    char32_t next = 256;
-    for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-      const char32_t c = printable ? static_cast<char32_t>(b) : next++;
-      symbol[b] = internal::encode_utf8(c);
-      byte_of[c] = static_cast<unsigned char>(b);
-    }
-  }
-};
-const ByteAlphabet& byte_alphabet() {
-  static const ByteAlphabet alphabet;
-  return alphabet;
-}
-
 // A compiled PCRE2 pattern (Unicode classes, lookahead), JIT-compiled where
 // PCRE2 can, with match limits so that a hostile pattern fails instead of
 // hanging. Valid UTF-8 is checked once per text, not once per match (which
@@ -203,20 +184,16 @@ class HfTokenizer final : public Tokenizer {
   std::string decode(const TokenIds& ids) const override {
     std::string text;
     for (int64_t id : ids) {
-      if (id < 0 || static_cast<size_t>(id) >= tokens_.size() || tokens_[id].empty()) {
+      const std::string* found = vocab_.token(id);
+      if (!found) {
         text += "<|" + std::to_string(id) + "|>";
         continue;
       }
-      const std::string& token = tokens_[id];
+      const std::string& token = *found;
       if (added_ids_.count(id)) {
         text += token;
       } else if (byte_level_) {
-        for (const auto& cp : internal::decode_utf8(token)) {
-          const auto byte = byte_alphabet().byte_of.find(cp.value);
-          text += byte != byte_alphabet().byte_of.end()
-                      ? std::string(1, static_cast<char>(byte->second))
-                      : token.substr(cp.begin, cp.end - cp.begin);
-        }
+        text += internal::byte_level_text(token);
       } else if (const int byte = byte_fallback_ ? fallback_byte(token) : -1; byte >= 0) {
         text += static_cast<char>(byte);
       } else {
@@ -243,15 +220,8 @@ class HfTokenizer final : public Tokenizer {
   }
 
   void add_token(const std::string& token, const json& id, const std::string& what) {
-    const int64_t max_id = static_cast<int64_t>(ids_.size()) + kMaxIdsBeyondSize;
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= max_id) {
-      fail(what + ": token " + internal::quote_text(token) + " has id " + id.dump() +
-           ", not an integer in [0, " + std::to_string(max_id) + ")");
-    }
-    const auto index = static_cast<size_t>(id.get<int64_t>());
-    ids_[token] = id.get<int64_t>();
-    if (tokens_.size() <= index) tokens_.resize(index + 1);
-    tokens_[index] = token;
+    vocab_.add(token, id, static_cast<int64_t>(vocab_.ids.size()) + kMaxIdsBeyondSize,
+               where_ + " " + what);
   }
 
   void read_model(const json& model) {
@@ -292,12 +262,12 @@ class HfTokenizer final : public Tokenizer {
       }
       const std::string what = "model.merges[" + std::to_string(i) + "] " + merge.dump();
       if (left.empty() || right.empty()) fail(what + " is not two tokens");
-      if (!ids_.count(left) || !ids_.count(right) || !ids_.count(left + right)) {
+      if (!vocab_.ids.count(left) || !vocab_.ids.count(right) || !vocab_.ids.count(left + right)) {
         fail(what + " merges tokens into one the vocabulary lacks");
       }
       merges_.add(left, right);
     }
-    if (!unk_token_.empty() && !ids_.count(unk_token_)) {
+    if (!unk_token_.empty() && !vocab_.ids.count(unk_token_)) {
       fail("has model.unk_token " + internal::quote_text(unk_token_) + " outside the vocabulary");
     }
   }
@@ -314,7 +284,7 @@ class HfTokenizer final : public Tokenizer {
       if (token.content.empty())
         fail("has added_tokens[" + std::to_string(i) + "] without content");
       add_token(token.content, added[i].value("id", json()), "added_tokens");
-      token.id = ids_.at(token.content);
+      token.id = vocab_.ids.at(token.content);
       added_ids_.insert(token.id);
       added_.push_back(std::move(token));
     }
@@ -409,7 +379,7 @@ class HfTokenizer final : public Tokenizer {
               use_regex ? internal::gpt2_pretokenize(piece) : std::vector<std::string>{piece};
           for (std::string& part : parts) {
             std::string mapped;
-            for (unsigned char b : part) mapped += byte_alphabet().symbol[b];
+            for (unsigned char b : part) mapped += internal::byte_alphabet().symbol[b];
             part = std::move(mapped);
           }
           return parts;
@@ -518,7 +488,7 @@ class HfTokenizer final : public Tokenizer {
         if (!ids.is_array()) fail("has special_tokens[" + name.dump() + "] without ids");
         for (const json& id : ids) {
           if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
-              static_cast<size_t>(id.get<int64_t>()) >= tokens_.size()) {
+              static_cast<size_t>(id.get<int64_t>()) >= vocab_.tokens.size()) {
             fail("has special_tokens[" + name.dump() + "] id " + id.dump() +
                  " outside the vocabulary");
           }
@@ -541,8 +511,8 @@ class HfTokenizer final : public Tokenizer {
   void encode_piece(const std::string& piece, TokenIds& out) const {
     if (piece.empty()) return;
     if (ignore_merges_) {
-      const auto whole = ids_.find(piece);
-      if (whole != ids_.end()) {
+      const auto whole = vocab_.ids.find(piece);
+      if (whole != vocab_.ids.end()) {
         out.push_back(whole->second);
         return;
       }
@@ -550,7 +520,7 @@ class HfTokenizer final : public Tokenizer {
     std::vector<std::string> symbols;
     for (const auto& cp : internal::decode_utf8(piece)) {
       std::string symbol = piece.substr(cp.begin, cp.end - cp.begin);
-      if (ids_.count(symbol)) {
+      if (vocab_.ids.count(symbol)) {
         symbols.push_back(std::move(symbol));
         continue;
       }
@@ -559,7 +529,7 @@ class HfTokenizer final : public Tokenizer {
       for (unsigned char b : symbol) {
         static const char kHex[] = "0123456789ABCDEF";
         bytes.push_back(std::string("<0x") + kHex[b >> 4] + kHex[b & 15] + ">");
-        fell_back = fell_back && ids_.count(bytes.back());
+        fell_back = fell_back && vocab_.ids.count(bytes.back());
       }
       if (fell_back) {
         symbols.insert(symbols.end(), bytes.begin(), bytes.end());
@@ -573,12 +543,11 @@ class HfTokenizer final : public Tokenizer {
       }
     }
     merges_.apply(symbols);
-    for (const std::string& symbol : symbols) out.push_back(ids_.at(symbol));
+    for (const std::string& symbol : symbols) out.push_back(vocab_.ids.at(symbol));
   }
 
   std::string where_, id_;
-  std::unordered_map<std::string, int64_t> ids_;
-  std::vector<std::string> tokens_;  // by id; "" where there is a gap
+  internal::Vocabulary vocab_;
   internal::BpeMerges merges_;
   std::vector<AddedToken> added_;
   std::unordered_set<int64_t> added_ids_;

@@ -181,32 +181,16 @@ class Gpt2Tokenizer final : public Tokenizer {
     // entries plus room for gaps.
     const int64_t max_id =
         std::min<int64_t>(kMaxId, static_cast<int64_t>(files.vocab.size()) + kMaxIdsBeyondSize);
+    const std::string why = " (the vocabulary's " + std::to_string(files.vocab.size()) +
+                            " tokens plus " + std::to_string(kMaxIdsBeyondSize) + ")";
     for (const auto& [token, id] : files.vocab.items()) {
-      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= max_id) {
-        throw Error(files.vocab_where + ": token " + internal::quote_text(token) + " has id " +
-                    id.dump() + ", not an integer in [0, " + std::to_string(max_id) +
-                    ") (the vocabulary's " + std::to_string(files.vocab.size()) + " tokens plus " +
-                    std::to_string(kMaxIdsBeyondSize) + ")");
-      }
-      ids_[token] = id.get<int64_t>();
-      const size_t index = static_cast<size_t>(id.get<int64_t>());
-      if (tokens_.size() <= index) tokens_.resize(index + 1);
-      tokens_[index] = token;
+      vocab_.add(token, id, max_id, files.vocab_where, why);
     }
     for (const std::string& merge : files.merges) {
       const size_t space = merge.find(' ');
       merges_.add(merge.substr(0, space), merge.substr(space + 1));
     }
-    // Byte <-> printable character: printable Latin-1 bytes stand for
-    // themselves, the others for U+0100 onwards, in byte order.
-    char32_t next = 256;
-    for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-      const char32_t c = printable ? static_cast<char32_t>(b) : next++;
-      byte_to_symbol_[b] = internal::encode_utf8(c);
-      symbol_to_byte_[c] = static_cast<unsigned char>(b);
-    }
-    if (ids_.count(kEndOfText)) special_ = kEndOfText;
+    if (vocab_.ids.count(kEndOfText)) special_ = kEndOfText;
     id_ = "gpt2-bpe:" + internal::sha256_hex(files.digest_input).substr(0, 16);
   }
 
@@ -221,7 +205,7 @@ class Gpt2Tokenizer final : public Tokenizer {
       for (const std::string& piece : internal::gpt2_pretokenize(text.substr(from, stop - from)))
         encode_piece(piece, out);
       if (special == std::string::npos) break;
-      out.push_back(ids_.at(special_));
+      out.push_back(vocab_.ids.at(special_));
       from = special + special_.size();
     }
     return out;
@@ -230,18 +214,8 @@ class Gpt2Tokenizer final : public Tokenizer {
   std::string decode(const TokenIds& ids) const override {
     std::string text;
     for (int64_t id : ids) {
-      if (id < 0 || static_cast<size_t>(id) >= tokens_.size() || tokens_[id].empty()) {
-        text += "<|" + std::to_string(id) + "|>";
-        continue;
-      }
-      for (const auto& cp : internal::decode_utf8(tokens_[id])) {
-        const auto byte = symbol_to_byte_.find(cp.value);
-        if (byte != symbol_to_byte_.end()) {
-          text += static_cast<char>(byte->second);
-        } else {  // not a byte-level symbol (an added token): its own text
-          text += tokens_[id].substr(cp.begin, cp.end - cp.begin);
-        }
-      }
+      const std::string* token = vocab_.token(id);
+      text += token ? internal::byte_level_text(*token) : "<|" + std::to_string(id) + "|>";
     }
     return text;
   }
@@ -253,11 +227,11 @@ class Gpt2Tokenizer final : public Tokenizer {
 
   void encode_piece(const std::string& piece, TokenIds& out) const {
     std::vector<std::string> symbols;
-    for (unsigned char b : piece) symbols.push_back(byte_to_symbol_[b]);
+    for (unsigned char b : piece) symbols.push_back(internal::byte_alphabet().symbol[b]);
     merges_.apply(symbols);
     for (const std::string& symbol : symbols) {
-      const auto id = ids_.find(symbol);
-      if (id == ids_.end()) {
+      const auto id = vocab_.ids.find(symbol);
+      if (id == vocab_.ids.end()) {
         throw Error("GPT-2 tokenizer: the vocabulary has no token " + internal::quote_text(symbol) +
                     " (from the text " + internal::quote_text(piece) + ")");
       }
@@ -265,11 +239,8 @@ class Gpt2Tokenizer final : public Tokenizer {
     }
   }
 
-  std::unordered_map<std::string, int64_t> ids_;
-  std::vector<std::string> tokens_;  // by id; "" where the vocabulary has a gap
+  internal::Vocabulary vocab_;
   internal::BpeMerges merges_;
-  std::string byte_to_symbol_[256];
-  std::unordered_map<char32_t, unsigned char> symbol_to_byte_;
   std::string special_;
   std::string id_;
 };

@@ -45,10 +45,9 @@ BuiltinConfig BuiltinConfig::llama_tiny() {
 }
 
 BuiltinConfig BuiltinConfig::llama_small() {
-  BuiltinConfig config;
+  BuiltinConfig config = llama_tiny();
   config.preset = "llama-small";
-  config.model_type = "llama";
-  config.activation_function = "silu";
+  config.tie_word_embeddings = true;
   config.vocab_size = 49152;
   config.n_positions = 2048;
   config.n_embd = 576;
