@@ -9,7 +9,7 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$DETLLM_ROOT}
 DETLLM_PACKAGES=(cmake ninja-build g++ ccache libtorch-dev nlohmann-json3-dev libcli11-dev
                  libgtest-dev libgmock-dev googletest libbenchmark-dev libvalijson-dev
                  libsimdjson-dev libssl-dev pkg-config libpcre2-dev libutf8proc-dev
-                 python3 python3-regex)
+                 python3 python3-regex python3-venv)
 
 detllm_install_dependencies() {
   local missing=()
@@ -37,4 +37,46 @@ detllm_build() {
     "${launcher[@]}" "$@" >"$DETLLM_BUILD/configure.log" 2>&1 ||
     { cat "$DETLLM_BUILD/configure.log" >&2; exit 1; }
   cmake --build "$DETLLM_BUILD" --parallel "$(nproc)"
+}
+
+# The pinned Python environment of the reference tests (scripts/requirements.txt:
+# torch, transformers, tokenizers, ...): a venv in the build tree, made again only
+# when the requirements change. Wheels are kept in a wheel cache (the package
+# index here sends no cache headers, so pip's own HTTP cache keeps nothing);
+# with every wheel there, installing downloads nothing. Sets DETLLM_PYTHON to
+# its interpreter, or to "" with the reason in $DETLLM_BUILD/pyenv-unavailable.txt
+# (PyPI unreachable, DETLLM_PYTHON_ENV=off): the reference tests then skip.
+detllm_python_env() {
+  local env=$DETLLM_BUILD/pyenv requirements=$DETLLM_ROOT/scripts/requirements.txt
+  local wheels=${DETLLM_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/detllm/wheels}
+  local note=$DETLLM_BUILD/pyenv-unavailable.txt want
+  DETLLM_PYTHON=""
+  mkdir -p "$DETLLM_BUILD"
+  rm -f "$note"
+  if [[ ${DETLLM_PYTHON_ENV:-on} == off ]]; then
+    echo "DETLLM_PYTHON_ENV=off" >"$note"
+    return 0
+  fi
+  want=$(sha256sum <"$requirements" | cut -d' ' -f1)
+  if [[ -x $env/bin/python && $(cat "$env/.requirements.sha256" 2>/dev/null) == "$want" ]]; then
+    DETLLM_PYTHON=$env/bin/python
+    return 0
+  fi
+  echo "making the pinned Python environment in $env (wheels cached in $wheels) ..." >&2
+  rm -rf "$env"
+  mkdir -p "$wheels"
+  local log=$DETLLM_BUILD/pyenv.log
+  if ! python3 -m venv "$env" >"$log" 2>&1; then
+    echo "python3 -m venv failed: $(tail -1 "$log")" >"$note"
+  elif ! "$env/bin/pip" install -q --no-index --find-links "$wheels" -r "$requirements" >>"$log" 2>&1 &&
+       ! { "$env/bin/pip" download -q --dest "$wheels" -r "$requirements" >>"$log" 2>&1 &&
+           "$env/bin/pip" install -q --no-index --find-links "$wheels" -r "$requirements" >>"$log" 2>&1; }; then
+    echo "pip could not install scripts/requirements.txt (PyPI unreachable?): $(grep -m1 -E 'ERROR|error' "$log" || tail -1 "$log")" >"$note"
+  else
+    echo "$want" >"$env/.requirements.sha256"
+    DETLLM_PYTHON=$env/bin/python
+    return 0
+  fi
+  echo "reference tests will skip: $(cat "$note")" >&2
+  rm -rf "$env"
 }

@@ -1,12 +1,9 @@
-// What scripts/gpt2_reference.py and scripts/compare_transformers.py compare
-// with GPT-2's reference implementations:
+// What scripts/gpt2_reference.py compares with OpenAI's GPT-2 encoder:
 //   detllm_dump_gpt2 tokens <dir> <strings.json> <out.json>
-//     the token ids of every string, with the tokenizer of a directory
-//     (load_hf_tokenizer: tokenizer.json, or vocab.json and merges.txt);
-//   detllm_dump_gpt2 model <dir> <device> <dtype> <prompts.json> <new tokens> <out.json>
-//     for every prompt of a checkpoint (GPT-2, Llama, Mistral, Qwen2), its token ids, next-token
-//     logits, and a greedy generation with its top-1/top-2 margins.
-// The .json inputs are JSON arrays of strings.
+//     the token ids of every string (a JSON array of strings), with the
+//     tokenizer of a directory (load_hf_tokenizer: tokenizer.json, or
+//     vocab.json and merges.txt).
+// Comparisons with transformers and tokenizers are selftest/reference/.
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -15,7 +12,6 @@
 #include "detllm_test/determinism.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
-#include "models/builtin_model.h"
 
 namespace {
 
@@ -30,27 +26,6 @@ json dump_tokens(const std::string& dir, const std::string& strings) {
   return out;
 }
 
-json dump_model(const std::string& dir, const std::string& device, const std::string& dtype,
-                const std::string& prompts, int new_tokens) {
-  detllm::DeterminismScope controls(detllm::DeterminismOptions{}, device);
-  auto model = detllm::load_hf_model(dir, {device, dtype});
-  auto& builtin = dynamic_cast<detllm::internal::BuiltinModel&>(*model);
-  detllm::GenerationConfig greedy;
-  greedy.max_new_tokens = new_tokens;
-  json out = {{"prompts", json::array()}};
-  for (const json& text : detllm::internal::read_json_file(prompts, "prompts")) {
-    const detllm::TokenIds ids = model->tokenizer().encode(text.get<std::string>());
-    const at::Tensor logits = builtin.next_token_logits(ids);
-    const detllm::Generation generated = model->generate({ids}, greedy)[0];
-    const float* values = logits.data_ptr<float>();
-    out["prompts"].push_back({{"ids", ids},
-                              {"logits", std::vector<float>(values, values + logits.numel())},
-                              {"tokens", generated.tokens},
-                              {"margins", generated.logit_margins}});
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,12 +35,8 @@ int main(int argc, char** argv) {
     json out;
     if (args.size() == 4 && args[0] == "tokens") {
       out = dump_tokens(args[1], args[2]);
-    } else if (args.size() == 7 && args[0] == "model") {
-      out = dump_model(args[1], args[2], args[3], args[4], std::stoi(args[5]));
     } else {
-      std::cerr << "usage: detllm_dump_gpt2 tokens <dir> <strings.json> <out.json>\n"
-                   "       detllm_dump_gpt2 model <dir> <device> <dtype> <prompts.json> "
-                   "<new tokens> <out.json>\n";
+      std::cerr << "usage: detllm_dump_gpt2 tokens <dir> <strings.json> <out.json>\n";
       return 2;
     }
     std::ofstream(args.back()) << detllm::internal::dump(out);

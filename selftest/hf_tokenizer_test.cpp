@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -199,6 +200,44 @@ TEST(HfTokenizer, MalformedFilesNameTheProblem) {
     SCOPED_TRACE(message);
     EXPECT_ERROR_MENTIONS(from_json(file), message);
   }
+}
+
+// Llama 3 ships 128,256 ids and Qwen3 151,669, and JSON objects are read in
+// key order, not id order: the bound on ids must count the whole file, not
+// the entries read so far ("!!!!!" is the first key and has id 70,900 in Qwen's
+// file). 150,000 entries whose ids are a permutation of their key order.
+json large_vocabulary_file(int64_t& hello_id, int64_t& top_id) {
+  json file = llama3_with_pieces();
+  json& vocab = file["model"]["vocab"];
+  constexpr int64_t kFirst = 400, kEntries = 150000;
+  for (int64_t i = 0; i < kEntries; ++i) {
+    char key[16];
+    std::snprintf(key, sizeof key, "w%06lld", static_cast<long long>(i));
+    vocab[key] = kFirst + (i * 7919) % kEntries;  // 7919 is prime: a permutation
+  }
+  top_id = kFirst + kEntries;
+  vocab["!!!!!"] = top_id;  // sorts first, highest id
+  hello_id = 300;
+  file["added_tokens"].push_back({{"id", top_id + 1000}, {"content", "<|im_end|>"}});
+  return file;
+}
+
+TEST(HfTokenizer, LoadsAVocabularyOfOver150000EntriesInAnyKeyOrder) {
+  int64_t hello = 0, top = 0;
+  const auto tokenizer = from_json(large_vocabulary_file(hello, top));
+  EXPECT_THAT(tokenizer->encode("Hello!!!!!<|im_end|>"), ElementsAre(256, hello, top, top + 1000));
+  EXPECT_EQ(tokenizer->decode({top, top + 1000}), "!!!!!<|im_end|>");
+}
+
+TEST(Gpt2Tokenizer, LoadsAVocabularyOfOver150000EntriesInAnyKeyOrder) {
+  int64_t hello = 0, top = 0;
+  const json file = large_vocabulary_file(hello, top);
+  testing::TempDir dir;
+  std::ofstream(dir.path() + "/vocab.json") << file["model"]["vocab"].dump();
+  std::ofstream(dir.path() + "/merges.txt") << "#version: 0.2\n";
+  const auto tokenizer = load_hf_tokenizer(dir.path());
+  EXPECT_EQ(tokenizer->decode({top}), "!!!!!");
+  EXPECT_THAT(tokenizer->encode("!"), ElementsAre(byte('!')));
 }
 
 TEST(HfTokenizer, ABacktrackingPatternFailsInsteadOfHanging) {

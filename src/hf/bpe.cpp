@@ -1,5 +1,6 @@
 #include "hf/bpe.h"
 
+#include <algorithm>
 #include <queue>
 #include <tuple>
 
@@ -9,11 +10,23 @@
 
 namespace detllm::internal {
 
-void Vocabulary::add(const std::string& token, const nlohmann::json& id, int64_t limit,
-                     const std::string& where, const std::string& why) {
-  if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= limit) {
+namespace {
+constexpr int64_t kMaxIdsBeyondEntries = 65536;  // gaps: as GPT-2's vocabulary allows
+constexpr int64_t kMaxId = int64_t{1} << 24;      // far above any real vocabulary
+}  // namespace
+
+Vocabulary::Vocabulary(size_t entries)
+    : entries_(entries),
+      limit_(std::min<int64_t>(kMaxId, static_cast<int64_t>(std::min<size_t>(entries, kMaxId)) +
+                                           kMaxIdsBeyondEntries)) {}
+
+void Vocabulary::add(const std::string& token, const nlohmann::json& id,
+                     const std::string& where) {
+  if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= limit_) {
     throw Error(where + ": token " + quote_text(token) + " has id " + id.dump() +
-                ", not an integer in [0, " + std::to_string(limit) + ")" + why);
+                ", not an integer in [0, " + std::to_string(limit_) + ") (the file's " +
+                std::to_string(entries_) + " entries plus " +
+                std::to_string(kMaxIdsBeyondEntries) + ")");
   }
   const auto index = static_cast<size_t>(id.get<int64_t>());
   ids[token] = id.get<int64_t>();
@@ -39,20 +52,6 @@ const ByteAlphabet& byte_alphabet() {
     return a;
   }();
   return alphabet;
-}
-
-std::string byte_level_text(const std::string& token) {
-  const ByteAlphabet& alphabet = byte_alphabet();
-  std::string text;
-  for (const CodePoint& cp : decode_utf8(token)) {
-    const auto byte = alphabet.byte_of.find(cp.value);
-    if (byte != alphabet.byte_of.end()) {
-      text += static_cast<char>(byte->second);
-    } else {
-      text += token.substr(cp.begin, cp.end - cp.begin);
-    }
-  }
-  return text;
 }
 
 void BpeMerges::add(const std::string& left, const std::string& right) {

@@ -12,17 +12,26 @@
 namespace detllm::internal {
 
 // Token <-> id. Ids index `tokens`, so one far beyond the vocabulary's size
-// would allocate it for nothing: add() takes only ids below `limit`.
+// would allocate it for nothing (2^24 empty strings are 450 MB): ids stay below
+// the file's whole entry count plus room for gaps. The count is the file's, not
+// the entries read so far: a JSON object is read in key order, not id order,
+// so a real 150,000-token vocabulary reaches id 70,900 after a few entries.
 struct Vocabulary {
+  // `entries`: every token the file gives an id (vocabulary and added tokens).
+  explicit Vocabulary(size_t entries = 0);
+
   std::unordered_map<std::string, int64_t> ids;
   std::vector<std::string> tokens;  // by id; "" where the vocabulary has a gap
 
   // Throws detllm::Error "<where>: token "t" has id <id>, not an integer in
-  // [0, limit)<why>".
-  void add(const std::string& token, const nlohmann::json& id, int64_t limit,
-           const std::string& where, const std::string& why = "");
+  // [0, limit) (the file's N entries plus 65536)".
+  void add(const std::string& token, const nlohmann::json& id, const std::string& where);
   // The token of `id`, or nullptr for an id outside the table or in a gap.
   const std::string* token(int64_t id) const;
+
+ private:
+  size_t entries_;
+  int64_t limit_;
 };
 
 // GPT-2's 256 printable stand-ins for bytes: printable Latin-1 bytes stand for
@@ -32,9 +41,6 @@ struct ByteAlphabet {
   std::unordered_map<char32_t, unsigned char> byte_of;
 };
 const ByteAlphabet& byte_alphabet();
-// A byte-level token's bytes; code points that stand for no byte (an added
-// token's text) are kept as they are.
-std::string byte_level_text(const std::string& token);
 
 class BpeMerges {
  public:

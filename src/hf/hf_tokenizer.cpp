@@ -21,6 +21,7 @@
 #include "detllm_test/models.h"
 #include "hf/bpe.h"
 #include "hf/pretokenizer.h"
+#include "hf/token_decoder.h"
 #include "hf/tokenizer_files.h"
 #include "hf/unicode_classes.h"
 #include "hf/utf8.h"
@@ -30,29 +31,10 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kMaxIdsBeyondSize = 65536;   // as GPT-2's vocabulary allows
 constexpr char kMetaspace[] = "\xe2\x96\x81";  // U+2581, SentencePiece's space
-
-// The byte a byte-fallback token "<0xNN>" stands for, or -1 for any other token.
-int fallback_byte(const std::string& token) {
-  const auto hex = [](char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-  };
-  if (token.size() != 6 || token.compare(0, 3, "<0x") != 0 || token[5] != '>') return -1;
-  const int high = hex(token[3]), low = hex(token[4]);
-  return high < 0 || low < 0 ? -1 : high * 16 + low;
-}
 
 bool starts_with(const std::string& text, const std::string& prefix) {
   return text.compare(0, prefix.size(), prefix) == 0;
-}
-
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  if (from.empty()) return text;
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
 }
 
 // A compiled PCRE2 pattern (Unicode classes, lookahead), JIT-compiled where
@@ -156,60 +138,65 @@ class HfTokenizer final : public Tokenizer {
     if (!file.is_object() || !file.contains("model") || !file["model"].is_object()) {
       fail("is not a tokenizers JSON file (no model object)");
     }
+    const json added = file.value("added_tokens", json::array());
+    const auto vocab = file["model"].find("vocab");
+    vocab_ = internal::Vocabulary(
+        (vocab != file["model"].end() && vocab->is_object() ? vocab->size() : 0) +
+        (added.is_array() ? added.size() : 0));
     read_model(file["model"]);
-    read_added_tokens(file.value("added_tokens", json::array()));
+    read_added_tokens(added);
     if (file.contains("normalizer")) read_normalizer(file["normalizer"]);
     if (file.contains("pre_tokenizer")) read_pre_tokenizer(file["pre_tokenizer"]);
     if (file.contains("post_processor")) read_post_processor(file["post_processor"]);
+    decoder_ = std::make_unique<internal::TokenDecoder>(file.value("decoder", json()), where_);
+    // Normalized added tokens are looked for in normalized text, as themselves
+    // normalized; tokenizers also decodes them as that ("word" under Llama 2's
+    // normalizer decodes as "▁word", a space).
+    for (AddedToken& token : added_) {
+      token.pattern = token.content;
+      if (!token.normalized) continue;
+      normalize(token.pattern);
+      vocab_.tokens[static_cast<size_t>(token.id)] = token.pattern;
+    }
     id_ = (byte_level_ ? "hf-bpe:" : "hf-spm-bpe:") + internal::sha256_hex(text).substr(0, 16);
   }
 
   std::string id() const override { return id_; }
 
+  // As tokenizers does: added tokens that match the raw text are split off
+  // first; each segment between them is normalized, then split at the
+  // normalized added tokens; what remains is pre-tokenized and merged.
   TokenIds encode(const std::string& text) const override {
     TokenIds out = prefix_;
-    size_t from = 0;
-    while (from < text.size()) {
-      size_t begin = text.size(), end = text.size();
-      const AddedToken* token = next_added_token(text, from, begin, end);
-      if (begin > from) encode_segment(text.substr(from, begin - from), from == 0, out);
-      if (!token) break;
-      out.push_back(token->id);
-      from = end;
-    }
+    split_at_added(text, /*normalized=*/false, out, [&](const std::string& raw, size_t raw_at) {
+      std::string normalized = raw;
+      normalize(normalized);
+      split_at_added(normalized, /*normalized=*/true, out,
+                     [&](const std::string& piece, size_t at) {
+                       encode_segment(piece, raw_at == 0 && at == 0, out);
+                     });
+    });
     out.insert(out.end(), suffix_.begin(), suffix_.end());
     return out;
   }
 
+  // Every id's token (an added token's content too) through the file's decoder.
   std::string decode(const TokenIds& ids) const override {
-    std::string text;
+    std::vector<std::string> tokens;
+    tokens.reserve(ids.size());
     for (int64_t id : ids) {
       const std::string* found = vocab_.token(id);
-      if (!found) {
-        text += "<|" + std::to_string(id) + "|>";
-        continue;
-      }
-      const std::string& token = *found;
-      if (added_ids_.count(id)) {
-        text += token;
-      } else if (byte_level_) {
-        text += internal::byte_level_text(token);
-      } else if (const int byte = byte_fallback_ ? fallback_byte(token) : -1; byte >= 0) {
-        text += static_cast<char>(byte);
-      } else {
-        text += replace_all(token, kMetaspace, " ");
-      }
+      tokens.push_back(found ? *found : "<|" + std::to_string(id) + "|>");
     }
-    // SentencePiece's prepended space is not part of the text.
-    if (!byte_level_ && prepends_space_ && starts_with(text, " ")) text.erase(0, 1);
-    return text;
+    return decoder_->decode(std::move(tokens));
   }
 
  private:
   struct AddedToken {
     int64_t id;
     std::string content;
-    bool lstrip, rstrip;
+    std::string pattern;  // what is looked for: the content, normalized if `normalized`
+    bool lstrip, rstrip, single_word, normalized;
   };
 
   [[noreturn]] void fail(const std::string& problem) const { throw Error(where_ + " " + problem); }
@@ -220,8 +207,7 @@ class HfTokenizer final : public Tokenizer {
   }
 
   void add_token(const std::string& token, const json& id, const std::string& what) {
-    vocab_.add(token, id, static_cast<int64_t>(vocab_.ids.size()) + kMaxIdsBeyondSize,
-               where_ + " " + what);
+    vocab_.add(token, id, where_ + " " + what);
   }
 
   void read_model(const json& model) {
@@ -281,45 +267,98 @@ class HfTokenizer final : public Tokenizer {
       token.content = internal::string_field(added[i], "content", "", where);
       token.lstrip = internal::bool_field(added[i], "lstrip", false, where);
       token.rstrip = internal::bool_field(added[i], "rstrip", false, where);
+      token.single_word = internal::bool_field(added[i], "single_word", false, where);
+      // tokenizers' default: special tokens match the raw text, others the normalized.
+      token.normalized = internal::bool_field(
+          added[i], "normalized", !internal::bool_field(added[i], "special", false, where), where);
       if (token.content.empty())
         fail("has added_tokens[" + std::to_string(i) + "] without content");
       add_token(token.content, added[i].value("id", json()), "added_tokens");
       token.id = vocab_.ids.at(token.content);
-      added_ids_.insert(token.id);
       added_.push_back(std::move(token));
     }
-    // Longest first, so that at one position the longest token wins.
-    std::stable_sort(added_.begin(), added_.end(), [](const AddedToken& a, const AddedToken& b) {
-      return a.content.size() > b.content.size();
-    });
   }
 
-  // The leftmost added token at or after `from` (the longest there), with the
-  // whitespace its lstrip/rstrip take, as [begin, end); nullptr if none.
-  const AddedToken* next_added_token(const std::string& text, size_t from, size_t& begin,
-                                     size_t& end) const {
-    const AddedToken* best = nullptr;
-    size_t best_at = std::string::npos;
-    for (const AddedToken& token : added_) {
-      const size_t at = text.find(token.content, from);
-      if (at != std::string::npos && at < best_at) {
-        best = &token;
-        best_at = at;
+  // Calls `segment(text, offset)` for each stretch of `text` between the added
+  // tokens whose `normalized` flag is `normalized`, appending those tokens' ids
+  // to `out` in between: tokenizers' leftmost-longest matching, where a
+  // single_word token must not touch a word character, lstrip and rstrip take
+  // the whitespace beside it, and a match refused as not a single word is
+  // skipped as a whole.
+  template <typename Segment>
+  void split_at_added(const std::string& text, bool normalized, TokenIds& out,
+                      const Segment& segment) const {
+    size_t done = 0, from = 0;
+    while (true) {
+      const AddedToken* token = nullptr;
+      size_t begin = std::string::npos;
+      for (const AddedToken& candidate : added_) {
+        if (candidate.normalized != normalized || candidate.pattern.empty()) continue;
+        const size_t at = text.find(candidate.pattern, from);
+        if (at < begin || (at == begin && at != std::string::npos &&
+                           candidate.pattern.size() > token->pattern.size())) {
+          token = &candidate;
+          begin = at;
+        }
       }
+      if (!token) break;
+      size_t end = begin + token->pattern.size();
+      from = end;
+      if (token->single_word && (word_before(text, begin) || word_after(text, end))) continue;
+      if (token->lstrip) begin = std::max(done, space_before(text, begin));
+      if (token->rstrip) end = space_after(text, end);
+      if (begin > done) segment(text.substr(done, begin - done), done);
+      out.push_back(token->id);
+      done = from = end;
     }
-    if (!best) return nullptr;
-    begin = best_at;
-    end = best_at + best->content.size();
-    const auto space = [&](size_t i) {
-      return internal::is_whitespace(static_cast<unsigned char>(text[i]));
-    };
-    if (best->lstrip) {
-      while (begin > from && space(begin - 1)) --begin;
+    if (done < text.size() || text.empty()) segment(text.substr(done), done);
+  }
+
+  // The code point that ends before byte `at`, or U+0000 at the start.
+  static char32_t code_point_before(const std::string& text, size_t at) {
+    if (at == 0) return 0;
+    size_t begin = at - 1;
+    while (begin > 0 && at - begin < 4 && (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80)
+      --begin;
+    const std::vector<internal::CodePoint> cps = internal::decode_utf8(text.substr(begin, at - begin));
+    return cps.empty() ? 0 : cps.back().value;
+  }
+  static char32_t code_point_at(const std::string& text, size_t at) {
+    if (at >= text.size()) return 0;
+    const std::vector<internal::CodePoint> cps = internal::decode_utf8(text.substr(at, 4));
+    return cps.empty() ? 0 : cps.front().value;
+  }
+  static size_t code_point_size_at(const std::string& text, size_t at) {
+    return internal::decode_utf8(text.substr(at, 4)).front().end;
+  }
+  // Rust's \w: letters, numbers and '_' (combining marks are not counted).
+  static bool is_word(char32_t c) {
+    return c == '_' || internal::is_letter(c) || internal::is_number(c);
+  }
+  static bool word_before(const std::string& text, size_t at) {
+    return at > 0 && is_word(code_point_before(text, at));
+  }
+  static bool word_after(const std::string& text, size_t at) {
+    return at < text.size() && is_word(code_point_at(text, at));
+  }
+  // Where the (Unicode) whitespace that ends at `at` begins, and where the
+  // whitespace that starts at `at` ends.
+  static size_t space_before(const std::string& text, size_t at) {
+    while (at > 0 && internal::is_whitespace(code_point_before(text, at))) {
+      const char32_t c = code_point_before(text, at);
+      at -= internal::encode_utf8(c).size();
     }
-    if (best->rstrip) {
-      while (end < text.size() && space(end)) ++end;
+    return at;
+  }
+  static size_t space_after(const std::string& text, size_t at) {
+    while (at < text.size() && internal::is_whitespace(code_point_at(text, at))) {
+      at += code_point_size_at(text, at);
     }
-    return best;
+    return at;
+  }
+
+  void normalize(std::string& text) const {
+    for (const auto& step : normalizers_) step(text);
   }
 
   void read_normalizer(const json& normalizer) {
@@ -331,17 +370,20 @@ class HfTokenizer final : public Tokenizer {
       if (!list.is_array()) fail("has a Sequence normalizer without a normalizers list");
       for (const json& each : list) read_normalizer(each);
     } else if (type == "NFC") {
-      normalizers_.push_back([this](std::string& text) {
-        char* normalized = reinterpret_cast<char*>(
-            utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(text.c_str())));
-        if (normalized) {  // NULL for invalid UTF-8, which stays as it is
-          text = normalized;
-          std::free(normalized);
+      normalizers_.push_back([](std::string& text) {
+        // By length, not NUL-terminated: text may hold U+0000.
+        utf8proc_uint8_t* normalized = nullptr;
+        const utf8proc_ssize_t size = utf8proc_map(
+            reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+            static_cast<utf8proc_ssize_t>(text.size()), &normalized,
+            static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+        if (size >= 0) {  // negative for invalid UTF-8, which stays as it is
+          text.assign(reinterpret_cast<const char*>(normalized), static_cast<size_t>(size));
         }
+        std::free(normalized);
       });
     } else if (type == "Prepend") {
       const std::string prepend = internal::string_field(normalizer, "prepend", "", where);
-      prepends_space_ = prepends_space_ || prepend == kMetaspace;
       normalizers_.push_back([prepend](std::string& text) {
         if (!text.empty()) text = prepend + text;
       });
@@ -352,7 +394,7 @@ class HfTokenizer final : public Tokenizer {
       }
       const std::string from = pattern["String"].get<std::string>();
       const std::string to = internal::string_field(normalizer, "content", "", where);
-      normalizers_.push_back([from, to](std::string& text) { text = replace_all(text, from, to); });
+      normalizers_.push_back([from, to](std::string& text) { text = internal::replace_all(text, from, to); });
     } else {
       fail("has normalizer " + type + ", which is not supported (NFC, Prepend, Replace, Sequence)");
     }
@@ -397,11 +439,10 @@ class HfTokenizer final : public Tokenizer {
         fail("has Metaspace prepend_scheme " + internal::quote_text(scheme));
       }
       const bool split = internal::bool_field(pre, "split", true, where);
-      prepends_space_ = prepends_space_ || scheme != "never";
       steps_.push_back([replacement, scheme, split](Segment& segment) {
         for (size_t i = 0; i < segment.pieces.size(); ++i) {
           std::string& piece = segment.pieces[i];
-          piece = replace_all(piece, " ", replacement);
+          piece = internal::replace_all(piece, " ", replacement);
           const bool prepend =
               scheme == "always" || (scheme == "first" && i == 0 && segment.at_text_start);
           if (prepend && !starts_with(piece, replacement)) piece = replacement + piece;
@@ -501,8 +542,9 @@ class HfTokenizer final : public Tokenizer {
     }
   }
 
-  void encode_segment(std::string text, bool at_text_start, TokenIds& out) const {
-    for (const auto& normalize : normalizers_) normalize(text);
+  // A normalized segment between added tokens: pre-tokenized, then merged.
+  void encode_segment(const std::string& text, bool at_text_start, TokenIds& out) const {
+    if (text.empty()) return;
     Segment segment{{text}, at_text_start};
     for (const Step& step : steps_) step(segment);
     for (const std::string& piece : segment.pieces) encode_piece(piece, out);
@@ -550,13 +592,13 @@ class HfTokenizer final : public Tokenizer {
   internal::Vocabulary vocab_;
   internal::BpeMerges merges_;
   std::vector<AddedToken> added_;
-  std::unordered_set<int64_t> added_ids_;
+  std::unique_ptr<internal::TokenDecoder> decoder_;
   std::vector<std::function<void(std::string&)>> normalizers_;
   std::vector<Step> steps_;
   TokenIds prefix_, suffix_;  // what the post-processor adds around a sequence
   std::string unk_token_;
   bool byte_fallback_ = false, fuse_unk_ = false, ignore_merges_ = false;
-  bool byte_level_ = false, prepends_space_ = false;
+  bool byte_level_ = false;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "artifacts/sha256.h"
 #include "detllm_test/error.h"
 #include "hf/bpe.h"
+#include "hf/token_decoder.h"
 #include "hf/pretokenizer.h"
 #include "hf/tokenizer_files.h"
 #include "hf/unicode_classes.h"
@@ -172,20 +173,11 @@ BpeFiles read_tokenizer_json(const std::filesystem::path& directory) {
 
 class Gpt2Tokenizer final : public Tokenizer {
  public:
-  explicit Gpt2Tokenizer(const BpeFiles& files) {
+  explicit Gpt2Tokenizer(const BpeFiles& files) : vocab_(files.vocab.size()) {
     if (!files.vocab.is_object() || files.vocab.empty()) {
       throw Error(files.vocab_where + " is not a JSON object of token ids");
     }
-    // Ids index a table: one far beyond the vocabulary's size would allocate
-    // it for nothing (2^24 empty strings are 450 MB), so ids stay within the
-    // entries plus room for gaps.
-    const int64_t max_id =
-        std::min<int64_t>(kMaxId, static_cast<int64_t>(files.vocab.size()) + kMaxIdsBeyondSize);
-    const std::string why = " (the vocabulary's " + std::to_string(files.vocab.size()) +
-                            " tokens plus " + std::to_string(kMaxIdsBeyondSize) + ")";
-    for (const auto& [token, id] : files.vocab.items()) {
-      vocab_.add(token, id, max_id, files.vocab_where, why);
-    }
+    for (const auto& [token, id] : files.vocab.items()) vocab_.add(token, id, files.vocab_where);
     for (const std::string& merge : files.merges) {
       const size_t space = merge.find(' ');
       merges_.add(merge.substr(0, space), merge.substr(space + 1));
@@ -212,18 +204,17 @@ class Gpt2Tokenizer final : public Tokenizer {
   }
 
   std::string decode(const TokenIds& ids) const override {
-    std::string text;
+    std::vector<std::string> tokens;
     for (int64_t id : ids) {
       const std::string* token = vocab_.token(id);
-      text += token ? internal::byte_level_text(*token) : "<|" + std::to_string(id) + "|>";
+      tokens.push_back(token ? *token : "<|" + std::to_string(id) + "|>");
     }
-    return text;
+    static const internal::TokenDecoder decoder = internal::TokenDecoder::byte_level();
+    return decoder.decode(std::move(tokens));
   }
 
  private:
   static constexpr char kEndOfText[] = "<|endoftext|>";
-  static constexpr int64_t kMaxId = int64_t{1} << 24;  // far above any real vocabulary
-  static constexpr int64_t kMaxIdsBeyondSize = 65536;
 
   void encode_piece(const std::string& piece, TokenIds& out) const {
     std::vector<std::string> symbols;

@@ -35,6 +35,56 @@ std::vector<CodePoint> decode_utf8(const std::string& text) {
   return out;
 }
 
+std::string utf8_lossy(const std::string& bytes) {
+  static const std::string kReplacement = "\xEF\xBF\xBD";
+  std::string out;
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  for (size_t i = 0; i < bytes.size();) {
+    const unsigned char lead = byte(i);
+    if (lead < 0x80) {
+      out += bytes[i++];
+      continue;
+    }
+    // The sequence length and the range of its second byte (Unicode's table
+    // of well-formed UTF-8: no overlong forms, surrogates or values past U+10FFFF).
+    size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      if (lead == 0xE0) low = 0xA0;
+      if (lead == 0xED) high = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      if (lead == 0xF0) low = 0x90;
+      if (lead == 0xF4) high = 0x8F;
+    }
+    size_t valid = length == 0 ? 0 : 1;  // bytes of a well-formed prefix
+    while (valid > 0 && valid < length && i + valid < bytes.size()) {
+      const unsigned char next = byte(i + valid);
+      if (valid == 1 ? (next < low || next > high) : (next < 0x80 || next > 0xBF)) break;
+      ++valid;
+    }
+    if (length != 0 && valid == length) {
+      out.append(bytes, i, length);
+      i += length;
+    } else {
+      out += kReplacement;
+      i += valid == 0 ? 1 : valid;
+    }
+  }
+  return out;
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
 std::string encode_utf8(char32_t c) {
   std::string out;
   if (c < 0x80) {

@@ -1,4 +1,4 @@
-// Internal: UTF-8 as code points, for the tokenizers.
+// Internal: UTF-8 as code points, and the string edits the tokenizers share.
 #ifndef DETLLM_SRC_HF_UTF8_H_
 #define DETLLM_SRC_HF_UTF8_H_
 
@@ -17,6 +17,12 @@ struct CodePoint {
 // covering that one byte, so every byte of the text stays in some piece.
 std::vector<CodePoint> decode_utf8(const std::string& text);
 
+// `bytes` as valid UTF-8: each maximal invalid subsequence (a byte that starts
+// no sequence, or the valid start of a truncated one) becomes one U+FFFD, as
+// Rust's String::from_utf8_lossy does (tokenizers' decoders use it).
+std::string utf8_lossy(const std::string& bytes);
+// `text` with every `from` replaced by `to`, left to right (nothing when `from` is empty).
+std::string replace_all(std::string text, const std::string& from, const std::string& to);
 // The UTF-8 bytes of one code point.
 std::string encode_utf8(char32_t c);
 

@@ -568,29 +568,30 @@ at::Tensor BuiltinModel::step(const at::Tensor& next_ids, const at::Tensor& mask
 }
 
 std::optional<SequenceScores> BuiltinModel::score(const TokenIds& sequence, size_t prompt_length) {
-  c10::InferenceMode no_autograd;
   const auto n = static_cast<int64_t>(sequence.size());
   // Only GPT-2's learned positions end; rotary ones go on (rope_scaling says how well).
   if (!weights_.llama && n > config_.n_positions) {
     throw Error("a sequence of " + std::to_string(n) + " tokens exceeds " + info_.name +
                 "'s context of " + std::to_string(config_.n_positions) + " positions");
   }
-  at::Tensor ids = at::tensor(sequence, at::kLong).view({1, n}).to(device_);
-  at::Tensor positions = at::arange(n, ids.options()).view({1, n});
-  at::Tensor allowed = at::ones({n, n}, ids.options().dtype(at::kBool)).tril().view({1, 1, n, n});
-  reset_cache();
-  at::Tensor logits = forward(ids, positions, allowed, /*every_position=*/true);
-  drop_cache();
-  return internal::scores_from_logits(logits[0], sequence, prompt_length);
+  c10::InferenceMode no_autograd;
+  return internal::scores_from_logits(logits_without_cache(sequence), sequence, prompt_length);
 }
 
-at::Tensor BuiltinModel::next_token_logits(const TokenIds& ids) {
-  c10::InferenceMode no_autograd;
+at::Tensor BuiltinModel::logits_without_cache(const TokenIds& ids) {
   const auto n = static_cast<int64_t>(ids.size());
   at::Tensor input = at::tensor(ids, at::kLong).view({1, n}).to(device_);
-  at::Tensor logits = prefill(input, at::ones({1, n}, input.options()));
+  at::Tensor positions = at::arange(n, input.options()).view({1, n});
+  at::Tensor allowed = at::ones({n, n}, input.options().dtype(at::kBool)).tril().view({1, 1, n, n});
+  reset_cache();
+  at::Tensor logits = forward(input, positions, allowed, /*every_position=*/true);
   drop_cache();
-  return logits[0].to(at::kCPU, at::kFloat);
+  return logits[0];
+}
+
+at::Tensor BuiltinModel::sequence_logits(const TokenIds& ids) {
+  c10::InferenceMode no_autograd;
+  return logits_without_cache(ids).to(at::kCPU, at::kFloat);
 }
 
 std::vector<Generation> BuiltinModel::generate(const std::vector<TokenIds>& batch,

@@ -58,13 +58,15 @@ class BuiltinModel final : public Generator, private LogitsModel {
   // For a checkpoint: its name, the files it was loaded from, its stop tokens.
   void set_source(std::string name, std::vector<ModelFile> files,
                   std::vector<int64_t> eos_token_ids = {});
-  // Float32 logits [V] of the token after `ids`, for comparing with other
-  // implementations (scripts/compare_transformers.py).
-  at::Tensor next_token_logits(const TokenIds& ids);
+  // Float32 logits [T, V] at every position of `ids`, from one forward pass
+  // without the cache, for comparing with transformers (selftest/reference).
+  at::Tensor sequence_logits(const TokenIds& ids);
   // The parameters as float32 on the CPU, for saving.
   BuiltinWeights cpu_float_weights() const;
 
  private:
+  // Logits [T, V] of one causal pass over `ids` from position 0, on the device.
+  at::Tensor logits_without_cache(const TokenIds& ids);
   at::Tensor prefill(const at::Tensor& ids, const at::Tensor& mask) override;
   at::Tensor step(const at::Tensor& next_ids, const at::Tensor& mask) override;
   // Logits [B, V] of the last position, or [B, T, V] of every position.

@@ -1,0 +1,42 @@
+# ctest's reference.fixtures: writes the reference tests' fixtures with the
+# pinned Python environment (make_reference.py), or, without one, the reason
+# the reference tests then skip with. Fixtures are remade only when a script,
+# the requirements or the interpreter changed.
+#   cmake -DPYTHON=... -DSCRIPTS=... -DREQUIREMENTS=... -DOUT=... -DUNAVAILABLE_NOTE=... -P make_fixtures.cmake
+file(MAKE_DIRECTORY "${OUT}")
+if(NOT PYTHON OR NOT EXISTS "${PYTHON}")
+  set(why "no pinned Python environment: DETLLM_PYTHON is not set to its interpreter")
+  if(EXISTS "${UNAVAILABLE_NOTE}")
+    file(READ "${UNAVAILABLE_NOTE}" note)
+    string(STRIP "${note}" note)
+    string(APPEND why " (${note})")
+  else()
+    string(APPEND why " (scripts/test makes it from scripts/requirements.txt; configure with -DDETLLM_PYTHON=<venv>/bin/python)")
+  endif()
+  file(WRITE "${OUT}/unavailable.txt" "${why}")
+  file(REMOVE "${OUT}/versions.json")
+  message(STATUS "reference tests will skip: ${why}")
+  return()
+endif()
+file(REMOVE "${OUT}/unavailable.txt")
+
+set(inputs "${PYTHON}\n")
+file(GLOB scripts "${SCRIPTS}/*.py")
+foreach(f IN LISTS scripts ITEMS "${REQUIREMENTS}")
+  file(SHA256 "${f}" digest)
+  string(APPEND inputs "${f} ${digest}\n")
+endforeach()
+if(EXISTS "${OUT}/versions.json" AND EXISTS "${OUT}/inputs.txt")
+  file(READ "${OUT}/inputs.txt" previous)
+  if(previous STREQUAL inputs)
+    message(STATUS "reference fixtures in ${OUT} are current")
+    return()
+  endif()
+endif()
+file(REMOVE_RECURSE "${OUT}/models" "${OUT}/tokenizers" "${OUT}/versions.json")
+execute_process(COMMAND "${PYTHON}" "${SCRIPTS}/make_reference.py" --out "${OUT}"
+                RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "make_reference.py failed (${rc})")
+endif()
+file(WRITE "${OUT}/inputs.txt" "${inputs}")

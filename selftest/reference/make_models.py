@@ -1,0 +1,178 @@
+"""The model fixtures of the `reference` tests: random-weight checkpoints written
+by transformers' own save_pretrained, and what transformers computes with them.
+
+For each family (FAMILIES) it writes <out>/<family>/ with config.json, the
+safetensors file(s), a tokenizer trained here with `tokenizers`, and
+expected.json:
+
+  prompts          the prompt texts and transformers' token ids for them
+  greedy           per prompt, generate() alone: 32 greedy tokens and the raw
+                   logits of each step
+  sequence_logits  per prompt, one forward pass over prompt + greedy tokens:
+                   the logits at every position
+  batch            generate() on all prompts at once, left-padded: the tokens
+                   and the logits of each step per row
+
+The C++ side (reference_test.cpp) loads the directory with load_hf_model and
+compares. Weights are drawn with a standard deviation far above
+transformers' default initialisation (0.02), which makes near-ties: with
+these, top-1/top-2 logit margins are far above float32 noise.
+"""
+import json
+import os
+
+import torch
+from transformers import (AutoModelForCausalLM, GPT2Config, GenerationConfig, LlamaConfig,
+                          MistralConfig, PreTrainedTokenizerFast, Qwen2Config)
+
+from corpus import training_text
+from tokenizer_kinds import LLAMA3_SPLIT, byte_level_bpe
+
+NEW_TOKENS = 32
+PROMPTS = [
+    "The capital of France is",
+    "Choose one: A or B.",
+    "def fibonacci(n):\n    return",
+    "Ein Wörterbuch, 12345 and 67 more; über alles",
+]
+# Longer prompts for dynamic rope and the sliding window: past the context the
+# scaling starts at, and longer than the window.
+LONG_PROMPTS = PROMPTS + [
+    "Licensed under the Apache License, Version 2.0 (the License); you may not use "
+    "this file except in compliance with the License.",
+]
+
+
+def llama(**extra):
+    base = dict(hidden_size=64, num_attention_heads=4, num_key_value_heads=2,
+                num_hidden_layers=2, intermediate_size=160, max_position_embeddings=256,
+                rms_norm_eps=1e-6, tie_word_embeddings=False)
+    base.update(extra)
+    return LlamaConfig(**base)
+
+
+# name: (config, storage dtype, shard size or None, prompts)
+FAMILIES = {
+    "gpt2": (lambda: GPT2Config(n_embd=64, n_layer=2, n_head=4, n_positions=128,
+                                 activation_function="gelu_new"),
+             torch.float32, None, PROMPTS),
+    "llama_gqa_llama3": (lambda: llama(rope_parameters={
+        "rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0, "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0, "original_max_position_embeddings": 16}),
+        torch.float32, None, LONG_PROMPTS),
+    "llama_linear": (lambda: llama(attention_bias=True, rope_parameters={
+        "rope_type": "linear", "rope_theta": 10000.0, "factor": 4.0}),
+        torch.float32, None, PROMPTS),
+    # Dynamic NTK scaling starts past max_position_embeddings (16): every long
+    # prompt and every generation crosses it.
+    "llama_dynamic": (lambda: llama(max_position_embeddings=16, rope_parameters={
+        "rope_type": "dynamic", "rope_theta": 10000.0, "factor": 2.0}),
+        torch.float32, None, LONG_PROMPTS),
+    # Biases on q/k/v, a tied head, head_dim 16 where hidden/heads is 12.
+    "qwen2": (lambda: Qwen2Config(hidden_size=48, num_attention_heads=4, head_dim=16,
+                                   num_key_value_heads=1, num_hidden_layers=2,
+                                   intermediate_size=96, max_position_embeddings=256,
+                                   rope_theta=1000000.0, tie_word_embeddings=True),
+              torch.float32, None, PROMPTS),
+    # A window of 4 tokens: far shorter than every sequence.
+    "mistral": (lambda: MistralConfig(hidden_size=64, num_attention_heads=4,
+                                      num_key_value_heads=2, num_hidden_layers=2,
+                                      intermediate_size=128, max_position_embeddings=256,
+                                      sliding_window=4, tie_word_embeddings=False),
+                torch.float32, None, LONG_PROMPTS),
+    # Stored as bfloat16 / float16, in shards with an index.
+    "llama_bf16_sharded": (lambda: llama(), torch.bfloat16, "40KB", PROMPTS),
+    "qwen2_f16_sharded": (lambda: Qwen2Config(hidden_size=48, num_attention_heads=4,
+                                               num_key_value_heads=2, num_hidden_layers=2,
+                                               intermediate_size=96,
+                                               max_position_embeddings=256,
+                                               tie_word_embeddings=False),
+                          torch.float16, "30KB", PROMPTS),
+}
+
+
+def large_random_weights(model, seed):
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 1 and ("norm" in name or name.endswith("ln_1.weight") or
+                                 name.endswith("ln_2.weight") or name.endswith("ln_f.weight")):
+                p.copy_(1 + 0.1 * torch.randn(p.shape, generator=generator))
+            elif p.dim() == 1:
+                p.copy_(0.1 * torch.randn(p.shape, generator=generator))
+            else:
+                p.copy_(0.3 * torch.randn(p.shape, generator=generator))
+
+
+def write_tokenizer(directory, family, text):
+    """A tokenizer trained on real text; GPT-2 gets GPT-2's byte level."""
+    tok = byte_level_bpe(text, vocab_size=512, split=None if family == "gpt2" else LLAMA3_SPLIT,
+                         specials=["<|endoftext|>"] if family == "gpt2"
+                         else ["<|begin_of_text|>", "<|end_of_text|>"],
+                         bos=None if family == "gpt2" else "<|begin_of_text|>")
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok)
+    fast.save_pretrained(directory)
+    return fast, tok.get_vocab_size()
+
+
+def fresh(directory):
+    # Loaded again for every call: dynamic rope keeps state across calls.
+    return AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32,
+                                                attn_implementation="eager").eval()
+
+
+def greedy_config(pad_id):
+    # No eos: every row generates NEW_TOKENS tokens (min_new_tokens would mask
+    # eos's logit instead, which the C++ side does not do).
+    return GenerationConfig(max_new_tokens=NEW_TOKENS, do_sample=False, eos_token_id=None,
+                            bos_token_id=None, pad_token_id=pad_id, output_logits=True,
+                            return_dict_in_generate=True)
+
+
+def make_family(out, family, seed, text):
+    make_config, storage, shard, prompts = FAMILIES[family]
+    directory = os.path.join(out, family)
+    os.makedirs(directory, exist_ok=True)
+    fast, vocab = write_tokenizer(directory, family, text)
+    config = make_config()
+    config.vocab_size = vocab + 7  # a padded embedding, as Qwen's checkpoints have
+    config.bos_token_id = config.eos_token_id = config.pad_token_id = None
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config, attn_implementation="eager")
+    large_random_weights(model, seed)
+    model.generation_config = GenerationConfig()
+    model.to(storage).save_pretrained(directory, **({"max_shard_size": shard} if shard else {}))
+
+    pad = 0
+    expected = {"family": family, "storage_dtype": str(storage).replace("torch.", ""),
+                "new_tokens": NEW_TOKENS, "prompts": [], "greedy": [], "sequence_logits": []}
+    with torch.no_grad():
+        for text_prompt in prompts:
+            ids = fast(text_prompt, add_special_tokens=True)["input_ids"]
+            expected["prompts"].append({"text": text_prompt, "ids": ids})
+            result = fresh(directory).generate(torch.tensor([ids]),
+                                               attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                                               generation_config=greedy_config(pad))
+            tokens = result.sequences[0, len(ids):].tolist()
+            expected["greedy"].append({"tokens": tokens,
+                                       "logits": [l[0].tolist() for l in result.logits]})
+            sequence = torch.tensor([ids + tokens])
+            expected["sequence_logits"].append(fresh(directory)(sequence).logits[0].tolist())
+        fast.pad_token = fast.convert_ids_to_tokens(pad)
+        fast.padding_side = "left"
+        batch = fast([p for p in prompts], add_special_tokens=True, padding=True,
+                     return_tensors="pt")
+        result = fresh(directory).generate(**batch, generation_config=greedy_config(pad))
+        width = batch["input_ids"].shape[1]
+        expected["batch"] = {
+            "tokens": result.sequences[:, width:].tolist(),
+            "logits": [[l[row].tolist() for l in result.logits] for row in range(len(prompts))]}
+    with open(os.path.join(directory, "expected.json"), "w") as f:
+        json.dump(expected, f)
+
+
+def make_all(out):
+    text = training_text()
+    for index, family in enumerate(FAMILIES):
+        make_family(out, family, 1000 + index, text)
+    return list(FAMILIES)
