@@ -495,12 +495,15 @@ TEST_F(BpeTokenizer, DecodesExactlyWhatItEncodes) {
                                           "مرحبا",
                                           "e\u0301",
                                           "tab\there",
-                                          "\xff\xfe invalid \xc3",
                                           "a<|endoftext|>b",
                                           std::string("nul\0byte", 8)};
   for (const std::string& text : texts) {
     EXPECT_EQ(tokenizer->decode(tokenizer->encode(text)), text) << internal::quote_text(text);
   }
+  // Bytes that are not UTF-8 still encode, and decode as U+FFFD, one per
+  // maximal invalid sequence, as tokenizers' ByteLevel decoder does.
+  EXPECT_EQ(tokenizer->decode(tokenizer->encode("\xff\xfe invalid \xc3")),
+            "\xef\xbf\xbd\xef\xbf\xbd invalid \xef\xbf\xbd");
   EXPECT_EQ(tokenizer->decode({286}), "<|endoftext|>");
   EXPECT_EQ(tokenizer->decode({999, -1}), "<|999|><|-1|>");
 }

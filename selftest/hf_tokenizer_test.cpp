@@ -58,9 +58,12 @@ TEST(HfTokenizer, Llama3SplitRegexCutsWordsDigitTriplesAndNewlines) {
   EXPECT_THAT(tokenizer->encode("a\n\n b"), ElementsAre(256, byte('a'), 306, 307));
   EXPECT_EQ(tokenizer->decode(tokenizer->encode("Hello world's 12345")),
             "<|begin_of_text|>Hello world's 12345");
-  // Invalid UTF-8 (no Rust string holds it) still splits and round-trips byte for byte.
+  // Invalid UTF-8 (no Rust string holds it) still splits and encodes; it
+  // decodes as U+FFFD per invalid sequence, as tokenizers' decoders do.
+  EXPECT_THAT(tokenizer->encode("a\xff\xfe b"),
+              ElementsAre(256, byte('a'), byte('\xff'), byte('\xfe'), 307));
   EXPECT_EQ(tokenizer->decode(tokenizer->encode("a\xff\xfe b 12\xc3")),
-            "<|begin_of_text|>a\xff\xfe b 12\xc3");
+            "<|begin_of_text|>a\xef\xbf\xbd\xef\xbf\xbd b 12\xef\xbf\xbd");
 }
 
 TEST(HfTokenizer, AddedTokensAreMatchedBeforeThePipeline) {
@@ -110,6 +113,13 @@ json llama2_style() {
          {{{"type", "Prepend"}, {"prepend", "\xe2\x96\x81"}},
           {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\xe2\x96\x81"}}}}}},
       {"pre_tokenizer", nullptr},
+      {"decoder",  // Llama 2's
+       {{"type", "Sequence"},
+        {"decoders",
+         {{{"type", "Replace"}, {"pattern", {{"String", "\xe2\x96\x81"}}}, {"content", " "}},
+          {{"type", "ByteFallback"}},
+          {{"type", "Fuse"}},
+          {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}}},
       {"post_processor",
        {{"type", "TemplateProcessing"},
         {"single", {{{"SpecialToken", {{"id", "<s>"}}}}, {{"Sequence", {{"id", "A"}}}}}},

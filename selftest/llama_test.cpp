@@ -235,7 +235,9 @@ TEST(LlamaCheckpoint, ReducedPrecisionComputeIsRepeatableAndCloseToFloat32) {
     EXPECT_EQ(model->info().dtype, dtype);
     const auto out = model->generate(kPrompts, greedy);
     for (size_t p = 0; p < kPrompts.size(); ++p) {
-      if (reference[p].logit_margins[0] > 0.5) EXPECT_EQ(out[p].tokens, reference[p].tokens);
+      if (reference[p].logit_margins[0] > 0.5) {
+        EXPECT_EQ(out[p].tokens, reference[p].tokens);
+      }
       EXPECT_NEAR(out[p].logprobs[0], reference[p].logprobs[0], 0.1);
     }
     CheckOptions check_options;

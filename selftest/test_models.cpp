@@ -307,6 +307,7 @@ nlohmann::json tiny_llama_tokenizer_json() {
            {"behavior", "Isolated"},
            {"invert", false}},
           {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}}},
+      {"decoder", {{"type", "ByteLevel"}}},
       {"post_processor",
        {{"type", "TemplateProcessing"},
         {"single",
