@@ -17,6 +17,7 @@
 #include "artifacts/json_io.h"
 #include "detllm_test/determinism.h"
 #include "detllm_test/models.h"
+#include "hf/tokenizer_files.h"
 #include "models/builtin_model.h"
 
 namespace detllm {
@@ -25,6 +26,16 @@ namespace {
 using json = nlohmann::json;
 
 constexpr double kMaxLogitDifference = 1e-4;  // float32 both sides, different kernels
+
+// What make_models.py (FAMILIES) and make_tokenizers.py write, in their order.
+const std::vector<std::string> kFamilies = {
+    "gpt2",  "llama_gqa_llama3", "llama_linear",       "llama_dynamic",
+    "qwen2", "mistral",          "llama_bf16_sharded", "qwen2_f16_sharded"};
+const std::vector<std::string> kTokenizerKinds = {
+    "llama3_large",        "qwen2_nfc_large",     "gpt2",
+    "gpt2_pair",           "spm_llama2",          "spm_metaspace_always",
+    "spm_metaspace_first", "spm_metaspace_never", "spm_metaspace_nosplit",
+    "gpt2_flagged",        "qwen2_nfc_large_flagged", "spm_llama2_flagged"};
 
 // Why there are no fixtures, or nullopt when there are.
 std::optional<std::string> unavailable() {
@@ -69,116 +80,184 @@ double smallest_margin(const json& step_logits) {
   return (top.select(1, 0) - top.select(1, 1)).min().item<double>();
 }
 
-class ModelReference : public ::testing::TestWithParam<std::string> {};
+// How far our engine is from transformers on one fixture directory.
+struct ModelComparison {
+  double logit_diff = 0, logprob_diff = 0, margin = 1e9;
+  size_t tokens_compared = 0;
+  std::vector<std::string> differences;  // one line each: ids, greedy tokens, batch tokens
+};
 
-TEST_P(ModelReference, MatchesTransformers) {
-  SKIP_WITHOUT_REFERENCE_FIXTURES();
-  const std::string dir = std::string(DETLLM_REFERENCE_DIR) + "/models/" + GetParam();
-  const json expected = read(dir + "/expected.json");
+ModelComparison compare_with_transformers(const std::string& dir, const json& expected) {
   DeterminismScope controls(DeterminismOptions{}, "cpu");
   auto model = load_hf_model(dir);
   auto& builtin = dynamic_cast<internal::BuiltinModel&>(*model);
   GenerationConfig greedy;
   greedy.max_new_tokens = expected["new_tokens"].get<int>();
-
-  double logit_diff = 0, logprob_diff = 0, margin = 1e9;
-  size_t tokens_compared = 0;
+  ModelComparison c;
   std::vector<TokenIds> prompts;
   for (size_t p = 0; p < expected["prompts"].size(); ++p) {
     const json& prompt = expected["prompts"][p];
-    SCOPED_TRACE("prompt " + prompt["text"].dump());
+    const std::string which = "prompt " + prompt["text"].dump();
     const TokenIds ids = prompt["ids"].get<TokenIds>();
-    EXPECT_EQ(model->tokenizer().encode(prompt["text"].get<std::string>()), ids)
-        << "token ids differ from transformers' tokenizer";
+    if (model->tokenizer().encode(prompt["text"].get<std::string>()) != ids) {
+      c.differences.push_back(which + ": token ids differ from transformers' tokenizer");
+    }
     prompts.push_back(ids);
 
     const json& alone = expected["greedy"][p];
+    const TokenIds theirs = alone["tokens"].get<TokenIds>();
     const Generation ours = model->generate({ids}, greedy)[0];
-    EXPECT_EQ(ours.tokens, alone["tokens"].get<TokenIds>()) << "greedy tokens differ";
-    tokens_compared += ours.tokens.size();
-    logprob_diff = std::max(logprob_diff, logprob_difference(ours, alone["logits"]));
-    margin = std::min(margin, smallest_margin(alone["logits"]));
+    if (ours.tokens != theirs) {
+      c.differences.push_back(which + ": greedy tokens " + json(ours.tokens).dump() +
+                              ", transformers " + json(theirs).dump());
+    }
+    c.tokens_compared += ours.tokens.size();
+    c.logprob_diff = std::max(c.logprob_diff, logprob_difference(ours, alone["logits"]));
+    c.margin = std::min(c.margin, smallest_margin(alone["logits"]));
 
     TokenIds sequence = ids;
-    const TokenIds theirs = alone["tokens"].get<TokenIds>();
     sequence.insert(sequence.end(), theirs.begin(), theirs.end());
     const at::Tensor diff =
         (builtin.sequence_logits(sequence) - tensor_of(expected["sequence_logits"][p])).abs();
-    logit_diff = std::max(logit_diff, diff.max().item<double>());
+    c.logit_diff = std::max(c.logit_diff, diff.max().item<double>());
   }
-
   // Left-padded, all prompts at once, as transformers' generate pads them.
   const std::vector<Generation> batch = model->generate(prompts, greedy);
-  ASSERT_EQ(batch.size(), prompts.size());
   for (size_t row = 0; row < batch.size(); ++row) {
-    SCOPED_TRACE("batch row " + std::to_string(row));
-    EXPECT_EQ(batch[row].tokens, expected["batch"]["tokens"][row].get<TokenIds>())
-        << "left-padded batch tokens differ";
-    tokens_compared += batch[row].tokens.size();
-    logprob_diff = std::max(logprob_diff,
-                            logprob_difference(batch[row], expected["batch"]["logits"][row]));
+    const TokenIds theirs = expected["batch"]["tokens"][row].get<TokenIds>();
+    if (batch[row].tokens != theirs) {
+      c.differences.push_back("left-padded batch row " + std::to_string(row) + ": tokens " +
+                              json(batch[row].tokens).dump() + ", transformers " +
+                              json(theirs).dump());
+    }
+    c.tokens_compared += batch[row].tokens.size();
+    c.logprob_diff = std::max(c.logprob_diff,
+                              logprob_difference(batch[row], expected["batch"]["logits"][row]));
   }
-  EXPECT_LE(logit_diff, kMaxLogitDifference);
-  EXPECT_LE(logprob_diff, kMaxLogitDifference);
-  // The figures of docs/models.md#against-transformers.
-  std::printf("reference %s (%s weights): max |d logit| %.3g, max |d logprob| %.3g, "
-              "%zu tokens compared, smallest top-1/top-2 margin %.3g\n",
-              GetParam().c_str(), expected["storage_dtype"].get<std::string>().c_str(), logit_diff,
-              logprob_diff, tokens_compared, margin);
-  RecordProperty("max_logit_difference", std::to_string(logit_diff));
-  RecordProperty("max_logprob_difference", std::to_string(logprob_diff));
-  RecordProperty("tokens_compared", static_cast<int>(tokens_compared));
+  return c;
 }
 
-// make_models.py's FAMILIES.
-INSTANTIATE_TEST_SUITE_P(Transformers, ModelReference,
-                         ::testing::Values("gpt2", "llama_gqa_llama3", "llama_linear",
-                                           "llama_dynamic", "qwen2", "mistral",
-                                           "llama_bf16_sharded", "qwen2_f16_sharded"),
+std::string model_fixture(const std::string& family) {
+  return std::string(DETLLM_REFERENCE_DIR) + "/models/" + family;
+}
+
+class ModelReference : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ModelReference, MatchesTransformers) {
+  SKIP_WITHOUT_REFERENCE_FIXTURES();
+  const std::string dir = model_fixture(GetParam());
+  const json expected = read(dir + "/expected.json");
+  const ModelComparison c = compare_with_transformers(dir, expected);
+  EXPECT_THAT(c.differences, ::testing::IsEmpty());
+  EXPECT_LE(c.logit_diff, kMaxLogitDifference);
+  EXPECT_LE(c.logprob_diff, kMaxLogitDifference);
+  // The figures of docs/models.md#against-transformers-and-tokenizers.
+  std::printf("reference %s (%s weights): max |d logit| %.3g, max |d logprob| %.3g, "
+              "%zu tokens compared, smallest top-1/top-2 margin %.3g\n",
+              GetParam().c_str(), expected["storage_dtype"].get<std::string>().c_str(),
+              c.logit_diff, c.logprob_diff, c.tokens_compared, c.margin);
+  RecordProperty("max_logit_difference", std::to_string(c.logit_diff));
+  RecordProperty("max_logprob_difference", std::to_string(c.logprob_diff));
+  RecordProperty("tokens_compared", static_cast<int>(c.tokens_compared));
+}
+
+// Negative control: a real bug, a sliding window the engine does not apply
+// (config.json without it), must fail the comparison with transformers.
+TEST(ModelReferenceControl, AnIgnoredSlidingWindowFailsTheComparison) {
+  SKIP_WITHOUT_REFERENCE_FIXTURES();
+  const std::string source = model_fixture("mistral");
+  const json expected = read(source + "/expected.json");
+  const std::string dir = ::testing::TempDir() + "/mistral_without_window";
+  std::filesystem::remove_all(dir);
+  std::filesystem::copy(source, dir);
+  json config = read(dir + "/config.json");
+  config["sliding_window"] = nullptr;
+  std::ofstream(dir + "/config.json") << config.dump();
+  const ModelComparison c = compare_with_transformers(dir, expected);
+  EXPECT_GT(c.logit_diff, 1e-2);
+  EXPECT_THAT(c.differences, ::testing::Not(::testing::IsEmpty()));
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transformers, ModelReference, ::testing::ValuesIn(kFamilies),
                          [](const auto& info) { return info.param; });
 
-class TokenizerReference : public ::testing::TestWithParam<std::string> {};
+// Our encode and decode against what tokenizers wrote in expected.json.
+struct TokenizerComparison {
+  size_t strings = 0, wrong_ids = 0, wrong_decodes = 0;
+  std::vector<std::string> first;  // the first few differences, in full
+};
 
-// Up to five differing strings are shown, then the count.
-TEST_P(TokenizerReference, IdsAndDecodeMatchTokenizers) {
-  SKIP_WITHOUT_REFERENCE_FIXTURES();
-  const std::string dir = std::string(DETLLM_REFERENCE_DIR) + "/tokenizers/" + GetParam();
-  const json expected = read(dir + "/expected.json");
-  const auto tokenizer = load_hf_tokenizer(dir);
+TokenizerComparison compare_with_tokenizers(const Tokenizer& tokenizer, const json& expected) {
+  TokenizerComparison c;
   const json& strings = expected["strings"];
-  size_t wrong_ids = 0, wrong_decode = 0;
+  c.strings = strings.size();
   for (size_t i = 0; i < strings.size(); ++i) {
     const std::string text = strings[i].get<std::string>();
     const TokenIds want = expected["ids"][i].get<TokenIds>();
-    const TokenIds got = tokenizer->encode(text);
-    if (got != want && ++wrong_ids <= 5) {
-      ADD_FAILURE() << "ids of " << internal::quote_text(text) << ":\n  ours   "
-                    << json(got).dump() << "\n  theirs " << json(want).dump();
+    const TokenIds got = tokenizer.encode(text);
+    if (got != want && ++c.wrong_ids <= 3) {
+      c.first.push_back("ids of " + internal::quote_text(text) + ":\n  ours   " + json(got).dump() +
+                        "\n  theirs " + json(want).dump());
     }
     const TokenIds prefix(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(want.size() / 2));
     for (const auto& [ids, key] : {std::pair{want, "decoded"}, std::pair{prefix, "decoded_prefix"}}) {
       const std::string theirs = expected[key][i].get<std::string>();
-      const std::string ours = tokenizer->decode(ids);
-      if (ours != theirs && ++wrong_decode <= 5) {
-        ADD_FAILURE() << key << " of " << json(ids).dump() << ":\n  ours   "
-                      << internal::quote_text(ours) << "\n  theirs " << internal::quote_text(theirs);
+      const std::string ours = tokenizer.decode(ids);
+      if (ours != theirs && ++c.wrong_decodes <= 3) {
+        c.first.push_back(std::string(key) + " of " + json(ids).dump() + ":\n  ours   " +
+                          internal::quote_text(ours) + "\n  theirs " + internal::quote_text(theirs));
       }
     }
   }
-  EXPECT_EQ(wrong_ids, 0u) << "of " << strings.size() << " strings";
-  EXPECT_EQ(wrong_decode, 0u) << "of " << 2 * strings.size() << " decodes";
-  std::printf("reference tokenizer %s: %zu strings, %zu with other ids, %zu other decodes\n",
-              GetParam().c_str(), strings.size(), wrong_ids, wrong_decode);
+  return c;
 }
 
-// make_tokenizers.py's kinds.
-INSTANTIATE_TEST_SUITE_P(
-    Tokenizers, TokenizerReference,
-    ::testing::Values("llama3_large", "qwen2_nfc_large", "gpt2", "gpt2_pair", "spm_llama2",
-                      "spm_metaspace_always", "spm_metaspace_first", "spm_metaspace_never",
-                      "spm_metaspace_nosplit", "gpt2_flagged", "qwen2_nfc_large_flagged",
-                      "spm_llama2_flagged"),
-    [](const auto& info) { return info.param; });
+std::string tokenizer_fixture(const std::string& kind) {
+  return std::string(DETLLM_REFERENCE_DIR) + "/tokenizers/" + kind;
+}
+
+class TokenizerReference : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TokenizerReference, IdsAndDecodeMatchTokenizers) {
+  SKIP_WITHOUT_REFERENCE_FIXTURES();
+  const std::string dir = tokenizer_fixture(GetParam());
+  const TokenizerComparison c =
+      compare_with_tokenizers(*load_hf_tokenizer(dir), read(dir + "/expected.json"));
+  for (const std::string& difference : c.first) ADD_FAILURE() << difference;
+  EXPECT_EQ(c.wrong_ids, 0u) << "of " << c.strings << " strings";
+  EXPECT_EQ(c.wrong_decodes, 0u) << "of " << 2 * c.strings << " decodes";
+  std::printf("reference tokenizer %s: %zu strings, %zu with other ids, %zu other decodes\n",
+              GetParam().c_str(), c.strings, c.wrong_ids, c.wrong_decodes);
+}
+
+// Negative controls: real bugs, a normalizer or a decoder not applied, must
+// fail the comparison with tokenizers.
+TEST(TokenizerReferenceControl, ASkippedNormalizerOrDecoderFailsTheComparison) {
+  SKIP_WITHOUT_REFERENCE_FIXTURES();
+  for (const auto& [kind, section] : {std::pair{"qwen2_nfc_large", "normalizer"},
+                                      std::pair{"spm_llama2", "decoder"}}) {
+    SCOPED_TRACE(std::string(kind) + " without its " + section);
+    const std::string dir = tokenizer_fixture(kind);
+    json file = read(dir + "/tokenizer.json");
+    file[section] = nullptr;
+    const auto broken = internal::hf_tokenizer_from_json("broken/tokenizer.json", file.dump());
+    const TokenizerComparison c = compare_with_tokenizers(*broken, read(dir + "/expected.json"));
+    EXPECT_GT(std::string(section) == "normalizer" ? c.wrong_ids : c.wrong_decodes, 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tokenizers, TokenizerReference, ::testing::ValuesIn(kTokenizerKinds),
+                         [](const auto& info) { return info.param; });
+
+// The lists above are make_reference.py's (versions.json): a fixture added
+// there without a test here, or the other way round, fails.
+TEST(ReferenceFixtures, EveryFixtureHasItsTest) {
+  SKIP_WITHOUT_REFERENCE_FIXTURES();
+  const json versions = read(DETLLM_REFERENCE_DIR "/versions.json");
+  EXPECT_EQ(versions["families"].get<std::vector<std::string>>(), kFamilies);
+  EXPECT_EQ(versions["tokenizers"].get<std::vector<std::string>>(), kTokenizerKinds);
+}
 
 }  // namespace
 }  // namespace detllm
