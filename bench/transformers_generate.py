@@ -5,8 +5,8 @@ transformers' eager `generate` on a checkpoint directory, timed in-process
 
     transformers_generate.py --dir D --ids ids.json --tokens 128 --threads 2 --iterations 1
 
-ids.json: the batch's prompts as token ids (lists of ints), left-padded here as
-the C++ side pads them. Prints one JSON line: {"seconds": [...], "torch": ...}.
+ids.json: the batch's prompts as token ids (lists of ints; or that JSON inline),
+left-padded here as the C++ side pads them. Prints one JSON line: {"seconds": [...], "torch": ...}.
 """
 import argparse
 import json
@@ -31,8 +31,11 @@ def main():
     parser.add_argument("--iterations", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    with open(args.ids) as f:
-        prompts = json.load(f)
+    if args.ids.startswith("["):  # inline, for the smoke test
+        prompts = json.loads(args.ids)
+    else:
+        with open(args.ids) as f:
+            prompts = json.load(f)
     width = max(len(p) for p in prompts)
     input_ids = torch.tensor([[0] * (width - len(p)) + p for p in prompts])
     mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])

@@ -10,6 +10,7 @@
 // Each Ours/... row reports `vs_transformers`: our tokens/s over transformers'
 // for the same model and batch (the Transformers/... row just before it).
 #include <ATen/Parallel.h>
+#include <ATen/Version.h>
 #include <benchmark/benchmark.h>
 #include <torch/version.h>
 
@@ -32,6 +33,7 @@
 namespace {
 
 constexpr int kNewTokens = 128;
+constexpr int kIterations = 3;
 const char* const kPrompts[] = {"Choose one: A or B.", "The capital of France is",
                                 "def fibonacci(n):", "Once upon a time,"};
 
@@ -53,7 +55,12 @@ std::string checkpoint(const std::string& preset) {
   if (!std::filesystem::exists(dir + "/config.json")) {
     auto model = detllm::make_builtin_model(detllm::BuiltinConfig::preset_named(preset));
     detllm::save_hf_checkpoint(*model, dir);
-    std::ofstream(dir + "/tokenizer.json") << detllm::testing::tiny_llama_tokenizer_json().dump();
+    // A byte-level tokenizer (the prompts are byte ids): GPT-2's files, or tokenizer.json.
+    if (model->info().name.find("llama") == std::string::npos) {
+      detllm::testing::write_bpe_files(dir, {});
+    } else {
+      std::ofstream(dir + "/tokenizer.json") << detllm::testing::tiny_llama_tokenizer_json().dump();
+    }
   }
   return dir;
 }
@@ -89,23 +96,27 @@ void Transformers(benchmark::State& state, const std::string& preset) {
   const std::string command = python() + " " DETLLM_BENCH_SOURCE_DIR "/transformers_generate.py --dir " +
                               dir + " --ids " + ids + " --tokens " + std::to_string(kNewTokens) +
                               " --threads " + std::to_string(threads());
+  // One process times every iteration (after its warm-up), as Ours does in this one.
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(
+      popen((command + " --iterations " + std::to_string(kIterations)).c_str(), "r"), &pclose);
+  std::string out;
+  char buffer[4096];
+  while (pipe && fgets(buffer, sizeof buffer, pipe.get())) out += buffer;
+  const nlohmann::json result = nlohmann::json::parse(out, nullptr, false);
+  if (!result.is_object() || !result.contains("seconds") ||
+      result["seconds"].size() != static_cast<size_t>(kIterations)) {
+    state.SkipWithError(("transformers_generate.py failed: " + out).c_str());
+    return;
+  }
+  state.SetLabel("torch " + result["torch"].get<std::string>() + ", transformers " +
+                 result["transformers"].get<std::string>() + ", " +
+                 result["blas"].get<std::string>());
   double total = 0;
+  size_t i = 0;
   for (auto _ : state) {
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), &pclose);
-    std::string out;
-    char buffer[4096];
-    while (pipe && fgets(buffer, sizeof buffer, pipe.get())) out += buffer;
-    const nlohmann::json result = nlohmann::json::parse(out, nullptr, false);
-    if (!result.is_object() || !result.contains("seconds")) {
-      state.SkipWithError(("transformers_generate.py failed: " + out).c_str());
-      return;
-    }
-    const double seconds = result["seconds"][0].get<double>();
+    const double seconds = result["seconds"][i++].get<double>();
     state.SetIterationTime(seconds);
     total += seconds;
-    state.SetLabel("torch " + result["torch"].get<std::string>() + ", transformers " +
-                   result["transformers"].get<std::string>() + ", " +
-                   result["blas"].get<std::string>());
   }
   const double rate = static_cast<double>(state.iterations()) * batch * kNewTokens / total;
   theirs()[key(preset, batch)] = rate;
@@ -140,9 +151,9 @@ void Ours(benchmark::State& state, const std::string& preset) {
 void register_pair(const char* name, const std::string& preset) {
   for (int batch : {1, 4}) {
     benchmark::RegisterBenchmark(("Transformers/" + std::string(name)).c_str(), Transformers, preset)
-        ->Arg(batch)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+        ->Arg(batch)->UseManualTime()->Iterations(kIterations)->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("Ours/" + std::string(name)).c_str(), Ours, preset)
-        ->Arg(batch)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+        ->Arg(batch)->UseManualTime()->Iterations(kIterations)->Unit(benchmark::kMillisecond);
   }
 }
 
@@ -152,10 +163,16 @@ int main(int argc, char** argv) {
   register_pair("llama_small", "llama-small");  // SmolLM-135M's shape
   register_pair("gpt2_small", "small");         // GPT-2 124M
   benchmark::AddCustomContext("threads", std::to_string(threads()));
+  // The BLAS: the shared library loaded (Debian's alternatives), or, for a
+  // libtorch that links its own (the wheel's MKL), what its build says.
   const nlohmann::json blas = detllm::internal::blas_facts();
-  benchmark::AddCustomContext("ours", std::string("libtorch ") + TORCH_VERSION + ", BLAS " +
-                                          blas.value("vendor", "unknown") + " (" +
-                                          blas.value("library", "?") + ")");
+  std::string blas_name = blas.value("vendor", "unknown") + " (" + blas.value("library", "?") + ")";
+  const std::string config = at::show_config();
+  if (blas.value("vendor", "unknown") == "unknown" && config.find("BLAS_INFO=") != std::string::npos) {
+    const size_t at = config.find("BLAS_INFO=") + 10;
+    blas_name = config.substr(at, config.find_first_of(",\n", at) - at) + " (inside libtorch_cpu)";
+  }
+  benchmark::AddCustomContext("ours", std::string("libtorch ") + TORCH_VERSION + ", BLAS " + blas_name);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

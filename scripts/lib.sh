@@ -45,18 +45,24 @@ detllm_build() {
 # index here sends no cache headers, so pip's own HTTP cache keeps nothing);
 # with every wheel there, installing downloads nothing. Sets DETLLM_PYTHON to
 # its interpreter, or to "" with the reason in $DETLLM_BUILD/pyenv-unavailable.txt
-# (PyPI unreachable, DETLLM_PYTHON_ENV=off): the reference tests then skip.
+# (PyPI unreachable, DETLLM_PYTHON_ENV=off): the reference tests then skip. A
+# DETLLM_PYTHON already set to an interpreter is used as it is.
 detllm_python_env() {
   local env=$DETLLM_BUILD/pyenv requirements=$DETLLM_ROOT/scripts/requirements.txt
   local wheels=${DETLLM_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/detllm/wheels}
   local note=$DETLLM_BUILD/pyenv-unavailable.txt want
-  DETLLM_PYTHON=""
   mkdir -p "$DETLLM_BUILD"
   rm -f "$note"
   if [[ ${DETLLM_PYTHON_ENV:-on} == off ]]; then
+    DETLLM_PYTHON=""
     echo "DETLLM_PYTHON_ENV=off" >"$note"
     return 0
   fi
+  # An environment of one's own (another build tree's): DETLLM_PYTHON=<venv>/bin/python.
+  if [[ -n ${DETLLM_PYTHON:-} && -x $DETLLM_PYTHON ]]; then
+    return 0
+  fi
+  DETLLM_PYTHON=""
   want=$(sha256sum <"$requirements" | cut -d' ' -f1)
   if [[ -x $env/bin/python && $(cat "$env/.requirements.sha256" 2>/dev/null) == "$want" ]]; then
     DETLLM_PYTHON=$env/bin/python
