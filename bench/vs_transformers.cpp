@@ -93,9 +93,9 @@ void Transformers(benchmark::State& state, const std::string& preset) {
   const std::string dir = checkpoint(preset);
   const std::string ids = dir + "/ids-" + std::to_string(batch) + ".json";
   std::ofstream(ids) << nlohmann::json(batch_of(batch)).dump();
-  const std::string command = python() + " " DETLLM_BENCH_SOURCE_DIR "/transformers_generate.py --dir " +
-                              dir + " --ids " + ids + " --tokens " + std::to_string(kNewTokens) +
-                              " --threads " + std::to_string(threads());
+  const std::string command =
+      python() + " " DETLLM_BENCH_SOURCE_DIR "/transformers_generate.py --dir " + dir + " --ids " +
+      ids + " --tokens " + std::to_string(kNewTokens) + " --threads " + std::to_string(threads());
   // One process times every iteration (after its warm-up), as Ours does in this one.
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(
       popen((command + " --iterations " + std::to_string(kIterations)).c_str(), "r"), &pclose);
@@ -150,10 +150,17 @@ void Ours(benchmark::State& state, const std::string& preset) {
 
 void register_pair(const char* name, const std::string& preset) {
   for (int batch : {1, 4}) {
-    benchmark::RegisterBenchmark(("Transformers/" + std::string(name)).c_str(), Transformers, preset)
-        ->Arg(batch)->UseManualTime()->Iterations(kIterations)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("Transformers/" + std::string(name)).c_str(), Transformers,
+                                 preset)
+        ->Arg(batch)
+        ->UseManualTime()
+        ->Iterations(kIterations)
+        ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("Ours/" + std::string(name)).c_str(), Ours, preset)
-        ->Arg(batch)->UseManualTime()->Iterations(kIterations)->Unit(benchmark::kMillisecond);
+        ->Arg(batch)
+        ->UseManualTime()
+        ->Iterations(kIterations)
+        ->Unit(benchmark::kMillisecond);
   }
 }
 
@@ -168,11 +175,13 @@ int main(int argc, char** argv) {
   const nlohmann::json blas = detllm::internal::blas_facts();
   std::string blas_name = blas.value("vendor", "unknown") + " (" + blas.value("library", "?") + ")";
   const std::string config = at::show_config();
-  if (blas.value("vendor", "unknown") == "unknown" && config.find("BLAS_INFO=") != std::string::npos) {
+  if (blas.value("vendor", "unknown") == "unknown" &&
+      config.find("BLAS_INFO=") != std::string::npos) {
     const size_t at = config.find("BLAS_INFO=") + 10;
     blas_name = config.substr(at, config.find_first_of(",\n", at) - at) + " (inside libtorch_cpu)";
   }
-  benchmark::AddCustomContext("ours", std::string("libtorch ") + TORCH_VERSION + ", BLAS " + blas_name);
+  benchmark::AddCustomContext("ours",
+                              std::string("libtorch ") + TORCH_VERSION + ", BLAS " + blas_name);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

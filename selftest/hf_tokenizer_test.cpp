@@ -181,11 +181,11 @@ TEST(HfTokenizer, DecodeFollowsTheFilesDecoder) {
   const auto llama2 = from_json(file);
   EXPECT_EQ(llama2->decode({1, 269}), "<s> Hello");  // Strip only cuts the fused text's first space
   EXPECT_EQ(llama2->decode({3 + 0xE6, 3 + 0x9D}), "\xef\xbf\xbd\xef\xbf\xbd");
-  file["decoder"] = {{"type", "Sequence"},
-                     {"decoders",
-                      {{{"type", "ByteFallback"}},
-                       {{"type", "Metaspace"}, {"replacement", "\xe2\x96\x81"},
-                        {"prepend_scheme", "always"}}}}};
+  file["decoder"] = {
+      {"type", "Sequence"},
+      {"decoders",
+       {{{"type", "ByteFallback"}},
+        {{"type", "Metaspace"}, {"replacement", "\xe2\x96\x81"}, {"prepend_scheme", "always"}}}}};
   EXPECT_EQ(from_json(file)->decode({269, 269}), "Hello Hello");
   EXPECT_EQ(from_json(file)->decode({1, 269}), "<s> Hello");
   file.erase("decoder");
@@ -196,14 +196,19 @@ TEST(HfTokenizer, DecodeFollowsTheFilesDecoder) {
 // a normalized one is looked for in the normalized text.
 TEST(HfTokenizer, AddedTokenFlagsSingleWordAndNormalized) {
   json file = llama3_with_pieces();
-  file["added_tokens"].push_back({{"id", 401}, {"content", "ab"}, {"single_word", true},
-                                  {"normalized", false}, {"special", false}});
+  file["added_tokens"].push_back({{"id", 401},
+                                  {"content", "ab"},
+                                  {"single_word", true},
+                                  {"normalized", false},
+                                  {"special", false}});
   const auto tokenizer = from_json(file);
-  EXPECT_THAT(tokenizer->encode("ab cab"), ElementsAre(256, 401, byte(' '), byte('c'), byte('a'),
-                                                       byte('b')));
+  EXPECT_THAT(tokenizer->encode("ab cab"),
+              ElementsAre(256, 401, byte(' '), byte('c'), byte('a'), byte('b')));
   file["normalizer"] = {{"type", "NFC"}};
-  file["added_tokens"].push_back({{"id", 402}, {"content", "e\xcc\x81"},  // e + combining acute
-                                  {"normalized", true}, {"special", false}});
+  file["added_tokens"].push_back({{"id", 402},
+                                  {"content", "e\xcc\x81"},  // e + combining acute
+                                  {"normalized", true},
+                                  {"special", false}});
   // The text's precomposed é matches the token's NFC form.
   EXPECT_THAT(from_json(file)->encode("\xc3\xa9"), ElementsAre(256, 402));
 }
@@ -240,11 +245,17 @@ TEST(HfTokenizer, MalformedFilesNameTheProblem) {
        "naming no special token"},
       {edited([](json& f) { f["post_processor"]["special_tokens"]["<|begin_of_text|>"] = 3; }),
        "without ids"},
-      {edited([](json& f) { f["decoder"] = {{"type", "WordPiece"}}; }),
+      {edited([](json& f) {
+         f["decoder"] = {{"type", "WordPiece"}};
+       }),
        "has decoder WordPiece, which is not supported"},
-      {edited([](json& f) { f["decoder"] = {{"type", "Strip"}, {"content", "ab"}}; }),
+      {edited([](json& f) {
+         f["decoder"] = {{"type", "Strip"}, {"content", "ab"}};
+       }),
        "field 'content' must be one character"},
-      {edited([](json& f) { f["decoder"] = {{"type", "Sequence"}, {"decoders", 1}}; }),
+      {edited([](json& f) {
+         f["decoder"] = {{"type", "Sequence"}, {"decoders", 1}};
+       }),
        "has a Sequence decoder without a decoders list"},
       {edited([](json& f) { f["added_tokens"][0]["single_word"] = "yes"; }),
        "field 'single_word' must be"},

@@ -31,11 +31,18 @@ constexpr double kMaxLogitDifference = 1e-4;  // float32 both sides, different k
 const std::vector<std::string> kFamilies = {
     "gpt2",  "llama_gqa_llama3", "llama_linear",       "llama_dynamic",
     "qwen2", "mistral",          "llama_bf16_sharded", "qwen2_f16_sharded"};
-const std::vector<std::string> kTokenizerKinds = {
-    "llama3_large",        "qwen2_nfc_large",     "gpt2",
-    "gpt2_pair",           "spm_llama2",          "spm_metaspace_always",
-    "spm_metaspace_first", "spm_metaspace_never", "spm_metaspace_nosplit",
-    "gpt2_flagged",        "qwen2_nfc_large_flagged", "spm_llama2_flagged"};
+const std::vector<std::string> kTokenizerKinds = {"llama3_large",
+                                                  "qwen2_nfc_large",
+                                                  "gpt2",
+                                                  "gpt2_pair",
+                                                  "spm_llama2",
+                                                  "spm_metaspace_always",
+                                                  "spm_metaspace_first",
+                                                  "spm_metaspace_never",
+                                                  "spm_metaspace_nosplit",
+                                                  "gpt2_flagged",
+                                                  "qwen2_nfc_large_flagged",
+                                                  "spm_llama2_flagged"};
 
 // Why there are no fixtures, or nullopt when there are.
 std::optional<std::string> unavailable() {
@@ -46,10 +53,11 @@ std::optional<std::string> unavailable() {
   return text.str();
 }
 
-#define SKIP_WITHOUT_REFERENCE_FIXTURES()                              \
-  if (const auto why = unavailable()) GTEST_SKIP() << *why;            \
+#define SKIP_WITHOUT_REFERENCE_FIXTURES()                                     \
+  if (const auto why = unavailable()) GTEST_SKIP() << *why;                   \
   ASSERT_TRUE(std::filesystem::exists(DETLLM_REFERENCE_DIR "/versions.json")) \
-      << "no reference fixtures in " DETLLM_REFERENCE_DIR ": run ctest -L reference (its "   \
+      << "no reference fixtures in " DETLLM_REFERENCE_DIR                     \
+         ": run ctest -L reference (its "                                     \
          "reference.fixtures step writes them)"
 
 json read(const std::string& path) { return internal::read_json_file(path, "reference"); }
@@ -131,8 +139,8 @@ ModelComparison compare_with_transformers(const std::string& dir, const json& ex
                               json(theirs).dump());
     }
     c.tokens_compared += batch[row].tokens.size();
-    c.logprob_diff = std::max(c.logprob_diff,
-                              logprob_difference(batch[row], expected["batch"]["logits"][row]));
+    c.logprob_diff =
+        std::max(c.logprob_diff, logprob_difference(batch[row], expected["batch"]["logits"][row]));
   }
   return c;
 }
@@ -152,10 +160,11 @@ TEST_P(ModelReference, MatchesTransformers) {
   EXPECT_LE(c.logit_diff, kMaxLogitDifference);
   EXPECT_LE(c.logprob_diff, kMaxLogitDifference);
   // The figures of docs/models.md#against-transformers-and-tokenizers.
-  std::printf("reference %s (%s weights): max |d logit| %.3g, max |d logprob| %.3g, "
-              "%zu tokens compared, smallest top-1/top-2 margin %.3g\n",
-              GetParam().c_str(), expected["storage_dtype"].get<std::string>().c_str(),
-              c.logit_diff, c.logprob_diff, c.tokens_compared, c.margin);
+  std::printf(
+      "reference %s (%s weights): max |d logit| %.3g, max |d logprob| %.3g, "
+      "%zu tokens compared, smallest top-1/top-2 margin %.3g\n",
+      GetParam().c_str(), expected["storage_dtype"].get<std::string>().c_str(), c.logit_diff,
+      c.logprob_diff, c.tokens_compared, c.margin);
   RecordProperty("max_logit_difference", std::to_string(c.logit_diff));
   RecordProperty("max_logprob_difference", std::to_string(c.logprob_diff));
   RecordProperty("tokens_compared", static_cast<int>(c.tokens_compared));
@@ -200,13 +209,16 @@ TokenizerComparison compare_with_tokenizers(const Tokenizer& tokenizer, const js
       c.first.push_back("ids of " + internal::quote_text(text) + ":\n  ours   " + json(got).dump() +
                         "\n  theirs " + json(want).dump());
     }
-    const TokenIds prefix(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(want.size() / 2));
-    for (const auto& [ids, key] : {std::pair{want, "decoded"}, std::pair{prefix, "decoded_prefix"}}) {
+    const TokenIds prefix(want.begin(),
+                          want.begin() + static_cast<std::ptrdiff_t>(want.size() / 2));
+    for (const auto& [ids, key] :
+         {std::pair{want, "decoded"}, std::pair{prefix, "decoded_prefix"}}) {
       const std::string theirs = expected[key][i].get<std::string>();
       const std::string ours = tokenizer.decode(ids);
       if (ours != theirs && ++c.wrong_decodes <= 3) {
         c.first.push_back(std::string(key) + " of " + json(ids).dump() + ":\n  ours   " +
-                          internal::quote_text(ours) + "\n  theirs " + internal::quote_text(theirs));
+                          internal::quote_text(ours) + "\n  theirs " +
+                          internal::quote_text(theirs));
       }
     }
   }
@@ -235,8 +247,8 @@ TEST_P(TokenizerReference, IdsAndDecodeMatchTokenizers) {
 // fail the comparison with tokenizers.
 TEST(TokenizerReferenceControl, ASkippedNormalizerOrDecoderFailsTheComparison) {
   SKIP_WITHOUT_REFERENCE_FIXTURES();
-  for (const auto& [kind, section] : {std::pair{"qwen2_nfc_large", "normalizer"},
-                                      std::pair{"spm_llama2", "decoder"}}) {
+  for (const auto& [kind, section] :
+       {std::pair{"qwen2_nfc_large", "normalizer"}, std::pair{"spm_llama2", "decoder"}}) {
     SCOPED_TRACE(std::string(kind) + " without its " + section);
     const std::string dir = tokenizer_fixture(kind);
     json file = read(dir + "/tokenizer.json");

@@ -12,7 +12,7 @@ namespace detllm::internal {
 
 namespace {
 constexpr int64_t kMaxIdsBeyondEntries = 65536;  // gaps: as GPT-2's vocabulary allows
-constexpr int64_t kMaxId = int64_t{1} << 24;      // far above any real vocabulary
+constexpr int64_t kMaxId = int64_t{1} << 24;     // far above any real vocabulary
 }  // namespace
 
 Vocabulary::Vocabulary(size_t entries)
@@ -20,13 +20,12 @@ Vocabulary::Vocabulary(size_t entries)
       limit_(std::min<int64_t>(kMaxId, static_cast<int64_t>(std::min<size_t>(entries, kMaxId)) +
                                            kMaxIdsBeyondEntries)) {}
 
-void Vocabulary::add(const std::string& token, const nlohmann::json& id,
-                     const std::string& where) {
+void Vocabulary::add(const std::string& token, const nlohmann::json& id, const std::string& where) {
   if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= limit_) {
     throw Error(where + ": token " + quote_text(token) + " has id " + id.dump() +
                 ", not an integer in [0, " + std::to_string(limit_) + ") (the file's " +
-                std::to_string(entries_) + " entries plus " +
-                std::to_string(kMaxIdsBeyondEntries) + ")");
+                std::to_string(entries_) + " entries plus " + std::to_string(kMaxIdsBeyondEntries) +
+                ")");
   }
   const auto index = static_cast<size_t>(id.get<int64_t>());
   ids[token] = id.get<int64_t>();

@@ -314,45 +314,31 @@ class HfTokenizer final : public Tokenizer {
     if (done < text.size() || text.empty()) segment(text.substr(done), done);
   }
 
-  // The code point that ends before byte `at`, or U+0000 at the start.
-  static char32_t code_point_before(const std::string& text, size_t at) {
-    if (at == 0) return 0;
-    size_t begin = at - 1;
-    while (begin > 0 && at - begin < 4 && (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80)
-      --begin;
-    const std::vector<internal::CodePoint> cps = internal::decode_utf8(text.substr(begin, at - begin));
-    return cps.empty() ? 0 : cps.back().value;
-  }
-  static char32_t code_point_at(const std::string& text, size_t at) {
-    if (at >= text.size()) return 0;
-    const std::vector<internal::CodePoint> cps = internal::decode_utf8(text.substr(at, 4));
-    return cps.empty() ? 0 : cps.front().value;
-  }
-  static size_t code_point_size_at(const std::string& text, size_t at) {
-    return internal::decode_utf8(text.substr(at, 4)).front().end;
-  }
   // Rust's \w: letters, numbers and '_' (combining marks are not counted).
   static bool is_word(char32_t c) {
     return c == '_' || internal::is_letter(c) || internal::is_number(c);
   }
   static bool word_before(const std::string& text, size_t at) {
-    return at > 0 && is_word(code_point_before(text, at));
+    return at > 0 && is_word(internal::code_point_before(text, at).value);
   }
   static bool word_after(const std::string& text, size_t at) {
-    return at < text.size() && is_word(code_point_at(text, at));
+    return at < text.size() && is_word(internal::code_point_at(text, at).value);
   }
   // Where the (Unicode) whitespace that ends at `at` begins, and where the
   // whitespace that starts at `at` ends.
   static size_t space_before(const std::string& text, size_t at) {
-    while (at > 0 && internal::is_whitespace(code_point_before(text, at))) {
-      const char32_t c = code_point_before(text, at);
-      at -= internal::encode_utf8(c).size();
+    while (at > 0) {
+      const internal::CodePoint cp = internal::code_point_before(text, at);
+      if (!internal::is_whitespace(cp.value)) break;
+      at = cp.begin;
     }
     return at;
   }
   static size_t space_after(const std::string& text, size_t at) {
-    while (at < text.size() && internal::is_whitespace(code_point_at(text, at))) {
-      at += code_point_size_at(text, at);
+    while (at < text.size()) {
+      const internal::CodePoint cp = internal::code_point_at(text, at);
+      if (!internal::is_whitespace(cp.value)) break;
+      at = cp.end;
     }
     return at;
   }
@@ -373,10 +359,10 @@ class HfTokenizer final : public Tokenizer {
       normalizers_.push_back([](std::string& text) {
         // By length, not NUL-terminated: text may hold U+0000.
         utf8proc_uint8_t* normalized = nullptr;
-        const utf8proc_ssize_t size = utf8proc_map(
-            reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-            static_cast<utf8proc_ssize_t>(text.size()), &normalized,
-            static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+        const utf8proc_ssize_t size =
+            utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                         static_cast<utf8proc_ssize_t>(text.size()), &normalized,
+                         static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
         if (size >= 0) {  // negative for invalid UTF-8, which stays as it is
           text.assign(reinterpret_cast<const char*>(normalized), static_cast<size_t>(size));
         }
@@ -394,7 +380,8 @@ class HfTokenizer final : public Tokenizer {
       }
       const std::string from = pattern["String"].get<std::string>();
       const std::string to = internal::string_field(normalizer, "content", "", where);
-      normalizers_.push_back([from, to](std::string& text) { text = internal::replace_all(text, from, to); });
+      normalizers_.push_back(
+          [from, to](std::string& text) { text = internal::replace_all(text, from, to); });
     } else {
       fail("has normalizer " + type + ", which is not supported (NFC, Prepend, Replace, Sequence)");
     }

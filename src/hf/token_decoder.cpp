@@ -123,8 +123,9 @@ void TokenDecoder::read(const json& section, const std::string& where) {
   } else if (type == "Replace") {
     const json pattern = section.value("pattern", json());
     if (!pattern.is_object() || !pattern.contains("String") || !pattern["String"].is_string()) {
-      throw Error(where + " has a Replace decoder whose pattern is not a String (Regex is not "
-                          "supported)");
+      throw Error(where +
+                  " has a Replace decoder whose pattern is not a String (Regex is not "
+                  "supported)");
     }
     const std::string from = pattern["String"].get<std::string>();
     const std::string to = string_field(section, "content", "", here);
@@ -145,7 +146,9 @@ void TokenDecoder::read(const json& section, const std::string& where) {
         while (first < cps.size() && first < static_cast<size_t>(start) && is_content(cps[first]))
           ++first;
         for (int64_t k = 0; k < stop && last > first && is_content(cps[last - 1]); ++k) --last;
-        token = first == last ? "" : token.substr(cps[first].begin, cps[last - 1].end - cps[first].begin);
+        token = first == last
+                    ? ""
+                    : token.substr(cps[first].begin, cps[last - 1].end - cps[first].begin);
       }
     });
   } else if (type == "Metaspace") {
@@ -155,7 +158,8 @@ void TokenDecoder::read(const json& section, const std::string& where) {
       scheme = bool_field(section, "add_prefix_space", true, here) ? "always" : "never";
     }
     if (scheme != "always" && scheme != "first" && scheme != "never") {
-      throw Error(here + ": prepend_scheme " + quote_text(scheme) + " is not always, first or never");
+      throw Error(here + ": prepend_scheme " + quote_text(scheme) +
+                  " is not always, first or never");
     }
     // The first token loses the replacement the pre-tokenizer prepended.
     const bool strip_first = scheme != "never";

@@ -1,3 +1,5 @@
+// UTF-8 decoding and encoding by code point, lossy repair, and string replacement for the
+// tokenizers.
 #include "hf/utf8.h"
 
 namespace detllm::internal {
@@ -33,6 +35,21 @@ std::vector<CodePoint> decode_utf8(const std::string& text) {
     }
   }
   return out;
+}
+
+CodePoint code_point_at(const std::string& text, size_t at) {
+  CodePoint cp = decode_utf8(text.substr(at, 4)).front();
+  return {cp.value, at + cp.begin, at + cp.end};
+}
+
+CodePoint code_point_before(const std::string& text, size_t at) {
+  // A sequence is at most 4 bytes: back over continuation bytes to its lead.
+  size_t begin = at - 1;
+  while (begin > 0 && at - begin < 4 && (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80) {
+    --begin;
+  }
+  const CodePoint cp = decode_utf8(text.substr(begin, at - begin)).back();
+  return {cp.value, begin + cp.begin, begin + cp.end};
 }
 
 std::string utf8_lossy(const std::string& bytes) {

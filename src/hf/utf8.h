@@ -23,6 +23,11 @@ std::vector<CodePoint> decode_utf8(const std::string& text);
 std::string utf8_lossy(const std::string& bytes);
 // `text` with every `from` replaced by `to`, left to right (nothing when `from` is empty).
 std::string replace_all(std::string text, const std::string& from, const std::string& to);
+// The code point that starts at byte `at` / ends at byte `at` of `text` (as
+// decode_utf8 reads it: an invalid byte is U+FFFD of one byte); `at` must be
+// inside the text / above 0.
+CodePoint code_point_at(const std::string& text, size_t at);
+CodePoint code_point_before(const std::string& text, size_t at);
 // The UTF-8 bytes of one code point.
 std::string encode_utf8(char32_t c);
 
