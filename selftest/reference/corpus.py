@@ -44,9 +44,10 @@ def training_text():
 
 
 def random_code_point(rng):
-    # Every plane: BMP, SMP, SIP, TIP, SSP, private use; never a surrogate
-    # (no Python str, and no UTF-8, holds one).
-    plane = rng.choice([0, 0, 0, 1, 2, 3, 14, 15, 16])
+    # Every plane, 0 to 16 (the BMP thrice as often): assigned, unassigned and
+    # private-use code points; never a surrogate (no Python str, and no UTF-8,
+    # holds one).
+    plane = rng.choice([0, 0] + list(range(17)))
     while True:
         c = plane * 0x10000 + rng.randrange(0x10000)
         if not 0xD800 <= c <= 0xDFFF:
