@@ -6,7 +6,7 @@
 // with detllm and compare. Without the environment they skip, saying why.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <ATen/ATen.h>
 
 #include <filesystem>
 #include <fstream>
@@ -67,7 +67,7 @@ at::Tensor tensor_of(const json& rows) {
   for (const json& row : rows) {
     for (const json& v : row) values.push_back(v.get<float>());
   }
-  return torch::tensor(values).view({static_cast<int64_t>(rows.size()), -1});
+  return at::tensor(values).view({static_cast<int64_t>(rows.size()), -1});
 }
 
 // The largest difference between our chosen tokens' logprobs and
