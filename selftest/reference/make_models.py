@@ -25,7 +25,6 @@ import torch
 from transformers import (AutoModelForCausalLM, GPT2Config, GenerationConfig, LlamaConfig,
                           MistralConfig, PreTrainedTokenizerFast, Qwen2Config)
 
-from corpus import training_text
 from tokenizer_kinds import LLAMA3_SPLIT, byte_level_bpe
 
 NEW_TOKENS = 32
@@ -171,8 +170,8 @@ def make_family(out, family, seed, text):
         json.dump(expected, f)
 
 
-def make_all(out):
-    text = training_text()
+def make_all(out, text):
+    """`text`: what the tokenizers are trained on (corpus.training_text())."""
     for index, family in enumerate(FAMILIES):
         make_family(out, family, 1000 + index, text)
     return list(FAMILIES)

@@ -24,6 +24,7 @@ import tokenizers  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
 
+import corpus  # noqa: E402
 import make_models  # noqa: E402
 import make_tokenizers  # noqa: E402
 
@@ -36,8 +37,9 @@ def main():
     versions = {"torch": torch.__version__, "transformers": transformers.__version__,
                 "tokenizers": tokenizers.__version__, "python": sys.version.split()[0]}
     start = time.time()
-    tokenizer_kinds = make_tokenizers.make_all(os.path.join(args.out, "tokenizers"))
-    families = make_models.make_all(os.path.join(args.out, "models"))
+    text = corpus.training_text()
+    tokenizer_kinds = make_tokenizers.make_all(os.path.join(args.out, "tokenizers"), text)
+    families = make_models.make_all(os.path.join(args.out, "models"), text)
     with open(os.path.join(args.out, "versions.json"), "w") as f:
         json.dump(dict(versions, families=families, tokenizers=tokenizer_kinds), f, indent=2)
     print(f"reference fixtures in {args.out} ({time.time() - start:.0f} s): "

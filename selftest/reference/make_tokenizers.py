@@ -11,14 +11,14 @@ vocab.json/merges.txt pair (<out>/gpt2_pair/)."""
 import json
 import os
 
-from corpus import test_strings, training_text
+from corpus import test_strings
 from tokenizer_kinds import kinds
 
 STRINGS = 6000
 
 
-def make_all(out):
-    text = training_text()
+def make_all(out, text):
+    """`text`: what the tokenizers are trained on (corpus.training_text())."""
     names = []
     for name, (tok, specials) in kinds(text).items():
         directory = os.path.join(out, name)

@@ -12,7 +12,6 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "artifacts/file_util.h"
 #include "artifacts/json_io.h"
