@@ -20,6 +20,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/detllm_testConfigVersion.
 install(FILES ${PROJECT_BINARY_DIR}/detllm_testConfig.cmake
               ${PROJECT_BINARY_DIR}/detllm_testConfigVersion.cmake
               ${PROJECT_SOURCE_DIR}/cmake/DetllmTest.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/DetllmTorch.cmake
         DESTINATION ${DETLLM_CMAKE_DIR})
 
 # A build-tree package too, for using a build without installing it.

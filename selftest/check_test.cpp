@@ -15,6 +15,7 @@
 
 #include "artifacts/file_util.h"
 #include "artifacts/json_io.h"
+#include "controls/control_table.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
 #include "test_models.h"
@@ -24,6 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 
@@ -331,30 +333,42 @@ TEST_F(CheckTest, CatchesAnEnvironmentChangeBetweenRuns) {
             internal::read_json_file(result.pack_dir + "/envs/run_1.json", "e")["fingerprint"]);
 }
 
-// ENV_MISMATCH from each libtorch switch the env snapshot once missed: a model
-// that flips float32 matmul precision, the bf16 reduction switch or warn-only
-// mode during its first call. (The bf16 switch exists from libtorch 2.0.)
+// ENV_MISMATCH from each libtorch switch the env snapshot once missed, and from
+// each 2.x switch: a model that flips it during every call. A switch this
+// libtorch does not have is skipped, naming the version.
 class FlipsAControl : public CheckTest, public ::testing::WithParamInterface<const char*> {};
+
+// What the model does to flip `control`: a legacy setter where a user's model
+// would call one (setFloat32MatmulPrecision shows as oneDNN's bf16 from 2.11),
+// else the switch's own at::Context setter, as the control table calls it.
+void flip(const std::string& control) {
+  at::Context& context = at::globalContext();
+  if (control == "float32_matmul_precision" || control == "fp32_precision_mkldnn_matmul") {
+    context.setFloat32MatmulPrecision("medium");
+    return;
+  }
+  if (control == "deterministic_algorithms") {
+    context.setDeterministicAlgorithms(true, true);
+    return;
+  }
+  for (const internal::Control& c : internal::controls()) {
+    if (c.name == control && c.write) c.write(c.read() == "on" ? "off" : "on");
+  }
+}
 
 TEST_P(FlipsAControl, BetweenRunsIsAnEnvironmentMismatch) {
   const std::string control = GetParam();
-#if TORCH_VERSION_MAJOR < 2
-  if (control == "bf16_reduced_precision_reduction") {
-    GTEST_SKIP() << "libtorch " TORCH_VERSION " has no bf16 reduction switch";
+  const json runtime = capture_env()["torch"]["runtime"];
+  if (!runtime.contains(control) || runtime[control] == "unavailable" ||
+      runtime[control] == "absent") {
+    GTEST_SKIP() << "libtorch " TORCH_VERSION " has no " << control;
   }
-#endif
   auto inner = make_builtin_model(BuiltinConfig::tiny());
   ModelInfo info;
   info.name = "callable:flips-" + control;
   auto model = make_callable_model(
       [&](const std::vector<TokenIds>& batch, const GenerationConfig& config) {
-        at::Context& context = at::globalContext();
-        if (control == "float32_matmul_precision") context.setFloat32MatmulPrecision("medium");
-        if (control == "deterministic_algorithms") context.setDeterministicAlgorithms(true, true);
-#if TORCH_VERSION_MAJOR >= 2
-        if (control == "bf16_reduced_precision_reduction")
-          context.setAllowBF16ReductionCuBLAS(true);
-#endif
+        flip(control);
         return inner->generate(batch, config);
       },
       info);
@@ -363,12 +377,16 @@ TEST_P(FlipsAControl, BetweenRunsIsAnEnvironmentMismatch) {
   EXPECT_EQ(result.report.env_mismatch_run, 1);
   EXPECT_THAT(result.report.env_differences, Contains("torch.runtime." + control));
   EXPECT_THAT(render_text(result.report),
-              HasSubstr("environment changed before run 1: torch.runtime." + control));
+              AllOf(HasSubstr("environment changed before run 1: "),
+                    HasSubstr("torch.runtime." + control)));
 }
 INSTANTIATE_TEST_SUITE_P(Controls, FlipsAControl,
                          ::testing::Values("float32_matmul_precision",
+                                           "fp32_precision_mkldnn_matmul",
                                            "bf16_reduced_precision_reduction",
-                                           "deterministic_algorithms"));
+                                           "deterministic_algorithms", "sdpa_flash",
+                                           "deterministic_fill_uninitialized_memory",
+                                           "deterministic_mkldnn", "fp16_accumulation_cublas"));
 
 std::unique_ptr<Generator> model_without_logprobs(Generator& inner) {
   ModelInfo info;

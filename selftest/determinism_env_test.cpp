@@ -2,6 +2,7 @@
 #include <ATen/ATen.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <torch/version.h>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,11 @@
 #include "detllm_test/determinism.h"
 #include "detllm_test/env.h"
 #include "detllm_test/error.h"
+
+// libtorch 2.11's enum float32-precision API replaces the legacy TF32 switches.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 11)
+#define DETLLM_TEST_FP32_PRECISION_API 1
+#endif
 
 namespace detllm {
 namespace {
@@ -35,9 +41,18 @@ TEST(DeterminismScope, AppliesEveryControlAndRestoresTheStateOnExit) {
     EXPECT_EQ(inside["deterministic_algorithms"], "on");
     EXPECT_EQ(inside["cudnn_deterministic"], "on");
     EXPECT_EQ(inside["cudnn_benchmark"], "off");
+#ifdef DETLLM_TEST_FP32_PRECISION_API
+    for (const char* name : {"fp32_precision_cuda_matmul", "fp32_precision_cuda_conv",
+                             "fp32_precision_cuda_rnn", "fp32_precision_mkldnn_matmul",
+                             "fp32_precision_mkldnn_conv", "fp32_precision_mkldnn_rnn"}) {
+      EXPECT_EQ(inside[name], "ieee") << name;
+    }
+    EXPECT_FALSE(inside.contains("tf32_cublas")) << "the legacy switches are not mixed in";
+#else
     EXPECT_EQ(inside["tf32_cublas"], "off");
     EXPECT_EQ(inside["tf32_cudnn"], "off");
     EXPECT_EQ(inside["float32_matmul_precision"], "highest");
+#endif
     EXPECT_EQ(inside["fp16_reduced_precision_reduction"], "off");
     EXPECT_TRUE(inside.contains("bf16_reduced_precision_reduction"));
     EXPECT_EQ(inside["threads"], "1");
@@ -103,22 +118,155 @@ TEST(DeterminismScope, RecordsTheArtifactWithEveryRequiredField) {
   EXPECT_TRUE(applied["env_controls"].contains("CUBLAS_WORKSPACE_CONFIG"));
 }
 
+// TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1: libtorch 1.13's getter ORs it into the
+// switch, so TF32 stays on and the tier is lowered; from 2.11 it is only the
+// default, which the scope sets to ieee over, and reads back.
 TEST(DeterminismScope, ReadsBackTf32EnvironmentOverrides) {
   setenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "1", 1);
   {
     DeterminismScope scope(DeterminismOptions{}, "cuda");
-    const AppliedControl* tf32 = scope.record().find("tf32_cublas");
-    EXPECT_EQ(tf32->effective, "on");
-    EXPECT_FALSE(tf32->honoured);
     ModelInfo info;
     info.device = "cuda";
     DeterminismRecord record = scope.record();
     gate_tier(info, record);
+#ifdef DETLLM_TEST_FP32_PRECISION_API
+    const AppliedControl* matmul = scope.record().find("fp32_precision_cuda_matmul");
+    EXPECT_EQ(matmul->effective, "ieee");
+    EXPECT_TRUE(matmul->honoured);
+    EXPECT_EQ(at::globalContext().float32Precision(at::Float32Backend::CUDA, at::Float32Op::MATMUL),
+              at::Float32Precision::IEEE);
+    EXPECT_TRUE(scope.record().find("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE")->honoured);
+    EXPECT_EQ(record.tier_effective, 1);
+#else
+    const AppliedControl* tf32 = scope.record().find("tf32_cublas");
+    EXPECT_EQ(tf32->effective, "on");
+    EXPECT_FALSE(tf32->honoured);
     EXPECT_EQ(record.tier_effective, 0);  // best-effort: downgraded, recorded
     EXPECT_FALSE(record.downgrades.empty());
+#endif
   }
   unsetenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE");
 }
+
+// The 2.x switches, read back from libtorch itself (not from the record), and
+// restored; on 1.13 they are absent and a request for them is recorded as unmet.
+TEST(DeterminismScope, AppliesReadsBackAndRestoresThe2xSwitches) {
+  const json before = observed_controls();
+#if TORCH_VERSION_MAJOR < 2
+  EXPECT_FALSE(before.contains("deterministic_fill_uninitialized_memory"));
+  GTEST_SKIP() << "libtorch " TORCH_VERSION " has none of the 2.x switches";
+#else
+  at::Context& context = at::globalContext();
+  context.setDeterministicFillUninitializedMemory(false);  // a state the scope must change
+  const json changed = observed_controls();
+  {
+    DeterminismScope scope(DeterminismOptions{});
+    EXPECT_TRUE(context.deterministicFillUninitializedMemory());
+    EXPECT_EQ(scope.record().find("deterministic_fill_uninitialized_memory")->previous, "off");
+    for (const char* name : {"sdpa_math", "sdpa_flash", "sdpa_mem_efficient"}) {
+      ASSERT_NE(scope.record().find(name), nullptr) << name;
+      EXPECT_EQ(scope.record().find(name)->requested, "(unchanged)") << name;
+    }
+    EXPECT_TRUE(context.userEnabledFlashSDP());  // libtorch's choice, left alone
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 11)
+    EXPECT_TRUE(context.deterministicMkldnn());
+    EXPECT_FALSE(context.allowFP16AccumulationCuBLAS());
+    EXPECT_EQ(scope.record().find("deterministic_mkldnn")->effective, "on");
+    EXPECT_EQ(scope.record().find("fp16_accumulation_cublas")->effective, "off");
+    EXPECT_TRUE(scope.record().find("sdpa_cudnn") != nullptr);
+#endif
+  }
+  EXPECT_FALSE(context.deterministicFillUninitializedMemory());
+  EXPECT_EQ(observed_controls(), changed);
+  context.setDeterministicFillUninitializedMemory(true);
+  EXPECT_EQ(observed_controls(), before);
+#endif
+}
+
+// Split-K is its own option: on 2.x the reductions read back "off (no split-K)"
+// from libtorch's CuBLASReductionOption; 1.13 cannot, and says so on CUDA.
+TEST(DeterminismScope, DisallowsSplitKOnRequest) {
+  DeterminismOptions options;
+  options.cublas_split_k = false;
+  const json before = observed_controls();
+  {
+    DeterminismScope scope(options, "cuda");
+    const AppliedControl* fp16 = scope.record().find("fp16_reduced_precision_reduction");
+    EXPECT_EQ(fp16->requested, "off (no split-K)");
+#if TORCH_VERSION_MAJOR >= 2
+    EXPECT_EQ(at::globalContext().allowFP16ReductionCuBLAS(),
+              at::CuBLASReductionOption::DisallowReducedPrecisionDisallowSplitK);
+    EXPECT_EQ(at::globalContext().allowBF16ReductionCuBLAS(),
+              at::CuBLASReductionOption::DisallowReducedPrecisionDisallowSplitK);
+    EXPECT_EQ(fp16->effective, "off (no split-K)");
+    EXPECT_TRUE(fp16->honoured);
+    EXPECT_EQ(observed_controls()["bf16_reduced_precision_reduction"], "off (no split-K)");
+#else
+    EXPECT_EQ(fp16->effective, "off");
+    EXPECT_FALSE(fp16->honoured);
+    EXPECT_THAT(fp16->note, HasSubstr("cannot disallow cuBLAS split-K"));
+#endif
+  }
+  EXPECT_EQ(observed_controls(), before);
+}
+
+TEST(DeterminismScope, ChoosesTheAttentionBackendsOnRequestAndRestoresThem) {
+  DeterminismOptions options;
+  options.sdpa_backends = {"math"};
+  const json before = observed_controls();
+  {
+    DeterminismScope scope(options);
+    const at::Context& context = at::globalContext();
+    EXPECT_TRUE(context.userEnabledMathSDP());
+    EXPECT_FALSE(context.userEnabledFlashSDP());
+    EXPECT_EQ(scope.record().find("sdpa_math")->effective, "on");
+    EXPECT_EQ(scope.record().find("sdpa_flash")->effective, "off");
+    EXPECT_TRUE(scope.record().find("sdpa_flash")->honoured);
+#if TORCH_VERSION_MAJOR >= 2
+    EXPECT_FALSE(context.userEnabledMemEfficientSDP());
+    EXPECT_EQ(scope.record().find("sdpa_mem_efficient")->effective, "off");
+#else
+    EXPECT_EQ(scope.record().find("sdpa_mem_efficient")->effective, "absent");
+    EXPECT_TRUE(scope.record().find("sdpa_mem_efficient")->honoured);  // off: it has none
+#endif
+  }
+  EXPECT_EQ(observed_controls(), before);
+#if TORCH_VERSION_MAJOR < 2
+  // Allowing a backend libtorch has no switch for is unmet, and says why.
+  options.sdpa_backends = {"math", "cudnn"};
+  {
+    DeterminismScope scope(options, "cuda");
+    EXPECT_FALSE(scope.record().find("sdpa_cudnn")->honoured);
+    EXPECT_THAT(scope.record().find("sdpa_cudnn")->note,
+                HasSubstr("has no switch for the cudnn attention backend"));
+  }
+#endif
+  EXPECT_EQ(observed_controls(), before);
+  options.sdpa_backends = {"math", "fastest"};
+  EXPECT_THROW(
+      {
+        try {
+          DeterminismScope scope(options);
+        } catch (const Error& e) {
+          EXPECT_THAT(e.what(), HasSubstr("unknown attention backend 'fastest'"));
+          throw;
+        }
+      },
+      Error);
+  EXPECT_EQ(observed_controls(), before);
+}
+
+#ifdef DETLLM_TEST_FP32_PRECISION_API
+// The scope sets the enum API alone and restores it, so a user's legacy getter
+// works again after it (2.x getters throw "mix of legacy and new APIs" when the
+// two disagree).
+TEST(DeterminismScope, LeavesTheLegacyTf32GettersWorkingAfterIt) {
+  { DeterminismScope scope(DeterminismOptions{}, "cuda"); }
+  EXPECT_NO_THROW(at::globalContext().allowTF32CuBLAS());
+  EXPECT_NO_THROW(at::globalContext().allowTF32CuDNN());
+  EXPECT_NO_THROW(at::globalContext().float32MatmulPrecision());
+}
+#endif
 
 DeterminismRecord record_for(int tier, Mode mode) {
   DeterminismRecord record;

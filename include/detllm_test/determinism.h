@@ -46,6 +46,15 @@ struct DeterminismOptions {
   // caller asked for exactly this setting.
   bool deterministic_algorithms = true;
   bool allow_tf32 = false;
+  // cuBLAS may split a float16/bfloat16 GEMM's K dimension across blocks
+  // (split-K), and chooses to by the matrix shape, so by the batch size: a main
+  // source of batch variance on GPUs. Allowed by default, as libtorch does;
+  // false disallows it (libtorch 2.x; 1.13 cannot, and the record says so).
+  bool cublas_split_k = true;
+  // The scaled_dot_product_attention backends to allow, of "math", "flash",
+  // "mem_efficient" and "cudnn"; the others are disabled for the scope. Empty
+  // leaves libtorch's choice as it is. Recorded either way (libtorch 2.x).
+  std::vector<std::string> sdpa_backends;
 };
 
 // One control as the scope found and left it. Values are read back after they

@@ -162,11 +162,30 @@ void save_hf_checkpoint(const Generator& builtin_model, const std::string& direc
 // A TorchScript archive whose `forward(input_ids[, attention_mask])` returns
 // logits [B, T, V], or a tuple/list/dict whose first value is that. Prompts are
 // left-padded; there is no cache, so each step re-runs the whole sequence.
+// TorchScript is deprecated upstream (PyTorch 2.11): new models should be
+// AOTInductor packages (load_aoti_model).
 //
 //   auto model = detllm::load_torchscript_model("model.pt");
 std::unique_ptr<Generator> load_torchscript_model(
     const std::string& path, const ModelOptions& options = {},
     std::shared_ptr<const Tokenizer> tokenizer = byte_tokenizer());
+
+// An AOTInductor package (.pt2, made by torch._inductor.aoti_compile_and_package
+// from torch.export.export, the deployment path upstream points to now that
+// TorchScript is deprecated) whose model is forward(input_ids, attention_mask)
+// -> logits [B, T, V]. Export it with torch.export.Dim for batch and sequence so
+// that every batch size and length runs. It computes in the device and dtype it
+// was compiled for: `options` must name them. A package made by another torch
+// version, for another device, or with other inputs is refused in one line.
+// Like TorchScript there is no cache: each step runs the whole sequence. Needs a
+// libtorch with AOTIModelPackageLoader (2.x: aoti_available()); see docs/models.md.
+//
+//   auto model = detllm::load_aoti_model("model.pt2");
+std::unique_ptr<Generator> load_aoti_model(
+    const std::string& path, const ModelOptions& options = {},
+    std::shared_ptr<const Tokenizer> tokenizer = byte_tokenizer());
+// True when this build's libtorch can load AOTInductor packages.
+bool aoti_available();
 
 // Any other engine: a function that generates for a batch. Describe it with
 // `info` (set capabilities.logprobs = false if it cannot give log-probabilities,
@@ -185,7 +204,8 @@ std::unique_ptr<Generator> make_callable_model(
 std::string unsupported_reason(const ModelOptions& options);
 
 // Loads a model by name: "builtin:<preset>" (BuiltinConfig::preset_named), a
-// Hugging Face checkpoint directory (load_hf_model), or a TorchScript file.
+// Hugging Face checkpoint directory (load_hf_model), an AOTInductor package
+// ("*.pt2", load_aoti_model) or a TorchScript file.
 std::unique_ptr<Generator> load_model(const std::string& spec, const ModelOptions& options = {});
 
 }  // namespace detllm

@@ -537,9 +537,8 @@ void explain(Generator& model, const std::vector<Request>& requests, const Check
              const Comparison& comparison, Report& report) {
   const std::optional<Divergence>& d = report.first_found();
   if (!d || d->token_index < 0 || comparison.kind == Comparison::kNone) return;
-  if (model.info().backend == "callable") {
-    report.notes.push_back(
-        "the first differing op is not named: a callable model's ops are its own");
+  if (const std::string why = internal::why_ops_are_hidden(model.info()); !why.empty()) {
+    report.notes.push_back("the first differing op is not named: " + why);
     return;
   }
   if (comparison.kind == Comparison::kPrefill) {

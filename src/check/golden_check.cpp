@@ -82,7 +82,7 @@ std::vector<internal::Request> requests_of(const Trace& rows) {
 }
 
 bool observable(const Generator& model, const CheckOptions& o) {
-  return o.explain && model.info().backend != "callable";
+  return o.explain && internal::why_ops_are_hidden(model.info()).empty();
 }
 
 // Each prompt's op fingerprints, its batches run again as they ran, with the

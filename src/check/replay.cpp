@@ -50,6 +50,9 @@ CheckOptions options_of(const json& replay) {
   o.determinism.warn_only = d.at("warn_only").get<bool>();
   o.determinism.deterministic_algorithms = d.at("deterministic_algorithms").get<bool>();
   o.determinism.allow_tf32 = d.at("allow_tf32").get<bool>();
+  // Added after the first packs: older ones kept libtorch's defaults.
+  o.determinism.cublas_split_k = d.value("cublas_split_k", true);
+  o.determinism.sdpa_backends = d.value("sdpa_backends", std::vector<std::string>{});
   return o;
 }
 

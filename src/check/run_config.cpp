@@ -91,7 +91,9 @@ json replay_json(const CheckOptions& o, const std::vector<int>& extra_sizes,
             {"threads", d.threads},
             {"warn_only", d.warn_only},
             {"deterministic_algorithms", d.deterministic_algorithms},
-            {"allow_tf32", d.allow_tf32}}},
+            {"allow_tf32", d.allow_tf32},
+            {"cublas_split_k", d.cublas_split_k},
+            {"sdpa_backends", d.sdpa_backends}}},
           {"batch_composition", composition}};
 }
 

@@ -43,6 +43,8 @@ struct RunFlags {
   std::vector<std::string> redact_vars;
   bool validate_schema = false;
   bool preflight = false;
+  bool split_k = true;
+  std::vector<std::string> sdpa_backends;
   // check --golden: compare with (or, with --update-golden, record) a golden.
   std::string golden;
   bool update_golden = false, force_update_golden = false;
@@ -84,6 +86,11 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
   app.add_flag("--preflight", f.preflight,
                "one forward pass before the runs, to name an op without a deterministic kernel "
                "first (warms the model up, so a cold first call is not caught)");
+  app.add_flag("!--no-split-k", f.split_k,
+               "disallow cuBLAS split-K in float16/bfloat16 GEMMs (libtorch 2.x)");
+  app.add_option("--sdpa-backends", f.sdpa_backends,
+                 "attention backends to allow, of math, flash, mem_efficient, cudnn (libtorch 2.x)")
+      ->delimiter(',');
   app.add_option("--seed", f.seed, "seed of libtorch's generators and of sampling")
       ->capture_default_str();
   app.add_option("--max-new-tokens", f.max_new_tokens)->capture_default_str();
@@ -157,6 +164,8 @@ detllm::CheckOptions check_options(const RunFlags& f) {
   o.determinism.tier = f.tier;
   o.determinism.mode = detllm::mode_from_string(f.mode);
   o.determinism.seed = f.seed;
+  o.determinism.cublas_split_k = f.split_k;
+  o.determinism.sdpa_backends = f.sdpa_backends;
   o.decoding.max_new_tokens = f.max_new_tokens;
   o.decoding.ignore_eos = f.ignore_eos;
   o.decoding.seed = f.seed;

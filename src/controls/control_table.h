@@ -30,6 +30,10 @@ struct Control {
   const char* note;  // what it does, for determinism_applied.json
 };
 
+// The scaled-dot-product-attention backends DeterminismOptions::sdpa_backends
+// may name, in the order of their controls (sdpa_<name>).
+inline constexpr const char* kSdpaBackends[] = {"math", "flash", "mem_efficient", "cudnn"};
+
 // Every control this libtorch build has, in the order they are applied
 // (CUBLAS_WORKSPACE_CONFIG first: it must precede the first cuBLAS handle).
 const std::vector<Control>& controls();

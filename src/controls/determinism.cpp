@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -43,8 +44,15 @@ std::string DeterminismRecord::summary() const {
     const AppliedControl* control = find(name);
     return control ? control->effective : std::string("?");
   };
-  return "deterministic_algorithms=" + value("deterministic_algorithms") +
-         " tf32=" + value("tf32_cublas") + " " + kCublasWorkspaceVar + "=" +
+  // libtorch 2.11 and later have no tf32_cublas: their CUDA matmul precision,
+  // in the same words (ieee, or none, which inherits full precision, is off).
+  std::string tf32 = value("tf32_cublas");
+  if (!find("tf32_cublas")) {
+    tf32 = value("fp32_precision_cuda_matmul");
+    if (tf32 == "ieee" || tf32 == "none") tf32 = "off";
+    if (tf32 == "tf32") tf32 = "on";
+  }
+  return "deterministic_algorithms=" + value("deterministic_algorithms") + " tf32=" + tf32 + " " + kCublasWorkspaceVar + "=" +
          value(kCublasWorkspaceVar) + " seed=" + (seed ? std::to_string(*seed) : "none") +
          " threads=" + value("threads");
 }
@@ -88,6 +96,14 @@ struct DeterminismScope::Saved {
 
 DeterminismScope::DeterminismScope(const DeterminismOptions& options, const std::string& device)
     : saved_(std::make_unique<Saved>()) {
+  // Checked before anything is set: a constructor that throws restores nothing.
+  for (const std::string& name : options.sdpa_backends) {
+    if (std::find(std::begin(internal::kSdpaBackends), std::end(internal::kSdpaBackends), name) ==
+        std::end(internal::kSdpaBackends)) {
+      throw Error("unknown attention backend '" + name +
+                  "' in sdpa_backends; expected math, flash, mem_efficient or cudnn");
+    }
+  }
   record_.tier_requested = options.tier;
   record_.tier_effective = options.tier;
   record_.mode = options.mode;

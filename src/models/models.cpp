@@ -55,11 +55,12 @@ std::unique_ptr<Generator> load_model(const std::string& spec, const ModelOption
   }
   if (spec.empty()) {
     throw Error(
-        "no model given; use builtin:tiny, builtin:llama-tiny, a checkpoint directory or a .pt "
-        "file");
+        "no model given; use builtin:tiny, builtin:llama-tiny, a checkpoint directory, a .pt2 "
+        "package or a .pt file");
   }
   std::error_code error;
   if (std::filesystem::is_directory(spec, error)) return load_hf_model(spec, options);
+  if (std::filesystem::path(spec).extension() == ".pt2") return load_aoti_model(spec, options);
   return load_torchscript_model(spec, options);
 }
 
