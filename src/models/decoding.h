@@ -47,6 +47,9 @@ SequenceScores scores_from_logits(const at::Tensor& logits, const TokenIds& sequ
 //    use a deterministic formulation (for index_add_/scatter_add_: ...) ..."
 std::string describe_torch_error(const std::exception& error);
 
+// The first line of a library's error text (libtorch's carry backtraces).
+inline std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 // "[2, 5, 256]".
 std::string shape_of(at::IntArrayRef sizes);
 std::string shape_of(const at::Tensor& tensor);

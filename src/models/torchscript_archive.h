@@ -9,10 +9,9 @@
 #include <string>
 
 #include "detllm_test/error.h"
+#include "models/decoding.h"
 
 namespace detllm::internal {
-
-inline std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 inline void require_file(const std::string& path, const std::string& what) {
   std::error_code error;
