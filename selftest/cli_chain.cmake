@@ -30,6 +30,21 @@ if(NOT category STREQUAL "PASS" OR NOT EXISTS ${WORK_DIR}/diff_pack/report.txt
    OR EXISTS ${WORK_DIR}/diff_pack/diffs/first_divergence.json)
   message(FATAL_ERROR "diff --out wrote: ${diff_report}")
 endif()
+# --temperature 0 is greedy (as OpenAI's API, vLLM and transformers read it),
+# whatever --top-p says: its trace equals the default greedy run's, decoding
+# settings included; a real temperature is sampling, and its settings differ.
+expect(0 "repro pack" ${DETLLM} run --prompt Hello --prompt "Two words" --out ${WORK_DIR}/greedy)
+expect(0 "repro pack" ${DETLLM} run --prompt Hello --prompt "Two words" --temperature 0 --top-p 0.5
+       --out ${WORK_DIR}/temperature0)
+expect(0 "repro pack" ${DETLLM} run --prompt Hello --prompt "Two words" --temperature 0.5
+       --out ${WORK_DIR}/temperature05)
+file(GLOB greedy LIST_DIRECTORIES true ${WORK_DIR}/greedy/*)
+file(GLOB temperature0 LIST_DIRECTORIES true ${WORK_DIR}/temperature0/*)
+file(GLOB temperature05 LIST_DIRECTORIES true ${WORK_DIR}/temperature05/*)
+expect(0 "no divergence: 2 rows agree" ${DETLLM} diff --left ${greedy}/trace.jsonl
+       --right ${temperature0}/trace.jsonl)
+expect(1 "GEN_CONTEXT_MISMATCH" ${DETLLM} diff --left ${greedy}/trace.jsonl
+       --right ${temperature05}/trace.jsonl)
 # Token ids are integers: 1.9 or 1e27 is bad input naming the file and line.
 set(row_head "{\"prompt_id\": \"a\", \"generated_token_ids\": ")
 file(WRITE ${WORK_DIR}/ints.jsonl "${row_head}[1]}\n")

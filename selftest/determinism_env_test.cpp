@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/version.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -120,31 +121,46 @@ TEST(DeterminismScope, RecordsTheArtifactWithEveryRequiredField) {
 
 // TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1: libtorch 1.13's getter ORs it into the
 // switch, so TF32 stays on and the tier is lowered; from 2.11 it is only the
-// default, which the scope sets to ieee over, and reads back.
-TEST(DeterminismScope, ReadsBackTf32EnvironmentOverrides) {
-  setenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "1", 1);
-  {
-    DeterminismScope scope(DeterminismOptions{}, "cuda");
-    ModelInfo info;
-    info.device = "cuda";
-    DeterminismRecord record = scope.record();
-    gate_tier(info, record);
+// default, which the scope sets to ieee over, and reads back. The checks, as
+// an exit status (0: all hold), for a process that had the variable from its
+// start: libtorch reads it once, at its first look.
+int tf32_override_outcome() {
+  int failures = 0;
+  auto expect = [&](bool ok, const char* what) {
+    if (!ok) {
+      std::fprintf(stderr, "not so: %s\n", what);
+      ++failures;
+    }
+  };
+  DeterminismScope scope(DeterminismOptions{}, "cuda");
+  ModelInfo info;
+  info.device = "cuda";
+  DeterminismRecord record = scope.record();
+  gate_tier(info, record);
 #ifdef DETLLM_TEST_FP32_PRECISION_API
-    const AppliedControl* matmul = scope.record().find("fp32_precision_cuda_matmul");
-    EXPECT_EQ(matmul->effective, "ieee");
-    EXPECT_TRUE(matmul->honoured);
-    EXPECT_EQ(at::globalContext().float32Precision(at::Float32Backend::CUDA, at::Float32Op::MATMUL),
-              at::Float32Precision::IEEE);
-    EXPECT_TRUE(scope.record().find("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE")->honoured);
-    EXPECT_EQ(record.tier_effective, 1);
+  const AppliedControl* matmul = scope.record().find("fp32_precision_cuda_matmul");
+  expect(matmul->effective == "ieee" && matmul->honoured, "CUDA matmuls set to ieee over it");
+  expect(at::globalContext().float32Precision(at::Float32Backend::CUDA, at::Float32Op::MATMUL) ==
+             at::Float32Precision::IEEE,
+         "libtorch reads ieee back");
+  expect(scope.record().find("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE")->honoured, "override defeated");
+  expect(record.tier_effective == 1, "tier 1 kept");
 #else
-    const AppliedControl* tf32 = scope.record().find("tf32_cublas");
-    EXPECT_EQ(tf32->effective, "on");
-    EXPECT_FALSE(tf32->honoured);
-    EXPECT_EQ(record.tier_effective, 0);  // best-effort: downgraded, recorded
-    EXPECT_FALSE(record.downgrades.empty());
+  const AppliedControl* tf32 = scope.record().find("tf32_cublas");
+  expect(tf32->effective == "on", "tf32_cublas reads on");
+  expect(!tf32->honoured, "tf32_cublas not honoured");
+  expect(record.tier_effective == 0 && !record.downgrades.empty(),
+         "best-effort: downgraded to tier 0, recorded");
 #endif
-  }
+  return failures == 0 ? 0 : 1;
+}
+
+// In a child process that has the variable from its start (a death test that
+// re-executes this binary), so that it holds whatever ran before in this one.
+TEST(DeterminismScopeDeathTest, ReadsBackTf32EnvironmentOverrides) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  setenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "1", 1);
+  EXPECT_EXIT(std::exit(tf32_override_outcome()), ::testing::ExitedWithCode(0), "");
   unsetenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE");
 }
 

@@ -17,7 +17,7 @@
 #include "detllm_test/golden.h"
 #include "detllm_test/golden_check.h"
 #include "detllm_test/models.h"
-#include "explain/op_scope.h"
+#include "models/model_hooks.h"
 #include "test_models.h"
 
 namespace detllm {

@@ -17,7 +17,7 @@
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
 #include "hf/pretokenizer.h"
-#include "hf/safetensors.h"
+#include "checkpoint/safetensors.h"
 #include "reference_check.h"
 #include "test_models.h"
 

@@ -16,7 +16,7 @@
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
 #include "hf/hf_config.h"
-#include "hf/safetensors.h"
+#include "checkpoint/safetensors.h"
 #include "models/builtin_model.h"
 #include "reference_check.h"
 #include "test_models.h"

@@ -10,7 +10,7 @@
 
 #include "artifacts/file_util.h"
 #include "hf/hf_config.h"
-#include "hf/safetensors.h"
+#include "checkpoint/safetensors.h"
 
 namespace detllm::testing {
 namespace {

@@ -1,5 +1,5 @@
 // detllm::artifacts — tokenizers: text <-> token ids; the built-in byte
-// tokenizer. (GPT-2's BPE tokenizer is loaded by detllm::core, models.h.)
+// tokenizer. (Hugging Face directories' tokenizers: hf_tokenizer.h.)
 #ifndef DETLLM_TEST_TOKENIZER_H_
 #define DETLLM_TEST_TOKENIZER_H_
 

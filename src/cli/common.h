@@ -17,14 +17,17 @@ namespace detllm::cli {
 // input or an unsupported request.
 inline constexpr int kPass = 0, kDiverged = 1, kBadInput = 2;
 
-// Global flags, given before the subcommand.
+// Global flags, given before or after the subcommand.
 struct GlobalFlags {
   bool verbose = false;
   bool quiet = false;
 };
 
-// Both executables' -v/--verbose and -q/--quiet.
+// Both executables' -v/--verbose and -q/--quiet. Called before the
+// subcommands are added, which inherit fallthrough: `detllm check -q ...` and
+// `detllm -q check ...` mean the same, as in git or kubectl.
 inline void add_global_flags(CLI::App& app, GlobalFlags& flags) {
+  app.fallthrough();
   app.add_flag("-v,--verbose", flags.verbose,
                "also print the controls applied, downgrades and warnings");
   app.add_flag("-q,--quiet", flags.quiet,

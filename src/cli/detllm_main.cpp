@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
         std::pair{"replay", "run a repro pack's check again: does its finding reproduce?"}}) {
     CLI::App* command = app.add_subcommand(name, what);
     command->prefix_command();
+    command->fallthrough(false);  // every argument, -q included, goes on to detllm-torch
     command->set_help_flag();  // `detllm run --help` is detllm-torch's
   }
   add_diff_command(app, flags, status);

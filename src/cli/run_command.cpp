@@ -98,7 +98,8 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
   app.add_flag("--ignore-eos", f.ignore_eos,
                "generate max-new-tokens tokens even past the model's eos tokens "
                "(generation_config.json)");
-  app.add_option("--temperature", f.temperature, "sampling when != 1 or with --top-p/--top-k")
+  app.add_option("--temperature", f.temperature,
+                 "sampling when != 1 or with --top-p/--top-k; 0 is greedy, as in OpenAI's API")
       ->capture_default_str();
   app.add_option("--top-p", f.top_p)->capture_default_str();
   app.add_option("--top-k", f.top_k)->capture_default_str();
@@ -170,10 +171,14 @@ detllm::CheckOptions check_options(const RunFlags& f) {
   o.decoding.max_new_tokens = f.max_new_tokens;
   o.decoding.ignore_eos = f.ignore_eos;
   o.decoding.seed = f.seed;
-  o.decoding.temperature = f.temperature;
-  o.decoding.top_p = f.top_p;
-  o.decoding.top_k = f.top_k;
-  o.decoding.do_sample = f.temperature != 1.0 || f.top_p != 1.0 || f.top_k != 0;
+  // Temperature 0 is greedy (OpenAI's API, vLLM, transformers), whatever top-p
+  // and top-k say: recorded as the default greedy settings, so that its traces
+  // compare equal with those of a greedy run.
+  const bool greedy = f.temperature == 0.0;
+  o.decoding.temperature = greedy ? 1.0 : f.temperature;
+  o.decoding.top_p = greedy ? 1.0 : f.top_p;
+  o.decoding.top_k = greedy ? 0 : f.top_k;
+  o.decoding.do_sample = !greedy && (f.temperature != 1.0 || f.top_p != 1.0 || f.top_k != 0);
   o.out_dir = f.out;
   o.env.redact = f.redact;
   o.env.redact_vars = f.redact_vars;

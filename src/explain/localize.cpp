@@ -268,9 +268,8 @@ std::vector<std::vector<std::string>> op_fingerprints(Generator& model,
     for (const std::vector<const OpRecord*>& pass : passes) {
       std::string line;
       for (const OpRecord* op : pass) {
-        line +=
-            (line.empty() ? "" : " ") +
-            fingerprint(op->output, static_cast<int64_t>(batch.size()), static_cast<int64_t>(row));
+        if (!line.empty()) line += ' ';
+        line += fingerprint(op->output, static_cast<int64_t>(batch.size()), static_cast<int64_t>(row));
       }
       out[row].push_back(std::move(line));
     }

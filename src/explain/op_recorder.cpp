@@ -6,8 +6,7 @@
 #include <algorithm>
 #include <memory>
 
-#include "explain/op_scope.h"
-#include "models/decoding.h"
+#include "models/model_hooks.h"
 
 namespace detllm::internal {
 namespace {
@@ -84,6 +83,7 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext* context) {
 
 OpRecorder::OpRecorder(int64_t max_bytes) : max_bytes_(max_bytes) {
   active = this;
+  previous_observer_ = set_forward_observer(this);
   handle_ = at::addThreadLocalCallback(at::RecordFunctionCallback(on_start, on_end)
                                            .needsInputs(true)
                                            .needsOutputs(true)
@@ -92,6 +92,7 @@ OpRecorder::OpRecorder(int64_t max_bytes) : max_bytes_(max_bytes) {
 
 OpRecorder::~OpRecorder() {
   at::removeCallback(handle_);
+  set_forward_observer(previous_observer_);
   active = nullptr;
 }
 
@@ -106,26 +107,18 @@ void OpRecorder::add(OpRecord record) {
   if (within_budget(record.output)) records_.push_back(std::move(record));
 }
 
-void OpRecorder::add(LayerOutput output) {
-  if (within_budget(output.value)) layer_outputs_.push_back(std::move(output));
-}
-
-void OpRecorder::start_pass() {
+void OpRecorder::forward_pass_started() {
   pass_starts_.push_back(records_.size());
   layer_pass_starts_.push_back(layer_outputs_.size());
 }
 
-void mark_forward_pass() {
-  if (active != nullptr) active->start_pass();
-}
-
-void record_layer_output(const char* part, int layer, const at::Tensor& value) {
-  if (active == nullptr || inside_callback) return;
-  inside_callback = true;
+void OpRecorder::layer_output(const char* part, int layer, const at::Tensor& value) {
+  if (inside_callback) return;
+  inside_callback = true;  // the copy runs ATen ops, which are not the model's
   LayerOutput output;
   output.layer = layer < 0 ? part : std::string(part) + "." + std::to_string(layer);
   output.value = cpu_copy(value);
-  active->add(std::move(output));
+  if (within_budget(output.value)) layer_outputs_.push_back(std::move(output));
   inside_callback = false;
 }
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "models/model_hooks.h"
+
 namespace detllm::internal {
 
 struct OpRecord {
@@ -21,26 +23,17 @@ struct OpRecord {
   at::Tensor output;  // the first tensor output, on the CPU; undefined if none
 };
 
-// A model's hidden state after one layer (record_layer_output), on the CPU.
+// A model's hidden state after one layer (models/model_hooks.h), on the CPU.
 struct LayerOutput {
   std::string layer;  // "wte+wpe", "h.3", "lm_head"
   at::Tensor value;
 };
 
-// Called by a model after each layer ("h", 3) or named stage ("lm_head", -1)
-// of a forward pass, so that the two sides' hidden states can be compared
-// layer by layer. Does nothing (one thread-local read) unless an OpRecorder
-// records on this thread.
-void record_layer_output(const char* part, int layer, const at::Tensor& value);
-
-// Called by the decoding loop before each forward pass (the prefill, then
-// one per generated token), so that records can be told apart by the token
-// they computed. Does nothing unless an OpRecorder records on this thread.
-void mark_forward_pass();
-
-// Records while it lives, on the constructing thread only. Stops (and says
-// so, truncated()) after `max_bytes` of outputs.
-class OpRecorder {
+// Records while it lives, on the constructing thread only: the ops through
+// libtorch's callbacks, the layers and passes through the model's hooks
+// (models/model_hooks.h). Stops (and says so, truncated()) after `max_bytes`
+// of outputs.
+class OpRecorder final : private ForwardObserver {
  public:
   explicit OpRecorder(int64_t max_bytes = int64_t{1} << 30);
   ~OpRecorder();
@@ -57,10 +50,12 @@ class OpRecorder {
 
   // Internal to the callbacks.
   void add(OpRecord record);
-  void add(LayerOutput output);
-  void start_pass();
 
  private:
+  void forward_pass_started() override;
+  void layer_output(const char* part, int layer, const at::Tensor& value) override;
+
+  ForwardObserver* previous_observer_ = nullptr;
   uint64_t handle_ = 0;
   int64_t max_bytes_, bytes_ = 0;
   bool truncated_ = false;

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "detllm_test/models.h"
+#include "detllm_test/model_config.h"
 
 namespace detllm::internal {
 

@@ -17,7 +17,7 @@
 #include "artifacts/json_io.h"
 #include "artifacts/sha256.h"
 #include "detllm_test/error.h"
-#include "detllm_test/models.h"
+#include "detllm_test/hf_tokenizer.h"
 #include "hf/bpe.h"
 #include "hf/pretokenizer.h"
 #include "hf/token_decoder.h"

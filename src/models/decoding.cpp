@@ -9,7 +9,7 @@
 
 #include "artifacts/sha256.h"
 #include "detllm_test/error.h"
-#include "explain/op_recorder.h"
+#include "models/model_hooks.h"
 
 namespace detllm::internal {
 namespace {

@@ -1,4 +1,4 @@
-#include "hf/safetensors.h"
+#include "checkpoint/safetensors.h"
 
 #include <algorithm>
 #include <filesystem>

@@ -11,7 +11,7 @@
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
 #include "hf/hf_config.h"
-#include "hf/safetensors.h"
+#include "checkpoint/safetensors.h"
 #include "hf/tokenizer_files.h"
 #include "models/builtin_model.h"
 #include "models/decoding.h"

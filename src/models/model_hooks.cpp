@@ -1,10 +1,11 @@
-#include "explain/op_scope.h"
+#include "models/model_hooks.h"
 
 namespace detllm::internal {
 namespace {
 
 thread_local const char* current_part = nullptr;
 thread_local int current_layer = -1;
+thread_local ForwardObserver* observer = nullptr;
 
 }  // namespace
 
@@ -23,6 +24,20 @@ std::string current_op_scope() {
   if (current_part == nullptr) return "";
   if (current_layer < 0) return current_part;
   return "h." + std::to_string(current_layer) + "." + current_part;
+}
+
+ForwardObserver* set_forward_observer(ForwardObserver* next) {
+  ForwardObserver* previous = observer;
+  observer = next;
+  return previous;
+}
+
+void mark_forward_pass() {
+  if (observer != nullptr) observer->forward_pass_started();
+}
+
+void record_layer_output(const char* part, int layer, const at::Tensor& value) {
+  if (observer != nullptr) observer->layer_output(part, layer, value);
 }
 
 }  // namespace detllm::internal

@@ -1,7 +1,7 @@
 // Internal: safetensors files as tensors: reading one (its header validated by
 // safetensors_header.h first) and writing one.
-#ifndef DETLLM_SRC_HF_SAFETENSORS_H_
-#define DETLLM_SRC_HF_SAFETENSORS_H_
+#ifndef DETLLM_SRC_CHECKPOINT_SAFETENSORS_H_
+#define DETLLM_SRC_CHECKPOINT_SAFETENSORS_H_
 
 #include <ATen/ATen.h>
 
@@ -68,4 +68,4 @@ void write_safetensors(const std::string& path,
 
 }  // namespace detllm::internal
 
-#endif  // DETLLM_SRC_HF_SAFETENSORS_H_
+#endif  // DETLLM_SRC_CHECKPOINT_SAFETENSORS_H_
