@@ -1,5 +1,5 @@
-// detllm::artifacts — comparing two traces: the failure categories and the
-// first divergence.
+// detllm::artifacts — comparing two traces: where they first diverge, and
+// in which failure category (category.h).
 #ifndef DETLLM_TEST_DIFF_H_
 #define DETLLM_TEST_DIFF_H_
 
@@ -9,33 +9,10 @@
 #include <ostream>
 #include <string>
 
+#include "detllm_test/category.h"
 #include "detllm_test/trace.h"
 
 namespace detllm {
-
-// Why a check failed (report.json's `category`); kPass ("PASS", as detLLM
-// writes it) when nothing did.
-enum class Category {
-  kPass,
-  kGenContextMismatch,     // the traces are not of the same requests/decoding
-  kTokenizationMismatch,   // input ids or tokenizer differ
-  kRunVarianceFixedBatch,  // tokens differ between runs at one batch size
-  kBatchVariance,          // tokens differ between batch sizes
-  kScoreVariance,          // tokens equal, logprobs not bitwise equal (tier 2)
-  kEnvMismatch,            // the environment changed between runs
-  kUnsupportedRequest,     // a strict requirement the backend cannot meet
-  kGoldenMismatch,         // the outputs differ from a golden file's (golden.h)
-  kThreadVariance,         // tokens differ between intra-op CPU thread counts
-  kPrefillDecodeMismatch,  // incremental decoding differs from one pass over the sequence
-};
-
-// "PASS", "GEN_CONTEXT_MISMATCH", ... as written in report.json.
-std::string to_string(Category category);
-// The inverse ("NONE", the 0.1 name of PASS, too); throws detllm::Error for
-// an unknown name.
-Category category_from_string(const std::string& name);
-// Prints the name, so that GoogleTest shows categories readably.
-std::ostream& operator<<(std::ostream& os, Category category);
 
 // Logit margins below this mark a near-tie: float noise that small can flip the
 // argmax, so the divergence is numerical rather than a logic bug.

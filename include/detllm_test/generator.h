@@ -57,6 +57,10 @@ struct SequenceScores {
 struct Capabilities {
   bool logprobs = true;          // per-token log-probabilities are available
   bool honours_controls = true;  // the libtorch determinism controls govern it
+  // Why the op recorder cannot name the first ATen op whose output differs
+  // between two runs ("a callable model's ops are its own", compiled kernels),
+  // or "" when it can: its forward runs ATen ops on the calling thread.
+  std::string ops_unobservable;
 };
 
 // A file a model was loaded from, with its SHA-256 (hex).

@@ -93,6 +93,17 @@ struct Report {
   const std::optional<Divergence>& first_found() const;
 };
 
+// The divergences a Report holds, each declared once: its member, its key in
+// report.json's details, the category it fails as, and what it compared. In
+// this order first_found() takes them and the findings print them.
+struct DivergenceKind {
+  std::optional<Divergence> Report::*member;
+  const char* key;    // "batch_divergence"
+  Category category;  // kBatchVariance
+  const char* between;  // "between batch sizes"
+};
+const std::vector<DivergenceKind>& divergence_kinds();
+
 // The report artifact (schema 1.0).
 nlohmann::json to_json(const Report& report);
 

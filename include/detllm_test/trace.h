@@ -8,6 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "detllm_test/tokenizer.h"
@@ -51,6 +52,20 @@ struct TraceRow {
 };
 
 using Trace = std::vector<TraceRow>;
+
+// Every field of a trace row, declared once: its JSON key and where it lives in
+// TraceRow. The writer, the reader and the comparisons of whole rows walk this
+// list, so that a field added to TraceRow and here is written, read and compared.
+struct TraceField {
+  using Member = std::variant<std::string TraceRow::*, TokenIds TraceRow::*, int TraceRow::*,
+                              bool TraceRow::*, double TraceRow::*, std::vector<double> TraceRow::*,
+                              std::optional<std::vector<double>> TraceRow::*>;
+  const char* key;
+  Member member;
+  uint32_t presence;  // the TraceRow::Field bit set when the row has it; 0: none kept
+  bool required;      // a row without it is malformed
+};
+const std::vector<TraceField>& trace_fields();
 
 // JSON conversion of one row (keys sorted).
 nlohmann::json to_json(const TraceRow& row);

@@ -17,19 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::pair<Category, const char*> kCategoryNames[] = {
-    {Category::kPass, "PASS"},
-    {Category::kGenContextMismatch, "GEN_CONTEXT_MISMATCH"},
-    {Category::kTokenizationMismatch, "TOKENIZATION_MISMATCH"},
-    {Category::kRunVarianceFixedBatch, "RUN_VARIANCE_FIXED_BATCH"},
-    {Category::kBatchVariance, "BATCH_VARIANCE"},
-    {Category::kScoreVariance, "SCORE_VARIANCE"},
-    {Category::kEnvMismatch, "ENV_MISMATCH"},
-    {Category::kUnsupportedRequest, "UNSUPPORTED_REQUEST"},
-    {Category::kGoldenMismatch, "GOLDEN_MISMATCH"},
-    {Category::kThreadVariance, "THREAD_VARIANCE"},
-    {Category::kPrefillDecodeMismatch, "PREFILL_DECODE_MISMATCH"},
-};
 
 bool bitwise_equal(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
@@ -108,23 +95,6 @@ int64_t float32_ulps(double a, double b) {
     return bits < 0 ? int64_t{INT32_MIN} - bits : int64_t{bits};
   };
   return std::llabs(ordered(static_cast<float>(a)) - ordered(static_cast<float>(b)));
-}
-
-std::string to_string(Category category) {
-  for (const auto& [value, name] : kCategoryNames) {
-    if (value == category) return name;
-  }
-  return "UNKNOWN";
-}
-
-std::ostream& operator<<(std::ostream& os, Category category) { return os << to_string(category); }
-
-Category category_from_string(const std::string& name) {
-  if (name == "NONE") return Category::kPass;  // what detllm_test 0.1 wrote for PASS
-  for (const auto& [value, known] : kCategoryNames) {
-    if (name == known) return value;
-  }
-  throw Error("unknown failure category '" + name + "'");
 }
 
 // Internal: compares two traces a row pair at a time. The stages (prompt ids,

@@ -57,10 +57,23 @@ std::string side_line(const std::string& label, int64_t token, const std::string
 
 }  // namespace
 
+const std::vector<DivergenceKind>& divergence_kinds() {
+  static const std::vector<DivergenceKind> kinds = {
+      {&Report::first_divergence, "first_divergence", Category::kRunVarianceFixedBatch,
+       "between runs"},
+      {&Report::batch_divergence, "batch_divergence", Category::kBatchVariance,
+       "between batch sizes"},
+      {&Report::thread_divergence, "thread_divergence", Category::kThreadVariance,
+       "between thread counts"},
+      {&Report::prefill_divergence, "prefill_divergence", Category::kPrefillDecodeMismatch,
+       "between decoding and one pass over the sequence"},
+  };
+  return kinds;
+}
+
 const std::optional<Divergence>& Report::first_found() const {
-  for (const std::optional<Divergence>* d :
-       {&first_divergence, &batch_divergence, &thread_divergence, &prefill_divergence}) {
-    if (*d) return *d;
+  for (const DivergenceKind& kind : divergence_kinds()) {
+    if (this->*kind.member) return this->*kind.member;
   }
   return first_divergence;
 }
@@ -186,18 +199,15 @@ std::string Report::headline() const {
     return line + " (tier " + std::to_string(tier_effective) + ")";
   }
   std::string line = "FAIL: " + to_string(category);
-  if (category == Category::kRunVarianceFixedBatch && first_divergence) {
-    line +=
-        " — " + first_divergence->right_label + " diverged from " + first_divergence->left_label;
-  } else if (category == Category::kBatchVariance && batch_divergence) {
-    line +=
-        " — " + batch_divergence->right_label + " diverged from " + batch_divergence->left_label;
-  } else if (category == Category::kThreadVariance && thread_divergence) {
-    line +=
-        " — " + thread_divergence->right_label + " diverged from " + thread_divergence->left_label;
-  } else if (category == Category::kPrefillDecodeMismatch && prefill_divergence) {
-    line += " — one forward pass over the sequence differs from incremental decoding";
-  } else if (category == Category::kScoreVariance) {
+  for (const DivergenceKind& kind : divergence_kinds()) {
+    const std::optional<Divergence>& d = this->*kind.member;
+    if (category != kind.category || !d) continue;
+    if (kind.member == &Report::prefill_divergence) {
+      return line + " — one forward pass over the sequence differs from incremental decoding";
+    }
+    return line + " — " + d->right_label + " diverged from " + d->left_label;
+  }
+  if (category == Category::kScoreVariance) {
     const auto& d = first_found();
     if (d) line += " — logprobs of " + d->right_label + " differ from " + d->left_label;
   } else if (category == Category::kGoldenMismatch && first_divergence) {
@@ -213,7 +223,7 @@ std::string Report::headline() const {
 }
 
 json to_json(const Report& r) {
-  return json{
+  json out{
       {"schema_version", kSchemaVersion},
       {"detllm_version", kVersion},
       {"artifact_type", "report"},
@@ -225,12 +235,8 @@ json to_json(const Report& r) {
            {"runs", r.runs},
            {"batch_sizes", r.batch_sizes},
            {"baseline_batch_size", r.baseline_batch_size},
-           {"first_divergence", optional_divergence(r.first_divergence)},
-           {"batch_divergence", optional_divergence(r.batch_divergence)},
            {"thread_counts", r.thread_counts},
-           {"thread_divergence", optional_divergence(r.thread_divergence)},
            {"prefill_compared", r.prefill_compared},
-           {"prefill_divergence", optional_divergence(r.prefill_divergence)},
            {"first_divergent_op", op_json(r.first_divergent_op)},
            {"layer_drift", drift_json(r.layer_drift)},
            {"distinct_outputs", r.distinct_outputs},
@@ -250,6 +256,10 @@ json to_json(const Report& r) {
            {"controls", r.controls},
        }},
   };
+  for (const DivergenceKind& kind : divergence_kinds()) {
+    out["details"][kind.key] = optional_divergence(r.*kind.member);
+  }
+  return out;
 }
 
 Report report_from_json(const json& j) {
@@ -267,12 +277,11 @@ Report report_from_json(const json& j) {
   r.runs = int_field(details, "runs", 0, where);
   r.batch_sizes = internal::ints_field(details, "batch_sizes", where);
   r.baseline_batch_size = int_field(details, "baseline_batch_size", 1, where);
-  r.first_divergence = divergence_or_null(details, "first_divergence", r.category);
-  r.batch_divergence = divergence_or_null(details, "batch_divergence", r.category);
+  for (const DivergenceKind& kind : divergence_kinds()) {
+    r.*kind.member = divergence_or_null(details, kind.key, r.category);
+  }
   r.thread_counts = internal::ints_field(details, "thread_counts", where);
-  r.thread_divergence = divergence_or_null(details, "thread_divergence", r.category);
   r.prefill_compared = bool_field(details, "prefill_compared", false, where);
-  r.prefill_divergence = divergence_or_null(details, "prefill_divergence", r.category);
   r.first_divergent_op = op_from_json(details);
   r.layer_drift = drift_from_json(details);
   r.distinct_outputs = int_field(details, "distinct_outputs", r.runs > 0 ? 1 : 0, where);
@@ -327,28 +336,16 @@ std::string render_findings(const Report& r, int indent) {
         << "cold start: run 0, the first call after loading, differs while the later runs "
            "agree with each other\n";
   }
-  if (r.first_divergence) {
-    out << pad << "first divergence"
-        << (!r.golden.empty() ? " from the golden"
-            : r.runs > 0      ? " between runs"
-                              : "")
-        << " (" << to_string(r.first_divergence->category) << "):\n"
-        << render_divergence_text(*r.first_divergence, indent + 2);
-  }
-  if (r.batch_divergence) {
-    out << pad << "first divergence between batch sizes ("
-        << to_string(r.batch_divergence->category) << "):\n"
-        << render_divergence_text(*r.batch_divergence, indent + 2);
-  }
-  if (r.prefill_divergence) {
-    out << pad << "first divergence between decoding and one pass over the sequence ("
-        << to_string(r.prefill_divergence->category) << "):\n"
-        << render_divergence_text(*r.prefill_divergence, indent + 2);
-  }
-  if (r.thread_divergence) {
-    out << pad << "first divergence between thread counts ("
-        << to_string(r.thread_divergence->category) << "):\n"
-        << render_divergence_text(*r.thread_divergence, indent + 2);
+  for (const DivergenceKind& kind : divergence_kinds()) {
+    const std::optional<Divergence>& d = r.*kind.member;
+    if (!d) continue;
+    // first_divergence also holds a golden's, or a diff's (no runs).
+    const bool first = kind.member == &Report::first_divergence;
+    const std::string between = first && !r.golden.empty() ? " from the golden"
+                                : first && r.runs == 0     ? ""
+                                                           : std::string(" ") + kind.between;
+    out << pad << "first divergence" << between << " (" << to_string(d->category) << "):\n"
+        << render_divergence_text(*d, indent + 2);
   }
   if (r.first_divergent_op) out << pad << render_op_divergence(*r.first_divergent_op) << "\n";
   if (r.layer_drift) out << pad << render_layer_drift(*r.layer_drift) << "\n";

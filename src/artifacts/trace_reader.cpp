@@ -3,6 +3,8 @@
 #include <simdjson.h>
 
 #include <string_view>
+#include <type_traits>
+#include <variant>
 
 #include "artifacts/line_reader.h"
 #include "detllm_test/error.h"
@@ -121,72 +123,62 @@ void read_row(dom::element document, TraceRow& row) {
   dom::object object;
   if (document.get(object))
     bad(std::string("a trace row must be a JSON object, not ") + type_name(document));
-  row.prompt_id.clear();
-  row.input_token_ids.clear();
-  row.input_token_ids_hash.clear();
-  row.generated_token_ids.clear();
-  row.tokenizer_id.clear();
-  row.logit_margins.clear();
-  const TraceRow defaults;
-  row.decoding_max_new_tokens = defaults.decoding_max_new_tokens;
-  row.decoding_do_sample = defaults.decoding_do_sample;
-  row.decoding_temperature = defaults.decoding_temperature;
-  row.decoding_top_p = defaults.decoding_top_p;
-  row.decoding_top_k = defaults.decoding_top_k;
-  row.prompt_index = row.batch_size = row.batch_position = 0;
+  // Every field back to its default, keeping the vectors' storage.
+  static const TraceRow defaults;
+  for (const TraceField& field : trace_fields()) {
+    std::visit(
+        [&](auto member) {
+          auto& value = row.*member;
+          using T = std::decay_t<decltype(value)>;
+          if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, TokenIds> ||
+                        std::is_same_v<T, std::vector<double>>) {
+            value.clear();
+          } else {
+            value = defaults.*member;
+          }
+        },
+        field.member);
+  }
   row.fields_present = 0;
-  bool has_scores = false, has_prompt_id = false, has_generated = false;
-  for (dom::key_value_pair field : object) {
-    const std::string_view key = field.key;
-    const dom::element value = field.value;
+  uint64_t seen = 0;  // bit i: trace_fields()[i] was there
+  const std::vector<TraceField>& fields = trace_fields();
+  for (dom::key_value_pair pair : object) {
+    const std::string_view key = pair.key;
+    const dom::element value = pair.value;
     if (value.is_null()) continue;
-    if (key == "generated_token_ids") {
-      read_ids(value, key, row.generated_token_ids);
-      has_generated = true;
-    } else if (key == "scores") {
-      if (!row.scores) row.scores.emplace();
-      read_numbers(value, key, *row.scores);
-      has_scores = true;
-    } else if (key == "prompt_id") {
-      row.prompt_id = read_string(value, key);
-      has_prompt_id = true;
-    } else if (key == "input_token_ids") {
-      read_ids(value, key, row.input_token_ids);
-      row.fields_present |= TraceRow::kInputTokenIds;
-    } else if (key == "input_token_ids_hash") {
-      row.input_token_ids_hash = read_string(value, key);
-      row.fields_present |= TraceRow::kInputTokenIdsHash;
-    } else if (key == "tokenizer_id") {
-      row.tokenizer_id = read_string(value, key);
-      row.fields_present |= TraceRow::kTokenizerId;
-    } else if (key == "decoding_max_new_tokens") {
-      row.decoding_max_new_tokens = read_int32(value, key);
-      row.fields_present |= TraceRow::kMaxNewTokens;
-    } else if (key == "decoding_do_sample") {
-      row.decoding_do_sample = read_bool(value, key);
-      row.fields_present |= TraceRow::kDoSample;
-    } else if (key == "decoding_temperature") {
-      row.decoding_temperature = read_double(value, key);
-      row.fields_present |= TraceRow::kTemperature;
-    } else if (key == "decoding_top_p") {
-      row.decoding_top_p = read_double(value, key);
-      row.fields_present |= TraceRow::kTopP;
-    } else if (key == "decoding_top_k") {
-      row.decoding_top_k = read_int32(value, key);
-      row.fields_present |= TraceRow::kTopK;
-    } else if (key == "prompt_index") {
-      row.prompt_index = read_int32(value, key);
-    } else if (key == "batch_size") {
-      row.batch_size = read_int32(value, key);
-    } else if (key == "batch_position") {
-      row.batch_position = read_int32(value, key);
-    } else if (key == "logit_margins") {
-      read_numbers(value, key, row.logit_margins);
+    size_t i = 0;
+    while (i < fields.size() && key != fields[i].key) ++i;
+    if (i == fields.size()) continue;  // unknown: schema 1.0 readers ignore it
+    seen |= uint64_t{1} << i;
+    row.fields_present |= fields[i].presence;
+    std::visit(
+        [&](auto member) {
+          auto& into = row.*member;
+          using T = std::decay_t<decltype(into)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            into = read_string(value, key);
+          } else if constexpr (std::is_same_v<T, TokenIds>) {
+            read_ids(value, key, into);
+          } else if constexpr (std::is_same_v<T, int>) {
+            into = read_int32(value, key);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            into = read_bool(value, key);
+          } else if constexpr (std::is_same_v<T, double>) {
+            into = read_double(value, key);
+          } else if constexpr (std::is_same_v<T, std::vector<double>>) {
+            read_numbers(value, key, into);
+          } else {  // scores: absent (or null) stays nullopt
+            if (!into) into.emplace();
+            read_numbers(value, key, *into);
+          }
+        },
+        fields[i].member);
+  }
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].required && !(seen & (uint64_t{1} << i))) {
+      bad("missing required field '" + std::string(fields[i].key) + "'");
     }
   }
-  if (!has_scores) row.scores.reset();
-  if (!has_prompt_id) bad("missing required field 'prompt_id'");
-  if (!has_generated) bad("missing required field 'generated_token_ids'");
 }
 
 }  // namespace

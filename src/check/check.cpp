@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
@@ -348,29 +347,9 @@ class RunFiles {
   }
 
  private:
-  // True if the two traces would be written byte for byte the same.
-  static bool same_rows(const Trace& a, const Trace& b) {
-    auto same_bits = [](const std::vector<double>& x, const std::vector<double>& y) {
-      return x.size() == y.size() &&
-             (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
-    };
-    return std::equal(
-        a.begin(), a.end(), b.begin(), b.end(), [&](const TraceRow& x, const TraceRow& y) {
-          return x.prompt_id == y.prompt_id && x.input_token_ids == y.input_token_ids &&
-                 x.input_token_ids_hash == y.input_token_ids_hash &&
-                 x.generated_token_ids == y.generated_token_ids &&
-                 x.scores.has_value() == y.scores.has_value() &&
-                 (!x.scores || same_bits(*x.scores, *y.scores)) &&
-                 x.tokenizer_id == y.tokenizer_id &&
-                 x.decoding_max_new_tokens == y.decoding_max_new_tokens &&
-                 x.decoding_do_sample == y.decoding_do_sample &&
-                 x.decoding_temperature == y.decoding_temperature &&
-                 x.decoding_top_p == y.decoding_top_p && x.decoding_top_k == y.decoding_top_k &&
-                 x.prompt_index == y.prompt_index && x.batch_size == y.batch_size &&
-                 x.batch_position == y.batch_position &&
-                 same_bits(x.logit_margins, y.logit_margins);
-        });
-  }
+  // True if the two traces would be written byte for byte the same: compared
+  // as written, so that no field can be missed.
+  static bool same_rows(const Trace& a, const Trace& b) { return to_jsonl(a) == to_jsonl(b); }
 
   PackWriter* pack_;
   json first_fingerprint_;
@@ -506,19 +485,14 @@ Comparison compare_all(CheckResult& result, const std::vector<json>& envs,
       }
     }
   }
-  for (auto* d : {&report.first_divergence, &report.batch_divergence, &report.thread_divergence,
-                  &report.prefill_divergence}) {
-    if (*d) describe_text(**d, result.runs[0], tokenizer);
+  for (const DivergenceKind& kind : divergence_kinds()) {
+    std::optional<Divergence>& d = report.*kind.member;
+    if (d) describe_text(*d, result.runs[0], tokenizer);
   }
   Category category = Category::kPass;
-  if (report.first_divergence) {
-    category = report.first_divergence->category;
-  } else if (report.batch_divergence) {
-    category = report.batch_divergence->category;
-  } else if (report.thread_divergence) {
-    category = report.thread_divergence->category;
-  } else if (report.prefill_divergence) {
-    category = Category::kPrefillDecodeMismatch;  // tokens or (tier 2) logprobs
+  if (const std::optional<Divergence>& d = report.first_found()) {
+    // Prefill vs decode fails as such, whether tokens or (tier 2) logprobs differ.
+    category = &d == &report.prefill_divergence ? Category::kPrefillDecodeMismatch : d->category;
   } else if (report.env_mismatch_run >= 0) {
     category = Category::kEnvMismatch;
   }
@@ -537,7 +511,7 @@ void explain(Generator& model, const std::vector<Request>& requests, const Check
              const Comparison& comparison, Report& report) {
   const std::optional<Divergence>& d = report.first_found();
   if (!d || d->token_index < 0 || comparison.kind == Comparison::kNone) return;
-  if (const std::string why = internal::why_ops_are_hidden(model.info()); !why.empty()) {
+  if (const std::string why = model.info().capabilities.ops_unobservable; !why.empty()) {
     report.notes.push_back("the first differing op is not named: " + why);
     return;
   }

@@ -28,24 +28,18 @@ json settings_json(const CheckOptions& o, const std::vector<Prompt>& prompts,
                            {"text", prompts[i].has_ids ? json(nullptr) : json(prompts[i].text)},
                            {"input_token_ids", rows[i].input_token_ids}});
   }
-  return {{"tier", o.determinism.tier},
-          {"mode", to_string(o.determinism.mode)},
-          {"batch_size", o.batch_size},
-          {"seed", o.determinism.seed ? json(*o.determinism.seed) : json(nullptr)},
-          {"threads", o.determinism.threads},
-          {"decoding", internal::decoding_json(o.decoding)},
-          {"prompts", prompt_list}};
+  json settings = internal::determinism_json(o.determinism);
+  settings["batch_size"] = o.batch_size;
+  settings["decoding"] = internal::decoding_json(o.decoding);
+  settings["prompts"] = prompt_list;
+  return settings;
 }
 
 // The golden's settings applied to `o`; throws naming a field of the wrong type.
 void apply_settings(const json& s, const std::string& path, CheckOptions& o) {
   try {
-    o.determinism.tier = s.at("tier").get<int>();
+    internal::read_determinism_json(s, o.determinism);
     o.batch_size = s.at("batch_size").get<int>();
-    o.determinism.seed =
-        s.at("seed").is_null() ? std::nullopt : std::optional<uint64_t>(s.at("seed"));
-    o.determinism.threads = s.at("threads").get<int>();
-    if (s.contains("mode")) o.determinism.mode = mode_from_string(s["mode"].get<std::string>());
     o.decoding = internal::decoding_from_json(s.at("decoding"));
   } catch (const json::exception& e) {
     throw Error("golden '" + path + "' has bad settings: " + e.what());
@@ -82,7 +76,7 @@ std::vector<internal::Request> requests_of(const Trace& rows) {
 }
 
 bool observable(const Generator& model, const CheckOptions& o) {
-  return o.explain && internal::why_ops_are_hidden(model.info()).empty();
+  return o.explain && model.info().capabilities.ops_unobservable.empty();
 }
 
 // Each prompt's op fingerprints, its batches run again as they ran, with the

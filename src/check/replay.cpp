@@ -41,18 +41,7 @@ CheckOptions options_of(const json& replay) {
   o.needle_max_batch_size = replay.at("needle_max_batch_size").get<int>();
   o.preflight = replay.value("preflight", false);
   o.decoding = internal::decoding_from_json(replay.at("decoding"));
-  const json& d = replay.at("determinism");
-  o.determinism.tier = d.at("tier").get<int>();
-  o.determinism.mode = mode_from_string(d.at("mode").get<std::string>());
-  o.determinism.seed =
-      d.at("seed").is_null() ? std::nullopt : std::optional<uint64_t>(d.at("seed"));
-  o.determinism.threads = d.at("threads").get<int>();
-  o.determinism.warn_only = d.at("warn_only").get<bool>();
-  o.determinism.deterministic_algorithms = d.at("deterministic_algorithms").get<bool>();
-  o.determinism.allow_tf32 = d.at("allow_tf32").get<bool>();
-  // Added after the first packs: older ones kept libtorch's defaults.
-  o.determinism.cublas_split_k = d.value("cublas_split_k", true);
-  o.determinism.sdpa_backends = d.value("sdpa_backends", std::vector<std::string>{});
+  internal::read_determinism_json(replay.at("determinism"), o.determinism);
   return o;
 }
 

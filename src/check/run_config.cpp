@@ -43,6 +43,30 @@ GenerationConfig decoding_from_json(const json& d) {
   return c;
 }
 
+json determinism_json(const DeterminismOptions& d) {
+  return {{"tier", d.tier},
+          {"mode", to_string(d.mode)},
+          {"seed", d.seed ? json(*d.seed) : json(nullptr)},
+          {"threads", d.threads},
+          {"warn_only", d.warn_only},
+          {"deterministic_algorithms", d.deterministic_algorithms},
+          {"allow_tf32", d.allow_tf32},
+          {"cublas_split_k", d.cublas_split_k},
+          {"sdpa_backends", d.sdpa_backends}};
+}
+
+void read_determinism_json(const json& j, DeterminismOptions& d) {
+  d.tier = j.at("tier").get<int>();
+  d.seed = j.at("seed").is_null() ? std::nullopt : std::optional<uint64_t>(j.at("seed"));
+  d.threads = j.at("threads").get<int>();
+  if (j.contains("mode")) d.mode = mode_from_string(j["mode"].get<std::string>());
+  d.warn_only = j.value("warn_only", d.warn_only);
+  d.deterministic_algorithms = j.value("deterministic_algorithms", d.deterministic_algorithms);
+  d.allow_tf32 = j.value("allow_tf32", d.allow_tf32);
+  d.cublas_split_k = j.value("cublas_split_k", d.cublas_split_k);
+  d.sdpa_backends = j.value("sdpa_backends", d.sdpa_backends);
+}
+
 json replay_json(const CheckOptions& o, const std::vector<int>& extra_sizes,
                  const std::vector<Request>& requests) {
   const DeterminismOptions& d = o.determinism;
@@ -84,16 +108,7 @@ json replay_json(const CheckOptions& o, const std::vector<int>& extra_sizes,
           {"needle_max_batch_size", o.needle_max_batch_size},
           {"preflight", o.preflight},
           {"decoding", decoding_json(o.decoding)},
-          {"determinism",
-           {{"tier", d.tier},
-            {"mode", to_string(d.mode)},
-            {"seed", d.seed ? json(*d.seed) : json(nullptr)},
-            {"threads", d.threads},
-            {"warn_only", d.warn_only},
-            {"deterministic_algorithms", d.deterministic_algorithms},
-            {"allow_tf32", d.allow_tf32},
-            {"cublas_split_k", d.cublas_split_k},
-            {"sdpa_backends", d.sdpa_backends}}},
+          {"determinism", determinism_json(o.determinism)},
           {"batch_composition", composition}};
 }
 

@@ -21,6 +21,14 @@ nlohmann::json model_files_json(const std::vector<ModelFile>& files);
 nlohmann::json decoding_json(const GenerationConfig& decoding);
 GenerationConfig decoding_from_json(const nlohmann::json& decoding);
 
+// Every determinism option as one JSON object: run_config.json's
+// replay.determinism and a golden's settings (beside its batch size, decoding
+// and prompts) both write this layout. Reading it back overwrites the options
+// a file has and leaves the others (older files lack the newer ones); tier,
+// seed and threads are required (throws nlohmann's exceptions).
+nlohmann::json determinism_json(const DeterminismOptions& determinism);
+void read_determinism_json(const nlohmann::json& json, DeterminismOptions& into);
+
 // run_config.json's "replay" object: what `detllm replay` needs beyond the
 // schema's fields to run a check again as it ran — runs, batch sizes, needle
 // trials, every determinism option, and the batch composition (per phase,

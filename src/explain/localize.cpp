@@ -320,14 +320,6 @@ Localization localize_against(Generator& model, const LocalizationSide& side,
   return result;
 }
 
-std::string why_ops_are_hidden(const ModelInfo& info) {
-  if (info.backend == "callable") return "a callable model's ops are its own";
-  if (info.backend == "aoti") {
-    return "an AOTInductor package runs compiled kernels, which the op recorder cannot see into";
-  }
-  return "";
-}
-
 void Localization::add_to(Report& report) const {
   report.first_divergent_op = op;
   report.layer_drift = layer_drift;

@@ -37,12 +37,6 @@ struct Localization {
   void add_to(Report& report) const;
 };
 
-// Why the op recorder cannot name the first differing op of a model with
-// `info`, or "" when it can: a callable's ops are its own; an AOTInductor
-// package runs compiled kernels the recorder cannot see into (it would see only
-// their extern calls into ATen, and name the wrong op).
-std::string why_ops_are_hidden(const ModelInfo& info);
-
 // Runs the model on each side with an OpRecorder, generating
 // `config.max_new_tokens` tokens (up to the divergent one), and compares.
 Localization localize(Generator& model, const LocalizationSide& left, const LocalizationSide& right,

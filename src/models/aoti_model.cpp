@@ -69,6 +69,9 @@ class AotiModel final : public internal::WholeSequenceModel {
                   " input tensors; expected forward(input_ids, attention_mask) -> logits");
     }
     info_.file_sha256 = internal::sha256_file(path);
+    // It would see only the kernels' extern calls into ATen, and name the wrong op.
+    info_.capabilities.ops_unobservable =
+        "an AOTInductor package runs compiled kernels, which the op recorder cannot see into";
   }
 
  private:

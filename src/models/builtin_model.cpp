@@ -13,109 +13,155 @@ namespace detllm {
 
 namespace internal {
 
+namespace {
+
+// The sizes a config gives its parameters.
+struct Dims {
+  int64_t C, I, H, D, KV, V, P;  // width, MLP, heads, head size, KV heads, vocab, positions
+  bool qkv_bias, o_bias;         // Llama architecture: attention biases
+};
+Dims dims_of(const BuiltinConfig& c) {
+  const int64_t C = c.n_embd, H = c.n_head;
+  return {C,
+          c.n_inner > 0 ? c.n_inner : 4 * C,
+          H,
+          c.head_dim > 0 ? c.head_dim : C / std::max<int64_t>(H, 1),
+          c.n_kv_head > 0 ? c.n_kv_head : H,
+          c.vocab_size,
+          c.n_positions,
+          c.attention_bias,
+          c.attention_output_bias};
+}
+
+// Every parameter of an architecture, declared once: its checkpoint name (a
+// block's after "h.<i>." or "model.layers.<i>."), where it lives, and its shape
+// for a config ({}: the config has none). named() and empty_like() walk these.
+using Shape = std::vector<int64_t> (*)(const Dims&);
+struct TopWeight {
+  const char* name;
+  at::Tensor BuiltinWeights::*member;
+  Shape shape;
+};
+struct BlockWeight {
+  const char* name;
+  at::Tensor BuiltinWeights::Block::*member;
+  Shape shape;
+};
+struct Architecture {
+  const char* block_prefix;
+  std::vector<TopWeight> before;  // the blocks
+  std::vector<BlockWeight> block;
+  std::vector<TopWeight> after;
+};
+
+using W = BuiltinWeights;
+using B = BuiltinWeights::Block;
+const Architecture& architecture(bool llama) {
+  // GPT-2's Conv1D weights are [in, out]; Llama's Linear weights [out, in].
+  static const Architecture gpt2 = {
+      "h.",
+      {{"wte.weight", &W::wte, [](const Dims& d) -> std::vector<int64_t> { return {d.V, d.C}; }},
+       {"wpe.weight", &W::wpe, [](const Dims& d) -> std::vector<int64_t> { return {d.P, d.C}; }}},
+      {{"ln_1.weight", &B::ln_1_weight, [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+       {"ln_1.bias", &B::ln_1_bias, [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+       {"attn.c_attn.weight", &B::attn_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.C, 3 * d.C}; }},
+       {"attn.c_attn.bias", &B::attn_bias,
+        [](const Dims& d) -> std::vector<int64_t> { return {3 * d.C}; }},
+       {"attn.c_proj.weight", &B::attn_proj_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.C, d.C}; }},
+       {"attn.c_proj.bias", &B::attn_proj_bias,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+       {"ln_2.weight", &B::ln_2_weight, [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+       {"ln_2.bias", &B::ln_2_bias, [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+       {"mlp.c_fc.weight", &B::fc_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.C, d.I}; }},
+       {"mlp.c_fc.bias", &B::fc_bias, [](const Dims& d) -> std::vector<int64_t> { return {d.I}; }},
+       {"mlp.c_proj.weight", &B::mlp_proj_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.I, d.C}; }},
+       {"mlp.c_proj.bias", &B::mlp_proj_bias,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }}},
+      {{"ln_f.weight", &W::ln_f_weight, [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+       {"ln_f.bias", &W::ln_f_bias, [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }}},
+  };
+  static const Architecture llama_architecture = {
+      "model.layers.",
+      {{"model.embed_tokens.weight", &W::wte,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.V, d.C}; }}},
+      {{"input_layernorm.weight", &B::ln_1_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+       {"self_attn.q_proj.weight", &B::q_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.H * d.D, d.C}; }},
+       {"self_attn.q_proj.bias", &B::q_bias,
+        [](const Dims& d) -> std::vector<int64_t> {
+          return d.qkv_bias ? std::vector<int64_t>{d.H * d.D} : std::vector<int64_t>{};
+        }},
+       {"self_attn.k_proj.weight", &B::k_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.KV * d.D, d.C}; }},
+       {"self_attn.k_proj.bias", &B::k_bias,
+        [](const Dims& d) -> std::vector<int64_t> {
+          return d.qkv_bias ? std::vector<int64_t>{d.KV * d.D} : std::vector<int64_t>{};
+        }},
+       {"self_attn.v_proj.weight", &B::v_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.KV * d.D, d.C}; }},
+       {"self_attn.v_proj.bias", &B::v_bias,
+        [](const Dims& d) -> std::vector<int64_t> {
+          return d.qkv_bias ? std::vector<int64_t>{d.KV * d.D} : std::vector<int64_t>{};
+        }},
+       {"self_attn.o_proj.weight", &B::attn_proj_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.C, d.H * d.D}; }},
+       {"self_attn.o_proj.bias", &B::attn_proj_bias,
+        [](const Dims& d) -> std::vector<int64_t> {
+          return d.o_bias ? std::vector<int64_t>{d.C} : std::vector<int64_t>{};
+        }},
+       {"post_attention_layernorm.weight", &B::ln_2_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+       {"mlp.gate_proj.weight", &B::gate_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.I, d.C}; }},
+       {"mlp.up_proj.weight", &B::up_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.I, d.C}; }},
+       {"mlp.down_proj.weight", &B::down_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.C, d.I}; }}},
+      {{"model.norm.weight", &W::ln_f_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }}},
+  };
+  return llama ? llama_architecture : gpt2;
+}
+
+}  // namespace
+
 std::vector<std::pair<std::string, at::Tensor*>> BuiltinWeights::named() {
   std::vector<std::pair<std::string, at::Tensor*>> out;
   const auto add = [&](std::string name, at::Tensor& tensor) {
     if (tensor.defined()) out.emplace_back(std::move(name), &tensor);
   };
-  if (llama) {
-    add("model.embed_tokens.weight", wte);
-    for (size_t i = 0; i < blocks.size(); ++i) {
-      const std::string p = "model.layers." + std::to_string(i) + ".";
-      Block& b = blocks[i];
-      add(p + "input_layernorm.weight", b.ln_1_weight);
-      add(p + "self_attn.q_proj.weight", b.q_weight);
-      add(p + "self_attn.q_proj.bias", b.q_bias);
-      add(p + "self_attn.k_proj.weight", b.k_weight);
-      add(p + "self_attn.k_proj.bias", b.k_bias);
-      add(p + "self_attn.v_proj.weight", b.v_weight);
-      add(p + "self_attn.v_proj.bias", b.v_bias);
-      add(p + "self_attn.o_proj.weight", b.attn_proj_weight);
-      add(p + "self_attn.o_proj.bias", b.attn_proj_bias);
-      add(p + "post_attention_layernorm.weight", b.ln_2_weight);
-      add(p + "mlp.gate_proj.weight", b.gate_weight);
-      add(p + "mlp.up_proj.weight", b.up_weight);
-      add(p + "mlp.down_proj.weight", b.down_weight);
-    }
-    add("model.norm.weight", ln_f_weight);
-    add("lm_head.weight", lm_head);
-    return out;
-  }
-  add("wte.weight", wte);
-  add("wpe.weight", wpe);
+  const Architecture& a = architecture(llama);
+  for (const TopWeight& w : a.before) add(w.name, this->*w.member);
   for (size_t i = 0; i < blocks.size(); ++i) {
-    const std::string p = "h." + std::to_string(i) + ".";
-    Block& b = blocks[i];
-    add(p + "ln_1.weight", b.ln_1_weight);
-    add(p + "ln_1.bias", b.ln_1_bias);
-    add(p + "attn.c_attn.weight", b.attn_weight);
-    add(p + "attn.c_attn.bias", b.attn_bias);
-    add(p + "attn.c_proj.weight", b.attn_proj_weight);
-    add(p + "attn.c_proj.bias", b.attn_proj_bias);
-    add(p + "ln_2.weight", b.ln_2_weight);
-    add(p + "ln_2.bias", b.ln_2_bias);
-    add(p + "mlp.c_fc.weight", b.fc_weight);
-    add(p + "mlp.c_fc.bias", b.fc_bias);
-    add(p + "mlp.c_proj.weight", b.mlp_proj_weight);
-    add(p + "mlp.c_proj.bias", b.mlp_proj_bias);
+    const std::string prefix = a.block_prefix + std::to_string(i) + ".";
+    for (const BlockWeight& w : a.block) add(prefix + w.name, blocks[i].*w.member);
   }
-  add("ln_f.weight", ln_f_weight);
-  add("ln_f.bias", ln_f_bias);
+  for (const TopWeight& w : a.after) add(w.name, this->*w.member);
   add("lm_head.weight", lm_head);
   return out;
 }
 
 BuiltinWeights BuiltinWeights::empty_like(const BuiltinConfig& c) {
-  auto e = [](at::IntArrayRef sizes) { return at::empty(sizes, at::kFloat); };
-  const int64_t C = c.n_embd;
-  const int64_t I = c.n_inner > 0 ? c.n_inner : 4 * C;
+  const Dims d = dims_of(c);
+  const auto fill = [&](at::Tensor& tensor, Shape shape) {
+    const std::vector<int64_t> sizes = shape(d);
+    if (!sizes.empty()) tensor = at::empty(sizes, at::kFloat);
+  };
   BuiltinWeights w;
-  w.wte = e({c.vocab_size, C});
-  w.ln_f_weight = e({C});
-  if (!c.tie_word_embeddings) w.lm_head = e({c.vocab_size, C});
-  if (c.is_llama_architecture()) {
-    w.llama = true;
-    const int64_t H = c.n_head, D = c.head_dim > 0 ? c.head_dim : C / std::max<int64_t>(H, 1);
-    const int64_t KV = c.n_kv_head > 0 ? c.n_kv_head : H;
-    for (int64_t i = 0; i < c.n_layer; ++i) {
-      BuiltinWeights::Block b;
-      b.ln_1_weight = e({C});
-      b.q_weight = e({H * D, C});
-      b.k_weight = e({KV * D, C});
-      b.v_weight = e({KV * D, C});
-      if (c.attention_bias) {
-        b.q_bias = e({H * D});
-        b.k_bias = e({KV * D});
-        b.v_bias = e({KV * D});
-      }
-      b.attn_proj_weight = e({C, H * D});
-      if (c.attention_output_bias) b.attn_proj_bias = e({C});
-      b.ln_2_weight = e({C});
-      b.gate_weight = e({I, C});
-      b.up_weight = e({I, C});
-      b.down_weight = e({C, I});
-      w.blocks.push_back(std::move(b));
-    }
-    return w;
+  w.llama = c.is_llama_architecture();
+  const Architecture& a = architecture(w.llama);
+  for (const TopWeight& top : a.before) fill(w.*top.member, top.shape);
+  w.blocks.resize(static_cast<size_t>(c.n_layer));
+  for (Block& b : w.blocks) {
+    for (const BlockWeight& weight : a.block) fill(b.*weight.member, weight.shape);
   }
-  w.wpe = e({c.n_positions, C});
-  w.ln_f_bias = e({C});
-  for (int64_t i = 0; i < c.n_layer; ++i) {
-    BuiltinWeights::Block b;
-    b.ln_1_weight = e({C});
-    b.ln_1_bias = e({C});
-    b.attn_weight = e({C, 3 * C});
-    b.attn_bias = e({3 * C});
-    b.attn_proj_weight = e({C, C});
-    b.attn_proj_bias = e({C});
-    b.ln_2_weight = e({C});
-    b.ln_2_bias = e({C});
-    b.fc_weight = e({C, I});
-    b.fc_bias = e({I});
-    b.mlp_proj_weight = e({I, C});
-    b.mlp_proj_bias = e({C});
-    w.blocks.push_back(std::move(b));
-  }
+  for (const TopWeight& top : a.after) fill(w.*top.member, top.shape);
+  if (!c.tie_word_embeddings) w.lm_head = at::empty({c.vocab_size, c.n_embd}, at::kFloat);
   return w;
 }
 

@@ -19,6 +19,9 @@ class CallableModel final : public Generator {
     if (!tokenizer_) throw Error("make_callable_model: the tokenizer is null");
     if (info_.backend.empty()) info_.backend = "callable";
     if (info_.name.empty()) info_.name = "callable";
+    if (info_.capabilities.ops_unobservable.empty()) {
+      info_.capabilities.ops_unobservable = "a callable model's ops are its own";
+    }
   }
   ModelInfo info() const override { return info_; }
   const Tokenizer& tokenizer() const override { return *tokenizer_; }
