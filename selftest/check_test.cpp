@@ -376,9 +376,8 @@ TEST_P(FlipsAControl, BetweenRunsIsAnEnvironmentMismatch) {
   EXPECT_EQ(result.report.category, Category::kEnvMismatch) << render_text(result.report);
   EXPECT_EQ(result.report.env_mismatch_run, 1);
   EXPECT_THAT(result.report.env_differences, Contains("torch.runtime." + control));
-  EXPECT_THAT(render_text(result.report),
-              AllOf(HasSubstr("environment changed before run 1: "),
-                    HasSubstr("torch.runtime." + control)));
+  EXPECT_THAT(render_text(result.report), AllOf(HasSubstr("environment changed before run 1: "),
+                                                HasSubstr("torch.runtime." + control)));
 }
 INSTANTIATE_TEST_SUITE_P(Controls, FlipsAControl,
                          ::testing::Values("float32_matmul_precision",

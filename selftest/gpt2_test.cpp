@@ -13,11 +13,11 @@
 
 #include "artifacts/json_io.h"
 #include "artifacts/sha256.h"
+#include "checkpoint/safetensors.h"
 #include "detllm_test/check.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
 #include "hf/pretokenizer.h"
-#include "checkpoint/safetensors.h"
 #include "reference_check.h"
 #include "test_models.h"
 

@@ -9,8 +9,8 @@
 #include <random>
 
 #include "artifacts/file_util.h"
-#include "hf/hf_config.h"
 #include "checkpoint/safetensors.h"
+#include "hf/hf_config.h"
 
 namespace detllm::testing {
 namespace {

@@ -26,8 +26,8 @@ std::shared_ptr<const Tokenizer> load_gpt2_tokenizer(const std::string& director
 // byte fallback, as Llama 2, Mistral and TinyLlama ship it), else
 // vocab.json + merges.txt (GPT-2); a tokenizer.model alone is refused. Added
 // and special tokens are matched first; encode() adds what the file's
-// post-processor adds (Llama's BOS token); decode() runs the file's decoder. Its id is the kind and 16 hex
-// digits of the SHA-256 of the files read. See docs/models.md.
+// post-processor adds (Llama's BOS token); decode() runs the file's decoder. Its id is the kind and
+// 16 hex digits of the SHA-256 of the files read. See docs/models.md.
 std::shared_ptr<const Tokenizer> load_hf_tokenizer(const std::string& directory);
 
 }  // namespace detllm

@@ -98,8 +98,8 @@ struct Report {
 // this order first_found() takes them and the findings print them.
 struct DivergenceKind {
   std::optional<Divergence> Report::*member;
-  const char* key;    // "batch_divergence"
-  Category category;  // kBatchVariance
+  const char* key;      // "batch_divergence"
+  Category category;    // kBatchVariance
   const char* between;  // "between batch sizes"
 };
 const std::vector<DivergenceKind>& divergence_kinds();

@@ -3,16 +3,16 @@
 // fail on the real bugs, the engine agrees on the same weights, and bad
 // packages are refused in one line. Skips, saying why, on a libtorch without
 // AOTIModelPackageLoader (Debian's 1.13) or without the pinned environment.
+#include <ATen/Context.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
-#include <ATen/Context.h>
 #include <torch/version.h>
 
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "detllm_test/detllm_test.h"
@@ -27,7 +27,7 @@ namespace {
 using ::testing::HasSubstr;
 
 const std::vector<Prompt> kPrompts = {"The capital of France is", "Choose one: A or B.",
-                                           "def f(n):", "Ein Wort"};
+                                      "def f(n):", "Ein Wort"};
 
 std::string fixture(const std::string& name) { return std::string(DETLLM_AOTI_DIR) + "/" + name; }
 
@@ -151,7 +151,8 @@ TEST_P(AotiAgainstTheEngine, ScoresEverySequenceAsTheEngineDoes) {
     }
   }
 }
-INSTANTIATE_TEST_SUITE_P(Families, AotiAgainstTheEngine, ::testing::Values("gpt2", "llama", "qwen2"));
+INSTANTIATE_TEST_SUITE_P(Families, AotiAgainstTheEngine,
+                         ::testing::Values("gpt2", "llama", "qwen2"));
 
 // TorchScript keeps working on 2.x: transformers' Llama traced at batch 2 and 8
 // tokens serves other shapes, and scores as the package with the same weights.
@@ -181,8 +182,9 @@ TEST_F(AotiTest, AStaticShapePackageAskedForAnotherShapeSaysSo) {
 }
 
 TEST_F(AotiTest, APackageWhoseInputsAreNotIdsAndMaskIsRefused) {
-  EXPECT_ERROR_MENTIONS(load_model(fixture("ids_only.pt2")),
-                        "its model takes 1 input tensors; expected forward(input_ids, attention_mask)");
+  EXPECT_ERROR_MENTIONS(
+      load_model(fixture("ids_only.pt2")),
+      "its model takes 1 input tensors; expected forward(input_ids, attention_mask)");
 }
 
 TEST_F(AotiTest, CorruptAndMissingPackagesAreRefused) {

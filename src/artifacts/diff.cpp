@@ -17,7 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-
 bool bitwise_equal(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 std::optional<double> value_at(const std::vector<double>& values, int i) {

@@ -216,10 +216,10 @@ bool TraceReader::next(TraceRow& row) {
   // LineReader leaves kPadding readable bytes after the line, as simdjson needs.
   if (auto error = impl_->parser.parse(line.data(), line.size(), /*realloc_if_needed=*/false)
                        .get(document)) {
-    throw Error(impl_->lines.where() +
-                (unterminated ? " is truncated (no complete JSON object): "
-                              : " is not valid JSON: ") +
-                simdjson::error_message(error));
+    throw Error(
+        impl_->lines.where() +
+        (unterminated ? " is truncated (no complete JSON object): " : " is not valid JSON: ") +
+        simdjson::error_message(error));
   }
   try {
     read_row(document, row);

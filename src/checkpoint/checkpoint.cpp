@@ -8,10 +8,10 @@
 
 #include "artifacts/json_io.h"
 #include "artifacts/sha256.h"
+#include "checkpoint/safetensors.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
 #include "hf/hf_config.h"
-#include "checkpoint/safetensors.h"
 #include "hf/tokenizer_files.h"
 #include "models/builtin_model.h"
 #include "models/decoding.h"

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
     CLI::App* command = app.add_subcommand(name, what);
     command->prefix_command();
     command->fallthrough(false);  // every argument, -q included, goes on to detllm-torch
-    command->set_help_flag();  // `detllm run --help` is detllm-torch's
+    command->set_help_flag();     // `detllm run --help` is detllm-torch's
   }
   add_diff_command(app, flags, status);
   add_report_command(app, flags, status);

@@ -78,7 +78,8 @@ std::string reduction_problem(const std::string&, const std::string& effective,
   if (is_on(effective)) return "effective on";
   if (effective == wanted) return "";
   if (!kHasSplitKOption) {
-    return "libtorch " TORCH_VERSION " cannot disallow cuBLAS split-K (2.x's CuBLASReductionOption can)";
+    return "libtorch " TORCH_VERSION
+           " cannot disallow cuBLAS split-K (2.x's CuBLASReductionOption can)";
   }
   return "effective " + effective;
 }
@@ -126,8 +127,8 @@ void add_precision_controls(std::vector<Control>& table) {
                                                       "float32 precision of CUDA matmuls"));
   table.push_back(fp32_precision<B::CUDA, Op::CONV>("fp32_precision_cuda_conv",
                                                     "float32 precision of cuDNN convolutions"));
-  table.push_back(
-      fp32_precision<B::CUDA, Op::RNN>("fp32_precision_cuda_rnn", "float32 precision of cuDNN RNNs"));
+  table.push_back(fp32_precision<B::CUDA, Op::RNN>("fp32_precision_cuda_rnn",
+                                                   "float32 precision of cuDNN RNNs"));
   table.push_back(fp32_precision<B::MKLDNN, Op::MATMUL>(
       "fp32_precision_mkldnn_matmul", "float32 precision of oneDNN (CPU) matmuls"));
   table.push_back(fp32_precision<B::MKLDNN, Op::CONV>(
@@ -184,10 +185,10 @@ std::string tf32_override_problem(const std::string&, const std::string& effecti
 // Each exists exactly where libtorch's at::Context declares it: the compiler is
 // asked (a detection trait per getter), not a version number, so a libtorch
 // between the ones we build against gets every switch it has.
-#define DETLLM_CONTEXT_HAS(trait, getter)                                                       \
-  template <typename C, typename = void>                                                        \
-  struct trait : std::false_type {};                                                            \
-  template <typename C>                                                                         \
+#define DETLLM_CONTEXT_HAS(trait, getter) \
+  template <typename C, typename = void>  \
+  struct trait : std::false_type {};      \
+  template <typename C>                   \
   struct trait<C, std::void_t<decltype(std::declval<const C&>().getter())>> : std::true_type {}
 DETLLM_CONTEXT_HAS(HasFillUninitializedMemory, deterministicFillUninitializedMemory);
 DETLLM_CONTEXT_HAS(HasDeterministicMkldnn, deterministicMkldnn);
@@ -229,19 +230,19 @@ std::string wanted_sdpa(const DeterminismOptions& o) {
 // disallowing it holds.
 template <size_t backend>
 Control missing_sdpa(const char* name, bool cuda_only) {
-  return {name,
-          "torch",
-          cuda_only,
-          [] { return std::string("absent"); },
-          nullptr,
-          wanted_sdpa<backend>,
-          [](const std::string&, const std::string&, const std::string& wanted,
-             bool) -> std::string {
-            return wanted == "on" ? std::string("libtorch " TORCH_VERSION " has no switch for the ") +
-                                        kSdpaBackends[backend] + " attention backend"
-                                  : "";
-          },
-          "libtorch " TORCH_VERSION " has no switch for this attention backend"};
+  return {
+      name,
+      "torch",
+      cuda_only,
+      [] { return std::string("absent"); },
+      nullptr,
+      wanted_sdpa<backend>,
+      [](const std::string&, const std::string&, const std::string& wanted, bool) -> std::string {
+        return wanted == "on" ? std::string("libtorch " TORCH_VERSION " has no switch for the ") +
+                                    kSdpaBackends[backend] + " attention backend"
+                              : "";
+      },
+      "libtorch " TORCH_VERSION " has no switch for this attention backend"};
 }
 
 template <typename C>
@@ -277,7 +278,8 @@ void add_2x_switches(std::vector<Control>& table) {
   // Flash attention has a CPU kernel too; memory-efficient and cuDNN are CUDA's.
   if constexpr (HasMathSdp<C>::value) {
     table.push_back(context_switch<&C::userEnabledMathSDP, &C::setSDPUseMath>(
-        "sdpa_math", false, wanted_sdpa<0>, "scaled_dot_product_attention may use the math kernel"));
+        "sdpa_math", false, wanted_sdpa<0>,
+        "scaled_dot_product_attention may use the math kernel"));
   } else {
     table.push_back(missing_sdpa<0>("sdpa_math", false));
   }
@@ -306,41 +308,41 @@ void add_2x_switches(std::vector<Control>& table) {
 
 std::vector<Control> make_controls() {
   std::vector<Control> table = {
-    {"CUBLAS_WORKSPACE_CONFIG", "env", true, [] { return env_value("CUBLAS_WORKSPACE_CONFIG"); },
-     [](const std::string& v) { set_env("CUBLAS_WORKSPACE_CONFIG", v); },
-     [](const DeterminismOptions&) { return std::string(kCublasWorkspaceValue); },
-     [](const std::string& previous, const std::string& effective, const std::string& wanted,
-        bool on_cuda) -> std::string {
-       if (effective != wanted) return "effective " + effective;
-       if (on_cuda && previous != wanted && cuda_already_initialised()) {
-         return "CUDA was initialised before it was set: cuBLAS handles created earlier ignore "
-                "it; call detllm::prepare_process_environment() first thing in main()";
-       }
-       return "";
-     },
-     "cuBLAS workspace of fixed size, so its reductions are deterministic"},
-    {"deterministic_algorithms", "torch", false,
-     [] {
-       const at::Context& c = context();
-       return c.deterministicAlgorithms()
-                  ? std::string(c.deterministicAlgorithmsWarnOnly() ? "on (warn only)" : "on")
-                  : std::string("off");
-     },
-     [](const std::string& v) {
-       context().setDeterministicAlgorithms(is_on(v), v == "on (warn only)");
-     },
-     [](const DeterminismOptions& o) {
-       return std::string(!o.deterministic_algorithms ? "off"
-                          : o.warn_only               ? "on (warn only)"
-                                                      : "on");
-     },
-     nullptr, "an op without a deterministic kernel then throws, naming itself"},
-    {"cudnn_deterministic", "torch", true, [] { return on_off(context().deterministicCuDNN()); },
-     [](const std::string& v) { context().setDeterministicCuDNN(v == "on"); }, want_on, nullptr,
-     "cuDNN picks deterministic kernels"},
-    {"cudnn_benchmark", "torch", true, [] { return on_off(context().benchmarkCuDNN()); },
-     [](const std::string& v) { context().setBenchmarkCuDNN(v == "on"); }, want_off, nullptr,
-     "no timing-based kernel choice"},
+      {"CUBLAS_WORKSPACE_CONFIG", "env", true, [] { return env_value("CUBLAS_WORKSPACE_CONFIG"); },
+       [](const std::string& v) { set_env("CUBLAS_WORKSPACE_CONFIG", v); },
+       [](const DeterminismOptions&) { return std::string(kCublasWorkspaceValue); },
+       [](const std::string& previous, const std::string& effective, const std::string& wanted,
+          bool on_cuda) -> std::string {
+         if (effective != wanted) return "effective " + effective;
+         if (on_cuda && previous != wanted && cuda_already_initialised()) {
+           return "CUDA was initialised before it was set: cuBLAS handles created earlier ignore "
+                  "it; call detllm::prepare_process_environment() first thing in main()";
+         }
+         return "";
+       },
+       "cuBLAS workspace of fixed size, so its reductions are deterministic"},
+      {"deterministic_algorithms", "torch", false,
+       [] {
+         const at::Context& c = context();
+         return c.deterministicAlgorithms()
+                    ? std::string(c.deterministicAlgorithmsWarnOnly() ? "on (warn only)" : "on")
+                    : std::string("off");
+       },
+       [](const std::string& v) {
+         context().setDeterministicAlgorithms(is_on(v), v == "on (warn only)");
+       },
+       [](const DeterminismOptions& o) {
+         return std::string(!o.deterministic_algorithms ? "off"
+                            : o.warn_only               ? "on (warn only)"
+                                                        : "on");
+       },
+       nullptr, "an op without a deterministic kernel then throws, naming itself"},
+      {"cudnn_deterministic", "torch", true, [] { return on_off(context().deterministicCuDNN()); },
+       [](const std::string& v) { context().setDeterministicCuDNN(v == "on"); }, want_on, nullptr,
+       "cuDNN picks deterministic kernels"},
+      {"cudnn_benchmark", "torch", true, [] { return on_off(context().benchmarkCuDNN()); },
+       [](const std::string& v) { context().setBenchmarkCuDNN(v == "on"); }, want_off, nullptr,
+       "no timing-based kernel choice"},
   };
   add_precision_controls(table);
   table.push_back(
@@ -351,17 +353,18 @@ std::vector<Control> make_controls() {
          return effective == kUnset || effective == "0" ? "" : "NVIDIA_TF32_OVERRIDE=" + effective;
        },
        "NVIDIA_TF32_OVERRIDE=0 forces TF32 off in every NVIDIA library"});
-  table.push_back(
-      {"TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "env", true,
-       [] { return env_value("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"); }, nullptr,
-       [](const DeterminismOptions& o) { return std::string(o.allow_tf32 ? "any" : "(unset) or 0"); },
-       tf32_override_problem, "1 turns TF32 on in cuBLAS (1.13: whatever the switch says)"});
+  table.push_back({"TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "env", true,
+                   [] { return env_value("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"); }, nullptr,
+                   [](const DeterminismOptions& o) {
+                     return std::string(o.allow_tf32 ? "any" : "(unset) or 0");
+                   },
+                   tf32_override_problem,
+                   "1 turns TF32 on in cuBLAS (1.13: whatever the switch says)"});
   table.push_back({"fp16_reduced_precision_reduction", "torch", true,
                    [] { return reduction_name(context().allowFP16ReductionCuBLAS()); },
                    [](const std::string& v) {
-                     set_reduction<Fp16Reduction>(v, [](auto... allow) {
-                       context().setAllowFP16ReductionCuBLAS(allow...);
-                     });
+                     set_reduction<Fp16Reduction>(
+                         v, [](auto... allow) { context().setAllowFP16ReductionCuBLAS(allow...); });
                    },
                    wanted_reduction, reduction_problem,
                    "float16 GEMMs reduce in float32 in cuBLAS; \"no split-K\": nor split their "
@@ -372,27 +375,25 @@ std::vector<Control> make_controls() {
                    [](const std::string& v) {
                      using Bf16Reduction =
                          decltype(std::declval<at::Context&>().allowBF16ReductionCuBLAS());
-                     set_reduction<Bf16Reduction>(v, [](auto... allow) {
-                       context().setAllowBF16ReductionCuBLAS(allow...);
-                     });
+                     set_reduction<Bf16Reduction>(
+                         v, [](auto... allow) { context().setAllowBF16ReductionCuBLAS(allow...); });
                    },
                    wanted_reduction, reduction_problem,
                    "bfloat16 GEMMs reduce in float32 in cuBLAS; \"no split-K\" as for float16"});
 #else
-  table.push_back({"bf16_reduced_precision_reduction", "torch", true,
-                   [] { return std::string("unavailable"); }, nullptr,
-                   [](const DeterminismOptions&) { return std::string(); }, nullptr,
-                   "libtorch " TORCH_VERSION
-                   " has no switch for it: bfloat16 cuBLAS reductions may round"});
+  table.push_back(
+      {"bf16_reduced_precision_reduction", "torch", true, [] { return std::string("unavailable"); },
+       nullptr, [](const DeterminismOptions&) { return std::string(); }, nullptr,
+       "libtorch " TORCH_VERSION " has no switch for it: bfloat16 cuBLAS reductions may round"});
 #endif
   add_2x_switches<at::Context>(table);
-  table.push_back(
-      {"threads", "torch", false, [] { return std::to_string(at::get_num_threads()); },
-       [](const std::string& v) { at::set_num_threads(std::stoi(v)); },
-       [](const DeterminismOptions& o) {
-         return o.threads > 0 ? std::to_string(o.threads) : std::string();
-       },
-       nullptr, "intra-op CPU threads: reductions can round differently with another count"});
+  table.push_back({"threads", "torch", false, [] { return std::to_string(at::get_num_threads()); },
+                   [](const std::string& v) { at::set_num_threads(std::stoi(v)); },
+                   [](const DeterminismOptions& o) {
+                     return o.threads > 0 ? std::to_string(o.threads) : std::string();
+                   },
+                   nullptr,
+                   "intra-op CPU threads: reductions can round differently with another count"});
   return table;
 }
 

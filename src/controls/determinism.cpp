@@ -52,9 +52,9 @@ std::string DeterminismRecord::summary() const {
     if (tf32 == "ieee" || tf32 == "none") tf32 = "off";
     if (tf32 == "tf32") tf32 = "on";
   }
-  return "deterministic_algorithms=" + value("deterministic_algorithms") + " tf32=" + tf32 + " " + kCublasWorkspaceVar + "=" +
-         value(kCublasWorkspaceVar) + " seed=" + (seed ? std::to_string(*seed) : "none") +
-         " threads=" + value("threads");
+  return "deterministic_algorithms=" + value("deterministic_algorithms") + " tf32=" + tf32 + " " +
+         kCublasWorkspaceVar + "=" + value(kCublasWorkspaceVar) +
+         " seed=" + (seed ? std::to_string(*seed) : "none") + " threads=" + value("threads");
 }
 
 json determinism_applied_json(const DeterminismRecord& record) {

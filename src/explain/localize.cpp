@@ -269,7 +269,8 @@ std::vector<std::vector<std::string>> op_fingerprints(Generator& model,
       std::string line;
       for (const OpRecord* op : pass) {
         if (!line.empty()) line += ' ';
-        line += fingerprint(op->output, static_cast<int64_t>(batch.size()), static_cast<int64_t>(row));
+        line +=
+            fingerprint(op->output, static_cast<int64_t>(batch.size()), static_cast<int64_t>(row));
       }
       out[row].push_back(std::move(line));
     }

@@ -4,6 +4,8 @@
 // first, then each remaining segment is normalized, pre-tokenized into pieces,
 // and each piece merged by the BPE model; the post-processor adds its tokens.
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include "detllm_test/hf_tokenizer.h"
+
 #include <pcre2.h>
 #include <utf8proc.h>
 
@@ -17,7 +19,6 @@
 #include "artifacts/json_io.h"
 #include "artifacts/sha256.h"
 #include "detllm_test/error.h"
-#include "detllm_test/hf_tokenizer.h"
 #include "hf/bpe.h"
 #include "hf/pretokenizer.h"
 #include "hf/token_decoder.h"

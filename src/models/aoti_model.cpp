@@ -60,7 +60,8 @@ class AotiModel final : public internal::WholeSequenceModel {
           device_.is_cuda() ? device_.index() : -1);
     } catch (const std::exception& e) {
       throw Error("cannot load AOTInductor package '" + path + "': " + first_line(e.what()) +
-                  " (a package compiled by another torch version fails to load like this)");
+                  " (a corrupt package, or one compiled by another torch version, fails to "
+                  "load like this)");
     }
     const std::vector<std::string> spec = loader_->get_call_spec();
     const size_t inputs = spec.empty() ? 0 : internal::call_spec_input_count(spec[0], named());
@@ -85,11 +86,13 @@ class AotiModel final : public internal::WholeSequenceModel {
     const std::string made_by = value("torch_version");
     if (!made_by.empty() && made_by.rfind(TORCH_VERSION, 0) != 0) {
       throw Error(named() + " was compiled by torch " + made_by + "; this libtorch is " +
-                  TORCH_VERSION ": a package runs only on the version that compiled it (export it again)");
+                  TORCH_VERSION
+                  ": a package runs only on the version that compiled it (export it again)");
     }
     const std::string device = value("AOTI_DEVICE_KEY");
     if (device == "cuda" && !at::hasCUDA()) {
-      throw Error(named() + " was compiled for CUDA, and this machine or libtorch has no CUDA device");
+      throw Error(named() +
+                  " was compiled for CUDA, and this machine or libtorch has no CUDA device");
     }
     if (!device.empty() && device != c10::DeviceTypeName(device_.type(), /*lower_case=*/true)) {
       throw Error(named() + " was compiled for " + device + "; ModelOptions::device asks for " +

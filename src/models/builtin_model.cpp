@@ -60,56 +60,83 @@ const Architecture& architecture(bool llama) {
   // GPT-2's Conv1D weights are [in, out]; Llama's Linear weights [out, in].
   static const Architecture gpt2 = {
       "h.",
-      {{"wte.weight", &W::wte, [](const Dims& d) -> std::vector<int64_t> { return {d.V, d.C}; }},
-       {"wpe.weight", &W::wpe, [](const Dims& d) -> std::vector<int64_t> { return {d.P, d.C}; }}},
-      {{"ln_1.weight", &B::ln_1_weight, [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+      {{"wte.weight", &W::wte,
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.V, d.C};
+        }},
+       {"wpe.weight", &W::wpe,
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.P, d.C};
+        }}},
+      {{"ln_1.weight", &B::ln_1_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
        {"ln_1.bias", &B::ln_1_bias, [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
        {"attn.c_attn.weight", &B::attn_weight,
-        [](const Dims& d) -> std::vector<int64_t> { return {d.C, 3 * d.C}; }},
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.C, 3 * d.C};
+        }},
        {"attn.c_attn.bias", &B::attn_bias,
         [](const Dims& d) -> std::vector<int64_t> { return {3 * d.C}; }},
        {"attn.c_proj.weight", &B::attn_proj_weight,
-        [](const Dims& d) -> std::vector<int64_t> { return {d.C, d.C}; }},
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.C, d.C};
+        }},
        {"attn.c_proj.bias", &B::attn_proj_bias,
         [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
-       {"ln_2.weight", &B::ln_2_weight, [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+       {"ln_2.weight", &B::ln_2_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
        {"ln_2.bias", &B::ln_2_bias, [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
        {"mlp.c_fc.weight", &B::fc_weight,
-        [](const Dims& d) -> std::vector<int64_t> { return {d.C, d.I}; }},
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.C, d.I};
+        }},
        {"mlp.c_fc.bias", &B::fc_bias, [](const Dims& d) -> std::vector<int64_t> { return {d.I}; }},
        {"mlp.c_proj.weight", &B::mlp_proj_weight,
-        [](const Dims& d) -> std::vector<int64_t> { return {d.I, d.C}; }},
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.I, d.C};
+        }},
        {"mlp.c_proj.bias", &B::mlp_proj_bias,
         [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }}},
-      {{"ln_f.weight", &W::ln_f_weight, [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+      {{"ln_f.weight", &W::ln_f_weight,
+        [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
        {"ln_f.bias", &W::ln_f_bias, [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }}},
   };
   static const Architecture llama_architecture = {
       "model.layers.",
       {{"model.embed_tokens.weight", &W::wte,
-        [](const Dims& d) -> std::vector<int64_t> { return {d.V, d.C}; }}},
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.V, d.C};
+        }}},
       {{"input_layernorm.weight", &B::ln_1_weight,
         [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
        {"self_attn.q_proj.weight", &B::q_weight,
-        [](const Dims& d) -> std::vector<int64_t> { return {d.H * d.D, d.C}; }},
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.H * d.D, d.C};
+        }},
        {"self_attn.q_proj.bias", &B::q_bias,
         [](const Dims& d) -> std::vector<int64_t> {
           return d.qkv_bias ? std::vector<int64_t>{d.H * d.D} : std::vector<int64_t>{};
         }},
        {"self_attn.k_proj.weight", &B::k_weight,
-        [](const Dims& d) -> std::vector<int64_t> { return {d.KV * d.D, d.C}; }},
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.KV * d.D, d.C};
+        }},
        {"self_attn.k_proj.bias", &B::k_bias,
         [](const Dims& d) -> std::vector<int64_t> {
           return d.qkv_bias ? std::vector<int64_t>{d.KV * d.D} : std::vector<int64_t>{};
         }},
        {"self_attn.v_proj.weight", &B::v_weight,
-        [](const Dims& d) -> std::vector<int64_t> { return {d.KV * d.D, d.C}; }},
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.KV * d.D, d.C};
+        }},
        {"self_attn.v_proj.bias", &B::v_bias,
         [](const Dims& d) -> std::vector<int64_t> {
           return d.qkv_bias ? std::vector<int64_t>{d.KV * d.D} : std::vector<int64_t>{};
         }},
        {"self_attn.o_proj.weight", &B::attn_proj_weight,
-        [](const Dims& d) -> std::vector<int64_t> { return {d.C, d.H * d.D}; }},
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.C, d.H * d.D};
+        }},
        {"self_attn.o_proj.bias", &B::attn_proj_bias,
         [](const Dims& d) -> std::vector<int64_t> {
           return d.o_bias ? std::vector<int64_t>{d.C} : std::vector<int64_t>{};
@@ -117,11 +144,17 @@ const Architecture& architecture(bool llama) {
        {"post_attention_layernorm.weight", &B::ln_2_weight,
         [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
        {"mlp.gate_proj.weight", &B::gate_weight,
-        [](const Dims& d) -> std::vector<int64_t> { return {d.I, d.C}; }},
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.I, d.C};
+        }},
        {"mlp.up_proj.weight", &B::up_weight,
-        [](const Dims& d) -> std::vector<int64_t> { return {d.I, d.C}; }},
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.I, d.C};
+        }},
        {"mlp.down_proj.weight", &B::down_weight,
-        [](const Dims& d) -> std::vector<int64_t> { return {d.C, d.I}; }}},
+        [](const Dims& d) -> std::vector<int64_t> {
+          return {d.C, d.I};
+        }}},
       {{"model.norm.weight", &W::ln_f_weight,
         [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }}},
   };

@@ -35,8 +35,9 @@ std::optional<SequenceScores> WholeSequenceModel::score(const TokenIds& sequence
   c10::InferenceMode no_autograd;
   const auto n = static_cast<int64_t>(sequence.size());
   ids_ = at::tensor(sequence, at::kLong).view({1, n}).to(device_);
-  return guarded(
-      [&] { return scores_from_logits(logits_of(at::ones_like(ids_))[0], sequence, prompt_length); });
+  return guarded([&] {
+    return scores_from_logits(logits_of(at::ones_like(ids_))[0], sequence, prompt_length);
+  });
 }
 
 std::vector<Generation> WholeSequenceModel::generate(const std::vector<TokenIds>& batch,
