@@ -1,3 +1,5 @@
+// Counts the input tensors of an AOTInductor package's call spec, the JSON
+// pytree torch.export writes, with the depth of the walk bounded.
 #include "aoti/call_spec.h"
 
 #include <nlohmann/json.hpp>

@@ -1,3 +1,5 @@
+// Comparing two traces, in memory or streamed from files a row pair at a time:
+// the first difference found decides the category (DESIGN.md's diff order).
 #include "detllm_test/diff.h"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Comparing two environment snapshots field by field, and turning the fields
+// that differ into likely causes of a divergence.
 #include <algorithm>
 #include <nlohmann/json.hpp>
 

@@ -1,3 +1,6 @@
+// File-system helpers that must work in every process we link into: whole
+// files read, directories listed and removed, and the partial packs left by a
+// killed writer found and cleaned.
 #include "artifacts/file_util.h"
 
 #include <dirent.h>

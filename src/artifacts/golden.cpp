@@ -1,3 +1,5 @@
+// Golden files: the header, the env snapshot and the trace rows of a blessed
+// build, read and written atomically, and what changed between two goldens.
 #include "detllm_test/golden.h"
 
 #include <unistd.h>

@@ -1,3 +1,5 @@
+// JSON and text helpers shared by the artifact writers and readers: files read
+// as JSON with errors that name them, typed fields, numbers as text.
 #include "artifacts/json_io.h"
 
 #include <algorithm>

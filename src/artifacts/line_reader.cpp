@@ -1,3 +1,5 @@
+// The input side of the one JSON Lines reader: a file read a buffer at a time
+// and cut into lines, with line numbers and simdjson's padding.
 #include "artifacts/line_reader.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// Prompt ids: the SHA-256 of a prompt's text, or of its token ids as JSON.
 #include "detllm_test/prompt.h"
 
 #include <nlohmann/json.hpp>

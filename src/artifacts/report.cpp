@@ -1,3 +1,5 @@
+// Reports: the headline and findings every text output prints (render_findings),
+// and report.json written and read back.
 #include "detllm_test/report.h"
 
 #include <cstdio>

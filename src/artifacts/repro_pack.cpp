@@ -1,3 +1,5 @@
+// Repro packs written atomically: into a temporary directory beside the final
+// one, renamed into place only when complete.
 #include "detllm_test/repro_pack.h"
 
 #include <unistd.h>

@@ -1,3 +1,5 @@
+// Validating artifacts against the shipped JSON Schemas (valijson, where the
+// build found it).
 #include "artifacts/schema_check.h"
 
 #include <cstdlib>

@@ -1,3 +1,5 @@
+// SHA-256 through OpenSSL's libcrypto: prompt ids, token-id hashes, file
+// digests and the environment fingerprint.
 #include "artifacts/sha256.h"
 
 #include <openssl/evp.h>

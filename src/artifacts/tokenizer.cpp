@@ -1,3 +1,4 @@
+// The built-in byte tokenizer, and finding a tokenizer by the id a trace names.
 #include "detllm_test/tokenizer.h"
 
 namespace detllm {

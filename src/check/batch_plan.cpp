@@ -1,3 +1,5 @@
+// Batch plans: prompts in order filled up with seeded fillers, or each prompt
+// alone among fillers (needle mode), and the fillers themselves.
 #include "check/batch_plan.h"
 
 #include <algorithm>

@@ -1,3 +1,6 @@
+// run() and check(): prompts tokenized and checked against the limits, the
+// plans run into traces, the traces compared into a verdict, the pack written;
+// and localisation of the first divergence (explain).
 #include "detllm_test/check.h"
 
 #include <ATen/Parallel.h>

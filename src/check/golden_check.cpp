@@ -1,3 +1,5 @@
+// check_golden(): one run under the golden's settings compared with the golden,
+// or recorded as the new one; op fingerprints for naming the op that moved.
 #include "detllm_test/golden_check.h"
 
 #include <cstdlib>

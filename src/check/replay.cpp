@@ -1,3 +1,5 @@
+// replay(): a pack's check run again from its run_config.json, compared with
+// what the pack found.
 #include "detllm_test/replay.h"
 
 #include <filesystem>

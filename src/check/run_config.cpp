@@ -1,3 +1,5 @@
+// run_config.json: model identity and files, decoding, batch sizes, prompts,
+// and the replay block that lets `detllm replay` run a check again as it ran.
 #include "check/run_config.h"
 
 #include "detllm_test/version.h"

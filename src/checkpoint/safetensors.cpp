@@ -1,3 +1,5 @@
+// safetensors files as libtorch tensors: read (the header validated first, by
+// safetensors_header.cpp) and written.
 #include "checkpoint/safetensors.h"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Finding detllm-torch beside `detllm` (or where it was installed) and replacing
+// this process by it, arguments unchanged.
 #include <limits.h>
 #include <unistd.h>
 

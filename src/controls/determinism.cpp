@@ -1,3 +1,5 @@
+// The determinism scope: applies, reads back and restores every control of the
+// table, seeds the generators, records it all; and tier gating.
 #include "detllm_test/determinism.h"
 
 #include <ATen/ATen.h>

@@ -1,3 +1,5 @@
+// The environment snapshot (env.json): what a run's numerics depend on, with
+// secrets redacted and a fingerprint over the rest.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <sys/utsname.h>

@@ -1,3 +1,5 @@
+// CPU facts for env.json: the BLAS behind libtorch (netlib, OpenBLAS and its
+// core type, MKL, BLIS) and the vector ISA, each of which rounds differently.
 #include "env/cpu_facts.h"
 
 #include <dlfcn.h>

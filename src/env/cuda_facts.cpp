@@ -1,3 +1,5 @@
+// GPU facts for env.json from the CUDA runtime, driver and cuBLAS, opened with
+// dlopen only when libtorch reports a CUDA device.
 #include "env/cuda_facts.h"
 
 #include <dlfcn.h>

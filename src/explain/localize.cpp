@@ -1,3 +1,5 @@
+// Localisation: the two sides of a divergence run again with an OpRecorder,
+// op by op and layer by layer, to name the first op whose output differs.
 #include "explain/localize.h"
 
 #include <ATen/Parallel.h>

@@ -1,3 +1,5 @@
+// The op recorder: libtorch's RecordFunction callbacks (every ATen op with its
+// inputs and outputs) and the models' hooks (layers, forward passes).
 #include "explain/op_recorder.h"
 
 #include <ATen/record_function.h>

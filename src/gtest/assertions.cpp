@@ -1,3 +1,5 @@
+// The assertions' machinery: a check run for a property and its result turned
+// into a GoogleTest AssertionResult, with the pack kept or removed.
 #include "detllm_test/assertions.h"
 
 #include <sys/stat.h>

@@ -1,3 +1,6 @@
+// The DeterminismTest fixture (controls on in SetUp, restored in TearDown),
+// where each test's packs go, CTest's GPU assignment and the global
+// environment that prints what the suite runs on.
 #include "detllm_test/fixture.h"
 
 #include <cstdlib>

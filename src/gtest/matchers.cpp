@@ -1,3 +1,4 @@
+// gMock matchers on a check's result: categories, divergences, tiers.
 #include "detllm_test/matchers.h"
 
 #include <cmath>

@@ -1,3 +1,5 @@
+// What GPT-2's tokenizer and tokenizer.json's BPE share: the vocabulary table
+// (ids bounded by the file's size), byte-pair merges by rank, the byte alphabet.
 #include "hf/bpe.h"
 
 #include <algorithm>

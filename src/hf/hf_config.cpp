@@ -1,3 +1,5 @@
+// config.json, generation_config.json and the shard index of a Hugging Face
+// checkpoint, read into BuiltinConfig; settings it does not implement are refused.
 #include "hf/hf_config.h"
 
 #include <set>

@@ -1,3 +1,5 @@
+// The header of a safetensors file validated without libtorch (fuzzed): length,
+// JSON, each tensor's dtype, shape and byte range inside the file.
 #include "hf/safetensors_header.h"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// The built-in reference transformer: GPT-2 and the Llama architecture with a
+// KV cache and left padding; its weights declared once per architecture.
 #include "models/builtin_model.h"
 
 #include <ATen/CPUGeneratorImpl.h>

@@ -1,3 +1,5 @@
+// The decoding loop shared by the libtorch models: left padding, greedy or
+// seeded sampling per request, eos, logprobs and margins, checked logits.
 #include "models/decoding.h"
 
 #include <algorithm>

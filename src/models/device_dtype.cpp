@@ -1,3 +1,5 @@
+// Parsing the device and dtype a model runs in, refusing what this machine or
+// libtorch cannot do.
 #include "models/device_dtype.h"
 
 #include "detllm_test/error.h"

@@ -1,3 +1,5 @@
+// The hooks a model offers an observer: op scopes, layer outputs, forward passes
+// (thread-local; one read when nothing observes).
 #include "models/model_hooks.h"
 
 namespace detllm::internal {

@@ -1,3 +1,4 @@
+// load_model() by name, and callable models.
 #include "detllm_test/models.h"
 
 #include <filesystem>

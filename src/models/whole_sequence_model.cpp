@@ -1,3 +1,5 @@
+// The base of model files without a cache (TorchScript, AOTInductor): decoding
+// runs the whole sequence each step, scoring is one forward pass.
 #include "models/whole_sequence_model.h"
 
 #include "artifacts/sha256.h"
