@@ -326,18 +326,21 @@ class RunFiles {
   explicit RunFiles(PackWriter& pack) : pack_(&pack) {}
   // Run `r` is runs[r]; runs[0] is run 0's trace.
   void add_run(int r, const json& env, const std::vector<Trace>& runs) {
-    const Trace& trace = runs[r];
     const std::string env_name = "envs/run_" + std::to_string(r) + ".json";
     const std::string trace_name = "traces/run_" + std::to_string(r) + ".jsonl";
+    // Compared as written, so that no field of a row can be missed; each
+    // trace is serialized once, run 0's kept for the later runs.
+    std::string jsonl = to_jsonl(runs[r]);
     if (r == 0) {
       pack_->write_json("env.json", env);
       first_fingerprint_ = env["fingerprint"];
-      pack_->write_trace(trace_name, trace);
+      pack_->write_text(trace_name, jsonl);
       pack_->write_same_as("trace.jsonl", trace_name);
-    } else if (same_rows(trace, runs[0])) {
+      first_jsonl_ = std::move(jsonl);
+    } else if (jsonl == first_jsonl_) {
       pack_->write_same_as(trace_name, "traces/run_0.jsonl");
     } else {
-      pack_->write_trace(trace_name, trace);
+      pack_->write_text(trace_name, jsonl);
     }
     if (env["fingerprint"] == first_fingerprint_) {
       pack_->write_same_as(env_name, "env.json");
@@ -350,12 +353,9 @@ class RunFiles {
   }
 
  private:
-  // True if the two traces would be written byte for byte the same: compared
-  // as written, so that no field can be missed.
-  static bool same_rows(const Trace& a, const Trace& b) { return to_jsonl(a) == to_jsonl(b); }
-
   PackWriter* pack_;
   json first_fingerprint_;
+  std::string first_jsonl_;
 };
 
 // The runs at the baseline batch size (an environment snapshot before each),
