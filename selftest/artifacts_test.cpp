@@ -16,7 +16,7 @@
 #include "detllm_test/report.h"
 #include "detllm_test/repro_pack.h"
 #include "detllm_test/trace.h"
-#include "test_models.h"
+#include "test_files.h"
 
 namespace detllm {
 namespace {

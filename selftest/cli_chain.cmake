@@ -88,6 +88,23 @@ expect(0 "REPRODUCED\n  in the pack: FAIL: BATCH_VARIANCE" ${DETLLM} replay ${fa
 expect(3 "VANISHED.*differs from the pack's: SHA-256" ${DETLLM} replay ${failing_pack}
        --model ${GOOD_MODEL} --out ${WORK_DIR}/replays)
 expect(2 "cannot read run_config" ${DETLLM} replay ${WORK_DIR}/nothing)
+# report --html of a pack finds both sides' traces through the files the
+# divergence names (traces/batch_4.jsonl), and shows both token streams.
+expect(0 "" ${DETLLM} report --in ${failing_pack} --html --out ${WORK_DIR}/failing.html)
+file(READ ${WORK_DIR}/failing.html html)
+if(NOT html MATCHES "Token streams" OR NOT html MATCHES "batch size 4")
+  message(FATAL_ERROR "report --html of ${failing_pack} has no token streams")
+endif()
+file(READ ${failing_pack}/report.json failing_report)
+string(JSON right_trace GET "${failing_report}" details batch_divergence right_trace)
+if(NOT right_trace STREQUAL "traces/batch_4.jsonl")
+  message(FATAL_ERROR "batch_divergence.right_trace is '${right_trace}'")
+endif()
+string(JSON outside SET "${failing_report}" details batch_divergence right_trace "\"../../elsewhere.jsonl\"")
+file(MAKE_DIRECTORY ${WORK_DIR}/outside_pack)
+file(WRITE ${WORK_DIR}/outside_pack/report.json "${outside}")
+expect(2 "names the trace '../../elsewhere.jsonl', which is outside its pack" ${DETLLM} report
+       --in ${WORK_DIR}/outside_pack --html)
 # Golden files: recorded, matched (exit 0), diffed as a trace; the buggy model diverges (1).
 # (CI may be set where this runs: recording is refused under CI, so it is unset for this step.)
 expect(0 "recorded:\n  new golden: 2 prompts" ${CMAKE_COMMAND} -E env --unset=CI
@@ -99,6 +116,13 @@ expect(0 "PASS: the outputs match golden" ${DETLLM} check --model ${GOOD_MODEL} 
 expect(1 "GOLDEN_MISMATCH" ${DETLLM} check --model ${BUGGY_MODEL} --prompt Hello
        --prompt "A longer prompt so that the others are padded." --golden ${WORK_DIR}/golden/padded.jsonl
        --out ${WORK_DIR}/golden_packs --validate-schema)
+file(GLOB golden_packs LIST_DIRECTORIES true ${WORK_DIR}/golden_packs/*)
+list(GET golden_packs 0 golden_pack)
+expect(0 "" ${DETLLM} report --in ${golden_pack} --html --out ${WORK_DIR}/golden.html)
+file(READ ${WORK_DIR}/golden.html html)
+if(NOT html MATCHES "Token streams")
+  message(FATAL_ERROR "report --html of ${golden_pack} has no token streams")
+endif()
 expect(0 "no divergence: 2 rows agree" ${DETLLM} diff --left ${WORK_DIR}/golden/padded.jsonl
        --right ${WORK_DIR}/golden/padded.jsonl)
 # Another major schema version is refused.

@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "detllm_test/error.h"
-#include "detllm_test/models.h"
+#include "detllm_test/hf_tokenizer.h"
 #include "hf/tokenizer_files.h"
-#include "test_models.h"
+#include "test_files.h"
 
 namespace detllm {
 namespace {

@@ -1,6 +1,7 @@
 // Models for the self-tests: real TorchScript transformers that the suite
-// writes itself (no committed binaries), correct or with a real defect, and a
-// temporary directory.
+// writes itself (no committed binaries), correct or with a real defect, and
+// Hugging Face checkpoints with random weights. Needs libtorch; the helpers
+// that do not are in test_files.h.
 #ifndef DETLLM_SELFTEST_TEST_MODELS_H_
 #define DETLLM_SELFTEST_TEST_MODELS_H_
 
@@ -10,15 +11,7 @@
 #include <vector>
 
 #include "detllm_test/models.h"
-
-// Runs `statement`, which must throw detllm::Error whose message contains `text`.
-#define EXPECT_ERROR_MENTIONS(statement, text)         \
-  try {                                                \
-    statement;                                         \
-    ADD_FAILURE() << #statement " did not throw";      \
-  } catch (const ::detllm::Error& e) {                 \
-    EXPECT_THAT(e.what(), ::testing::HasSubstr(text)); \
-  }
+#include "test_files.h"
 
 namespace detllm::testing {
 
@@ -71,31 +64,6 @@ struct TinyLlama {
   static BuiltinConfig default_config();  // llama, 2 layers, width 32, 4/2 heads, untied
 };
 void write_tiny_llama(const std::string& dir, const TinyLlama& options = {});
-// Its tokenizer.json alone: 256 byte tokens in GPT-2's order, then
-// <|begin_of_text|> (256) and <|end_of_text|> (257).
-nlohmann::json tiny_llama_tokenizer_json();
-
-// Writes vocab.json and merges.txt: the byte symbols, then one token per merge,
-// then "<|endoftext|>". Returns the vocabulary size.
-int64_t write_bpe_files(const std::string& dir,
-                        const std::vector<std::pair<std::string, std::string>>& merges);
-
-// GPT-2's printable stand-in for a byte ("Ġ" for a space), as UTF-8; and the
-// id of that byte's token in GPT-2's vocabulary order.
-std::string gpt2_byte_symbol(unsigned char byte);
-int64_t gpt2_byte_id(unsigned char byte);
-
-// A fresh directory under the system temp dir, removed on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 }  // namespace detllm::testing
 
 #endif  // DETLLM_SELFTEST_TEST_MODELS_H_

@@ -25,7 +25,10 @@ struct Divergence {
   std::string field;        // the trace field that differs
   std::string left_label;   // e.g. "run 0", "batch size 1"
   std::string right_label;  // e.g. "run 3", "batch size 8"
-  int index = -1;           // row
+  // The two sides' traces in the repro pack ("trace.jsonl",
+  // "traces/batch_8.jsonl"); empty where no pack holds them.
+  std::string left_trace, right_trace;
+  int index = -1;  // row
   int prompt_index = -1;
   std::string prompt_id;
   int token_index = -1;  // generated token position (-1: not a token diff)

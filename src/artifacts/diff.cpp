@@ -344,7 +344,7 @@ std::optional<double> number_or_null(const json& object, const char* key) {
 }  // namespace
 
 json to_json(const Divergence& d) {
-  return json{
+  json out{
       {"category", to_string(d.category)},
       {"field", d.field},
       {"left_label", d.left_label},
@@ -366,6 +366,11 @@ json to_json(const Divergence& d) {
       {"right_text", d.right_text},
       {"context_text", d.context_text},
   };
+  // Written only where a pack holds the sides, so that `detllm diff` of two
+  // loose traces writes what it always did.
+  if (!d.left_trace.empty()) out["left_trace"] = d.left_trace;
+  if (!d.right_trace.empty()) out["right_trace"] = d.right_trace;
+  return out;
 }
 
 Divergence divergence_from_json(const json& j) {
@@ -378,6 +383,8 @@ Divergence divergence_from_json(const json& j) {
   d.field = string_field(j, "field", "", where);
   d.left_label = string_field(j, "left_label", "left", where);
   d.right_label = string_field(j, "right_label", "right", where);
+  d.left_trace = string_field(j, "left_trace", "", where);
+  d.right_trace = string_field(j, "right_trace", "", where);
   d.index = int_field(j, "index", -1, where);
   d.prompt_index = int_field(j, "prompt_index", -1, where);
   d.prompt_id = string_field(j, "prompt_id", "", where);

@@ -9,6 +9,7 @@
 
 #include "artifacts/file_util.h"
 #include "check/batch_plan.h"
+#include "check/phases.h"
 #include "check/run_config.h"
 #include "detllm_test/env_snapshot.h"
 #include "detllm_test/error.h"
@@ -89,8 +90,7 @@ std::vector<std::vector<std::string>> fingerprints_of(Generator& model, const Tr
   DeterminismScope scope(o.determinism, model.info().device);
   const std::vector<internal::Request> requests = requests_of(rows);
   std::vector<std::vector<std::string>> out(rows.size());
-  for (const internal::BatchPlan& plan :
-       internal::plan_in_order(rows.size(), o.batch_size, o.determinism.seed.value_or(0))) {
+  for (const internal::BatchPlan& plan : internal::run_phase(o, rows.size()).plans) {
     const auto batch =
         internal::op_fingerprints(model, internal::batch_ids(plan, requests), o.decoding);
     if (batch.empty()) return {};
@@ -117,9 +117,8 @@ void explain(Generator& model, const CheckOptions& o, const Golden& golden, cons
   try {
     DeterminismScope scope(o.determinism, model.info().device);
     const std::vector<internal::Request> requests = requests_of(now);
-    const internal::LocalizationSide side = internal::side_of(
-        internal::plan_in_order(now.size(), o.batch_size, o.determinism.seed.value_or(0)), d.index,
-        requests, 0);
+    const internal::LocalizationSide side =
+        internal::side_of(internal::run_phase(o, now.size()).plans, d.index, requests, 0);
     GenerationConfig config = o.decoding;
     config.max_new_tokens = d.token_index + 1;
     found = internal::localize_against(model, side, config, golden.op_fingerprints[d.index]);
@@ -181,12 +180,17 @@ void write_golden_pack(Generator& model, const std::vector<Prompt>& prompts, con
   PackWriter pack(o.out_dir, new_run_id());
   Report& report = result.report;
   report.pack_dir = pack.final_path();
+  if (report.first_divergence) {
+    report.first_divergence->left_trace = "golden.jsonl";
+    report.first_divergence->right_trace = "trace.jsonl";
+  }
   pack.write_json("env.json", env);
   pack.write_json("golden_env.json", golden.env);
   pack.write_trace("trace.jsonl", result.runs[0]);
   pack.write_text("golden.jsonl", internal::read_file(report.golden, "golden"));
   json config = internal::run_config_json(model, o, result.determinism, {}, 1, prompts, env);
-  config["replay"] = internal::replay_json(o, {}, requests_of(result.runs[0]));
+  config["replay"] = internal::replay_json(o, {internal::run_phase(o, result.runs[0].size())},
+                                           requests_of(result.runs[0]));
   config["replay"]["golden"] = {{"logprob_ulps", options.logprob_ulps}};
   pack.write_json("run_config.json", config);
   pack.write_json("determinism_applied.json", determinism_applied_json(result.determinism));

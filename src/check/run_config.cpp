@@ -8,8 +8,6 @@ namespace detllm::internal {
 
 using nlohmann::json;
 
-namespace {}  // namespace
-
 json model_files_json(const std::vector<ModelFile>& files) {
   json out = json::array();
   for (const ModelFile& file : files) out.push_back({{"path", file.path}, {"sha256", file.sha256}});
@@ -69,10 +67,8 @@ void read_determinism_json(const json& j, DeterminismOptions& d) {
   d.sdpa_backends = j.value("sdpa_backends", d.sdpa_backends);
 }
 
-json replay_json(const CheckOptions& o, const std::vector<int>& extra_sizes,
+json replay_json(const CheckOptions& o, const std::vector<Phase>& phases,
                  const std::vector<Request>& requests) {
-  const DeterminismOptions& d = o.determinism;
-  const uint64_t seed = d.seed.value_or(0);
   auto batches = [&](const std::string& phase, const std::vector<BatchPlan>& plans) {
     json list = json::array();
     for (const BatchPlan& plan : plans) {
@@ -86,20 +82,16 @@ json replay_json(const CheckOptions& o, const std::vector<int>& extra_sizes,
     }
     return json{{"phase", phase}, {"batches", list}};
   };
+  // The runs share one entry, since their batches are the same; prefill runs
+  // no batches of its own.
   json composition = json::array();
-  composition.push_back(batches("runs at batch size " + std::to_string(o.batch_size),
-                                plan_in_order(requests.size(), o.batch_size, seed)));
-  for (int b : extra_sizes) {
-    composition.push_back(
-        batches("batch size " + std::to_string(b), plan_in_order(requests.size(), b, seed)));
-  }
-  for (int t : o.vary_threads) {
-    composition.push_back(batches("threads " + std::to_string(t),
-                                  plan_in_order(requests.size(), o.batch_size, seed)));
-  }
-  for (int t = 0; t < o.needle_trials; ++t) {
-    composition.push_back(batches("needle trial " + std::to_string(t),
-                                  plan_needles(requests.size(), t, o.needle_max_batch_size, seed)));
+  for (const Phase& phase : phases) {
+    if (phase.kind == Phase::kRun && phase.value == 0) {
+      composition.push_back(
+          batches("runs at batch size " + std::to_string(o.batch_size), phase.plans));
+    } else if (phase.kind != Phase::kRun && !phase.plans.empty()) {
+      composition.push_back(batches(phase.label, phase.plans));
+    }
   }
   return {{"runs", o.runs},
           {"batch_size", o.batch_size},

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "check/batch_plan.h"
+#include "check/phases.h"
 #include "detllm_test/check.h"
 
 namespace detllm::internal {
@@ -33,8 +34,8 @@ void read_determinism_json(const nlohmann::json& json, DeterminismOptions& into)
 // schema's fields to run a check again as it ran — runs, batch sizes, needle
 // trials, every determinism option, and the batch composition (per phase,
 // each batch's slots: a prompt index or -1 for a filler, and the fillers'
-// token ids).
-nlohmann::json replay_json(const CheckOptions& options, const std::vector<int>& extra_sizes,
+// token ids), from the phases the check ran.
+nlohmann::json replay_json(const CheckOptions& options, const std::vector<Phase>& phases,
                            const std::vector<Request>& requests);
 
 nlohmann::json run_config_json(const Generator& model, const RunOptions& options,

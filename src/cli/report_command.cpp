@@ -3,7 +3,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <tuple>
+#include <utility>
 
 #include "artifacts/json_io.h"
 #include "artifacts/schema_check.h"
@@ -20,42 +20,21 @@ struct ReportFlags {
   bool validate_schema = false;
 };
 
-// The trace of a pack that holds the side a divergence label names:
-// "run 3" -> traces/run_3.jsonl, "batch size 4", "needle trial 2 (...)",
-// "threads 2", "prefill", "golden"; the baseline side is trace.jsonl.
-std::string side_trace(const std::string& pack, const std::string& label, bool left) {
-  namespace fs = std::filesystem;
-  auto number_after = [&](const std::string& prefix) {
-    return label.substr(prefix.size(), label.find(' ', prefix.size()) - prefix.size());
-  };
-  std::string file = "trace.jsonl";
-  if (label == "golden") {
-    file = "golden.jsonl";
-  } else if (left) {
-    // run 0, the baseline: trace.jsonl
-  } else if (label.rfind("run ", 0) == 0) {
-    file = "traces/run_" + number_after("run ") + ".jsonl";
-  } else if (label.rfind("batch size ", 0) == 0) {
-    file = "traces/batch_" + number_after("batch size ") + ".jsonl";
-  } else if (label.rfind("needle trial ", 0) == 0) {
-    file = "traces/needle_" + number_after("needle trial ") + ".jsonl";
-  } else if (label.rfind("threads ", 0) == 0) {
-    file = "traces/threads_" + number_after("threads ") + ".jsonl";
-  } else if (label == "prefill") {
-    file = "traces/prefill.jsonl";
-  }
-  return (fs::path(pack) / file).string();
-}
-
 // report.html of a pack: the report with both sides' rows of the prompt.
 std::string html_of(const std::string& pack, const Report& report) {
   const std::optional<Divergence>& d = report.first_found();
   std::optional<TraceRow> left, right;
   if (d && d->index >= 0 && !pack.empty()) {
-    for (auto [label, side, is_left] :
-         {std::tuple{d->left_label, &left, true}, std::tuple{d->right_label, &right, false}}) {
+    // The divergence names its sides' files; a pack without them (written
+    // by an older detllm) is rendered without the token streams.
+    for (auto [file, side] : {std::pair{d->left_trace, &left}, std::pair{d->right_trace, &right}}) {
+      if (file.empty()) continue;
+      const std::filesystem::path relative(file);
+      if (relative.is_absolute() || file.find("..") != std::string::npos) {
+        throw Error("report names the trace '" + file + "', which is outside its pack");
+      }
       std::error_code error;
-      const std::string path = side_trace(pack, label, is_left);
+      const std::string path = (std::filesystem::path(pack) / relative).string();
       if (!std::filesystem::exists(path, error)) continue;
       const Trace trace = read_trace(path);
       if (d->index < static_cast<int>(trace.size())) *side = trace[d->index];

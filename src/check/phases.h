@@ -1,0 +1,55 @@
+// Internal: the phases of a check — each run at the baseline batch size, each
+// extra batch size, thread count, the prefill pass, each needle trial —
+// computed once from the options, so that running them, comparing them,
+// writing the pack, replaying and localising all see the same batches.
+#ifndef DETLLM_SRC_CHECK_PHASES_H_
+#define DETLLM_SRC_CHECK_PHASES_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "check/batch_plan.h"
+#include "detllm_test/check.h"
+
+namespace detllm::internal {
+
+struct Phase {
+  enum Kind { kRun, kBatchSize, kThreads, kPrefill, kNeedle };
+  Kind kind = kRun;
+  int value = 0;                 // the run, batch size, thread count or needle trial; 0 for prefill
+  std::string label;             // this side in a divergence: "run 3", "batch size 4", "prefill"
+  std::string left_label;        // run 0 named by what this phase varies: "batch size 1", "decode"
+  std::string progress;          // "run 3 of 5"; empty for a phase that reports none
+  std::string trace_file;        // in the pack: "traces/run_3.jsonl"
+  std::vector<BatchPlan> plans;  // empty for prefill, which rescores run 0 in one pass
+  int threads = 0;               // intra-op threads to run at; 0: as they are
+};
+
+// A run's one phase (run() and golden checks): the prompts in order,
+// batch_size at a time.
+Phase run_phase(const RunOptions& options, size_t requests);
+
+// Every phase of a check of `options` (already validated) over `requests`
+// prompts, in the order they run: runs, batch sizes, thread counts (those
+// other than `threads_in_force`), prefill, needle trials. Phase 0 is run 0,
+// the side every other phase is compared with.
+std::vector<Phase> check_phases(const CheckOptions& options, size_t requests, int threads_in_force);
+
+// The values of the phases of `kind`, in order: the extra batch sizes, ...
+std::vector<int> values_of(const std::vector<Phase>& phases, Phase::Kind kind);
+
+// The largest batch any phase runs.
+int largest_batch(const std::vector<Phase>& phases);
+
+// The finding of report.json that a phase's divergence from run 0 fills:
+// first_divergence for runs, batch_divergence for batch sizes and needles, ...
+std::optional<Divergence> Report::*finding_of(Phase::Kind kind);
+
+// The result's trace that a phase fills: runs[r], batch_traces[b], ...; runs
+// and needle_traces must already hold a trace per run and trial.
+Trace& trace_of(CheckResult& result, const Phase& phase);
+
+}  // namespace detllm::internal
+
+#endif  // DETLLM_SRC_CHECK_PHASES_H_

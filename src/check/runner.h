@@ -1,0 +1,38 @@
+// Internal: turning prompts into requests, and a check's phases into traces.
+#ifndef DETLLM_SRC_CHECK_RUNNER_H_
+#define DETLLM_SRC_CHECK_RUNNER_H_
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "check/batch_plan.h"
+#include "check/phases.h"
+#include "detllm_test/check.h"
+
+namespace detllm::internal {
+
+// The prompts as token ids (text through the model's tokenizer); throws for a
+// prompt with no tokens.
+std::vector<Request> tokenize(const Generator& model, const std::vector<Prompt>& prompts);
+
+// RunOptions::preflight: one short generation of the first prompt, so that a
+// model that cannot run at all fails before the first timed run.
+void run_preflight(Generator& model, const std::vector<Request>& requests,
+                   const RunOptions& options);
+
+// Runs the planned batches and returns one row per request, in prompt order.
+// Throws naming the prompt for NaN logits, and the model for a generation of
+// the wrong shape.
+Trace run_plans(Generator& model, const std::vector<Request>& requests,
+                const std::vector<BatchPlan>& plans, const GenerationConfig& decoding);
+
+// Runs every phase into its trace of `result`, in order, with an environment
+// snapshot before each run (into `envs`) and progress reported after each
+// batch; the thread count in force is restored afterwards.
+void run_phases(Generator& model, const std::vector<Request>& requests,
+                const std::vector<Phase>& phases, const CheckOptions& options, CheckResult& result,
+                std::vector<nlohmann::json>& envs);
+
+}  // namespace detllm::internal
+
+#endif  // DETLLM_SRC_CHECK_RUNNER_H_

@@ -1,0 +1,127 @@
+// The verdict of a check. One loop over the report's divergence kinds, each
+// comparing the phases that fill it; then what no single comparison shows
+// (distinct outputs, a cold first run, the environment, logprob notes), and
+// the category: the first divergence found decides, else the environment,
+// and tier 0 asserts nothing.
+#include "check/verdict.h"
+
+#include <set>
+#include <string>
+
+namespace detllm::internal {
+namespace {
+
+using nlohmann::json;
+
+// The key under which two runs count as the same output.
+std::string output_key(const Trace& trace, bool with_scores) {
+  json key = json::array();
+  for (const TraceRow& row : trace) {
+    key.push_back(row.generated_token_ids);
+    if (with_scores) key.push_back(row.scores ? json(*row.scores) : json(nullptr));
+  }
+  return key.dump();
+}
+
+// Run 0 against every phase that fills `kind`'s finding, stopping at the
+// first divergence; returns the phase that found it.
+const Phase* compare_kind(CheckResult& result, const std::vector<Phase>& phases,
+                          const DivergenceKind& kind, bool compare_scores) {
+  std::optional<Divergence>& finding = result.report.*kind.member;
+  const Trace& run0 = result.runs.at(0);
+  for (const Phase& phase : phases) {
+    if (finding_of(phase.kind) != kind.member || &phase == &phases.front()) continue;
+    const Trace& right = trace_of(result, phase);
+    finding =
+        diff_traces(run0, right, {kind.category, compare_scores, phase.left_label, phase.label});
+    if (!finding) continue;
+    finding->left_trace = phases.front().trace_file;
+    finding->right_trace = phase.trace_file;
+    if (phase.kind == Phase::kNeedle && finding->index >= 0 &&
+        finding->index < static_cast<int>(right.size())) {
+      // A needle trial's batches differ per prompt: name this one's.
+      const TraceRow& row = right[finding->index];
+      finding->right_label += " (batch size " + std::to_string(row.batch_size) + ", position " +
+                              std::to_string(row.batch_position) + ")";
+    }
+    return &phase;
+  }
+  return nullptr;
+}
+
+// With runs that diverged: when runs 1.. all agree with each other, only the
+// first call differed — a cold start (lazy initialisation, autotuning), not
+// noise in every run.
+bool cold_start_differs(const CheckResult& result, bool compare_scores) {
+  if (result.runs.size() < 3) return false;
+  for (size_t r = 2; r < result.runs.size(); ++r) {
+    if (diff_traces(result.runs[1], result.runs[r],
+                    {Category::kRunVarianceFixedBatch, compare_scores})) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Below tier 2 logprobs are not asserted, but a reader should still learn
+// that they moved.
+void note_unasserted_logprobs(CheckResult& result) {
+  for (size_t r = 1; r < result.runs.size(); ++r) {
+    if (diff_traces(result.runs[0], result.runs[r], {Category::kRunVarianceFixedBatch, true})) {
+      result.report.notes.push_back("logprobs differ between run 0 and run " + std::to_string(r) +
+                                    " (not asserted below tier 2)");
+      return;
+    }
+  }
+}
+
+Category category_of(const Report& report) {
+  if (const std::optional<Divergence>& d = report.first_found()) {
+    // Prefill vs decode fails as such, whether tokens or (tier 2) logprobs differ.
+    return &d == &report.prefill_divergence ? Category::kPrefillDecodeMismatch : d->category;
+  }
+  return report.env_mismatch_run >= 0 ? Category::kEnvMismatch : Category::kPass;
+}
+
+}  // namespace
+
+const Phase* compare_phases(CheckResult& result, const std::vector<Phase>& phases,
+                            const std::vector<json>& envs, int tier_effective,
+                            const Tokenizer& tokenizer) {
+  Report& report = result.report;
+  const bool compare_scores = tier_effective >= 2;
+  std::set<std::string> outputs;
+  for (const Trace& trace : result.runs) outputs.insert(output_key(trace, compare_scores));
+  report.distinct_outputs = static_cast<int>(outputs.size());
+  report.prefill_compared = !values_of(phases, Phase::kPrefill).empty();
+
+  const Phase* found = nullptr;  // first in divergence_kinds() order, as first_found()
+  for (const DivergenceKind& kind : divergence_kinds()) {
+    const Phase* phase = compare_kind(result, phases, kind, compare_scores);
+    if (!found) found = phase;
+  }
+  if (report.first_divergence)
+    report.cold_start_differs = cold_start_differs(result, compare_scores);
+  for (size_t r = 1; r < envs.size() && report.env_mismatch_run < 0; ++r) {
+    if (envs[r]["fingerprint"] != envs[0]["fingerprint"]) {
+      report.env_mismatch_run = static_cast<int>(r);
+      report.env_differences = env_differences(envs[0], envs[r]);
+    }
+  }
+  if (!compare_scores && !report.first_divergence) note_unasserted_logprobs(result);
+  for (const DivergenceKind& kind : divergence_kinds()) {
+    if (std::optional<Divergence>& d = report.*kind.member) {
+      describe_text(*d, result.runs[0], tokenizer);
+    }
+  }
+  Category category = category_of(report);
+  if (tier_effective == 0 && category != Category::kPass) {
+    report.notes.push_back("observed " + to_string(category) + " (not asserted at tier 0)");
+    category = Category::kPass;
+  }
+  report.category = category;
+  report.passed = category == Category::kPass;
+  return found;
+}
+
+}  // namespace detllm::internal
