@@ -10,10 +10,13 @@ DETLLM_PACKAGES=(cmake ninja-build g++ ccache libtorch-dev nlohmann-json3-dev li
                  libgtest-dev libgmock-dev googletest libbenchmark-dev libvalijson-dev
                  libsimdjson-dev libssl-dev pkg-config libpcre2-dev libutf8proc-dev
                  python3 python3-regex python3-venv)
+# scripts/test's too: a browser that renders report.html, libpng to read its screenshot.
+DETLLM_TEST_PACKAGES=(chromium libpng-dev)
 
+# Installs DETLLM_PACKAGES and the packages given as arguments.
 detllm_install_dependencies() {
   local missing=()
-  for p in "${DETLLM_PACKAGES[@]}"; do
+  for p in "${DETLLM_PACKAGES[@]}" "$@"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
   ((${#missing[@]} == 0)) && return 0

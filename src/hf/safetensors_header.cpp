@@ -35,6 +35,78 @@ uint64_t safetensors_dtype_bytes(const std::string& dtype) {
   return found == kBytes.end() ? 0 : found->second;
 }
 
+namespace {
+
+// One tensor's entry of the header, checked against the `data_size` bytes
+// after it: a known dtype, a shape whose byte count does not overflow, and
+// data_offsets that hold exactly that many bytes.
+SafetensorsHeader::Entry read_entry(const std::string& name, const json& value,
+                                    uint64_t data_size, const std::string& where) {
+  const std::string tensor = where + ", tensor '" + name + "'";
+  if (!value.is_object() || !value.contains("dtype") || !value.contains("shape") ||
+      !value.contains("data_offsets")) {
+    throw Error(tensor + ": expected an object with dtype, shape and data_offsets");
+  }
+  const json& dtype = value["dtype"];
+  const uint64_t dtype_bytes =
+      dtype.is_string() ? safetensors_dtype_bytes(dtype.get<std::string>()) : 0;
+  if (dtype_bytes == 0) throw Error(tensor + ": unsupported dtype " + dtype.dump());
+  const json& shape = value["shape"];
+  const json& offsets = value["data_offsets"];
+  if (!shape.is_array() || !std::all_of(shape.begin(), shape.end(), is_count)) {
+    throw Error(tensor + ": shape " + shape.dump() + " is not a list of sizes");
+  }
+  if (!offsets.is_array() || offsets.size() != 2 || !is_count(offsets[0]) ||
+      !is_count(offsets[1])) {
+    throw Error(tensor + ": data_offsets " + offsets.dump() + " is not [begin, end]");
+  }
+  SafetensorsHeader::Entry entry;
+  entry.dtype = dtype.get<std::string>();
+  uint64_t bytes = dtype_bytes;
+  for (const json& size : shape) {
+    const uint64_t n = size.get<uint64_t>();
+    if (n != 0 && bytes > std::numeric_limits<int64_t>::max() / n) {
+      throw Error(tensor + ": shape " + shape.dump() + " is too large");
+    }
+    bytes *= n;
+    entry.shape.push_back(static_cast<int64_t>(n));
+  }
+  entry.begin = offsets[0].get<uint64_t>();
+  entry.end = offsets[1].get<uint64_t>();
+  if (entry.begin > entry.end || entry.end > data_size) {
+    throw Error(tensor + ": data_offsets " + offsets.dump() + " lie outside the " +
+                std::to_string(data_size) + " data bytes (corrupt or truncated file)");
+  }
+  if (entry.end - entry.begin != bytes) {
+    throw Error(tensor + ": data_offsets " + offsets.dump() + " hold " +
+                std::to_string(entry.end - entry.begin) + " bytes, but " + entry.dtype + " " +
+                shape.dump() + " needs " + std::to_string(bytes));
+  }
+  return entry;
+}
+
+// Like the reference implementation: the tensors tile the data section
+// exactly, so that no byte is read as two tensors and none is left over.
+void check_tiling(std::vector<std::pair<uint64_t, uint64_t>> ranges, uint64_t data_size,
+                  const std::string& where) {
+  std::sort(ranges.begin(), ranges.end());
+  uint64_t covered = 0;
+  for (const auto& [begin, end] : ranges) {
+    if (begin != covered) {
+      throw Error(where + " is corrupt: tensor data " +
+                  std::string(begin < covered ? "overlaps" : "leaves a gap") + " at byte " +
+                  std::to_string(std::min(begin, covered)));
+    }
+    covered = end;
+  }
+  if (covered != data_size) {
+    throw Error(where + " is corrupt: " + std::to_string(data_size - covered) +
+                " data bytes belong to no tensor");
+  }
+}
+
+}  // namespace
+
 SafetensorsHeader read_safetensors_header(std::istream& in, uint64_t file_size,
                                           const std::string& where) {
   SafetensorsHeader result;
@@ -65,64 +137,11 @@ SafetensorsHeader read_safetensors_header(std::istream& in, uint64_t file_size,
       }
       continue;
     }
-    const std::string tensor = where + ", tensor '" + name + "'";
-    if (!value.is_object() || !value.contains("dtype") || !value.contains("shape") ||
-        !value.contains("data_offsets")) {
-      throw Error(tensor + ": expected an object with dtype, shape and data_offsets");
-    }
-    const json& dtype = value["dtype"];
-    const uint64_t dtype_bytes =
-        dtype.is_string() ? safetensors_dtype_bytes(dtype.get<std::string>()) : 0;
-    if (dtype_bytes == 0) throw Error(tensor + ": unsupported dtype " + dtype.dump());
-    const json& shape = value["shape"];
-    const json& offsets = value["data_offsets"];
-    if (!shape.is_array() || !std::all_of(shape.begin(), shape.end(), is_count)) {
-      throw Error(tensor + ": shape " + shape.dump() + " is not a list of sizes");
-    }
-    if (!offsets.is_array() || offsets.size() != 2 || !is_count(offsets[0]) ||
-        !is_count(offsets[1])) {
-      throw Error(tensor + ": data_offsets " + offsets.dump() + " is not [begin, end]");
-    }
-    SafetensorsHeader::Entry entry;
-    entry.dtype = dtype.get<std::string>();
-    uint64_t bytes = dtype_bytes;
-    for (const json& size : shape) {
-      const uint64_t n = size.get<uint64_t>();
-      if (n != 0 && bytes > std::numeric_limits<int64_t>::max() / n) {
-        throw Error(tensor + ": shape " + shape.dump() + " is too large");
-      }
-      bytes *= n;
-      entry.shape.push_back(static_cast<int64_t>(n));
-    }
-    entry.begin = offsets[0].get<uint64_t>();
-    entry.end = offsets[1].get<uint64_t>();
-    if (entry.begin > entry.end || entry.end > data_size) {
-      throw Error(tensor + ": data_offsets " + offsets.dump() + " lie outside the " +
-                  std::to_string(data_size) + " data bytes (corrupt or truncated file)");
-    }
-    if (entry.end - entry.begin != bytes) {
-      throw Error(tensor + ": data_offsets " + offsets.dump() + " hold " +
-                  std::to_string(entry.end - entry.begin) + " bytes, but " + entry.dtype + " " +
-                  shape.dump() + " needs " + std::to_string(bytes));
-    }
+    SafetensorsHeader::Entry entry = read_entry(name, value, data_size, where);
     ranges.emplace_back(entry.begin, entry.end);
     result.entries.emplace(name, std::move(entry));
   }
-  // Like the reference implementation: the tensors tile the data section exactly.
-  std::sort(ranges.begin(), ranges.end());
-  uint64_t covered = 0;
-  for (const auto& [begin, end] : ranges) {
-    if (begin != covered) {
-      throw Error(where + " is corrupt: tensor data " +
-                  std::string(begin < covered ? "overlaps" : "leaves a gap") + " at byte " +
-                  std::to_string(std::min(begin, covered)));
-    }
-    covered = end;
-  }
-  if (covered != data_size) {
-    throw Error(where + " is corrupt: " + std::to_string(data_size - covered) +
-                " data bytes belong to no tensor");
-  }
+  check_tiling(std::move(ranges), data_size, where);
   return result;
 }
 

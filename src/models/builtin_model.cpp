@@ -487,38 +487,11 @@ at::Tensor BuiltinModel::llama_blocks(at::Tensor x, const at::Tensor& positions,
   return x;
 }
 
-at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positions,
-                                 const at::Tensor& allowed, bool every_position) {
-  const int64_t B = ids.size(0), T = ids.size(1), C = config_.n_embd;
-  if (weights_.llama) {
-    at::Tensor x;
-    {
-      OpScope scope("model.embed_tokens");
-      x = weights_.wte.index_select(0, ids.reshape(-1)).view({B, T, C});
-    }
-    record_layer_output("model.embed_tokens", -1, x);
-    x = llama_blocks(x, positions, allowed);
-    at::Tensor last = every_position ? x : x.select(1, T - 1);
-    {
-      OpScope scope("model.norm");
-      last = rms_norm(last, weights_.ln_f_weight, config_.layer_norm_epsilon);
-    }
-    OpScope scope("lm_head");
-    at::Tensor logits =
-        at::linear(last, weights_.lm_head.defined() ? weights_.lm_head : weights_.wte);
-    record_layer_output("lm_head", -1, logits);
-    return logits;
-  }
+// GPT-2's blocks: pre-LayerNorm attention and GELU MLP, each added back to
+// the residual stream.
+at::Tensor BuiltinModel::gpt2_blocks(at::Tensor x, const at::Tensor& allowed) {
+  const int64_t B = x.size(0), T = x.size(1), C = config_.n_embd;
   const int64_t H = config_.n_head, D = C / H;
-  // OpScope names where each op runs, as transformers names GPT-2's modules,
-  // for the first divergent op (src/explain/).
-  at::Tensor x;
-  {
-    OpScope scope("wte+wpe");
-    x = weights_.wte.index_select(0, ids.reshape(-1)).view({B, T, C}) +
-        weights_.wpe.index_select(0, positions.reshape(-1)).view({B, T, C});
-  }
-  record_layer_output("wte+wpe", -1, x);
   for (size_t l = 0; l < weights_.blocks.size(); ++l) {
     const BuiltinWeights::Block& w = weights_.blocks[l];
     const int layer = static_cast<int>(l);
@@ -558,6 +531,41 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
     x = x + at::addmm(w.mlp_proj_bias, hidden, w.mlp_proj_weight).view({B, T, C});
     record_layer_output("h", layer, x);
   }
+  return x;
+}
+
+at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positions,
+                                 const at::Tensor& allowed, bool every_position) {
+  const int64_t B = ids.size(0), T = ids.size(1), C = config_.n_embd;
+  if (weights_.llama) {
+    at::Tensor x;
+    {
+      OpScope scope("model.embed_tokens");
+      x = weights_.wte.index_select(0, ids.reshape(-1)).view({B, T, C});
+    }
+    record_layer_output("model.embed_tokens", -1, x);
+    x = llama_blocks(x, positions, allowed);
+    at::Tensor last = every_position ? x : x.select(1, T - 1);
+    {
+      OpScope scope("model.norm");
+      last = rms_norm(last, weights_.ln_f_weight, config_.layer_norm_epsilon);
+    }
+    OpScope scope("lm_head");
+    at::Tensor logits =
+        at::linear(last, weights_.lm_head.defined() ? weights_.lm_head : weights_.wte);
+    record_layer_output("lm_head", -1, logits);
+    return logits;
+  }
+  // OpScope names where each op runs, as transformers names GPT-2's modules,
+  // for the first divergent op (src/explain/).
+  at::Tensor x;
+  {
+    OpScope scope("wte+wpe");
+    x = weights_.wte.index_select(0, ids.reshape(-1)).view({B, T, C}) +
+        weights_.wpe.index_select(0, positions.reshape(-1)).view({B, T, C});
+  }
+  record_layer_output("wte+wpe", -1, x);
+  x = gpt2_blocks(x, allowed);
   at::Tensor last = every_position ? x : x.select(1, T - 1);
   {
     OpScope scope("ln_f");

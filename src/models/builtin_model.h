@@ -80,6 +80,7 @@ class BuiltinModel final : public Generator, private LogitsModel {
   void drop_cache();   // frees it
   // The Llama architecture's blocks, [B, T, C] in and out.
   at::Tensor llama_blocks(at::Tensor x, const at::Tensor& positions, const at::Tensor& allowed);
+  at::Tensor gpt2_blocks(at::Tensor x, const at::Tensor& allowed);
   // cos and sin [B, 1, T, head_dim] of the rotary embedding at `positions` [B, T].
   std::pair<at::Tensor, at::Tensor> rotary(const at::Tensor& positions) const;
   // `allowed` [B, 1, T, S] narrowed to the sliding window, when there is one.
