@@ -123,10 +123,6 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
                   const CheckOptions& options) {
   internal::validate_check(prompts, options);
   const std::vector<Request> requests = internal::tokenize(model, prompts);
-  const int threads_in_force = at::get_num_threads();
-  const std::vector<Phase> phases =
-      internal::check_phases(options, requests.size(), threads_in_force);
-  internal::check_token_positions(requests, internal::largest_batch(phases), options.decoding);
   const ModelInfo info = model.info();
   std::optional<PackWriter> pack;
   if (!options.out_dir.empty()) pack.emplace(options.out_dir, new_run_id());
@@ -134,6 +130,11 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
   DeterminismScope scope(options.determinism, info.device);
   DeterminismRecord& record = scope.record();
   gate_tier(info, record);
+  // The thread count in force is the scope's (DeterminismOptions::threads).
+  const int threads_in_force = at::get_num_threads();
+  const std::vector<Phase> phases =
+      internal::check_phases(options, requests.size(), threads_in_force);
+  internal::check_token_positions(requests, internal::largest_batch(phases), options.decoding);
 
   CheckResult result;
   Report& report = result.report;
