@@ -4,7 +4,7 @@ include(CMakePackageConfigHelpers)
 
 set(DETLLM_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/detllm_test)
 
-install(TARGETS detllm detllm_artifacts detllm_core detllm_gtest detllm_test_main EXPORT detllm_testTargets
+install(TARGETS detllm detllm_artifacts detllm_serving detllm_core detllm_gtest detllm_test_main EXPORT detllm_testTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

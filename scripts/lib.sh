@@ -8,7 +8,7 @@ DETLLM_BUILD=${DETLLM_BUILD:-$DETLLM_ROOT/build}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$DETLLM_ROOT}
 DETLLM_PACKAGES=(cmake ninja-build g++ ccache libtorch-dev nlohmann-json3-dev libcli11-dev
                  libgtest-dev libgmock-dev googletest libbenchmark-dev libvalijson-dev
-                 libsimdjson-dev libssl-dev pkg-config libpcre2-dev libutf8proc-dev
+                 libsimdjson-dev libssl-dev libcurl4-openssl-dev pkg-config libpcre2-dev libutf8proc-dev
                  python3 python3-regex python3-venv)
 # scripts/test's too: a browser that renders report.html, libpng to read its screenshot.
 DETLLM_TEST_PACKAGES=(chromium libpng-dev)

@@ -21,6 +21,7 @@
 #include "detllm_test/golden_check.h"
 #include "detllm_test/matchers.h"
 #include "detllm_test/models.h"
+#include "detllm_test/openai_model.h"
 #include "detllm_test/options.h"
 #include "detllm_test/replay.h"
 

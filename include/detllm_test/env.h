@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "detllm_test/env_snapshot.h"
+#include "detllm_test/generator.h"
 
 namespace detllm {
 
@@ -37,6 +38,13 @@ std::string redacted_value(const std::string& name, const std::string& value,
 // the SHA-256 of the canonical JSON of everything else. Two runs whose
 // fingerprints differ ran in different environments (ENV_MISMATCH).
 nlohmann::json capture_env(const EnvOptions& options = {});
+
+// The snapshot of where `model` ran: capture_env()'s, and for a model served
+// elsewhere (ModelInfo::server_url) `inference`: {remote: true, server_url,
+// and what the server says about itself (kind, version or props, models)},
+// in the fingerprint, so that a server that changes between runs or since a
+// golden is seen. A model in this process adds nothing.
+nlohmann::json capture_env(const ModelInfo& model, const EnvOptions& options = {});
 
 }  // namespace detllm
 

@@ -84,6 +84,14 @@ struct ModelInfo {
   // (generation_config.json's eos_token_id for a checkpoint).
   std::vector<int64_t> eos_token_ids;
   Capabilities capabilities;
+  // A model served elsewhere (openai_model): the server's URL without
+  // credentials, and what the server says about itself as JSON text
+  // (/v1/models, /version or /props, the request options), for run_config.json
+  // and env.json. Both "" for a model in this process. Such a model is not
+  // governed by this process's controls, but its tiers still hold: they are
+  // asserted on what the server returns (docs/serving.md#tiers).
+  std::string server_url;
+  std::string server_json;
 };
 
 // A model the harness can run. Implementations must be callable repeatedly on the

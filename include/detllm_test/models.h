@@ -110,7 +110,8 @@ std::string unsupported_reason(const ModelOptions& options);
 
 // Loads a model by name: "builtin:<preset>" (BuiltinConfig::preset_named), a
 // Hugging Face checkpoint directory (load_hf_model), an AOTInductor package
-// ("*.pt2", load_aoti_model) or a TorchScript file.
+// ("*.pt2", load_aoti_model), a server's OpenAI-compatible API
+// ("http[s]://HOST:PORT/v1[?model=NAME]", openai_model) or a TorchScript file.
 std::unique_ptr<Generator> load_model(const std::string& spec, const ModelOptions& options = {});
 
 }  // namespace detllm

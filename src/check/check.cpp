@@ -37,7 +37,7 @@ RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOpt
   gate_tier(info, scope.record());
   RunResult result;
   result.determinism = scope.record();
-  const json env = capture_env(options.env);
+  const json env = capture_env(info, options.env);
   if (result.determinism.capability_failures.empty()) {
     if (options.preflight) internal::run_preflight(model, requests, options);
     result.trace = internal::run_plans(
@@ -145,7 +145,7 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
     report.passed = false;
     report.category = Category::kUnsupportedRequest;
     report.capability_failures = record.capability_failures;
-    envs.push_back(capture_env(options.env));
+    envs.push_back(capture_env(info, options.env));
   } else {
     internal::run_phases(model, requests, phases, options, result, envs);
     found =

@@ -158,7 +158,7 @@ GoldenResult record(Generator& model, const std::vector<Prompt>& prompts,
   golden.rows = run.trace;
   golden.settings = settings_json(o, prompts, golden.rows);
   golden.model = model_json(model);
-  golden.env = capture_env(o.env);
+  golden.env = capture_env(model.info(), o.env);
   golden.op_fingerprints = fingerprints_of(model, golden.rows, o);
   write_golden(options.path, golden);
 
@@ -228,7 +228,7 @@ GoldenResult check_golden(Generator& model, const std::vector<Prompt>& prompts,
   const CheckOptions o = settled(options, &golden);
   GoldenResult result;
   RunResult run = run_once(model, prompts, o);
-  const json env = capture_env(o.env);
+  const json env = capture_env(model.info(), o.env);
   result.determinism = run.determinism;
   result.runs.push_back(std::move(run.trace));
 

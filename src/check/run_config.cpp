@@ -120,7 +120,7 @@ json run_config_json(const Generator& model, const RunOptions& options,
     }
     prompt_list.push_back(p);
   }
-  return json{
+  json config{
       {"schema_version", kSchemaVersion},
       {"detllm_version", kVersion},
       {"artifact_type", "run_config"},
@@ -149,6 +149,9 @@ json run_config_json(const Generator& model, const RunOptions& options,
         {"honours_controls", info.capabilities.honours_controls}}},
       {"prompts", prompt_list},
   };
+  // A served model: what the server said about itself, the request options.
+  if (!info.server_json.empty()) config["server"] = json::parse(info.server_json);
+  return config;
 }
 
 }  // namespace detllm::internal

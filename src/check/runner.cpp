@@ -196,10 +196,11 @@ void run_phases(Generator& model, const std::vector<Request>& requests,
   result.needle_traces.resize(values_of(phases, Phase::kNeedle).size());
   ProgressReporter progress(options);
   const int threads_in_force = at::get_num_threads();
+  const ModelInfo info = model.info();
   for (const Phase& phase : phases) {
     const int threads = phase.threads > 0 ? phase.threads : threads_in_force;
     if (at::get_num_threads() != threads) at::set_num_threads(threads);
-    if (phase.kind == Phase::kRun) envs.push_back(capture_env(options.env));
+    if (phase.kind == Phase::kRun) envs.push_back(capture_env(info, options.env));
     if (phase.kind == Phase::kPrefill) {
       trace_of(result, phase) = prefill_trace(model, result.runs.at(0));
       continue;

@@ -192,7 +192,12 @@ void gate_tier(const ModelInfo& info, DeterminismRecord& record) {
     throw Error("tier " + std::to_string(record.tier_requested) + " does not exist; use 0, 1 or 2");
   }
   std::vector<std::string> tier1_unmet, tier2_unmet;
-  if (!info.capabilities.honours_controls) {
+  if (!info.server_url.empty()) {
+    // The server's determinism is its own configuration; what it returns is
+    // still compared at the tier asked for.
+    record.warnings.push_back("the model runs on the server at " + info.server_url +
+                              ": this process's determinism controls do not reach it");
+  } else if (!info.capabilities.honours_controls) {
     tier1_unmet.push_back("model '" + info.name +
                           "' is not governed by libtorch's determinism controls");
   }

@@ -216,4 +216,29 @@ json capture_env(const EnvOptions& options) {
   return snapshot;
 }
 
+json capture_env(const ModelInfo& model, const EnvOptions& options) {
+  json snapshot = capture_env(options);
+  if (model.server_url.empty()) return snapshot;
+  const json server = json::parse(model.server_json, nullptr, /*allow_exceptions=*/false);
+  json about = json::object();
+  if (server.is_object()) {
+    // Not the whole /v1/models answer: vLLM's holds a creation time per call.
+    for (const char* key : {"kind", "version", "props"}) {
+      if (server.contains(key)) about[key] = server[key];
+    }
+    json ids = json::array();
+    if (server.contains("models") && server["models"].contains("data") &&
+        server["models"]["data"].is_array()) {
+      for (const json& m : server["models"]["data"]) {
+        if (m.is_object() && m.contains("id")) ids.push_back(m["id"]);
+      }
+    }
+    about["models"] = ids;
+  }
+  snapshot["inference"] = {{"remote", true}, {"server_url", model.server_url}, {"server", about}};
+  snapshot.erase("fingerprint");
+  snapshot["fingerprint"] = env_fingerprint(snapshot);
+  return snapshot;
+}
+
 }  // namespace detllm

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "detllm_test/error.h"
+#include "detllm_test/openai_model.h"
 
 namespace detllm {
 namespace {
@@ -57,6 +58,7 @@ std::unique_ptr<Generator> load_model(const std::string& spec, const ModelOption
     return make_builtin_model(BuiltinConfig::preset_named(spec.substr(builtin_prefix.size())),
                               options);
   }
+  if (is_endpoint(spec)) return openai_model(openai_options_from_url(spec));
   if (spec.empty()) {
     throw Error(
         "no model given; use builtin:tiny, builtin:llama-tiny, a checkpoint directory, a .pt2 "

@@ -1,0 +1,323 @@
+// A deployment checked through its OpenAI-compatible API: a real HTTP server
+// (toy_server.py: a seeded model behind a continuous-batching scheduler),
+// started by each test on 127.0.0.1 and stopped at its end. Positive
+// controls pass; a server whose batching has a real padding bug fails with
+// BATCH_VARIANCE, one whose prefix cache is wrong with RUN_VARIANCE; broken
+// servers give one-line errors, never a verdict.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "artifacts/file_util.h"
+#include "detllm_test/check.h"
+#include "detllm_test/detllm_test.h"
+#include "detllm_test/golden_check.h"
+#include "detllm_test/models.h"
+#include "detllm_test/openai_model.h"
+#include "detllm_test/report.h"
+#include "test_files.h"
+
+extern char** environ;
+
+namespace detllm {
+namespace {
+
+using ::testing::HasSubstr;
+
+// toy_server.py run by Debian's python3, killed when the object goes.
+class ToyServer {
+ public:
+  explicit ToyServer(std::vector<std::string> flags) {
+    const std::string port_file = dir_.path() + "/port";
+    std::vector<std::string> argv = {"python3", DETLLM_TOY_SERVER, "--port-file",
+                                     port_file, "--lifetime-s",    "300"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    std::vector<char*> args;
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    if (posix_spawnp(&pid_, "python3", nullptr, nullptr, args.data(), environ) != 0) {
+      throw std::runtime_error("cannot start python3");
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!std::ifstream(port_file).good()) {
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("no port");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::ifstream(port_file) >> port_;
+  }
+  ~ToyServer() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  std::string url(const std::string& query = "") const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/v1" + query;
+  }
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  testing::TempDir dir_;
+  pid_t pid_ = 0;
+  int port_ = 0;
+};
+
+const std::vector<Prompt> kPrompts = {Prompt("Hello there"), Prompt("A much longer prompt, padded"),
+                                      Prompt("xyz")};
+
+CheckOptions options(int tier = 2) {
+  CheckOptions o;
+  o.runs = 3;
+  o.vary_batch = {1, 3};
+  o.needle_trials = 2;
+  o.needle_max_batch_size = 6;
+  o.decoding.max_new_tokens = 6;
+  o.determinism.tier = tier;
+  o.keep_passing_pack = false;
+  return o;
+}
+
+class ServingTest : public ::testing::Test {
+ protected:
+  testing::TempDir out_;
+};
+
+TEST_F(ServingTest, ACorrectServerIsRepeatableAndBatchInvariantAtTier2) {
+  ToyServer server({"--flavor", "vllm"});
+  auto model = load_model(server.url("?model=toy"));
+  EXPECT_EQ(model->info().backend, "openai");
+  EXPECT_EQ(model->info().device, "remote");
+  EXPECT_EQ(model->tokenizer().id(), "server:toy");  // the server's /tokenize
+  const CheckResult result = check(*model, kPrompts, options());
+  EXPECT_TRUE(result.passed()) << result.report.headline();
+  EXPECT_EQ(result.report.tier_effective, 2);
+  EXPECT_EQ(result.runs[0][0].scores->size(), 6u);
+  EXPECT_EQ(result.runs[0][0].logit_margins.size(), 6u);
+  // The tokens are the server's ids ("token_id:N"), decoded by its /detokenize.
+  EXPECT_LT(result.runs[0][0].generated_token_ids[0], 96);
+}
+
+TEST_F(ServingTest, TheAssertionsWorkOnAnEndpoint) {
+  ToyServer server({"--flavor", "llamacpp"});
+  auto model = load_model(server.url());
+  EXPECT_REPEATABLE(*model, kPrompts, Runs(3), MaxNewTokens(5));
+  EXPECT_BATCH_INVARIANT(*model, kPrompts, BatchSizes({1, 3}), MaxNewTokens(5));
+}
+
+// The padding bug, as a server's scheduler makes it: a request's tokens
+// depend on the other requests in its step's batch.
+TEST_F(ServingTest, AServerWhoseBatchingIgnoresPaddingFailsWithBatchVariance) {
+  ToyServer server({"--bug", "padding"});
+  auto model = load_model(server.url());
+  CheckOptions o = options();
+  o.out_dir = out_.path();
+  const CheckResult result = check(*model, kPrompts, o);
+  ASSERT_FALSE(result.passed());
+  EXPECT_EQ(result.report.category, Category::kBatchVariance) << result.report.headline();
+  EXPECT_TRUE(result.report.batch_divergence);
+  // The pack records the server, and that the inference ran there.
+  const nlohmann::json config = nlohmann::json::parse(
+      internal::read_file(result.pack_dir + "/run_config.json", "run_config"));
+  EXPECT_EQ(config["backend"], "openai");
+  EXPECT_EQ(config["server"]["kind"], "vllm");
+  EXPECT_EQ(config["server"]["models"]["data"][0]["id"], "toy");
+  EXPECT_EQ(config["server"]["version"]["version"], "toy-1");
+  const nlohmann::json env =
+      nlohmann::json::parse(internal::read_file(result.pack_dir + "/env.json", "env"));
+  EXPECT_EQ(env["inference"]["remote"], true);
+  EXPECT_EQ(env["inference"]["server_url"], server.url());
+  EXPECT_THAT(result.report.notes, ::testing::Contains(HasSubstr("runs on a server")));
+}
+
+TEST_F(ServingTest, AServerWhosePrefixCacheIsWrongFailsWithRunVariance) {
+  ToyServer server({"--bug", "warm-cache"});
+  auto model = load_model(server.url());
+  CheckOptions o = options();
+  o.vary_batch.clear();
+  o.needle_trials = 0;
+  const CheckResult result = check(*model, kPrompts, o);
+  ASSERT_FALSE(result.passed());
+  EXPECT_EQ(result.report.category, Category::kRunVarianceFixedBatch);
+  EXPECT_TRUE(result.report.cold_start_differs);  // run 0 cold, the others warm
+}
+
+// A server that cannot tokenize gets text, and its tokens are compared by
+// their text: tier 1 still holds, and the report shows the text.
+TEST_F(ServingTest, AServerWithoutATokenizerIsComparedOnText) {
+  ToyServer server({"--flavor", "plain", "--bug", "padding"});
+  auto model = load_model(server.url());
+  EXPECT_EQ(model->tokenizer().id(), "detllm/bytes");
+  const CheckResult result = check(*model, kPrompts, options(1));
+  ASSERT_EQ(result.report.category, Category::kBatchVariance);
+  const Divergence& d = *result.report.batch_divergence;
+  EXPECT_EQ(d.left_text.size(), 1u);  // one character: the toy's tokens are characters
+  EXPECT_EQ(d.right_text.size(), 1u);
+}
+
+TEST_F(ServingTest, AGoldenOfTheEndpointMatchesAndAChangedServerDoesNot) {
+  GoldenOptions g;
+  g.path = out_.path() + "/endpoint.jsonl";
+  g.base.decoding.max_new_tokens = 5;
+  g.base.determinism.tier = 2;
+  g.update = true;
+  g.force = true;
+  {
+    ToyServer server({});
+    auto model = load_model(server.url());
+    ASSERT_TRUE(check_golden(*model, kPrompts, g).recorded);
+  }
+  g.update = false;
+  {
+    ToyServer server({});  // the same deployment, restarted
+    auto model = load_model(server.url());
+    const GoldenResult same = check_golden(*model, kPrompts, g);
+    EXPECT_TRUE(same.report.passed) << same.report.headline();
+  }
+  ToyServer changed({"--seed", "2"});  // other weights behind the same URL
+  auto model = load_model(changed.url());
+  g.base.out_dir = out_.path();
+  const GoldenResult result = check_golden(*model, kPrompts, g);
+  EXPECT_EQ(result.report.category, Category::kGoldenMismatch);
+  EXPECT_THAT(result.report.env_differences, ::testing::Contains(HasSubstr("server")));
+}
+
+// The key comes from the variable the options name, goes only into the
+// Authorization header, and into no artifact.
+TEST_F(ServingTest, TheApiKeyIsSentOnlyAsAuthorizationAndWrittenNowhere) {
+  const std::string key = "sk-detllm-test-5ecret";
+  ToyServer server(
+      {"--api-key", key, "--log", out_.path() + "/requests.jsonl", "--bug", "padding"});
+  EXPECT_THAT([&] { load_model(server.url("?api_key_env=DETLLM_TEST_NO_SUCH_KEY")); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("HTTP 401")));
+  setenv("DETLLM_TEST_KEY", key.c_str(), 1);
+  auto model = load_model(server.url("?api_key_env=DETLLM_TEST_KEY"));
+  CheckOptions o = options();
+  o.out_dir = out_.path() + "/packs";
+  const CheckResult result = check(*model, kPrompts, o);
+  unsetenv("DETLLM_TEST_KEY");
+  ASSERT_FALSE(result.pack_dir.empty());
+  for (const auto& file : std::filesystem::recursive_directory_iterator(result.pack_dir)) {
+    if (!file.is_regular_file()) continue;
+    EXPECT_THAT(internal::read_file(file.path().string(), "pack file"),
+                ::testing::Not(HasSubstr("5ecret")))
+        << file.path();
+  }
+  std::ifstream log(out_.path() + "/requests.jsonl");
+  int requests = 0;
+  for (std::string line; std::getline(log, line); ++requests) {
+    const nlohmann::json entry = nlohmann::json::parse(line);
+    EXPECT_EQ(entry["authorization"], "Bearer " + key);
+    EXPECT_THAT(entry["body"].get<std::string>(), ::testing::Not(HasSubstr("5ecret")));
+  }
+  EXPECT_GT(requests, 10);
+}
+
+// detllm check and replay against the server, as a CI job runs them.
+TEST_F(ServingTest, TheCliChecksAndReplaysAnEndpoint) {
+  ToyServer good({});
+  const std::string cli = DETLLM_CLI_PATH;
+  const std::string prompts =
+      " --prompt 'Hello there' --prompt 'A much longer prompt, padded' --prompt xyz --vary-batch "
+      "1,3";
+  EXPECT_EQ(
+      std::system((cli + " check -q --model '" + good.url("?model=toy") + "'" + prompts).c_str()),
+      0);
+  ToyServer buggy({"--bug", "padding"});
+  const std::string out = out_.path() + "/cli";
+  EXPECT_EQ(
+      WEXITSTATUS(std::system(
+          (cli + " check -q --model '" + buggy.url() + "'" + prompts + " --out " + out).c_str())),
+      1);
+  const auto pack = std::filesystem::directory_iterator(out)->path().string();
+  EXPECT_EQ(WEXITSTATUS(std::system((cli + " replay " + pack + " --out " + out_.path() +
+                                     "/replays > " + out_.path() + "/replay.txt")
+                                        .c_str())),
+            0);
+  EXPECT_THAT(internal::read_file(out_.path() + "/replay.txt", "replay output"),
+              HasSubstr("REPRODUCED"));
+}
+
+// Bad servers: a one-line error each, never a verdict.
+struct BadServer {
+  const char* fault;
+  const char* message;
+};
+
+class BadServerTest : public ::testing::TestWithParam<BadServer> {};
+
+TEST_P(BadServerTest, IsAClearError) {
+  ToyServer server({"--fault", GetParam().fault});
+  OpenAiOptions o = openai_options_from_url(server.url());
+  o.request_timeout_s = 2;
+  o.retry_backoff_s = 0.01;
+  auto model = openai_model(o);
+  CheckOptions c = options();
+  c.out_dir = server.dir() + "/packs";
+  try {
+    check(*model, kPrompts, c);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(GetParam().message));
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+  }
+  // Nothing half-written.
+  std::error_code error;
+  EXPECT_TRUE(!std::filesystem::exists(c.out_dir, error) ||
+              std::filesystem::is_empty(c.out_dir, error));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, BadServerTest,
+    ::testing::Values(BadServer{"http500", "failed: HTTP 500: \"Internal Server Error"},
+                      BadServer{"malformed", "is not valid JSON"},
+                      BadServer{"truncated", "is not valid JSON"},
+                      BadServer{"no-logprobs", "has no logprobs"},
+                      BadServer{"two-choices", "holds 2 choices; 1 was asked for"},
+                      BadServer{"mismatched", "tokens but 5 token_logprobs"},
+                      BadServer{"always-busy", "HTTP 503 after 4 attempts"},
+                      BadServer{"slow", "Operation timed out"}, BadServer{"not-found", "HTTP 404"}),
+    [](const auto& info) {
+      std::string name = info.param.fault;
+      name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
+      return name;
+    });
+
+TEST(ServingErrors, BusyIsRetriedAndThenServed) {
+  ToyServer server({"--fault", "busy-then-ok"});
+  OpenAiOptions o = openai_options_from_url(server.url());
+  o.retry_backoff_s = 0.01;
+  auto model = openai_model(o);
+  const auto out = model->generate({{40, 41}}, GenerationConfig{});
+  EXPECT_EQ(out[0].tokens.size(), 16u);
+}
+
+TEST(ServingErrors, ARefusedConnectionAndABadUrlSayWhat) {
+  // Port 9 (discard): nothing listens on it here.
+  EXPECT_THAT([] { load_model("http://127.0.0.1:9/v1"); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("did not list its models")));
+  EXPECT_THAT([] { load_model("http://user:pa55word@127.0.0.1:9/v1"); },
+              ::testing::ThrowsMessage<Error>(::testing::Not(HasSubstr("pa55word"))));
+  EXPECT_THAT([] { load_model("http://127.0.0.1:9/v1?modle=x"); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("unknown server URL option '?modle='")));
+}
+
+TEST(ServingErrors, AServerOfSeveralModelsNeedsOneNamed) {
+  ToyServer server({"--model-name", "toy,toy-large"});
+  EXPECT_THAT([&] { load_model(server.url()); },
+              ::testing::ThrowsMessage<Error>(
+                  HasSubstr("serves 2 models (toy, toy-large): name one with ?model=NAME")));
+  EXPECT_THAT([&] { load_model(server.url("?model=other")); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("does not serve model 'other'")));
+  EXPECT_EQ(load_model(server.url("?model=toy-large"))->info().name,
+            server.url("?model=toy-large"));
+}
+
+}  // namespace
+}  // namespace detllm

@@ -1,0 +1,264 @@
+// A server's model as a Generator. Each batch the harness plans is sent as
+// that many concurrent /v1/completions requests, started in slot order, so
+// that the server's own scheduler batches them: batch size and a needle's
+// position become concurrency and arrival order, which is where a served
+// model's batch variance comes from.
+#include "detllm_test/openai_model.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "artifacts/json_io.h"
+#include "detllm_test/error.h"
+#include "serving/completion_response.h"
+#include "serving/http_client.h"
+#include "serving/server_tokenizer.h"
+
+namespace detllm {
+namespace {
+
+using internal::HttpRequest;
+using internal::HttpResponse;
+using nlohmann::json;
+
+// A one-line reason for a response that is not a success.
+std::string failure_of(const HttpResponse& r) {
+  if (!r.error.empty()) return r.error;
+  std::string line = "HTTP " + std::to_string(r.status);
+  if (r.attempts > 1) line += " after " + std::to_string(r.attempts) + " attempts";
+  if (!r.body.empty()) line += ": " + internal::quote_text(r.body, 160);
+  return line;
+}
+
+// GET `url`'s JSON, or nullopt when the server has no such endpoint.
+std::optional<json> get_json(const std::string& url, internal::HttpOptions http) {
+  http.max_retries = 0;
+  const HttpResponse r = internal::send({url, ""}, http);
+  if (!r.error.empty() || r.status != 200) return std::nullopt;
+  json body = json::parse(r.body, nullptr, false);
+  if (body.is_discarded()) return std::nullopt;
+  return body;
+}
+
+// Which server this is, from what it answers: its request options differ
+// (only vLLM knows return_tokens_as_token_ids; only llama.cpp cache_prompt).
+std::string server_kind(const json& models, const json& server) {
+  if (server.contains("props")) return "llama.cpp";
+  std::string owner;
+  if (models.contains("data") && models["data"].is_array() && !models["data"].empty() &&
+      models["data"][0].is_object()) {
+    owner = models["data"][0].value("owned_by", "");
+  }
+  if (owner == "vllm") return "vllm";
+  if (owner == "sglang") return "sglang";
+  return "openai-compatible";
+}
+
+class OpenAiModel final : public Generator {
+ public:
+  explicit OpenAiModel(const OpenAiOptions& options) : options_(options) {
+    const internal::UrlParts url = internal::split_url(options.base_url);
+    clean_url_ = url.clean;
+    base_ = url.with_credentials;
+    root_ = base_;
+    if (root_.size() >= 3 && root_.compare(root_.size() - 3, 3, "/v1") == 0) {
+      root_.resize(root_.size() - 3);
+    }
+    http_.connect_timeout_s = options.connect_timeout_s;
+    http_.request_timeout_s = options.request_timeout_s;
+    http_.max_concurrency = options.max_concurrency;
+    http_.max_retries = options.max_retries;
+    http_.retry_backoff_s = options.retry_backoff_s;
+    http_.verify_tls = options.verify_tls;
+    http_.ca_file = options.ca_file;
+    if (!options.api_key_env.empty()) {
+      if (const char* key = std::getenv(options.api_key_env.c_str())) http_.bearer_token = key;
+    }
+    connect();
+  }
+
+  ModelInfo info() const override { return info_; }
+  const Tokenizer& tokenizer() const override { return *tokenizer_; }
+
+  std::vector<Generation> generate(const std::vector<TokenIds>& batch,
+                                   const GenerationConfig& config) override {
+    std::vector<HttpRequest> requests;
+    for (const TokenIds& ids : batch)
+      requests.push_back({base_ + "/completions", body(ids, config)});
+    const std::vector<HttpResponse> responses = internal::send_all(requests, http_);
+    std::vector<Generation> out;
+    for (size_t i = 0; i < responses.size(); ++i) {
+      const std::string where = "the server at " + clean_url_ + ": the completion of row " +
+                                std::to_string(i) + " of a batch of " +
+                                std::to_string(batch.size());
+      if (!responses[i].error.empty() || responses[i].status != 200) {
+        throw Error(where + " failed: " + failure_of(responses[i]));
+      }
+      out.push_back(generation_of(
+          internal::parse_completion(responses[i].body, where, config.capture_logprobs), where));
+    }
+    return out;
+  }
+
+ private:
+  // /v1/models (the model chosen from it), what else the server says about
+  // itself, and its tokenizer.
+  void connect() {
+    const HttpResponse r = internal::send({base_ + "/models", ""}, http_);
+    if (!r.error.empty() || r.status != 200) {
+      throw Error("the server at " + clean_url_ +
+                  " did not list its models (GET /models: " + failure_of(r) + ")");
+    }
+    const json models = json::parse(r.body, nullptr, false);
+    std::vector<std::string> ids;
+    if (models.is_object() && models.contains("data") && models["data"].is_array()) {
+      for (const json& m : models["data"]) {
+        if (m.is_object() && m.contains("id") && m["id"].is_string()) ids.push_back(m["id"]);
+      }
+    }
+    if (ids.empty()) {
+      throw Error("the server at " + clean_url_ + " lists no model (GET /models returned " +
+                  internal::quote_text(r.body, 120) + ")");
+    }
+    model_ = options_.model;
+    if (model_.empty()) {
+      if (ids.size() > 1) {
+        std::string list;
+        for (const std::string& id : ids) list += (list.empty() ? "" : ", ") + id;
+        throw Error("the server at " + clean_url_ + " serves " + std::to_string(ids.size()) +
+                    " models (" + list + "): name one with ?model=NAME");
+      }
+      model_ = ids.front();
+    } else if (std::find(ids.begin(), ids.end(), model_) == ids.end()) {
+      throw Error("the server at " + clean_url_ + " does not serve model '" + model_ + "'");
+    }
+    json server = {{"base_url", clean_url_}, {"models", models}};
+    if (auto version = get_json(root_ + "/version", http_)) server["version"] = *version;
+    if (auto props = get_json(root_ + "/props", http_)) server["props"] = *props;
+    kind_ = server_kind(models, server);
+    tokenizer_ = std::make_shared<internal::ServerTokenizer>(root_, model_, http_);
+    server["kind"] = kind_;
+    server["tokenizer"] = tokenizer_->endpoint() == internal::ServerTokenizer::Endpoint::kBytes
+                              ? "none: prompts sent as text, tokens compared by their text"
+                              : "the server's";
+    server["request_options"] = request_options();
+    info_.name = clean_url_ + "?model=" + model_;
+    info_.backend = "openai";
+    info_.file = clean_url_;
+    info_.device = "remote";
+    info_.dtype = "as served";
+    info_.capabilities.honours_controls = false;
+    info_.capabilities.ops_unobservable =
+        "the model runs on a server, whose ops this process cannot see";
+    info_.server_url = clean_url_;
+    info_.server_json = server.dump();
+  }
+
+  // The options every request carries beside the prompt and decoding.
+  json request_options() const {
+    json o = {{"n", 1}, {"stream", false}, {"echo", false}};
+    if (kind_ == "vllm") o["return_tokens_as_token_ids"] = true;
+    if (kind_ == "llama.cpp" && options_.disable_prompt_cache) o["cache_prompt"] = false;
+    return o;
+  }
+
+  std::string body(const TokenIds& ids, const GenerationConfig& c) const {
+    json b = request_options();
+    b["model"] = model_;
+    // Ids where the server reads them (not every server takes a list of ids).
+    const bool as_ids = tokenizer_->endpoint() == internal::ServerTokenizer::Endpoint::kRoot;
+    if (as_ids) {
+      b["prompt"] = ids;
+    } else {
+      b["prompt"] = tokenizer_->decode(ids);
+    }
+    b["max_tokens"] = c.max_new_tokens;
+    // Greedy is temperature 0, as OpenAI's API, vLLM and llama.cpp read it.
+    b["temperature"] = c.do_sample ? c.temperature : 0.0;
+    b["top_p"] = c.top_p;
+    if (c.do_sample) b["seed"] = c.seed;
+    if (c.top_k > 0) b["top_k"] = c.top_k;
+    if (c.capture_logprobs) b["logprobs"] = 2;  // the top 2: margins and near-ties
+    if (c.ignore_eos && kind_ != "openai-compatible") b["ignore_eos"] = true;
+    return b.dump();
+  }
+
+  Generation generation_of(const internal::Completion& c, const std::string& where) const {
+    Generation g;
+    if (c.token_texts.empty() && !c.text.empty()) {
+      throw Error(where + " returned text but no tokens in its logprobs");
+    }
+    if (!c.token_ids.empty()) {
+      g.tokens = c.token_ids;
+    } else {
+      for (const std::string& token : c.token_texts)
+        g.tokens.push_back(tokenizer_->id_of_text(token));
+    }
+    g.logprobs = c.logprobs;
+    g.logit_margins = c.margins;
+    return g;
+  }
+
+  OpenAiOptions options_;
+  internal::HttpOptions http_;
+  std::string clean_url_, base_, root_, model_, kind_;
+  std::shared_ptr<internal::ServerTokenizer> tokenizer_;
+  ModelInfo info_;
+};
+
+}  // namespace
+
+std::unique_ptr<Generator> openai_model(const OpenAiOptions& options) {
+  return std::make_unique<OpenAiModel>(options);
+}
+
+bool is_endpoint(const std::string& spec) {
+  return spec.rfind("http://", 0) == 0 || spec.rfind("https://", 0) == 0;
+}
+
+OpenAiOptions openai_options_from_url(const std::string& url) {
+  const internal::UrlParts parts = internal::split_url(url);
+  OpenAiOptions o;
+  o.base_url = parts.with_credentials;
+  size_t begin = 0;
+  while (begin < parts.query.size()) {
+    size_t end = parts.query.find('&', begin);
+    if (end == std::string::npos) end = parts.query.size();
+    const std::string pair = parts.query.substr(begin, end - begin);
+    begin = end + 1;
+    const size_t eq = pair.find('=');
+    const std::string key = pair.substr(0, eq);
+    const std::string value =
+        eq == std::string::npos ? "" : internal::url_decode(pair.substr(eq + 1));
+    auto flag = [&] {
+      if (value != "true" && value != "false") {
+        throw Error("?" + key + "= must be true or false, not '" + value + "'");
+      }
+      return value == "true";
+    };
+    if (key == "model") {
+      o.model = value;
+    } else if (key == "api_key_env") {
+      o.api_key_env = value;
+    } else if (key == "verify_tls") {
+      o.verify_tls = flag();
+    } else if (key == "disable_prompt_cache") {
+      o.disable_prompt_cache = flag();
+    } else if (key == "max_concurrency") {
+      try {
+        o.max_concurrency = std::stoi(value);
+      } catch (const std::exception&) {
+        throw Error("?max_concurrency= must be a number, not '" + value + "'");
+      }
+      if (o.max_concurrency < 1) throw Error("?max_concurrency= must be at least 1");
+    } else if (!key.empty()) {
+      throw Error("unknown server URL option '?" + key +
+                  "=' (known: model, api_key_env, verify_tls, max_concurrency, "
+                  "disable_prompt_cache)");
+    }
+  }
+  return o;
+}
+
+}  // namespace detllm

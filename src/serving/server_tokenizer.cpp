@@ -1,0 +1,122 @@
+// The tokenizer of a served model. Sending token ids (not text) is what keeps
+// a check exact: the server cannot re-tokenize them differently between runs.
+// A server that cannot tokenize gets text, and its tokens are compared by
+// their text (docs/serving.md#tiers).
+#include "serving/server_tokenizer.h"
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "artifacts/sha256.h"
+#include "detllm_test/error.h"
+
+namespace detllm::internal {
+namespace {
+
+using nlohmann::json;
+
+// The token ids a tokenize response holds, or nullopt for one that is not.
+std::optional<TokenIds> tokens_of(const HttpResponse& response) {
+  if (!response.error.empty() || response.status != 200) return std::nullopt;
+  const json body = json::parse(response.body, nullptr, false);
+  if (!body.is_object() || !body.contains("tokens") || !body["tokens"].is_array()) {
+    return std::nullopt;
+  }
+  TokenIds ids;
+  for (const json& id : body["tokens"]) {
+    if (!id.is_number_integer()) return std::nullopt;
+    ids.push_back(id.get<int64_t>());
+  }
+  return ids;
+}
+
+}  // namespace
+
+ServerTokenizer::ServerTokenizer(std::string root, std::string model, HttpOptions http)
+    : root_(std::move(root)), model_(std::move(model)), http_(std::move(http)) {
+  http_.max_retries = 0;  // a probe that fails means "no such endpoint"
+  // Both field names: vLLM and SGLang read "prompt", llama.cpp "content".
+  const std::string probe =
+      json{{"model", model_}, {"prompt", "Hello"}, {"content", "Hello"}}.dump();
+  if (tokens_of(send({root_ + "/tokenize", probe}, http_))) {
+    endpoint_ = Endpoint::kRoot;
+  } else if (tokens_of(
+                 send({root_ + "/extras/tokenize", json{{"input", "Hello"}}.dump()}, http_))) {
+    endpoint_ = Endpoint::kExtras;
+  }
+  http_.max_retries = http.max_retries;
+}
+
+std::string ServerTokenizer::id() const {
+  return endpoint_ == Endpoint::kBytes ? std::string(ByteTokenizer::kId) : "server:" + model_;
+}
+
+TokenIds ServerTokenizer::encode(const std::string& text) const {
+  if (endpoint_ == Endpoint::kBytes) return ByteTokenizer().encode(text);
+  const HttpResponse response =
+      endpoint_ == Endpoint::kRoot
+          ? send({root_ + "/tokenize",
+                  json{{"model", model_}, {"prompt", text}, {"content", text}}.dump()},
+                 http_)
+          : send({root_ + "/extras/tokenize", json{{"input", text}}.dump()}, http_);
+  const std::optional<TokenIds> ids = tokens_of(response);
+  if (!ids) {
+    throw Error(
+        "the server at " + root_ + " did not tokenize a prompt (" +
+        (response.error.empty() ? "HTTP " + std::to_string(response.status) : response.error) +
+        ")");
+  }
+  return *ids;
+}
+
+std::string ServerTokenizer::decode(const TokenIds& ids) const {
+  // Text ids first: they never reach the server.
+  std::string out;
+  TokenIds run;
+  auto flush = [&] {
+    if (run.empty()) return;
+    if (endpoint_ == Endpoint::kBytes) {
+      out += ByteTokenizer().decode(run);
+    } else {
+      const std::string path = endpoint_ == Endpoint::kRoot ? "/detokenize" : "/extras/detokenize";
+      const HttpResponse response =
+          send({root_ + path, json{{"model", model_}, {"tokens", run}}.dump()}, http_);
+      const json body = json::parse(response.body, nullptr, false);
+      // vLLM answers "prompt", llama.cpp "content", llama-cpp-python "text".
+      std::string text;
+      for (const char* key : {"prompt", "content", "text"}) {
+        if (body.is_object() && body.contains(key) && body[key].is_string()) {
+          text = body[key].get<std::string>();
+          break;
+        }
+      }
+      if (text.empty()) {
+        for (int64_t id : run) text += "<|" + std::to_string(id) + "|>";
+      }
+      out += text;
+    }
+    run.clear();
+  };
+  for (const int64_t id : ids) {
+    if (!is_text_id(id)) {
+      run.push_back(id);
+      continue;
+    }
+    flush();
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto found = texts_.find(id);
+    out += found == texts_.end() ? "<|" + std::to_string(id) + "|>" : found->second;
+  }
+  flush();
+  return out;
+}
+
+int64_t ServerTokenizer::id_of_text(const std::string& token) const {
+  const std::string hex = sha256_hex(token).substr(0, 11);  // 44 bits
+  const int64_t id = kTextIdBase + std::stoll(hex, nullptr, 16);
+  std::lock_guard<std::mutex> lock(mutex_);
+  texts_.emplace(id, token);
+  return id;
+}
+
+}  // namespace detllm::internal
