@@ -282,7 +282,9 @@ INSTANTIATE_TEST_SUITE_P(
                       BadServer{"two-choices", "holds 2 choices; 1 was asked for"},
                       BadServer{"mismatched", "tokens but 5 token_logprobs"},
                       BadServer{"always-busy", "HTTP 503 after 4 attempts"},
-                      BadServer{"slow", "Operation timed out"}, BadServer{"not-found", "HTTP 404"}),
+                      BadServer{"slow", "Operation timed out"},
+                      BadServer{"huge", "the response exceeds 64 MiB"},
+                      BadServer{"not-found", "HTTP 404"}),
     [](const auto& info) {
       std::string name = info.param.fault;
       name.erase(std::remove(name.begin(), name.end(), '-'), name.end());

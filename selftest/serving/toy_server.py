@@ -11,7 +11,7 @@ Modes:
                     the cached context: warm differs from cold.
   --fault KIND      a server that breaks: http500, malformed, truncated,
                     no-logprobs, two-choices, mismatched, busy-then-ok,
-                    always-busy, slow, not-found.
+                    always-busy, slow, huge, not-found.
   --flavor          vllm (token_id:N tokens, /version, /tokenize), llamacpp
                     (chat-style logprobs with ids, /props, /tokenize), plain
                     (legacy logprobs with text only, no tokenizer endpoint).
@@ -207,6 +207,8 @@ def make_handler(args, scheduler):
             elif f == "slow":
                 time.sleep(5)
                 return False
+            elif f == "huge":
+                self.reply(200, b"{\"choices\": \"" + b"x" * (65 << 20) + b"\"}")
             elif f == "not-found":
                 self.reply(404, {"error": {"message": "The model does not exist."}})
             else:

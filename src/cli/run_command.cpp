@@ -61,8 +61,9 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
   app.add_option(
          "--model", f.model,
          "builtin:tiny, builtin:small, builtin:llama-tiny, builtin:llama-small, a Hugging Face "
-         "checkpoint directory (GPT-2, Llama, Mistral, Qwen2), an AOTInductor .pt2 package or a "
-         "TorchScript file")
+         "checkpoint directory (GPT-2, Llama, Mistral, Qwen2), an AOTInductor .pt2 package, a "
+         "TorchScript file, or a server's OpenAI-compatible API: http[s]://HOST:PORT/v1[?model=NAME] "
+         "(docs/serving.md)")
       ->capture_default_str();
   app.add_option("--prompt", f.prompts, "a prompt (repeatable)");
   app.add_option("--prompt-file", f.prompt_file,
