@@ -115,6 +115,12 @@ class Generator {
                                               size_t /*prompt_length*/) {
     return std::nullopt;
   }
+  // Empties the caches that carry state from one request into the next (a
+  // server's prefix cache), so that a check's run 0 starts cold and the runs
+  // after it can reuse what run 0 left: a cache that changes outputs is then
+  // RUN_VARIANCE with a cold start. Returns what was done, for the report
+  // ("POST /reset_prefix_cache"), or "" when there is nothing to reset.
+  virtual std::string reset_caches() { return ""; }
 };
 
 }  // namespace detllm

@@ -146,6 +146,21 @@ TEST_F(ServingTest, AServerWhosePrefixCacheIsWrongFailsWithRunVariance) {
   ASSERT_FALSE(result.passed());
   EXPECT_EQ(result.report.category, Category::kRunVarianceFixedBatch);
   EXPECT_TRUE(result.report.cold_start_differs);  // run 0 cold, the others warm
+  EXPECT_THAT(result.report.notes,
+              ::testing::Contains(HasSubstr("caches emptied (POST /reset_prefix_cache)")));
+}
+
+// The same server with its cache warm before the check: the reset still
+// makes run 0 cold, so the bug is found whatever the server served before.
+TEST_F(ServingTest, ThePrefixCacheIsResetBeforeRunZero) {
+  ToyServer server({"--bug", "warm-cache"});
+  auto model = load_model(server.url());
+  CheckOptions o = options();
+  o.vary_batch.clear();
+  o.needle_trials = 0;
+  ASSERT_FALSE(check(*model, kPrompts, o).passed());  // warms the cache
+  const CheckResult again = check(*model, kPrompts, o);
+  EXPECT_EQ(again.report.category, Category::kRunVarianceFixedBatch);
 }
 
 // A server that cannot tokenize gets text, and its tokens are compared by

@@ -192,6 +192,10 @@ void run_phases(Generator& model, const std::vector<Request>& requests,
   // Unless a preflight was asked for, run 0 is the first call after loading:
   // nothing warms the model up, so a cold first call that differs is caught.
   if (options.preflight) run_preflight(model, requests, options);
+  if (const std::string reset = model.reset_caches(); !reset.empty()) {
+    result.report.notes.push_back("run 0 started with the model's caches emptied (" + reset +
+                                  "); the runs after it could reuse what it cached");
+  }
   result.runs.resize(values_of(phases, Phase::kRun).size());
   result.needle_traces.resize(values_of(phases, Phase::kNeedle).size());
   ProgressReporter progress(options);

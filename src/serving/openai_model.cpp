@@ -79,6 +79,22 @@ class OpenAiModel final : public Generator {
   }
 
   ModelInfo info() const override { return info_; }
+
+  // The server's prefix-cache reset where it has one: vLLM's
+  // /reset_prefix_cache, SGLang's /flush_cache. llama.cpp's server has none:
+  // disable_prompt_cache asks it to skip the cache per request instead.
+  std::string reset_caches() override {
+    const char* path = kind_ == "vllm"     ? "/reset_prefix_cache"
+                       : kind_ == "sglang" ? "/flush_cache"
+                                           : nullptr;
+    if (path == nullptr) return "";
+    const HttpResponse r = internal::send({root_ + path, "{}"}, http_);
+    if (!r.error.empty() || r.status != 200) {
+      throw Error("the server at " + clean_url_ + " did not reset its prefix cache (POST " + path +
+                  ": " + failure_of(r) + ")");
+    }
+    return std::string("POST ") + path;
+  }
   const Tokenizer& tokenizer() const override { return *tokenizer_; }
 
   std::vector<Generation> generate(const std::vector<TokenIds>& batch,
@@ -143,7 +159,19 @@ class OpenAiModel final : public Generator {
                               ? "none: prompts sent as text, tokens compared by their text"
                               : "the server's";
     server["request_options"] = request_options();
+    server["prefix_cache"] = kind_ == "vllm"     ? "reset before run 0: POST /reset_prefix_cache"
+                             : kind_ == "sglang" ? "reset before run 0: POST /flush_cache"
+                             : kind_ == "llama.cpp"
+                                 ? (options_.disable_prompt_cache ? "not used: cache_prompt false"
+                                                                  : "as served (no reset endpoint)")
+                                 : "as served (no reset endpoint)";
+    // A URL load_model reads back (replay), with the options that change
+    // what is asked of the server.
     info_.name = clean_url_ + "?model=" + model_;
+    if (options_.disable_prompt_cache) info_.name += "&disable_prompt_cache=true";
+    if (options_.api_key_env != OpenAiOptions().api_key_env) {
+      info_.name += "&api_key_env=" + options_.api_key_env;
+    }
     info_.backend = "openai";
     info_.file = clean_url_;
     info_.device = "remote";
