@@ -10,8 +10,9 @@ DETLLM_PACKAGES=(cmake ninja-build g++ ccache libtorch-dev nlohmann-json3-dev li
                  libgtest-dev libgmock-dev googletest libbenchmark-dev libvalijson-dev
                  libsimdjson-dev libssl-dev libcurl4-openssl-dev pkg-config libpcre2-dev libutf8proc-dev
                  python3 python3-regex python3-venv)
-# scripts/test's too: a browser that renders report.html, libpng to read its screenshot.
-DETLLM_TEST_PACKAGES=(chromium libpng-dev)
+# scripts/test's too: a browser that renders report.html, libpng to read its screenshot,
+# openssl for the https test server's certificate.
+DETLLM_TEST_PACKAGES=(chromium libpng-dev openssl)
 
 # Installs DETLLM_PACKAGES and the packages given as arguments.
 detllm_install_dependencies() {

@@ -58,8 +58,8 @@ class ToyServer {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
-  std::string url(const std::string& query = "") const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/v1" + query;
+  std::string url(const std::string& query = "", const std::string& scheme = "http") const {
+    return scheme + "://127.0.0.1:" + std::to_string(port_) + "/v1" + query;
   }
   const std::string& dir() const { return dir_.path(); }
 
@@ -323,6 +323,26 @@ TEST(ServingErrors, ARefusedConnectionAndABadUrlSayWhat) {
               ::testing::ThrowsMessage<Error>(::testing::Not(HasSubstr("pa55word"))));
   EXPECT_THAT([] { load_model("http://127.0.0.1:9/v1?modle=x"); },
               ::testing::ThrowsMessage<Error>(HasSubstr("unknown server URL option '?modle='")));
+}
+
+// https: the certificate is verified by default; a self-signed one is
+// refused unless its CA file is given (or verification is turned off).
+TEST(ServingErrors, TlsIsVerifiedByDefault) {
+  testing::TempDir dir;
+  const std::string cert = dir.path() + "/cert.pem", key = dir.path() + "/key.pem";
+  const std::string openssl =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " 2>/dev/null";
+  ASSERT_EQ(std::system(openssl.c_str()), 0);
+  ToyServer server({"--tls-cert", cert, "--tls-key", key});
+  const std::string url = server.url("", "https");
+  EXPECT_THAT([&] { load_model(url); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("SSL certificate problem")));
+  OpenAiOptions o = openai_options_from_url(url);
+  o.ca_file = cert;
+  EXPECT_EQ(openai_model(o)->info().server_url, url);
+  EXPECT_EQ(load_model(url + "?verify_tls=false")->info().backend, "openai");
 }
 
 TEST(ServingErrors, AServerOfSeveralModelsNeedsOneNamed) {

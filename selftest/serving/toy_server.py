@@ -15,6 +15,7 @@ Modes:
   --flavor          vllm (token_id:N tokens, /version, /tokenize), llamacpp
                     (chat-style logprobs with ids, /props, /tokenize), plain
                     (legacy logprobs with text only, no tokenizer endpoint).
+  --tls-cert/--tls-key  https instead of http.
 The port it listens on is written to --port-file once it accepts connections.
 """
 import argparse
@@ -260,11 +261,18 @@ def main():
     p.add_argument("--log", default="")
     p.add_argument("--window-ms", type=float, default=20)
     p.add_argument("--lifetime-s", type=float, default=600, help="exits after this long")
+    p.add_argument("--tls-cert", default="", help="serve https with this certificate and --tls-key")
+    p.add_argument("--tls-key", default="")
     args = p.parse_args()
     scheduler = Scheduler(Model(args.seed, args.bug == "padding"), args.window_ms / 1000)
     scheduler.start()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args, scheduler))
     server.daemon_threads = True
+    if args.tls_cert:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Timer(args.lifetime_s, lambda: os._exit(3)).start()
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
