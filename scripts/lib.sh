@@ -51,10 +51,42 @@ detllm_build() {
 # its interpreter, or to "" with the reason in $DETLLM_BUILD/pyenv-unavailable.txt
 # (PyPI unreachable, DETLLM_PYTHON_ENV=off): the reference tests then skip. A
 # DETLLM_PYTHON already set to an interpreter is used as it is.
+# A pinned virtual environment: $1 the venv, $2 its requirements, $3 the wheel
+# cache, $4 where to say why it could not be made, $5 "download" (wheels from
+# PyPI) or "wheel" (sdists built into the cache once, for llama-cpp-python).
+# Prints the venv's python, or nothing (and writes $4).
+detllm_pinned_env() {
+  local env=$1 requirements=$2 wheels=$3 note=$4 fetch=$5 want
+  want=$(sha256sum <"$requirements" | cut -d' ' -f1)
+  if [[ -x $env/bin/python && $(cat "$env/.requirements.sha256" 2>/dev/null) == "$want" ]]; then
+    echo "$env/bin/python"
+    return 0
+  fi
+  echo "making the pinned Python environment in $env (wheels cached in $wheels) ..." >&2
+  rm -rf "$env"
+  mkdir -p "$wheels"
+  local log=$env.log
+  if ! python3 -m venv "$env" >"$log" 2>&1; then
+    echo "python3 -m venv failed: $(tail -1 "$log")" >"$note"
+  elif ! "$env/bin/pip" install -q --no-index --find-links "$wheels" -r "$requirements" >>"$log" 2>&1 &&
+       ! { if [[ $fetch == wheel ]]; then
+             "$env/bin/pip" wheel -q --wheel-dir "$wheels" -r "$requirements" >>"$log" 2>&1
+           else
+             "$env/bin/pip" download -q --dest "$wheels" -r "$requirements" >>"$log" 2>&1
+           fi &&
+           "$env/bin/pip" install -q --no-index --find-links "$wheels" -r "$requirements" >>"$log" 2>&1; }; then
+    echo "pip could not install $(basename "$requirements") (PyPI unreachable?): $(grep -m1 -E 'ERROR|error' "$log" || tail -1 "$log")" >"$note"
+  else
+    echo "$want" >"$env/.requirements.sha256"
+    echo "$env/bin/python"
+    return 0
+  fi
+  rm -rf "$env"
+}
+
 detllm_python_env() {
-  local env=$DETLLM_BUILD/pyenv requirements=$DETLLM_ROOT/scripts/requirements.txt
   local wheels=${DETLLM_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/detllm/wheels}
-  local note=$DETLLM_BUILD/pyenv-unavailable.txt want
+  local note=$DETLLM_BUILD/pyenv-unavailable.txt
   mkdir -p "$DETLLM_BUILD"
   rm -f "$note"
   if [[ ${DETLLM_PYTHON_ENV:-on} == off ]]; then
@@ -66,27 +98,31 @@ detllm_python_env() {
   if [[ -n ${DETLLM_PYTHON:-} && -x $DETLLM_PYTHON ]]; then
     return 0
   fi
-  DETLLM_PYTHON=""
-  want=$(sha256sum <"$requirements" | cut -d' ' -f1)
-  if [[ -x $env/bin/python && $(cat "$env/.requirements.sha256" 2>/dev/null) == "$want" ]]; then
-    DETLLM_PYTHON=$env/bin/python
+  DETLLM_PYTHON=$(detllm_pinned_env "$DETLLM_BUILD/pyenv" "$DETLLM_ROOT/scripts/requirements.txt" \
+                                    "$wheels" "$note" download)
+  [[ -z $DETLLM_PYTHON ]] && echo "reference tests will skip: $(cat "$note")" >&2
+  return 0
+}
+
+# The serving tests' real server (llama-cpp-python): DETLLM_SERVING_PYTHON.
+# llama.cpp is compiled for this CPU (GGML_NATIVE), so its wheel is cached
+# per CPU: a cache carried to another machine is not reused there.
+detllm_serving_env() {
+  local cpu wheels note=$DETLLM_BUILD/serving-env-unavailable.txt
+  mkdir -p "$DETLLM_BUILD"
+  rm -f "$note"
+  if [[ ${DETLLM_PYTHON_ENV:-on} == off ]]; then
+    DETLLM_SERVING_PYTHON=""
+    echo "DETLLM_PYTHON_ENV=off" >"$note"
     return 0
   fi
-  echo "making the pinned Python environment in $env (wheels cached in $wheels) ..." >&2
-  rm -rf "$env"
-  mkdir -p "$wheels"
-  local log=$DETLLM_BUILD/pyenv.log
-  if ! python3 -m venv "$env" >"$log" 2>&1; then
-    echo "python3 -m venv failed: $(tail -1 "$log")" >"$note"
-  elif ! "$env/bin/pip" install -q --no-index --find-links "$wheels" -r "$requirements" >>"$log" 2>&1 &&
-       ! { "$env/bin/pip" download -q --dest "$wheels" -r "$requirements" >>"$log" 2>&1 &&
-           "$env/bin/pip" install -q --no-index --find-links "$wheels" -r "$requirements" >>"$log" 2>&1; }; then
-    echo "pip could not install scripts/requirements.txt (PyPI unreachable?): $(grep -m1 -E 'ERROR|error' "$log" || tail -1 "$log")" >"$note"
-  else
-    echo "$want" >"$env/.requirements.sha256"
-    DETLLM_PYTHON=$env/bin/python
+  if [[ -n ${DETLLM_SERVING_PYTHON:-} && -x $DETLLM_SERVING_PYTHON ]]; then
     return 0
   fi
-  echo "reference tests will skip: $(cat "$note")" >&2
-  rm -rf "$env"
+  cpu=$( (grep -m1 '^flags' /proc/cpuinfo; gcc -dumpfullversion) | sha256sum | cut -c1-12)
+  wheels=${DETLLM_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/detllm/wheels}/serving-$cpu
+  DETLLM_SERVING_PYTHON=$(detllm_pinned_env "$DETLLM_BUILD/serving-env" \
+                            "$DETLLM_ROOT/scripts/requirements-serving.txt" "$wheels" "$note" wheel)
+  [[ -z $DETLLM_SERVING_PYTHON ]] && echo "llama.cpp serving tests will skip: $(cat "$note")" >&2
+  return 0
 }

@@ -6,16 +6,11 @@
 // servers give one-line errors, never a verdict.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "artifacts/file_util.h"
 #include "detllm_test/check.h"
@@ -24,50 +19,15 @@
 #include "detllm_test/models.h"
 #include "detllm_test/openai_model.h"
 #include "detllm_test/report.h"
+#include "server_process.h"
 #include "test_files.h"
-
-extern char** environ;
 
 namespace detllm {
 namespace {
 
 using ::testing::HasSubstr;
 
-// toy_server.py run by Debian's python3, killed when the object goes.
-class ToyServer {
- public:
-  explicit ToyServer(std::vector<std::string> flags) {
-    const std::string port_file = dir_.path() + "/port";
-    std::vector<std::string> argv = {"python3", DETLLM_TOY_SERVER, "--port-file",
-                                     port_file, "--lifetime-s",    "300"};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    std::vector<char*> args;
-    for (std::string& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    if (posix_spawnp(&pid_, "python3", nullptr, nullptr, args.data(), environ) != 0) {
-      throw std::runtime_error("cannot start python3");
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!std::ifstream(port_file).good()) {
-      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("no port");
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    std::ifstream(port_file) >> port_;
-  }
-  ~ToyServer() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  std::string url(const std::string& query = "", const std::string& scheme = "http") const {
-    return scheme + "://127.0.0.1:" + std::to_string(port_) + "/v1" + query;
-  }
-  const std::string& dir() const { return dir_.path(); }
-
- private:
-  testing::TempDir dir_;
-  pid_t pid_ = 0;
-  int port_ = 0;
-};
+using testing::ToyServer;
 
 const std::vector<Prompt> kPrompts = {Prompt("Hello there"), Prompt("A much longer prompt, padded"),
                                       Prompt("xyz")};

@@ -1,0 +1,145 @@
+// A real server: llama-cpp-python's OpenAI-compatible server (llama.cpp
+// built from PyPI's source, DETLLM_SERVING_PYTHON) serving a GGUF with random
+// weights that make_gguf.py writes with PyPI's gguf. Each test starts the
+// server on 127.0.0.1 and kills it at its end. What the CPU build shows is
+// asserted as measured (docs/serving.md#a-real-server).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "artifacts/file_util.h"
+#include "detllm_test/check.h"
+#include "detllm_test/golden_check.h"
+#include "detllm_test/models.h"
+#include "server_process.h"
+
+namespace detllm {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::vector<Prompt> kPrompts = {
+    Prompt("Hello there, how are you"), Prompt("The capital of France is"), Prompt("1, 2, 3, 4,"),
+    Prompt("A much longer prompt, so that the others are padded")};
+
+class LlamaCppTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (std::string(DETLLM_SERVING_PYTHON).empty()) return;
+    gguf_ = new testing::TempDir;
+    const std::string command = std::string(DETLLM_SERVING_PYTHON) + " " + DETLLM_MAKE_GGUF + " " +
+                                gguf_->path() + "/toy.gguf";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  }
+  static void TearDownTestSuite() {
+    delete gguf_;
+    gguf_ = nullptr;
+  }
+  void SetUp() override {
+    if (std::string(DETLLM_SERVING_PYTHON).empty()) {
+      std::ifstream note(DETLLM_SERVING_ENV_NOTE);
+      std::string why;
+      std::getline(note, why);
+      GTEST_SKIP() << "no serving environment (scripts/test makes it): " << why;
+    }
+  }
+
+  // llama-cpp-python's server on a free port, listing its model as "toy".
+  struct Server {
+    explicit Server(std::vector<std::string> flags)
+        : port(testing::free_port()), process(argv(port, std::move(flags))) {
+      process.wait_until_serving(url() + "/models", 180);
+    }
+    static std::vector<std::string> argv(int port, std::vector<std::string> flags) {
+      std::vector<std::string> a = {DETLLM_SERVING_PYTHON,
+                                    "-m",
+                                    "llama_cpp.server",
+                                    "--model",
+                                    gguf_->path() + "/toy.gguf",
+                                    "--model_alias",
+                                    "toy",
+                                    "--host",
+                                    "127.0.0.1",
+                                    "--port",
+                                    std::to_string(port),
+                                    "--n_ctx",
+                                    "512",
+                                    "--n_threads",
+                                    "1",
+                                    "--seed",
+                                    "0"};
+      a.insert(a.end(), flags.begin(), flags.end());
+      return a;
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/v1"; }
+    int port;
+    testing::ServerProcess process;
+  };
+
+  static CheckOptions options() {
+    CheckOptions o;
+    o.runs = 3;
+    o.vary_batch = {1, 4};
+    o.needle_trials = 2;
+    o.needle_max_batch_size = 6;
+    o.decoding.max_new_tokens = 8;
+    o.determinism.tier = 2;
+    return o;
+  }
+
+  static testing::TempDir* gguf_;
+  testing::TempDir out_;
+};
+testing::TempDir* LlamaCppTest::gguf_ = nullptr;
+
+TEST_F(LlamaCppTest, ServesTheGgufAndPassesAtTier2) {
+  Server server({});
+  auto model = load_model(server.url() + "?model=toy");
+  const nlohmann::json about = nlohmann::json::parse(model->info().server_json);
+  EXPECT_EQ(about["models"]["data"][0]["id"], "toy");
+  const CheckResult result = check(*model, kPrompts, options());
+  EXPECT_TRUE(result.passed()) << result.report.headline() << "\n" << server.process.log();
+  EXPECT_EQ(result.report.tier_effective, 2);
+  EXPECT_EQ(result.runs[0][0].generated_token_ids.size(), 8u);
+  EXPECT_EQ(result.runs[0][0].logit_margins.size(), 8u);
+}
+
+TEST_F(LlamaCppTest, TheCliChecksTheServer) {
+  Server server({});
+  const std::string command = std::string(DETLLM_CLI_PATH) + " check -q --model '" + server.url() +
+                              "?model=toy' --prompt 'Hello there' --prompt 'The capital of "
+                              "France is' --vary-batch 1,2 --tier 2 --out " +
+                              out_.path();
+  EXPECT_EQ(WEXITSTATUS(std::system(command.c_str())), 0) << command;
+}
+
+TEST_F(LlamaCppTest, AGoldenMatchesTheSameServerAndNotAChangedSetting) {
+  GoldenOptions g;
+  g.path = out_.path() + "/llama_cpp.jsonl";
+  g.base.decoding.max_new_tokens = 8;
+  g.base.determinism.tier = 2;
+  g.update = true;
+  g.force = true;
+  {
+    Server server({});
+    auto model = load_model(server.url());
+    ASSERT_TRUE(check_golden(*model, kPrompts, g).recorded);
+  }
+  g.update = false;
+  {
+    Server server({});
+    auto model = load_model(server.url());
+    const GoldenResult same = check_golden(*model, kPrompts, g);
+    EXPECT_TRUE(same.report.passed) << same.report.headline();
+  }
+  Server changed({"--rope_freq_base", "500"});  // a server setting, same model file
+  auto model = load_model(changed.url());
+  const GoldenResult result = check_golden(*model, kPrompts, g);
+  EXPECT_EQ(result.report.category, Category::kGoldenMismatch) << result.report.headline();
+}
+
+}  // namespace
+}  // namespace detllm
