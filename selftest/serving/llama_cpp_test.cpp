@@ -82,7 +82,7 @@ class LlamaCppTest : public ::testing::Test {
   static CheckOptions options() {
     CheckOptions o;
     o.runs = 3;
-    o.vary_batch = {1, 4};
+    o.vary_batch = {1, 4, 8};
     o.needle_trials = 2;
     o.needle_max_batch_size = 6;
     o.decoding.max_new_tokens = 8;
@@ -105,6 +105,29 @@ TEST_F(LlamaCppTest, ServesTheGgufAndPassesAtTier2) {
   EXPECT_EQ(result.report.tier_effective, 2);
   EXPECT_EQ(result.runs[0][0].generated_token_ids.size(), 8u);
   EXPECT_EQ(result.runs[0][0].logit_margins.size(), 8u);
+}
+
+// Measured: with its prompt cache on (--cache true), the server's logprobs
+// for a prompt it has cached differ in the last bits from the cold ones, the
+// tokens do not: SCORE_VARIANCE at tier 2, run 0 (cold) against the others.
+TEST_F(LlamaCppTest, ItsPromptCacheChangesTheLogprobsWarmAgainstCold) {
+  Server server({"--cache", "true"});
+  auto model = load_model(server.url());
+  CheckOptions o = options();
+  o.vary_batch.clear();
+  o.needle_trials = 0;
+  const CheckResult result = check(*model, kPrompts, o);
+  ASSERT_FALSE(result.passed());
+  EXPECT_EQ(result.report.category, Category::kScoreVariance) << result.report.headline();
+  EXPECT_TRUE(result.report.cold_start_differs);
+  // The tokens agree: tier 1 passes.
+  EXPECT_TRUE(check(*model, kPrompts,
+                    [&] {
+                      CheckOptions t1 = o;
+                      t1.determinism.tier = 1;
+                      return t1;
+                    }())
+                  .passed());
 }
 
 TEST_F(LlamaCppTest, TheCliChecksTheServer) {

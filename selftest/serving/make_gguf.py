@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes a small Llama-architecture GGUF with random weights (seeded) and a
-byte-level BPE vocabulary, with PyPI's gguf package, for llama.cpp's server in
+byte-level BPE vocabulary of ASCII, with PyPI's gguf package, for llama.cpp's server in
 the serving tests. No weights are downloaded: the checkpoint is made here.
 
   make_gguf.py OUT.gguf [--seed N]
@@ -16,17 +16,15 @@ MERGES = [("Ġ", "t"), ("Ġ", "a"), ("h", "e"), ("i", "n"), ("r", "e"), ("o", "n
 
 
 def byte_symbols():
-    """GPT-2's printable stand-in for each byte, in its vocabulary order."""
-    printable = list(range(33, 127)) + list(range(161, 173)) + list(range(174, 256))
-    symbols, extra = {}, 256
-    for b in range(256):
-        if b in printable:
-            symbols[b] = chr(b)
-        else:
-            symbols[b] = chr(extra)
-            extra += 1
-    order = printable + [b for b in range(256) if b not in printable]
-    return [symbols[b] for b in order]
+    """GPT-2's printable stand-in for each byte the vocabulary has: newline and
+    printable ASCII only. With every byte, a random model emits bytes that are
+    not UTF-8 on their own, and llama-cpp-python then returns more tokens than
+    max_tokens asked for (an empty text for each); the harness rightly refuses
+    that, so the vocabulary gives it no such token."""
+    symbols = {10: "\u010a", 32: "\u0120"}  # GPT-2's "Ċ" and "Ġ"
+    for b in range(33, 127):
+        symbols[b] = chr(b)
+    return [symbols[b] for b in sorted(symbols)]
 
 
 def main():
