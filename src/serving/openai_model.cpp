@@ -46,9 +46,10 @@ std::optional<json> get_json(const std::string& url, internal::HttpOptions http)
 std::string server_kind(const json& models, const json& server) {
   if (server.contains("props")) return "llama.cpp";
   std::string owner;
-  if (models.contains("data") && models["data"].is_array() && !models["data"].empty() &&
-      models["data"][0].is_object()) {
-    owner = models["data"][0].value("owned_by", "");
+  if (models.is_object() && models.contains("data") && models["data"].is_array() &&
+      !models["data"].empty() && models["data"][0].is_object()) {
+    const json& first = models["data"][0];
+    if (first.contains("owned_by") && first["owned_by"].is_string()) owner = first["owned_by"];
   }
   if (owner == "vllm") return "vllm";
   if (owner == "sglang") return "sglang";
