@@ -110,6 +110,20 @@ TEST_F(ServingTest, AServerWhosePrefixCacheIsWrongFailsWithRunVariance) {
               ::testing::Contains(HasSubstr("caches emptied (POST /reset_prefix_cache)")));
 }
 
+// SGLang empties its cache at /flush_cache.
+TEST_F(ServingTest, AnSglangServersCacheIsFlushedBeforeRunZero) {
+  ToyServer server({"--flavor", "sglang", "--bug", "warm-cache"});
+  auto model = load_model(server.url());
+  CheckOptions o = options();
+  o.vary_batch.clear();
+  o.needle_trials = 0;
+  ASSERT_FALSE(check(*model, kPrompts, o).passed());  // warms the cache
+  const CheckResult again = check(*model, kPrompts, o);
+  EXPECT_EQ(again.report.category, Category::kRunVarianceFixedBatch);
+  EXPECT_THAT(again.report.notes, ::testing::Contains(HasSubstr("(POST /flush_cache)")));
+  EXPECT_EQ(nlohmann::json::parse(model->info().server_json)["kind"], "sglang");
+}
+
 // The same server with its cache warm before the check: the reset still
 // makes run 0 cold, so the bug is found whatever the server served before.
 TEST_F(ServingTest, ThePrefixCacheIsResetBeforeRunZero) {

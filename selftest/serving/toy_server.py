@@ -12,7 +12,8 @@ Modes:
   --fault KIND      a server that breaks: http500, malformed, truncated,
                     no-logprobs, two-choices, mismatched, busy-then-ok,
                     always-busy, slow, huge, not-found.
-  --flavor          vllm (token_id:N tokens, /version, /tokenize), llamacpp
+  --flavor          vllm (token_id:N tokens, /version, /tokenize,
+                    /reset_prefix_cache), sglang (/tokenize, /flush_cache), llamacpp
                     (chat-style logprobs with ids, /props, /tokenize), plain
                     (legacy logprobs with text only, no tokenizer endpoint).
   --tls-cert/--tls-key  https instead of http.
@@ -154,7 +155,8 @@ def make_handler(args, scheduler):
             if not self.authorized():
                 return
             if self.path == "/v1/models":
-                owner = {"vllm": "vllm", "llamacpp": "llamacpp", "plain": "me"}[args.flavor]
+                owner = {"vllm": "vllm", "sglang": "sglang", "llamacpp": "llamacpp",
+                         "plain": "me"}[args.flavor]
                 return self.reply(200, {"object": "list", "data": [
                     {"id": name, "object": "model", "owned_by": owner}
                     for name in args.model_name.split(",")]})
@@ -174,7 +176,8 @@ def make_handler(args, scheduler):
             if self.path == "/detokenize" and args.flavor != "plain":
                 text = "".join(token_text(t) for t in body.get("tokens", []))
                 return self.reply(200, {"prompt": text, "content": text})
-            if self.path == "/reset_prefix_cache":
+            reset = {"vllm": "/reset_prefix_cache", "sglang": "/flush_cache"}.get(args.flavor)
+            if self.path == reset:
                 cache.clear()
                 return self.reply(200, {})
             if self.path != "/v1/completions":
@@ -256,7 +259,7 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--bug", choices=["none", "padding", "warm-cache"], default="none")
     p.add_argument("--fault", default="none")
-    p.add_argument("--flavor", choices=["vllm", "llamacpp", "plain"], default="vllm")
+    p.add_argument("--flavor", choices=["vllm", "sglang", "llamacpp", "plain"], default="vllm")
     p.add_argument("--api-key", default="")
     p.add_argument("--log", default="")
     p.add_argument("--window-ms", type=float, default=20)
