@@ -339,7 +339,12 @@ class BadLlamaCheckpoint : public ::testing::Test {
 TEST_F(BadLlamaCheckpoint, OtherArchitecturesAndSettingsAreRefusedByName) {
   const std::pair<std::function<void(json&)>, std::string> cases[] = {
       {[](json& c) { c["model_type"] = "gemma"; },
-       "model_type 'gemma' is not supported; expected gpt2, llama, mistral or qwen2"},
+       "model_type 'gemma' is not supported; expected gpt2, llama, mistral, qwen2 or qwen3"},
+      {[](json& c) {
+         c["model_type"] = "qwen3";
+         c["use_sliding_window"] = true;
+       },
+       "use_sliding_window"},
       {[](json& c) {
          c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
        },

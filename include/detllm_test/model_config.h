@@ -24,7 +24,7 @@ struct RopeScaling {
 
 // Shape of the built-in reference transformer, with the field names of GPT-2's
 // config.json. model_type picks the blocks: "gpt2" (learned positions,
-// LayerNorm, GELU MLP), or "llama", "mistral" and "qwen2" (rotary positions,
+// LayerNorm, GELU MLP), or "llama", "mistral", "qwen2" and "qwen3" (rotary positions,
 // RMSNorm, grouped-query attention, SwiGLU MLP), whose own config.json names
 // map onto these fields (hidden_size -> n_embd, num_hidden_layers -> n_layer,
 // intermediate_size -> n_inner, rms_norm_eps -> layer_norm_epsilon, ...).
@@ -52,6 +52,9 @@ struct BuiltinConfig {
   RopeScaling rope_scaling;
   bool attention_bias = false;         // biases on q, k and v (Qwen2; Llama's attention_bias)
   bool attention_output_bias = false;  // a bias on o_proj (Llama's attention_bias)
+  // Qwen3: q and k are RMS-normalised per head (q_norm, k_norm over
+  // head_dim) before the rotary embedding.
+  bool qk_norm = false;
   // Mistral: each position attends to at most this many latest positions
   // (itself included); 0: all of them.
   int64_t sliding_window = 0;
@@ -66,9 +69,10 @@ struct BuiltinConfig {
   // larger than GPT-2's 0.02 so that random-weight logits have clear winners.
   double embedding_std = 1.0;
 
-  // True for llama, mistral and qwen2.
+  // True for llama, mistral, qwen2 and qwen3.
   bool is_llama_architecture() const {
-    return model_type == "llama" || model_type == "mistral" || model_type == "qwen2";
+    return model_type == "llama" || model_type == "mistral" || model_type == "qwen2" ||
+           model_type == "qwen3";
   }
 
   // `tiny`: 2 layers, width 64, byte vocabulary; a check runs in milliseconds.

@@ -43,7 +43,7 @@ std::unique_ptr<Generator> load_builtin_weights(const std::string& path,
 
 // A checkpoint in a local Hugging Face directory, run by the built-in
 // transformer: model_type gpt2 (gpt2, distilgpt2), llama (Llama 2 and 3,
-// SmolLM, TinyLlama), mistral or qwen2 (Qwen2, Qwen2.5). Reads config.json,
+// SmolLM, TinyLlama), mistral, qwen2 (Qwen2, Qwen2.5) or qwen3 (the dense Qwen3s). Reads config.json,
 // model.safetensors or model.safetensors.index.json and its shards (F32, BF16
 // or F16, converted to options.dtype), generation_config.json (its
 // eos_token_id become ModelInfo::eos_token_ids) and the tokenizer

@@ -23,7 +23,7 @@ import os
 
 import torch
 from transformers import (AutoModelForCausalLM, GPT2Config, GenerationConfig, LlamaConfig,
-                          MistralConfig, PreTrainedTokenizerFast, Qwen2Config)
+                          MistralConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen3Config)
 
 from tokenizer_kinds import LLAMA3_SPLIT, byte_level_bpe
 
@@ -73,6 +73,13 @@ FAMILIES = {
                                    intermediate_size=96, max_position_embeddings=256,
                                    rope_theta=1000000.0, tie_word_embeddings=True),
               torch.float32, None, PROMPTS),
+    # Per-head q/k RMSNorm, head_dim 16 where hidden/heads is 12, biases on
+    # q, k, v and o (attention_bias), a tied head.
+    "qwen3": (lambda: Qwen3Config(hidden_size=48, num_attention_heads=4, head_dim=16,
+                                   num_key_value_heads=2, num_hidden_layers=2,
+                                   intermediate_size=96, max_position_embeddings=256,
+                                   attention_bias=True, tie_word_embeddings=True),
+              torch.float32, None, PROMPTS),
     # A window of 4 tokens: far shorter than every sequence.
     "mistral": (lambda: MistralConfig(hidden_size=64, num_attention_heads=4,
                                       num_key_value_heads=2, num_hidden_layers=2,
@@ -87,6 +94,11 @@ FAMILIES = {
                                                max_position_embeddings=256,
                                                tie_word_embeddings=False),
                           torch.float16, "30KB", PROMPTS),
+    "qwen3_bf16": (lambda: Qwen3Config(hidden_size=64, num_attention_heads=4,
+                                        num_key_value_heads=2, num_hidden_layers=2,
+                                        intermediate_size=128, max_position_embeddings=256,
+                                        tie_word_embeddings=False),
+                   torch.bfloat16, None, PROMPTS),
 }
 
 

@@ -4,9 +4,9 @@
 // checkpoints with save_pretrained and tokenizer.json files with tokenizers,
 // and what those libraries compute with them; these tests load the same files
 // with detllm and compare. Without the environment they skip, saying why.
+#include <ATen/ATen.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <ATen/ATen.h>
 
 #include <filesystem>
 #include <fstream>
@@ -29,8 +29,8 @@ constexpr double kMaxLogitDifference = 1e-4;  // float32 both sides, different k
 
 // What make_models.py (FAMILIES) and make_tokenizers.py write, in their order.
 const std::vector<std::string> kFamilies = {
-    "gpt2",  "llama_gqa_llama3", "llama_linear",       "llama_dynamic",
-    "qwen2", "mistral",          "llama_bf16_sharded", "qwen2_f16_sharded"};
+    "gpt2",  "llama_gqa_llama3", "llama_linear",       "llama_dynamic",     "qwen2",
+    "qwen3", "mistral",          "llama_bf16_sharded", "qwen2_f16_sharded", "qwen3_bf16"};
 const std::vector<std::string> kTokenizerKinds = {"llama3_large",
                                                   "qwen2_nfc_large",
                                                   "gpt2",

@@ -131,6 +131,12 @@ BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
   if (model_type == "qwen2") {
     config.attention_bias = true;  // Qwen2's q, k and v always have biases; o_proj none
     c.refuse_flag("use_sliding_window", false);
+  } else if (model_type == "qwen3") {
+    // Qwen3: attention_bias puts biases on q, k, v and o alike; q and k are
+    // normalised per head.
+    config.attention_bias = config.attention_output_bias = c.flag("attention_bias", false);
+    config.qk_norm = true;
+    c.refuse_flag("use_sliding_window", false);
   } else {
     config.attention_bias = config.attention_output_bias = c.flag("attention_bias", false);
     c.refuse_flag("mlp_bias", false);
@@ -148,11 +154,12 @@ BuiltinConfig read_hf_config(const json& config, const std::string& where) {
   if (!config.is_object()) c.fail("not a JSON object");
   const std::string model_type = c.text("model_type", "gpt2");
   if (model_type == "gpt2") return read_gpt2(c);
-  if (model_type == "llama" || model_type == "mistral" || model_type == "qwen2") {
+  if (model_type == "llama" || model_type == "mistral" || model_type == "qwen2" ||
+      model_type == "qwen3") {
     return read_llama(c, model_type);
   }
   c.fail("model_type '" + model_type +
-         "' is not supported; expected gpt2, llama, mistral or qwen2");
+         "' is not supported; expected gpt2, llama, mistral, qwen2 or qwen3");
 }
 
 std::vector<int64_t> read_eos_token_ids(const json& config, const std::string& where) {
@@ -207,7 +214,8 @@ json hf_config_json(const BuiltinConfig& c) {
   static const std::map<std::string, std::string> kArchitectures = {
       {"llama", "LlamaForCausalLM"},
       {"mistral", "MistralForCausalLM"},
-      {"qwen2", "Qwen2ForCausalLM"}};
+      {"qwen2", "Qwen2ForCausalLM"},
+      {"qwen3", "Qwen3ForCausalLM"}};
   json config = {{"model_type", c.model_type},
                  {"architectures", {kArchitectures.at(c.model_type)}},
                  {"vocab_size", c.vocab_size},
@@ -237,6 +245,7 @@ json hf_config_json(const BuiltinConfig& c) {
   } else {
     config["attention_bias"] = c.attention_bias;
   }
+  if (c.model_type == "qwen3") config["use_sliding_window"] = false;
   if (c.model_type == "mistral") {
     config["sliding_window"] = c.sliding_window > 0 ? json(c.sliding_window) : json(nullptr);
   }

@@ -21,6 +21,7 @@ namespace {
 struct Dims {
   int64_t C, I, H, D, KV, V, P;  // width, MLP, heads, head size, KV heads, vocab, positions
   bool qkv_bias, o_bias;         // Llama architecture: attention biases
+  bool qk_norm;                  // Qwen3: q_norm and k_norm
 };
 Dims dims_of(const BuiltinConfig& c) {
   const int64_t C = c.n_embd, H = c.n_head;
@@ -32,7 +33,8 @@ Dims dims_of(const BuiltinConfig& c) {
           c.vocab_size,
           c.n_positions,
           c.attention_bias,
-          c.attention_output_bias};
+          c.attention_output_bias,
+          c.qk_norm};
 }
 
 // Every parameter of an architecture, declared once: its checkpoint name (a
@@ -134,6 +136,14 @@ const Architecture& architecture(bool llama) {
        {"self_attn.v_proj.bias", &B::v_bias,
         [](const Dims& d) -> std::vector<int64_t> {
           return d.qkv_bias ? std::vector<int64_t>{d.KV * d.D} : std::vector<int64_t>{};
+        }},
+       {"self_attn.q_norm.weight", &B::q_norm_weight,
+        [](const Dims& d) -> std::vector<int64_t> {
+          return d.qk_norm ? std::vector<int64_t>{d.D} : std::vector<int64_t>{};
+        }},
+       {"self_attn.k_norm.weight", &B::k_norm_weight,
+        [](const Dims& d) -> std::vector<int64_t> {
+          return d.qk_norm ? std::vector<int64_t>{d.D} : std::vector<int64_t>{};
         }},
        {"self_attn.o_proj.weight", &B::attn_proj_weight,
         [](const Dims& d) -> std::vector<int64_t> {
@@ -297,7 +307,7 @@ BuiltinModel::BuiltinModel(BuiltinConfig config, const ModelOptions& options,
   const bool llama = config_.is_llama_architecture();
   if (!llama && config_.model_type != "gpt2") {
     fail("model_type '" + config_.model_type +
-         "' is not supported; expected gpt2, llama, mistral or qwen2");
+         "' is not supported; expected gpt2, llama, mistral, qwen2 or qwen3");
   }
   if (config_.n_head <= 0 || (config_.head_dim <= 0 && config_.n_embd % config_.n_head != 0)) {
     fail("n_embd (" + text(config_.n_embd) + ") must be a multiple of n_head (" +
@@ -446,12 +456,22 @@ at::Tensor BuiltinModel::llama_blocks(at::Tensor x, const at::Tensor& positions,
     }
     {
       OpScope scope("self_attn.q_proj", layer);
-      q = linear(h, w.q_weight, w.q_bias).view({B, T, -1, D}).transpose(1, 2);
+      q = linear(h, w.q_weight, w.q_bias).view({B, T, -1, D});
     }
     {
       OpScope scope("self_attn.k_proj", layer);
-      k = linear(h, w.k_weight, w.k_bias).view({B, T, -1, D}).transpose(1, 2);
+      k = linear(h, w.k_weight, w.k_bias).view({B, T, -1, D});
     }
+    if (w.q_norm_weight.defined()) {  // Qwen3: per head, before the rotary embedding
+      OpScope scope("self_attn.q_norm", layer);
+      q = rms_norm(q, w.q_norm_weight, eps);
+    }
+    if (w.k_norm_weight.defined()) {
+      OpScope scope("self_attn.k_norm", layer);
+      k = rms_norm(k, w.k_norm_weight, eps);
+    }
+    q = q.transpose(1, 2);
+    k = k.transpose(1, 2);
     {
       OpScope scope("self_attn.v_proj", layer);
       v = linear(h, w.v_weight, w.v_bias).view({B, T, -1, D}).transpose(1, 2);

@@ -24,7 +24,8 @@ struct BuiltinWeights {
     at::Tensor ln_1_weight, ln_1_bias, attn_weight, attn_bias, attn_proj_weight, attn_proj_bias,
         ln_2_weight, ln_2_bias, fc_weight, fc_bias, mlp_proj_weight, mlp_proj_bias;
     at::Tensor q_weight, q_bias, k_weight, k_bias, v_weight, v_bias, gate_weight, up_weight,
-        down_weight;  // Llama architecture
+        down_weight;                          // Llama architecture
+    at::Tensor q_norm_weight, k_norm_weight;  // Qwen3: per-head RMSNorm of q and k
   };
   bool llama = false;
   at::Tensor wte, wpe, ln_f_weight, ln_f_bias;
