@@ -346,9 +346,9 @@ TEST_F(BadLlamaCheckpoint, OtherArchitecturesAndSettingsAreRefusedByName) {
        },
        "use_sliding_window"},
       {[](json& c) {
-         c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
+         c["rope_scaling"] = {{"rope_type", "longrope"}, {"factor", 4.0}};
        },
-       "rope_scaling: type 'yarn' is not supported"},
+       "rope_scaling: type 'longrope' is not supported"},
       {[](json& c) {
          c["rope_scaling"] = {{"rope_type", "linear"}};
        },

@@ -13,13 +13,21 @@ namespace detllm {
 // config.json's rope_scaling (Llama architecture only).
 struct RopeScaling {
   // "default" (none), "linear" (positions divided by factor), "dynamic" (NTK:
-  // the base grows once a forward pass reaches past n_positions) or "llama3"
-  // (Llama 3.1's per-frequency blend).
+  // the base grows once a forward pass reaches past n_positions), "llama3"
+  // (Llama 3.1's per-frequency blend) or "yarn" (YaRN: interpolated and
+  // extrapolated frequencies blended by a ramp, cos and sin scaled; Qwen3's
+  // long context).
   std::string type = "default";
   double factor = 1.0;
   double low_freq_factor = 1.0;                     // llama3
   double high_freq_factor = 4.0;                    // llama3
-  int64_t original_max_position_embeddings = 8192;  // llama3
+  int64_t original_max_position_embeddings = 8192;  // llama3, yarn
+  double beta_fast = 32, beta_slow = 1;             // yarn: the ramp's bounds, in rotations
+  bool truncate = true;                             // yarn: the ramp's bounds rounded outwards
+  // yarn: cos and sin are multiplied by this; 0: from factor (and mscale,
+  // mscale_all_dim when both are given), as transformers infers it.
+  double attention_factor = 0;
+  double mscale = 0, mscale_all_dim = 0;
 };
 
 // Shape of the built-in reference transformer, with the field names of GPT-2's

@@ -67,6 +67,12 @@ FAMILIES = {
     "llama_dynamic": (lambda: llama(max_position_embeddings=16, rope_parameters={
         "rope_type": "dynamic", "rope_theta": 10000.0, "factor": 2.0}),
         torch.float32, None, LONG_PROMPTS),
+    # YaRN from 16 positions, factor 4: every long prompt and generation
+    # reaches past the original context; cos and sin scaled by 0.1 ln 4 + 1.
+    "llama_yarn": (lambda: llama(max_position_embeddings=64, rope_parameters={
+        "rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0,
+        "original_max_position_embeddings": 16}),
+        torch.float32, None, LONG_PROMPTS),
     # Biases on q/k/v, a tied head, head_dim 16 where hidden/heads is 12.
     "qwen2": (lambda: Qwen2Config(hidden_size=48, num_attention_heads=4, head_dim=16,
                                    num_key_value_heads=1, num_hidden_layers=2,

@@ -80,11 +80,38 @@ void read_rope(const ConfigReader& c, BuiltinConfig& config) {
   if (!(config.rope_theta > 0)) c.fail("rope_theta must be positive");
   const std::string type = r.text("rope_type", r.text("type", "default"));
   if (type == "default") return;
-  if (type != "linear" && type != "dynamic" && type != "llama3") {
-    r.fail("type '" + type + "' is not supported; expected default, linear, dynamic or llama3");
+  if (type != "linear" && type != "dynamic" && type != "llama3" && type != "yarn") {
+    r.fail("type '" + type +
+           "' is not supported; expected default, linear, dynamic, llama3 or yarn");
   }
   RopeScaling& s = config.rope_scaling;
   s.type = type;
+  if (type == "yarn") {
+    // As transformers reads it: the top-level original_max_position_embeddings
+    // (Phi-3 keeps it there) wins, then rope's own, then max_position_embeddings;
+    // without a factor, the ratio of the two lengths.
+    s.original_max_position_embeddings =
+        c.has("original_max_position_embeddings")
+            ? c.optional("original_max_position_embeddings", config.n_positions)
+            : r.optional("original_max_position_embeddings", config.n_positions);
+    if (s.original_max_position_embeddings <= 0)
+      r.fail("original_max_position_embeddings must be positive");
+    s.factor = r.has("factor") && !r["factor"].is_null()
+                   ? r.number("factor", 1.0)
+                   : static_cast<double>(config.n_positions) / s.original_max_position_embeddings;
+    s.beta_fast = r.has("beta_fast") && !r["beta_fast"].is_null() ? r.number("beta_fast", 32) : 32;
+    s.beta_slow = r.has("beta_slow") && !r["beta_slow"].is_null() ? r.number("beta_slow", 1) : 1;
+    s.truncate = r.flag("truncate", true);
+    s.attention_factor = r.has("attention_factor") && !r["attention_factor"].is_null()
+                             ? r.number("attention_factor", 0)
+                             : 0;
+    s.mscale = r.has("mscale") && !r["mscale"].is_null() ? r.number("mscale", 0) : 0;
+    s.mscale_all_dim = r.has("mscale_all_dim") && !r["mscale_all_dim"].is_null()
+                           ? r.number("mscale_all_dim", 0)
+                           : 0;
+    if (!(s.factor > 0)) r.fail("factor must be positive");
+    return;
+  }
   if (!r.has("factor")) r.fail("has no factor");
   s.factor = r.number("factor", 1.0);
   if (!(s.factor >= 1.0 || (type == "linear" && s.factor > 0))) {
@@ -238,6 +265,16 @@ json hf_config_json(const BuiltinConfig& c) {
           {{"low_freq_factor", r.low_freq_factor},
            {"high_freq_factor", r.high_freq_factor},
            {"original_max_position_embeddings", r.original_max_position_embeddings}});
+    }
+    if (r.type == "yarn") {
+      config["rope_scaling"].update(
+          {{"original_max_position_embeddings", r.original_max_position_embeddings},
+           {"beta_fast", r.beta_fast},
+           {"beta_slow", r.beta_slow},
+           {"truncate", r.truncate}});
+      if (r.attention_factor > 0) config["rope_scaling"]["attention_factor"] = r.attention_factor;
+      if (r.mscale > 0) config["rope_scaling"]["mscale"] = r.mscale;
+      if (r.mscale_all_dim > 0) config["rope_scaling"]["mscale_all_dim"] = r.mscale_all_dim;
     }
   }
   if (c.model_type == "qwen2") {

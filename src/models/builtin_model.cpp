@@ -232,6 +232,45 @@ BuiltinWeights random_weights(const BuiltinConfig& config) {
 
 namespace {
 
+// YaRN's inverse frequencies, as transformers computes them: the
+// extrapolated (unscaled) and interpolated (divided by factor) frequencies,
+// blended by a linear ramp between the dimensions that turn beta_fast and
+// beta_slow times over the original context. The bounds are computed in
+// double, the frequencies in float32, both as there.
+at::Tensor yarn_frequencies(const RopeScaling& r, double base, int64_t dim) {
+  const auto correction_dim = [&](double rotations) {
+    return dim * std::log(r.original_max_position_embeddings / (rotations * 2 * M_PI)) /
+           (2 * std::log(base));
+  };
+  double low = correction_dim(r.beta_fast), high = correction_dim(r.beta_slow);
+  if (r.truncate) {
+    low = std::floor(low);
+    high = std::ceil(high);
+  }
+  low = std::max(low, 0.0);
+  high = std::min(high, static_cast<double>(dim - 1));
+  if (low == high) high += 0.001;  // as transformers: no zero-width ramp
+  const at::Tensor pos_freqs = at::pow(base, at::arange(0, dim, 2, at::kLong).to(at::kFloat) / dim);
+  const at::Tensor extrapolation = 1.0 / pos_freqs;
+  const at::Tensor interpolation = 1.0 / (r.factor * pos_freqs);
+  const at::Tensor ramp = at::clamp((at::arange(dim / 2, at::kFloat) - low) / (high - low), 0, 1);
+  const at::Tensor extrapolation_factor = 1 - ramp;
+  return interpolation * (1 - extrapolation_factor) + extrapolation * extrapolation_factor;
+}
+
+// What YaRN multiplies cos and sin by (1 for every other rope type).
+double rope_attention_factor(const RopeScaling& r) {
+  if (r.type != "yarn") return 1.0;
+  if (r.attention_factor > 0) return r.attention_factor;
+  const auto mscale = [](double scale, double m) {
+    return scale <= 1 ? 1.0 : 0.1 * m * std::log(scale) + 1.0;
+  };
+  if (r.mscale > 0 && r.mscale_all_dim > 0) {
+    return mscale(r.factor, r.mscale) / mscale(r.factor, r.mscale_all_dim);
+  }
+  return mscale(r.factor, 1.0);
+}
+
 // The rotary embedding's inverse frequencies, float32 [head_dim / 2] on the
 // CPU, as transformers computes them (float32 throughout) for a forward pass
 // that reaches `seq_len` positions; only "dynamic" depends on that.
@@ -254,8 +293,10 @@ at::Tensor rope_frequencies(const BuiltinConfig& config, int64_t dim, int64_t se
   at::Tensor inv_freq = 1.0 / at::pow(base, exponent);
   if (r.type == "default" || r.type == "dynamic") return inv_freq;
   if (r.type == "linear") return inv_freq / r.factor;
+  if (r.type == "yarn") return yarn_frequencies(r, base, dim);
   if (r.type != "llama3") {
-    fail("type '" + r.type + "' is not supported; expected default, linear, dynamic or llama3");
+    fail("type '" + r.type +
+         "' is not supported; expected default, linear, dynamic, llama3 or yarn");
   }
   if (!(r.high_freq_factor > r.low_freq_factor) || !(r.low_freq_factor > 0) ||
       r.original_max_position_embeddings <= 0) {
@@ -423,6 +464,10 @@ std::pair<at::Tensor, at::Tensor> BuiltinModel::rotary(const at::Tensor& positio
   }
   const at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, D/2]
   const at::Tensor angles = at::cat({freqs, freqs}, -1).unsqueeze(1);          // [B, 1, T, D]
+  const double scale = rope_attention_factor(config_.rope_scaling);
+  if (scale != 1.0) {  // YaRN: in float32, before the cast, as transformers scales them
+    return {(angles.cos() * scale).to(dtype_), (angles.sin() * scale).to(dtype_)};
+  }
   return {angles.cos().to(dtype_), angles.sin().to(dtype_)};
 }
 
