@@ -32,7 +32,7 @@ struct RopeScaling {
 
 // Shape of the built-in reference transformer, with the field names of GPT-2's
 // config.json. model_type picks the blocks: "gpt2" (learned positions,
-// LayerNorm, GELU MLP), or "llama", "mistral", "qwen2" and "qwen3" (rotary positions,
+// LayerNorm, GELU MLP), or "llama", "mistral", "qwen2", "qwen3" and "phi3" (rotary positions,
 // RMSNorm, grouped-query attention, SwiGLU MLP), whose own config.json names
 // map onto these fields (hidden_size -> n_embd, num_hidden_layers -> n_layer,
 // intermediate_size -> n_inner, rms_norm_eps -> layer_norm_epsilon, ...).
@@ -77,11 +77,14 @@ struct BuiltinConfig {
   // larger than GPT-2's 0.02 so that random-weight logits have clear winners.
   double embedding_std = 1.0;
 
-  // True for llama, mistral, qwen2 and qwen3.
+  // True for llama, mistral, qwen2, qwen3 and phi3.
   bool is_llama_architecture() const {
     return model_type == "llama" || model_type == "mistral" || model_type == "qwen2" ||
-           model_type == "qwen3";
+           model_type == "qwen3" || model_type == "phi3";
   }
+  // Phi-3 stores q, k and v as one qkv_proj, and gate and up as one
+  // gate_up_proj (each run as one matmul, then split).
+  bool fused_projections() const { return model_type == "phi3"; }
 
   // `tiny`: 2 layers, width 64, byte vocabulary; a check runs in milliseconds.
   static BuiltinConfig tiny();

@@ -23,7 +23,8 @@ import os
 
 import torch
 from transformers import (AutoModelForCausalLM, GPT2Config, GenerationConfig, LlamaConfig,
-                          MistralConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen3Config)
+                          MistralConfig, Phi3Config, PreTrainedTokenizerFast, Qwen2Config,
+                          Qwen3Config)
 
 from tokenizer_kinds import LLAMA3_SPLIT, byte_level_bpe
 
@@ -92,6 +93,12 @@ FAMILIES = {
                                       intermediate_size=128, max_position_embeddings=256,
                                       sliding_window=4, tie_word_embeddings=False),
                 torch.float32, None, LONG_PROMPTS),
+    # q|k|v and gate|up fused (qkv_proj, gate_up_proj), GQA 4/2, untied.
+    "phi3": (lambda: Phi3Config(hidden_size=64, num_attention_heads=4, num_key_value_heads=2,
+                                num_hidden_layers=2, intermediate_size=128,
+                                max_position_embeddings=256, tie_word_embeddings=False,
+                                pad_token_id=0, bos_token_id=None, eos_token_id=None),
+             torch.float32, None, PROMPTS),
     # Stored as bfloat16 / float16, in shards with an index.
     "llama_bf16_sharded": (lambda: llama(), torch.bfloat16, "40KB", PROMPTS),
     "qwen2_f16_sharded": (lambda: Qwen2Config(hidden_size=48, num_attention_heads=4,

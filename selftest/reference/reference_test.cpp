@@ -28,9 +28,18 @@ using json = nlohmann::json;
 constexpr double kMaxLogitDifference = 1e-4;  // float32 both sides, different kernels
 
 // What make_models.py (FAMILIES) and make_tokenizers.py write, in their order.
-const std::vector<std::string> kFamilies = {
-    "gpt2",  "llama_gqa_llama3", "llama_linear",       "llama_dynamic",     "llama_yarn", "qwen2",
-    "qwen3", "mistral",          "llama_bf16_sharded", "qwen2_f16_sharded", "qwen3_bf16"};
+const std::vector<std::string> kFamilies = {"gpt2",
+                                            "llama_gqa_llama3",
+                                            "llama_linear",
+                                            "llama_dynamic",
+                                            "llama_yarn",
+                                            "qwen2",
+                                            "qwen3",
+                                            "mistral",
+                                            "phi3",
+                                            "llama_bf16_sharded",
+                                            "qwen2_f16_sharded",
+                                            "qwen3_bf16"};
 const std::vector<std::string> kTokenizerKinds = {"llama3_large",
                                                   "qwen2_nfc_large",
                                                   "gpt2",

@@ -61,7 +61,7 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
   app.add_option(
          "--model", f.model,
          "builtin:tiny, builtin:small, builtin:llama-tiny, builtin:llama-small, a Hugging Face "
-         "checkpoint directory (GPT-2, Llama, Mistral, Qwen2, Qwen3), an AOTInductor .pt2 package, a "
+         "checkpoint directory (GPT-2, Llama, Mistral, Qwen2, Qwen3, Phi-3), an AOTInductor .pt2 package, a "
          "TorchScript file, or a server's OpenAI-compatible API: http[s]://HOST:PORT/v1[?model=NAME] "
          "(docs/serving.md)")
       ->capture_default_str();

@@ -168,7 +168,7 @@ BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
     config.attention_bias = config.attention_output_bias = c.flag("attention_bias", false);
     c.refuse_flag("mlp_bias", false);
   }
-  if (model_type == "mistral" && c.has("sliding_window")) {
+  if ((model_type == "mistral" || model_type == "phi3") && c.has("sliding_window")) {
     config.sliding_window = c.optional("sliding_window", 0);
   }
   return config;
@@ -182,11 +182,11 @@ BuiltinConfig read_hf_config(const json& config, const std::string& where) {
   const std::string model_type = c.text("model_type", "gpt2");
   if (model_type == "gpt2") return read_gpt2(c);
   if (model_type == "llama" || model_type == "mistral" || model_type == "qwen2" ||
-      model_type == "qwen3") {
+      model_type == "qwen3" || model_type == "phi3") {
     return read_llama(c, model_type);
   }
   c.fail("model_type '" + model_type +
-         "' is not supported; expected gpt2, llama, mistral, qwen2 or qwen3");
+         "' is not supported; expected gpt2, llama, mistral, qwen2, qwen3 or phi3");
 }
 
 std::vector<int64_t> read_eos_token_ids(const json& config, const std::string& where) {
@@ -242,7 +242,8 @@ json hf_config_json(const BuiltinConfig& c) {
       {"llama", "LlamaForCausalLM"},
       {"mistral", "MistralForCausalLM"},
       {"qwen2", "Qwen2ForCausalLM"},
-      {"qwen3", "Qwen3ForCausalLM"}};
+      {"qwen3", "Qwen3ForCausalLM"},
+      {"phi3", "Phi3ForCausalLM"}};
   json config = {{"model_type", c.model_type},
                  {"architectures", {kArchitectures.at(c.model_type)}},
                  {"vocab_size", c.vocab_size},
@@ -283,7 +284,7 @@ json hf_config_json(const BuiltinConfig& c) {
     config["attention_bias"] = c.attention_bias;
   }
   if (c.model_type == "qwen3") config["use_sliding_window"] = false;
-  if (c.model_type == "mistral") {
+  if (c.model_type == "mistral" || c.model_type == "phi3") {
     config["sliding_window"] = c.sliding_window > 0 ? json(c.sliding_window) : json(nullptr);
   }
   return config;

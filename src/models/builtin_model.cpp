@@ -22,6 +22,7 @@ struct Dims {
   int64_t C, I, H, D, KV, V, P;  // width, MLP, heads, head size, KV heads, vocab, positions
   bool qkv_bias, o_bias;         // Llama architecture: attention biases
   bool qk_norm;                  // Qwen3: q_norm and k_norm
+  bool fused;                    // Phi-3: qkv_proj and gate_up_proj
 };
 Dims dims_of(const BuiltinConfig& c) {
   const int64_t C = c.n_embd, H = c.n_head;
@@ -34,7 +35,8 @@ Dims dims_of(const BuiltinConfig& c) {
           c.n_positions,
           c.attention_bias,
           c.attention_output_bias,
-          c.qk_norm};
+          c.qk_norm,
+          c.fused_projections()};
 }
 
 // Every parameter of an architecture, declared once: its checkpoint name (a
@@ -113,9 +115,14 @@ const Architecture& architecture(bool llama) {
         }}},
       {{"input_layernorm.weight", &B::ln_1_weight,
         [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+       {"self_attn.qkv_proj.weight", &B::qkv_weight,
+        [](const Dims& d) -> std::vector<int64_t> {
+          return d.fused ? std::vector<int64_t>{(d.H + 2 * d.KV) * d.D, d.C}
+                         : std::vector<int64_t>{};
+        }},
        {"self_attn.q_proj.weight", &B::q_weight,
         [](const Dims& d) -> std::vector<int64_t> {
-          return {d.H * d.D, d.C};
+          return d.fused ? std::vector<int64_t>{} : std::vector<int64_t>{d.H * d.D, d.C};
         }},
        {"self_attn.q_proj.bias", &B::q_bias,
         [](const Dims& d) -> std::vector<int64_t> {
@@ -123,7 +130,7 @@ const Architecture& architecture(bool llama) {
         }},
        {"self_attn.k_proj.weight", &B::k_weight,
         [](const Dims& d) -> std::vector<int64_t> {
-          return {d.KV * d.D, d.C};
+          return d.fused ? std::vector<int64_t>{} : std::vector<int64_t>{d.KV * d.D, d.C};
         }},
        {"self_attn.k_proj.bias", &B::k_bias,
         [](const Dims& d) -> std::vector<int64_t> {
@@ -131,7 +138,7 @@ const Architecture& architecture(bool llama) {
         }},
        {"self_attn.v_proj.weight", &B::v_weight,
         [](const Dims& d) -> std::vector<int64_t> {
-          return {d.KV * d.D, d.C};
+          return d.fused ? std::vector<int64_t>{} : std::vector<int64_t>{d.KV * d.D, d.C};
         }},
        {"self_attn.v_proj.bias", &B::v_bias,
         [](const Dims& d) -> std::vector<int64_t> {
@@ -155,13 +162,17 @@ const Architecture& architecture(bool llama) {
         }},
        {"post_attention_layernorm.weight", &B::ln_2_weight,
         [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+       {"mlp.gate_up_proj.weight", &B::gate_up_weight,
+        [](const Dims& d) -> std::vector<int64_t> {
+          return d.fused ? std::vector<int64_t>{2 * d.I, d.C} : std::vector<int64_t>{};
+        }},
        {"mlp.gate_proj.weight", &B::gate_weight,
         [](const Dims& d) -> std::vector<int64_t> {
-          return {d.I, d.C};
+          return d.fused ? std::vector<int64_t>{} : std::vector<int64_t>{d.I, d.C};
         }},
        {"mlp.up_proj.weight", &B::up_weight,
         [](const Dims& d) -> std::vector<int64_t> {
-          return {d.I, d.C};
+          return d.fused ? std::vector<int64_t>{} : std::vector<int64_t>{d.I, d.C};
         }},
        {"mlp.down_proj.weight", &B::down_weight,
         [](const Dims& d) -> std::vector<int64_t> {
@@ -348,7 +359,7 @@ BuiltinModel::BuiltinModel(BuiltinConfig config, const ModelOptions& options,
   const bool llama = config_.is_llama_architecture();
   if (!llama && config_.model_type != "gpt2") {
     fail("model_type '" + config_.model_type +
-         "' is not supported; expected gpt2, llama, mistral, qwen2 or qwen3");
+         "' is not supported; expected gpt2, llama, mistral, qwen2, qwen3 or phi3");
   }
   if (config_.n_head <= 0 || (config_.head_dim <= 0 && config_.n_embd % config_.n_head != 0)) {
     fail("n_embd (" + text(config_.n_embd) + ") must be a multiple of n_head (" +
@@ -482,6 +493,24 @@ at::Tensor BuiltinModel::within_window(const at::Tensor& allowed) const {
   return allowed.logical_and((query - key < config_.sliding_window).view({1, 1, T, S}));
 }
 
+// The gated MLP's activation: silu(gate) * up, from separate gate_proj and
+// up_proj or (Phi-3) one gate_up_proj whose first half is the gate.
+at::Tensor BuiltinModel::swiglu(const BuiltinWeights::Block& w, const at::Tensor& h, int layer) {
+  if (w.gate_up_weight.defined()) {
+    OpScope scope("mlp.gate_up_proj", layer);
+    const at::Tensor gate_up = at::linear(h, w.gate_up_weight);
+    const int64_t I = gate_up.size(-1) / 2;
+    return gate_up.narrow(-1, I, I) * at::silu(gate_up.narrow(-1, 0, I));
+  }
+  at::Tensor gated;
+  {
+    OpScope scope("mlp.gate_proj", layer);
+    gated = at::silu(at::linear(h, w.gate_weight));
+  }
+  OpScope scope("mlp.up_proj", layer);
+  return gated * at::linear(h, w.up_weight);
+}
+
 at::Tensor BuiltinModel::llama_blocks(at::Tensor x, const at::Tensor& positions,
                                       const at::Tensor& allowed_in) {
   const int64_t B = x.size(0), T = x.size(1), D = head_dim_;
@@ -499,11 +528,18 @@ at::Tensor BuiltinModel::llama_blocks(at::Tensor x, const at::Tensor& positions,
       OpScope scope("input_layernorm", layer);
       h = rms_norm(x, w.ln_1_weight, eps);
     }
-    {
-      OpScope scope("self_attn.q_proj", layer);
-      q = linear(h, w.q_weight, w.q_bias).view({B, T, -1, D});
-    }
-    {
+    if (w.qkv_weight.defined()) {  // Phi-3: one matmul, split as q | k | v
+      OpScope scope("self_attn.qkv_proj", layer);
+      const int64_t H = config_.n_head, KV = config_.n_kv_head > 0 ? config_.n_kv_head : H;
+      const at::Tensor qkv = at::linear(h, w.qkv_weight);
+      q = qkv.narrow(-1, 0, H * D).view({B, T, -1, D});
+      k = qkv.narrow(-1, H * D, KV * D).view({B, T, -1, D});
+      v = qkv.narrow(-1, (H + KV) * D, KV * D).view({B, T, -1, D}).transpose(1, 2);
+    } else {
+      {
+        OpScope scope("self_attn.q_proj", layer);
+        q = linear(h, w.q_weight, w.q_bias).view({B, T, -1, D});
+      }
       OpScope scope("self_attn.k_proj", layer);
       k = linear(h, w.k_weight, w.k_bias).view({B, T, -1, D});
     }
@@ -517,7 +553,7 @@ at::Tensor BuiltinModel::llama_blocks(at::Tensor x, const at::Tensor& positions,
     }
     q = q.transpose(1, 2);
     k = k.transpose(1, 2);
-    {
+    if (!v.defined()) {
       OpScope scope("self_attn.v_proj", layer);
       v = linear(h, w.v_weight, w.v_bias).view({B, T, -1, D}).transpose(1, 2);
     }
@@ -536,15 +572,7 @@ at::Tensor BuiltinModel::llama_blocks(at::Tensor x, const at::Tensor& positions,
       OpScope scope("post_attention_layernorm", layer);
       h = rms_norm(x, w.ln_2_weight, eps);
     }
-    at::Tensor gated;
-    {
-      OpScope scope("mlp.gate_proj", layer);
-      gated = at::silu(at::linear(h, w.gate_weight));
-    }
-    {
-      OpScope scope("mlp.up_proj", layer);
-      gated = gated * at::linear(h, w.up_weight);
-    }
+    const at::Tensor gated = swiglu(w, h, layer);
     OpScope scope("mlp.down_proj", layer);
     x = x + at::linear(gated, w.down_weight);
     record_layer_output("model.layers", layer, x);

@@ -26,6 +26,7 @@ struct BuiltinWeights {
     at::Tensor q_weight, q_bias, k_weight, k_bias, v_weight, v_bias, gate_weight, up_weight,
         down_weight;                          // Llama architecture
     at::Tensor q_norm_weight, k_norm_weight;  // Qwen3: per-head RMSNorm of q and k
+    at::Tensor qkv_weight, gate_up_weight;    // Phi-3: q|k|v and gate|up, fused
   };
   bool llama = false;
   at::Tensor wte, wpe, ln_f_weight, ln_f_bias;
@@ -82,6 +83,7 @@ class BuiltinModel final : public Generator, private LogitsModel {
   // The Llama architecture's blocks, [B, T, C] in and out.
   at::Tensor llama_blocks(at::Tensor x, const at::Tensor& positions, const at::Tensor& allowed);
   at::Tensor gpt2_blocks(at::Tensor x, const at::Tensor& allowed);
+  at::Tensor swiglu(const BuiltinWeights::Block& w, const at::Tensor& h, int layer);
   // cos and sin [B, 1, T, head_dim] of the rotary embedding at `positions` [B, T].
   std::pair<at::Tensor, at::Tensor> rotary(const at::Tensor& positions) const;
   // `allowed` [B, 1, T, S] narrowed to the sliding window, when there is one.
