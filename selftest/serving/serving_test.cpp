@@ -44,6 +44,14 @@ CheckOptions options(int tier = 2) {
   return o;
 }
 
+// Repeated runs only, for the prefix-cache trials.
+CheckOptions runs_only() {
+  CheckOptions o = options();
+  o.vary_batch.clear();
+  o.needle_trials = 0;
+  return o;
+}
+
 class ServingTest : public ::testing::Test {
  protected:
   testing::TempDir out_;
@@ -99,9 +107,7 @@ TEST_F(ServingTest, AServerWhoseBatchingIgnoresPaddingFailsWithBatchVariance) {
 TEST_F(ServingTest, AServerWhosePrefixCacheIsWrongFailsWithRunVariance) {
   ToyServer server({"--bug", "warm-cache"});
   auto model = load_model(server.url());
-  CheckOptions o = options();
-  o.vary_batch.clear();
-  o.needle_trials = 0;
+  const CheckOptions o = runs_only();
   const CheckResult result = check(*model, kPrompts, o);
   ASSERT_FALSE(result.passed());
   EXPECT_EQ(result.report.category, Category::kRunVarianceFixedBatch);
@@ -114,9 +120,7 @@ TEST_F(ServingTest, AServerWhosePrefixCacheIsWrongFailsWithRunVariance) {
 TEST_F(ServingTest, AnSglangServersCacheIsFlushedBeforeRunZero) {
   ToyServer server({"--flavor", "sglang", "--bug", "warm-cache"});
   auto model = load_model(server.url());
-  CheckOptions o = options();
-  o.vary_batch.clear();
-  o.needle_trials = 0;
+  const CheckOptions o = runs_only();
   ASSERT_FALSE(check(*model, kPrompts, o).passed());  // warms the cache
   const CheckResult again = check(*model, kPrompts, o);
   EXPECT_EQ(again.report.category, Category::kRunVarianceFixedBatch);
@@ -124,14 +128,23 @@ TEST_F(ServingTest, AnSglangServersCacheIsFlushedBeforeRunZero) {
   EXPECT_EQ(nlohmann::json::parse(model->info().server_json)["kind"], "sglang");
 }
 
+// llama.cpp's server has no reset: disable_prompt_cache sends cache_prompt
+// false instead, and the cache's bug is then out of the comparison.
+TEST_F(ServingTest, ALlamaCppServerCanBeAskedNotToUseItsPromptCache) {
+  ToyServer server({"--flavor", "llamacpp", "--bug", "warm-cache"});
+  EXPECT_FALSE(check(*load_model(server.url()), kPrompts, runs_only()).passed());
+  auto model = load_model(server.url("?disable_prompt_cache=true"));
+  EXPECT_TRUE(check(*model, kPrompts, runs_only()).passed());
+  EXPECT_EQ(nlohmann::json::parse(model->info().server_json)["prefix_cache"],
+            "not used: cache_prompt false");
+}
+
 // The same server with its cache warm before the check: the reset still
 // makes run 0 cold, so the bug is found whatever the server served before.
 TEST_F(ServingTest, ThePrefixCacheIsResetBeforeRunZero) {
   ToyServer server({"--bug", "warm-cache"});
   auto model = load_model(server.url());
-  CheckOptions o = options();
-  o.vary_batch.clear();
-  o.needle_trials = 0;
+  const CheckOptions o = runs_only();
   ASSERT_FALSE(check(*model, kPrompts, o).passed());  // warms the cache
   const CheckResult again = check(*model, kPrompts, o);
   EXPECT_EQ(again.report.category, Category::kRunVarianceFixedBatch);

@@ -47,24 +47,6 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   return bytes;
 }
 
-size_t on_header(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  const std::string line(data, size * count);
-  const std::string key = "retry-after:";
-  if (line.size() > key.size()) {
-    std::string lower = line.substr(0, key.size());
-    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    if (lower == key) {
-      try {
-        t->retry_after_s = std::stod(line.substr(key.size()));
-      } catch (const std::exception&) {
-        // An HTTP date instead of seconds: the backoff stands.
-      }
-    }
-  }
-  return size * count;
-}
-
 void start(Transfer& t, const HttpOptions& o) {
   t.response->body.clear();
   t.response->status = 0;
@@ -87,8 +69,6 @@ void start(Transfer& t, const HttpOptions& o) {
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
   t.headers = curl_slist_append(nullptr, "Accept: application/json");
   if (!o.bearer_token.empty()) {
@@ -107,6 +87,12 @@ void finish(Transfer& t, CURLcode code) {
   ++t.response->attempts;
   if (code == CURLE_OK) {
     curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &t.response->status);
+    // Retry-After, as seconds or an HTTP date, parsed by libcurl (-1: none).
+    curl_off_t retry_after = -1;
+    if (curl_easy_getinfo(t.easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+        retry_after >= 0) {
+      t.retry_after_s = static_cast<double>(retry_after);
+    }
   } else if (t.too_large) {
     t.response->error = "the response exceeds " + std::to_string(t.limit >> 20) + " MiB";
   } else {

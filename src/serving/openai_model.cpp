@@ -56,6 +56,15 @@ std::string server_kind(const json& models, const json& server) {
   return "openai-compatible";
 }
 
+// The server's endpoint that empties its prefix cache, or nullptr: vLLM's
+// /reset_prefix_cache, SGLang's /flush_cache. llama.cpp's server has none
+// (disable_prompt_cache asks it to skip the cache per request instead).
+const char* cache_reset_path(const std::string& kind) {
+  if (kind == "vllm") return "/reset_prefix_cache";
+  if (kind == "sglang") return "/flush_cache";
+  return nullptr;
+}
+
 class OpenAiModel final : public Generator {
  public:
   explicit OpenAiModel(const OpenAiOptions& options) : options_(options) {
@@ -81,13 +90,8 @@ class OpenAiModel final : public Generator {
 
   ModelInfo info() const override { return info_; }
 
-  // The server's prefix-cache reset where it has one: vLLM's
-  // /reset_prefix_cache, SGLang's /flush_cache. llama.cpp's server has none:
-  // disable_prompt_cache asks it to skip the cache per request instead.
   std::string reset_caches() override {
-    const char* path = kind_ == "vllm"     ? "/reset_prefix_cache"
-                       : kind_ == "sglang" ? "/flush_cache"
-                                           : nullptr;
+    const char* path = cache_reset_path(kind_);
     if (path == nullptr) return "";
     const HttpResponse r = internal::send({root_ + path, "{}"}, http_);
     if (!r.error.empty() || r.status != 200) {
@@ -160,11 +164,10 @@ class OpenAiModel final : public Generator {
                               ? "none: prompts sent as text, tokens compared by their text"
                               : "the server's";
     server["request_options"] = request_options();
-    server["prefix_cache"] = kind_ == "vllm"     ? "reset before run 0: POST /reset_prefix_cache"
-                             : kind_ == "sglang" ? "reset before run 0: POST /flush_cache"
-                             : kind_ == "llama.cpp"
-                                 ? (options_.disable_prompt_cache ? "not used: cache_prompt false"
-                                                                  : "as served (no reset endpoint)")
+    const char* reset = cache_reset_path(kind_);
+    server["prefix_cache"] = reset != nullptr ? std::string("reset before run 0: POST ") + reset
+                             : kind_ == "llama.cpp" && options_.disable_prompt_cache
+                                 ? "not used: cache_prompt false"
                                  : "as served (no reset endpoint)";
     // A URL load_model reads back (replay), with the options that change
     // what is asked of the server.

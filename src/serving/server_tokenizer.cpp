@@ -66,6 +66,8 @@ TokenIds ServerTokenizer::encode(const std::string& text) const {
         (response.error.empty() ? "HTTP " + std::to_string(response.status) : response.error) +
         ")");
   }
+  std::lock_guard<std::mutex> lock(mutex_);
+  decoded_.emplace(*ids, text);
   return *ids;
 }
 
@@ -75,9 +77,14 @@ std::string ServerTokenizer::decode(const TokenIds& ids) const {
   TokenIds run;
   auto flush = [&] {
     if (run.empty()) return;
+    std::unique_lock<std::mutex> lock(mutex_);
+    const auto known = decoded_.find(run);
     if (endpoint_ == Endpoint::kBytes) {
       out += ByteTokenizer().decode(run);
+    } else if (known != decoded_.end()) {
+      out += known->second;
     } else {
+      lock.unlock();
       const std::string path = endpoint_ == Endpoint::kRoot ? "/detokenize" : "/extras/detokenize";
       const HttpResponse response =
           send({root_ + path, json{{"model", model_}, {"tokens", run}}.dump()}, http_);
@@ -92,6 +99,9 @@ std::string ServerTokenizer::decode(const TokenIds& ids) const {
       }
       if (text.empty()) {
         for (int64_t id : run) text += "<|" + std::to_string(id) + "|>";
+      } else {
+        lock.lock();
+        decoded_.emplace(run, text);
       }
       out += text;
     }

@@ -41,6 +41,9 @@ class ServerTokenizer : public Tokenizer {
   Endpoint endpoint_ = Endpoint::kBytes;
   mutable std::mutex mutex_;
   mutable std::map<int64_t, std::string> texts_;  // id_of_text's ids
+  // What the server tokenized or detokenized, by ids: a prompt sent as text
+  // is decoded here once, not with a request per completion.
+  mutable std::map<TokenIds, std::string> decoded_;
 };
 
 }  // namespace detllm::internal
