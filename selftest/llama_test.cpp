@@ -339,7 +339,7 @@ class BadLlamaCheckpoint : public ::testing::Test {
 TEST_F(BadLlamaCheckpoint, OtherArchitecturesAndSettingsAreRefusedByName) {
   const std::pair<std::function<void(json&)>, std::string> cases[] = {
       {[](json& c) { c["model_type"] = "gemma"; },
-       "model_type 'gemma' is not supported; expected gpt2, llama, mistral, qwen2, qwen3 or phi3"},
+       "model_type 'gemma' is not supported; expected gpt2, llama, mistral, qwen2, qwen3, phi3, qwen3_moe, qwen2_moe or mixtral"},
       {[](json& c) {
          c["model_type"] = "qwen3";
          c["use_sliding_window"] = true;
@@ -364,6 +364,39 @@ TEST_F(BadLlamaCheckpoint, OtherArchitecturesAndSettingsAreRefusedByName) {
          c["use_sliding_window"] = true;
        },
        "use_sliding_window=true is not supported"},
+      {[](json& c) {
+         c["model_type"] = "qwen3_moe";
+         c.update({{"num_experts", 4}, {"num_experts_per_tok", 5}, {"moe_intermediate_size", 8}});
+       },
+       "num_experts_per_tok (5) exceeds the number of experts (4)"},
+      {[](json& c) {
+         c["model_type"] = "qwen3_moe";
+         c.update({{"num_experts", 4}, {"num_experts_per_tok", 2}});
+       },
+       "has no moe_intermediate_size"},
+      {[](json& c) {
+         c["model_type"] = "qwen2_moe";
+         c.update({{"num_experts", 4}, {"num_experts_per_tok", 2}, {"moe_intermediate_size", 8}});
+       },
+       "has no shared_expert_intermediate_size"},
+      {[](json& c) {
+         c["model_type"] = "qwen3_moe";
+         c.update({{"num_experts", 4},
+                   {"num_experts_per_tok", 2},
+                   {"moe_intermediate_size", 8},
+                   {"mlp_only_layers", {7}}});
+       },
+       "mlp_only_layers[0]"},
+      {[](json& c) {
+         c["model_type"] = "mixtral";
+         c["num_experts_per_tok"] = 2;
+       },
+       "has no num_local_experts"},
+      {[](json& c) {  // a dense checkpoint said to be Mixtral: its router is missing
+         c["model_type"] = "mixtral";
+         c.update({{"num_local_experts", 4}, {"num_experts_per_tok", 2}});
+       },
+       "have no tensor 'model.layers.0.block_sparse_moe.gate.weight'"},
   };
   const json original = internal::read_json_file(path("config.json"), "config");
   for (const auto& [edit, message] : cases) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace detllm {
 
@@ -32,9 +33,9 @@ struct RopeScaling {
 
 // Shape of the built-in reference transformer, with the field names of GPT-2's
 // config.json. model_type picks the blocks: "gpt2" (learned positions,
-// LayerNorm, GELU MLP), or "llama", "mistral", "qwen2", "qwen3" and "phi3" (rotary positions,
-// RMSNorm, grouped-query attention, SwiGLU MLP), whose own config.json names
-// map onto these fields (hidden_size -> n_embd, num_hidden_layers -> n_layer,
+// LayerNorm, GELU MLP), or one of the Llama architecture's (rotary positions,
+// RMSNorm, grouped-query attention, SwiGLU MLP or experts; llama_architecture_types()),
+// whose own config.json names map onto these fields (hidden_size -> n_embd, num_hidden_layers -> n_layer,
 // intermediate_size -> n_inner, rms_norm_eps -> layer_norm_epsilon, ...).
 struct BuiltinConfig {
   std::string preset = "custom";
@@ -67,6 +68,21 @@ struct BuiltinConfig {
   // (itself included); 0: all of them.
   int64_t sliding_window = 0;
 
+  // Mixture of experts (qwen3_moe, qwen2_moe, mixtral): a sparse layer's MLP
+  // is n_experts SwiGLU experts of width moe_inner, of which a router (a
+  // linear layer, softmax in float32) picks n_experts_per_token per token.
+  int64_t n_experts = 0;            // num_experts (num_local_experts); 0: every layer dense
+  int64_t n_experts_per_token = 0;  // num_experts_per_tok
+  int64_t moe_inner = 0;            // moe_intermediate_size (Mixtral: intermediate_size)
+  // The chosen experts' probabilities renormalised to sum to 1 (Mixtral always).
+  bool norm_topk_prob = false;
+  // Qwen2-MoE: a shared expert of this width for every token, scaled by
+  // sigmoid(shared_expert_gate); 0: none.
+  int64_t shared_expert_inner = 0;
+  // Which layers are sparse: every decoder_sparse_step-th, except mlp_only_layers.
+  int64_t decoder_sparse_step = 1;
+  std::vector<int64_t> mlp_only_layers;
+
   // Weights are drawn from N(0, init_std^2) with this seed, so a preset needs no
   // download and is the same on every machine and device. The presets use a
   // larger init_std than GPT-2's 0.02 so that random blocks mix the sequence
@@ -77,11 +93,14 @@ struct BuiltinConfig {
   // larger than GPT-2's 0.02 so that random-weight logits have clear winners.
   double embedding_std = 1.0;
 
-  // True for llama, mistral, qwen2, qwen3 and phi3.
-  bool is_llama_architecture() const {
-    return model_type == "llama" || model_type == "mistral" || model_type == "qwen2" ||
-           model_type == "qwen3" || model_type == "phi3";
-  }
+  // The model_types of the Llama architecture, declared once: llama, mistral,
+  // qwen2, qwen3, phi3, qwen3_moe, qwen2_moe, mixtral.
+  static const std::vector<std::string>& llama_architecture_types();
+  // "gpt2, llama, ..., qwen2_moe or mixtral": every model_type supported, for errors.
+  static std::string supported_model_types();
+  bool is_llama_architecture() const;
+  // Whether layer `layer`'s MLP is a mixture of experts.
+  bool sparse_layer(int64_t layer) const;
   // Phi-3 stores q, k and v as one qkv_proj, and gate and up as one
   // gate_up_proj (each run as one matmul, then split).
   bool fused_projections() const { return model_type == "phi3"; }
@@ -96,9 +115,17 @@ struct BuiltinConfig {
   // `llama-small`: SmolLM-135M's shape (30 layers, width 576, 9 query and 3
   // key/value heads, MLP 1536, 49152 tokens, tied head).
   static BuiltinConfig llama_small();
-  // The preset named `name` ("tiny", "small", "llama-tiny" or "llama-small");
-  // throws detllm::Error otherwise.
+  // `qwen3-small`: Qwen3-0.6B's layer (width 1024, 16 query and 8 key/value
+  // heads of 128, q/k norm, MLP 3072, 151936 tokens, tied head), 8 layers of it.
+  static BuiltinConfig qwen3_small();
+  // `moe-tiny`: qwen3_moe at llama-tiny's size: 8 experts of width 32, 2 per token.
+  static BuiltinConfig moe_tiny();
+  // `moe-small`: Qwen3-30B-A3B's routing (128 experts, 8 per token,
+  // renormalised) on a narrower model: 8 layers of width 512, experts of 256.
+  static BuiltinConfig moe_small();
+  // The preset named `name` (one of preset_names()); throws detllm::Error otherwise.
   static BuiltinConfig preset_named(const std::string& name);
+  static const std::vector<std::string>& preset_names();
 };
 
 }  // namespace detllm

@@ -40,6 +40,19 @@ struct LayerDrift {
   std::vector<Layer> layers;
 };
 
+// For a mixture-of-experts model: the first routed token whose chosen experts
+// differ between the two sides' localisation re-runs, in the order the model
+// routes them (forward pass, layer, position). A near-tie in the router turns
+// an ULP of drift into a different expert, and the outputs part from there.
+struct ExpertRoutingDivergence {
+  int layer = -1;
+  int token_index = -1;  // the generated token whose forward pass routed it (0: the prefill)
+  int position = -1;     // the routed token's position in the sequence, from 0
+  std::vector<int64_t> left_experts, right_experts;  // ascending
+  // The router margin on each side: the k-th largest router logit less the (k+1)-th.
+  double left_margin = 0, right_margin = 0;
+};
+
 struct Report {
   bool passed = true;
   Category category = Category::kPass;
@@ -73,6 +86,8 @@ struct Report {
   // after each layer at the divergent token (or at the first token where the
   // localisation re-runs diverged, if earlier).
   std::optional<LayerDrift> layer_drift;
+  // With them, for a mixture-of-experts model whose routing differed.
+  std::optional<ExpertRoutingDivergence> expert_routing;
   std::vector<std::string> env_differences;  // ENV_MISMATCH: what changed
   int env_mismatch_run = -1;
   // GOLDEN_MISMATCH: the golden file compared with; its divergence is
@@ -120,6 +135,10 @@ std::string render_op_divergence(const OpDivergence& op);
 // "layer drift at token 3 (max |Δ| after each layer): wte+wpe 0, h.0
 // 1.19e-07, h.1 2.38e-07, lm_head 9.54e-07".
 std::string render_layer_drift(const LayerDrift& drift);
+
+// "expert routing differed at layer 1, token 0: experts {2, 5} vs {2, 7},
+// router margin 3.1e-07 (position 4; the other side's margin 2.9e-07)".
+std::string render_expert_routing(const ExpertRoutingDivergence& routing);
 
 // report.html's content: self-contained (inline CSS and SVG; no script, no
 // network). `left`/`right`: the divergent prompt's rows on the two sides, for

@@ -23,8 +23,8 @@ import os
 
 import torch
 from transformers import (AutoModelForCausalLM, GPT2Config, GenerationConfig, LlamaConfig,
-                          MistralConfig, Phi3Config, PreTrainedTokenizerFast, Qwen2Config,
-                          Qwen3Config)
+                          MistralConfig, MixtralConfig, Phi3Config, PreTrainedTokenizerFast,
+                          Qwen2Config, Qwen2MoeConfig, Qwen3Config, Qwen3MoeConfig)
 
 from tokenizer_kinds import LLAMA3_SPLIT, byte_level_bpe
 
@@ -99,6 +99,31 @@ FAMILIES = {
                                 max_position_embeddings=256, tie_word_embeddings=False,
                                 pad_token_id=0, bos_token_id=None, eos_token_id=None),
              torch.float32, None, PROMPTS),
+    # 8 experts, 2 per token, renormalised; layer 1 dense (mlp_only_layers).
+    "qwen3_moe": (lambda: Qwen3MoeConfig(hidden_size=48, num_attention_heads=4, head_dim=16,
+                                         num_key_value_heads=2, num_hidden_layers=3,
+                                         intermediate_size=96, moe_intermediate_size=32,
+                                         num_experts=8, num_experts_per_tok=2,
+                                         norm_topk_prob=True, mlp_only_layers=[1],
+                                         max_position_embeddings=256,
+                                         tie_word_embeddings=False),
+                  torch.float32, None, PROMPTS),
+    # Mixtral's names (block_sparse_moe, w1/w2/w3), 4 experts, 2 per token, a window.
+    "mixtral": (lambda: MixtralConfig(hidden_size=64, num_attention_heads=4,
+                                      num_key_value_heads=2, num_hidden_layers=2,
+                                      intermediate_size=64, num_local_experts=4,
+                                      num_experts_per_tok=2, sliding_window=6,
+                                      max_position_embeddings=256, tie_word_embeddings=False),
+                torch.float32, None, LONG_PROMPTS),
+    # A shared expert and its sigmoid gate beside 6 routed experts, not renormalised.
+    "qwen2_moe": (lambda: Qwen2MoeConfig(hidden_size=48, num_attention_heads=4,
+                                         num_key_value_heads=2, num_hidden_layers=2,
+                                         intermediate_size=96, moe_intermediate_size=32,
+                                         shared_expert_intermediate_size=64, num_experts=6,
+                                         num_experts_per_tok=2, norm_topk_prob=False,
+                                         max_position_embeddings=256,
+                                         tie_word_embeddings=False),
+                  torch.float32, None, PROMPTS),
     # Stored as bfloat16 / float16, in shards with an index.
     "llama_bf16_sharded": (lambda: llama(), torch.bfloat16, "40KB", PROMPTS),
     "qwen2_f16_sharded": (lambda: Qwen2Config(hidden_size=48, num_attention_heads=4,
@@ -112,6 +137,13 @@ FAMILIES = {
                                         intermediate_size=128, max_position_embeddings=256,
                                         tie_word_embeddings=False),
                    torch.bfloat16, None, PROMPTS),
+    "qwen3_moe_bf16": (lambda: Qwen3MoeConfig(hidden_size=64, num_attention_heads=4,
+                                              num_key_value_heads=2, num_hidden_layers=2,
+                                              intermediate_size=128, moe_intermediate_size=32,
+                                              num_experts=4, num_experts_per_tok=2,
+                                              norm_topk_prob=True, max_position_embeddings=256,
+                                              tie_word_embeddings=False),
+                       torch.bfloat16, None, PROMPTS),
 }
 
 

@@ -152,7 +152,54 @@ std::optional<LayerDrift> drift_from_json(const json& details) {
   return drift;
 }
 
+json routing_json(const std::optional<ExpertRoutingDivergence>& r) {
+  if (!r) return nullptr;
+  return {{"layer", r->layer},
+          {"token_index", r->token_index},
+          {"position", r->position},
+          {"left_experts", r->left_experts},
+          {"right_experts", r->right_experts},
+          {"left_margin", r->left_margin},
+          {"right_margin", r->right_margin}};
+}
+
+std::optional<ExpertRoutingDivergence> routing_from_json(const json& details) {
+  auto it = details.find("expert_routing");
+  if (it == details.end() || it->is_null()) return std::nullopt;
+  const std::string where = "report details.expert_routing";
+  if (!it->is_object()) throw Error("the " + where + " must be an object");
+  const auto experts = [&](const char* key) {
+    std::vector<int64_t> out;
+    for (int id : internal::ints_field(*it, key, where)) out.push_back(id);
+    return out;
+  };
+  ExpertRoutingDivergence r;
+  r.layer = internal::int_field(*it, "layer", -1, where);
+  r.token_index = internal::int_field(*it, "token_index", -1, where);
+  r.position = internal::int_field(*it, "position", -1, where);
+  r.left_experts = experts("left_experts");
+  r.right_experts = experts("right_experts");
+  r.left_margin = internal::number_field(*it, "left_margin", 0.0, where);
+  r.right_margin = internal::number_field(*it, "right_margin", 0.0, where);
+  return r;
+}
+
 }  // namespace
+
+std::string render_expert_routing(const ExpertRoutingDivergence& r) {
+  const auto set = [](const std::vector<int64_t>& experts) {
+    std::string out = "{";
+    for (size_t i = 0; i < experts.size(); ++i) out += (i ? ", " : "") + std::to_string(experts[i]);
+    return out + "}";
+  };
+  std::ostringstream out;
+  out.precision(2);
+  out << "expert routing differed at layer " << r.layer << ", token " << r.token_index
+      << ": experts " << set(r.left_experts) << " vs " << set(r.right_experts)
+      << ", router margin " << r.left_margin << " (position " << r.position
+      << "; the other side's margin " << r.right_margin << ")";
+  return out.str();
+}
 
 std::string render_layer_drift(const LayerDrift& drift) {
   std::ostringstream out;
@@ -241,6 +288,7 @@ json to_json(const Report& r) {
            {"prefill_compared", r.prefill_compared},
            {"first_divergent_op", op_json(r.first_divergent_op)},
            {"layer_drift", drift_json(r.layer_drift)},
+           {"expert_routing", routing_json(r.expert_routing)},
            {"distinct_outputs", r.distinct_outputs},
            {"cold_start_differs", r.cold_start_differs},
            {"tier_requested", r.tier_requested},
@@ -286,6 +334,7 @@ Report report_from_json(const json& j) {
   r.prefill_compared = bool_field(details, "prefill_compared", false, where);
   r.first_divergent_op = op_from_json(details);
   r.layer_drift = drift_from_json(details);
+  r.expert_routing = routing_from_json(details);
   r.distinct_outputs = int_field(details, "distinct_outputs", r.runs > 0 ? 1 : 0, where);
   r.cold_start_differs = bool_field(details, "cold_start_differs", false, where);
   r.tier_requested = int_field(details, "tier_requested", -1, where);
@@ -349,6 +398,7 @@ std::string render_findings(const Report& r, int indent) {
     out << pad << "first divergence" << between << " (" << to_string(d->category) << "):\n"
         << render_divergence_text(*d, indent + 2);
   }
+  if (r.expert_routing) out << pad << render_expert_routing(*r.expert_routing) << "\n";
   if (r.first_divergent_op) out << pad << render_op_divergence(*r.first_divergent_op) << "\n";
   if (r.layer_drift) out << pad << render_layer_drift(*r.layer_drift) << "\n";
   if (r.category == Category::kRunVarianceFixedBatch && r.runs > 0) {

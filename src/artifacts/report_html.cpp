@@ -183,6 +183,10 @@ std::string render_html(const Report& r, const TraceRow* left, const TraceRow* r
     out << "<h2>First divergence (" << escape(to_string(d->category)) << ")</h2><pre>"
         << escape(render_divergence_text(*d, 0)) << "</pre>\n";
   }
+  if (r.expert_routing) {
+    out << "<h2>Expert routing</h2><p><code>" << escape(render_expert_routing(*r.expert_routing))
+        << "</code></p>\n";
+  }
   if (r.first_divergent_op) {
     out << "<h2>First divergent op</h2><p><code>"
         << escape(render_op_divergence(*r.first_divergent_op)) << "</code></p>\n";

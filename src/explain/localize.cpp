@@ -19,7 +19,8 @@ namespace {
 struct Recording {
   std::vector<OpRecord> ops;
   std::vector<LayerOutput> layers;
-  std::vector<size_t> pass_starts, layer_pass_starts;  // per forward pass
+  std::vector<RoutingRecord> routing;
+  std::vector<size_t> pass_starts, layer_pass_starts, routing_pass_starts;  // per forward pass
   bool truncated = false;
   TokenIds tokens;  // the prompt's row's generated tokens
 };
@@ -41,8 +42,10 @@ Recording record(Generator& model, const LocalizationSide& side, const Generatio
   recording.truncated = recorder.truncated();
   recording.pass_starts = recorder.pass_starts();
   recording.layer_pass_starts = recorder.layer_pass_starts();
+  recording.routing_pass_starts = recorder.routing_pass_starts();
   recording.ops = recorder.take_records();
   recording.layers = recorder.take_layer_outputs();
+  recording.routing = recorder.take_routing();
   recording.tokens = std::move(tokens);
   return recording;
 }
@@ -232,6 +235,52 @@ std::optional<LayerDrift> layer_drift(const Recording& a, const LocalizationSide
   return drift;
 }
 
+std::vector<int64_t> ids_of(const at::Tensor& row) {
+  const at::Tensor t = row.contiguous();
+  return {t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel()};
+}
+
+// The first of the prompt's tokens whose chosen experts differ, in the order
+// the model routed them: by forward pass, then layer, then position. Padding
+// positions are left out (their routing never reaches the prompt's outputs).
+std::optional<ExpertRoutingDivergence> routing_divergence(const Recording& a,
+                                                          const LocalizationSide& left,
+                                                          const Recording& b,
+                                                          const LocalizationSide& right) {
+  const auto every = [](const RoutingRecord&) { return true; };
+  const auto pa = by_pass(a.routing, a.routing_pass_starts, every);
+  const auto pb = by_pass(b.routing, b.routing_pass_starts, every);
+  const auto prompt = static_cast<int64_t>(left.batch[left.row].size());
+  for (size_t pass = 0; pass < std::min(pa.size(), pb.size()); ++pass) {
+    for (size_t i = 0; i < std::min(pa[pass].size(), pb[pass].size()); ++i) {
+      const RoutingRecord& x = *pa[pass][i];
+      const RoutingRecord& y = *pb[pass][i];
+      // Each side's row of its batch, [T, K], aligned at the end (left padding).
+      const auto ex = row_of(x.experts, static_cast<int64_t>(left.batch.size()), left.row);
+      const auto ey = row_of(y.experts, static_cast<int64_t>(right.batch.size()), right.row);
+      const auto mx = row_of(x.margins, static_cast<int64_t>(left.batch.size()), left.row);
+      const auto my = row_of(y.margins, static_cast<int64_t>(right.batch.size()), right.row);
+      if (x.layer != y.layer || !ex || !ey || !mx || !my) return std::nullopt;
+      const int64_t n = std::min(ex->size(0), ey->size(0));
+      const int64_t first = pass == 0 ? std::max<int64_t>(0, n - prompt) : 0;
+      for (int64_t t = first; t < n; ++t) {
+        const int64_t tx = ex->size(0) - n + t, ty = ey->size(0) - n + t;
+        if (at::equal((*ex)[tx], (*ey)[ty])) continue;
+        ExpertRoutingDivergence found;
+        found.layer = x.layer;
+        found.token_index = static_cast<int>(pass);
+        found.position = static_cast<int>(pass == 0 ? t - (n - prompt) : prompt + pass - 1);
+        found.left_experts = ids_of((*ex)[tx]);
+        found.right_experts = ids_of((*ey)[ty]);
+        found.left_margin = (*mx)[tx].item<double>();
+        found.right_margin = (*my)[ty].item<double>();
+        return found;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 // One output's fingerprint: of the prompt's row where the output is
 // batch-major, else of all of it.
 std::string fingerprint(const at::Tensor& output, int64_t batch, int64_t row) {
@@ -326,6 +375,7 @@ Localization localize_against(Generator& model, const LocalizationSide& side,
 void Localization::add_to(Report& report) const {
   report.first_divergent_op = op;
   report.layer_drift = layer_drift;
+  report.expert_routing = expert_routing;
   if (!op) report.notes.push_back("first differing op not found: " + why);
 }
 
@@ -343,6 +393,7 @@ Localization localize(Generator& model, const LocalizationSide& left, const Loca
     result.why += "; recording stopped at its memory limit";
   }
   result.layer_drift = layer_drift(a, left, b, right, config.max_new_tokens - 1);
+  result.expert_routing = routing_divergence(a, left, b, right);
   return result;
 }
 

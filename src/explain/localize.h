@@ -32,8 +32,12 @@ struct Localization {
   // forward pass of the divergent token (the last one generated), or of the
   // first token where the re-runs chose differently; compared as the ops are.
   std::optional<LayerDrift> layer_drift;
+  // For a mixture-of-experts model: the first of the prompt's tokens routed
+  // to other experts on the two sides.
+  std::optional<ExpertRoutingDivergence> expert_routing;
 
-  // Into `report`: the op and the drift, or a note saying why no op was named.
+  // Into `report`: the routing, the op and the drift, or a note saying why no
+  // op was named.
   void add_to(Report& report) const;
 };
 

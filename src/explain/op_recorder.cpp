@@ -6,6 +6,7 @@
 #include <torch/csrc/jit/runtime/interpreter.h>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 
 #include "models/model_hooks.h"
@@ -112,6 +113,27 @@ void OpRecorder::add(OpRecord record) {
 void OpRecorder::forward_pass_started() {
   pass_starts_.push_back(records_.size());
   layer_pass_starts_.push_back(layer_outputs_.size());
+  routing_pass_starts_.push_back(routing_.size());
+}
+
+void OpRecorder::expert_routing(int layer, const at::Tensor& router_logits,
+                                const at::Tensor& chosen) {
+  if (inside_callback) return;
+  inside_callback = true;  // the margins are explain's ops, not the model's
+  RoutingRecord record;
+  record.layer = layer;
+  record.experts = std::get<0>(chosen.to(at::kCPU).sort(-1));
+  const int64_t k = chosen.size(-1), experts = router_logits.size(-1);
+  const at::Tensor logits = router_logits.to(at::kCPU, at::kDouble);
+  if (k < experts) {
+    const at::Tensor top = std::get<0>(logits.topk(k + 1, -1));
+    record.margins = top.select(-1, k - 1) - top.select(-1, k);
+  } else {
+    record.margins = at::full({logits.size(0)}, std::numeric_limits<double>::infinity(),
+                              logits.options());
+  }
+  if (within_budget(record.experts)) routing_.push_back(std::move(record));
+  inside_callback = false;
 }
 
 void OpRecorder::layer_output(const char* part, int layer, const at::Tensor& value) {

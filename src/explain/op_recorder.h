@@ -29,6 +29,16 @@ struct LayerOutput {
   at::Tensor value;
 };
 
+// A mixture-of-experts router's choice in one layer of one forward pass, on
+// the CPU: per token (batch-major rows), the experts chosen, in ascending
+// order, and the router margin, the k-th largest router logit less the
+// (k+1)-th (infinite when every expert is chosen): how near the choice was.
+struct RoutingRecord {
+  int layer = 0;
+  at::Tensor experts;  // int64 [N, K]
+  at::Tensor margins;  // float64 [N]
+};
+
 // Records while it lives, on the constructing thread only: the ops through
 // libtorch's callbacks, the layers and passes through the model's hooks
 // (models/model_hooks.h). Stops (and says so, truncated()) after `max_bytes`
@@ -43,9 +53,11 @@ class OpRecorder final : private ForwardObserver {
   // What was recorded, moved out (the recorder keeps recording, from empty).
   std::vector<OpRecord> take_records() { return std::move(records_); }
   std::vector<LayerOutput> take_layer_outputs() { return std::move(layer_outputs_); }
-  // Per forward pass, where its records and layer outputs start.
+  std::vector<RoutingRecord> take_routing() { return std::move(routing_); }
+  // Per forward pass, where its records, layer outputs and routing start.
   const std::vector<size_t>& pass_starts() const { return pass_starts_; }
   const std::vector<size_t>& layer_pass_starts() const { return layer_pass_starts_; }
+  const std::vector<size_t>& routing_pass_starts() const { return routing_pass_starts_; }
   bool truncated() const { return truncated_; }
 
   // Internal to the callbacks.
@@ -54,6 +66,8 @@ class OpRecorder final : private ForwardObserver {
  private:
   void forward_pass_started() override;
   void layer_output(const char* part, int layer, const at::Tensor& value) override;
+  void expert_routing(int layer, const at::Tensor& router_logits,
+                      const at::Tensor& chosen) override;
 
   ForwardObserver* previous_observer_ = nullptr;
   uint64_t handle_ = 0;
@@ -63,7 +77,8 @@ class OpRecorder final : private ForwardObserver {
 
   std::vector<OpRecord> records_;
   std::vector<LayerOutput> layer_outputs_;
-  std::vector<size_t> pass_starts_, layer_pass_starts_;
+  std::vector<RoutingRecord> routing_;
+  std::vector<size_t> pass_starts_, layer_pass_starts_, routing_pass_starts_;
 };
 
 }  // namespace detllm::internal

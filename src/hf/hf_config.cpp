@@ -127,6 +127,36 @@ void read_rope(const ConfigReader& c, BuiltinConfig& config) {
   }
 }
 
+// The experts of qwen3_moe, qwen2_moe and mixtral. transformers 5 writes
+// Qwen3-MoE's expert count as num_local_experts, older checkpoints as num_experts.
+void read_experts(const ConfigReader& c, BuiltinConfig& config) {
+  const bool mixtral = config.model_type == "mixtral";
+  config.n_experts = mixtral ? c.required("num_local_experts")
+                             : c.required("num_experts", "num_local_experts");
+  config.n_experts_per_token = c.required("num_experts_per_tok");
+  if (config.n_experts_per_token > config.n_experts) {
+    c.fail("num_experts_per_tok (" + std::to_string(config.n_experts_per_token) +
+           ") exceeds the number of experts (" + std::to_string(config.n_experts) + ")");
+  }
+  // Mixtral's experts are intermediate_size wide and always renormalised.
+  config.moe_inner = mixtral ? config.n_inner : c.required("moe_intermediate_size");
+  config.norm_topk_prob = mixtral || c.flag("norm_topk_prob", false);
+  if (mixtral) return;
+  if (config.model_type == "qwen2_moe") {
+    config.shared_expert_inner = c.required("shared_expert_intermediate_size");
+  }
+  config.decoder_sparse_step = c.optional("decoder_sparse_step", 1);
+  if (c.has("mlp_only_layers")) {
+    const nlohmann::json& layers = c["mlp_only_layers"];
+    if (!layers.is_array()) c.fail("mlp_only_layers is not a list");
+    for (size_t i = 0; i < layers.size(); ++i) {
+      config.mlp_only_layers.push_back(
+          integer_field(nlohmann::json{{"layer", layers[i]}}, "layer", 0, 0, config.n_layer - 1,
+                        c.where() + " mlp_only_layers[" + std::to_string(i) + "]"));
+    }
+  }
+}
+
 BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
   BuiltinConfig config;
   config.preset = model_type;
@@ -155,10 +185,12 @@ BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
     c.fail("partial_rotary_factor other than 1 is not supported");
   }
   read_rope(c, config);
-  if (model_type == "qwen2") {
-    config.attention_bias = true;  // Qwen2's q, k and v always have biases; o_proj none
+  if (model_type == "qwen2" || model_type == "qwen2_moe") {
+    // Qwen2's q, k and v have biases (Qwen2-MoE's config may turn them off:
+    // qkv_bias); o_proj none.
+    config.attention_bias = model_type == "qwen2" || c.flag("qkv_bias", true);
     c.refuse_flag("use_sliding_window", false);
-  } else if (model_type == "qwen3") {
+  } else if (model_type == "qwen3" || model_type == "qwen3_moe") {
     // Qwen3: attention_bias puts biases on q, k, v and o alike; q and k are
     // normalised per head.
     config.attention_bias = config.attention_output_bias = c.flag("attention_bias", false);
@@ -168,8 +200,12 @@ BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
     config.attention_bias = config.attention_output_bias = c.flag("attention_bias", false);
     c.refuse_flag("mlp_bias", false);
   }
-  if ((model_type == "mistral" || model_type == "phi3") && c.has("sliding_window")) {
+  if ((model_type == "mistral" || model_type == "phi3" || model_type == "mixtral") &&
+      c.has("sliding_window")) {
     config.sliding_window = c.optional("sliding_window", 0);
+  }
+  if (model_type == "qwen3_moe" || model_type == "qwen2_moe" || model_type == "mixtral") {
+    read_experts(c, config);
   }
   return config;
 }
@@ -181,12 +217,11 @@ BuiltinConfig read_hf_config(const json& config, const std::string& where) {
   if (!config.is_object()) c.fail("not a JSON object");
   const std::string model_type = c.text("model_type", "gpt2");
   if (model_type == "gpt2") return read_gpt2(c);
-  if (model_type == "llama" || model_type == "mistral" || model_type == "qwen2" ||
-      model_type == "qwen3" || model_type == "phi3") {
-    return read_llama(c, model_type);
-  }
-  c.fail("model_type '" + model_type +
-         "' is not supported; expected gpt2, llama, mistral, qwen2, qwen3 or phi3");
+  BuiltinConfig probe;
+  probe.model_type = model_type;
+  if (probe.is_llama_architecture()) return read_llama(c, model_type);
+  c.fail("model_type '" + model_type + "' is not supported; expected " +
+         BuiltinConfig::supported_model_types());
 }
 
 std::vector<int64_t> read_eos_token_ids(const json& config, const std::string& where) {
@@ -243,7 +278,10 @@ json hf_config_json(const BuiltinConfig& c) {
       {"mistral", "MistralForCausalLM"},
       {"qwen2", "Qwen2ForCausalLM"},
       {"qwen3", "Qwen3ForCausalLM"},
-      {"phi3", "Phi3ForCausalLM"}};
+      {"phi3", "Phi3ForCausalLM"},
+      {"qwen3_moe", "Qwen3MoeForCausalLM"},
+      {"qwen2_moe", "Qwen2MoeForCausalLM"},
+      {"mixtral", "MixtralForCausalLM"}};
   json config = {{"model_type", c.model_type},
                  {"architectures", {kArchitectures.at(c.model_type)}},
                  {"vocab_size", c.vocab_size},
@@ -278,14 +316,30 @@ json hf_config_json(const BuiltinConfig& c) {
       if (r.mscale_all_dim > 0) config["rope_scaling"]["mscale_all_dim"] = r.mscale_all_dim;
     }
   }
-  if (c.model_type == "qwen2") {
+  if (c.model_type == "qwen2" || c.model_type == "qwen2_moe") {
     config["use_sliding_window"] = false;
+    if (c.model_type == "qwen2_moe") config["qkv_bias"] = c.attention_bias;
   } else {
     config["attention_bias"] = c.attention_bias;
   }
-  if (c.model_type == "qwen3") config["use_sliding_window"] = false;
-  if (c.model_type == "mistral" || c.model_type == "phi3") {
+  if (c.model_type == "qwen3" || c.model_type == "qwen3_moe") config["use_sliding_window"] = false;
+  if (c.model_type == "mistral" || c.model_type == "phi3" || c.model_type == "mixtral") {
     config["sliding_window"] = c.sliding_window > 0 ? json(c.sliding_window) : json(nullptr);
+  }
+  if (c.n_experts > 0) {
+    config["num_experts_per_tok"] = c.n_experts_per_token;
+    if (c.model_type == "mixtral") {
+      config["num_local_experts"] = c.n_experts;
+    } else {
+      config["num_experts"] = c.n_experts;
+      config["moe_intermediate_size"] = c.moe_inner;
+      config["norm_topk_prob"] = c.norm_topk_prob;
+      config["decoder_sparse_step"] = c.decoder_sparse_step;
+      config["mlp_only_layers"] = c.mlp_only_layers;
+    }
+    if (c.shared_expert_inner > 0) {
+      config["shared_expert_intermediate_size"] = c.shared_expert_inner;
+    }
   }
   return config;
 }

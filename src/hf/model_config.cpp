@@ -2,9 +2,46 @@
 // drawn by the core from weight_seed), so they live with the config parsers.
 #include "detllm_test/model_config.h"
 
+#include <algorithm>
+
 #include "detllm_test/error.h"
 
 namespace detllm {
+
+const std::vector<std::string>& BuiltinConfig::llama_architecture_types() {
+  static const std::vector<std::string> types = {"llama", "mistral",   "qwen2",     "qwen3",
+                                                 "phi3",  "qwen3_moe", "qwen2_moe", "mixtral"};
+  return types;
+}
+
+namespace {
+
+// "a, b or c".
+std::string listed(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string BuiltinConfig::supported_model_types() {
+  std::vector<std::string> all = {"gpt2"};
+  for (const std::string& type : llama_architecture_types()) all.push_back(type);
+  return listed(all);
+}
+
+bool BuiltinConfig::is_llama_architecture() const {
+  const auto& types = llama_architecture_types();
+  return std::find(types.begin(), types.end(), model_type) != types.end();
+}
+
+bool BuiltinConfig::sparse_layer(int64_t layer) const {
+  return n_experts > 0 && decoder_sparse_step > 0 && (layer + 1) % decoder_sparse_step == 0 &&
+         std::find(mlp_only_layers.begin(), mlp_only_layers.end(), layer) == mlp_only_layers.end();
+}
 
 BuiltinConfig BuiltinConfig::tiny() {
   BuiltinConfig config;
@@ -54,13 +91,72 @@ BuiltinConfig BuiltinConfig::llama_small() {
   return config;
 }
 
+BuiltinConfig BuiltinConfig::qwen3_small() {
+  BuiltinConfig config = llama_tiny();
+  config.preset = "qwen3-small";
+  config.model_type = "qwen3";
+  config.tie_word_embeddings = true;
+  config.vocab_size = 151936;
+  config.n_positions = 4096;
+  config.n_embd = 1024;
+  config.n_layer = 8;
+  config.n_head = 16;
+  config.n_kv_head = 8;
+  config.head_dim = 128;
+  config.n_inner = 3072;
+  config.qk_norm = true;
+  config.rope_theta = 1000000.0;
+  config.init_std = 0.05;
+  return config;
+}
+
+BuiltinConfig BuiltinConfig::moe_tiny() {
+  BuiltinConfig config = llama_tiny();
+  config.preset = "moe-tiny";
+  config.model_type = "qwen3_moe";
+  config.qk_norm = true;
+  config.n_experts = 8;
+  config.n_experts_per_token = 2;
+  config.moe_inner = 32;
+  config.norm_topk_prob = true;
+  return config;
+}
+
+BuiltinConfig BuiltinConfig::moe_small() {
+  BuiltinConfig config = moe_tiny();
+  config.preset = "moe-small";
+  config.vocab_size = 32000;
+  config.n_positions = 4096;
+  config.n_embd = 512;
+  config.n_layer = 8;
+  config.n_head = 8;
+  config.n_kv_head = 4;
+  config.head_dim = 64;
+  config.n_inner = 1536;
+  config.n_experts = 128;
+  config.n_experts_per_token = 8;
+  config.moe_inner = 256;
+  config.rope_theta = 1000000.0;
+  config.init_std = 0.08;
+  return config;
+}
+
+const std::vector<std::string>& BuiltinConfig::preset_names() {
+  static const std::vector<std::string> names = {"tiny",        "small",    "llama-tiny",
+                                                 "llama-small", "qwen3-small", "moe-tiny",
+                                                 "moe-small"};
+  return names;
+}
+
 BuiltinConfig BuiltinConfig::preset_named(const std::string& name) {
   if (name == "tiny") return tiny();
   if (name == "small") return small();
   if (name == "llama-tiny") return llama_tiny();
   if (name == "llama-small") return llama_small();
-  throw Error("unknown built-in preset '" + name +
-              "'; expected tiny, small, llama-tiny or llama-small");
+  if (name == "qwen3-small") return qwen3_small();
+  if (name == "moe-tiny") return moe_tiny();
+  if (name == "moe-small") return moe_small();
+  throw Error("unknown built-in preset '" + name + "'; expected " + listed(preset_names()));
 }
 
 }  // namespace detllm

@@ -18,13 +18,16 @@ namespace internal {
 namespace {
 
 // The sizes a config gives its parameters.
+// The sizes a config gives its parameters (a block's, of layer `layer`).
 struct Dims {
   int64_t C, I, H, D, KV, V, P;  // width, MLP, heads, head size, KV heads, vocab, positions
   bool qkv_bias, o_bias;         // Llama architecture: attention biases
   bool qk_norm;                  // Qwen3: q_norm and k_norm
   bool fused;                    // Phi-3: qkv_proj and gate_up_proj
+  bool sparse;                   // this layer's MLP is experts
+  int64_t E, EI, SI;             // experts, their width, the shared expert's (0: none)
 };
-Dims dims_of(const BuiltinConfig& c) {
+Dims dims_of(const BuiltinConfig& c, int64_t layer = -1) {
   const int64_t C = c.n_embd, H = c.n_head;
   return {C,
           c.n_inner > 0 ? c.n_inner : 4 * C,
@@ -36,7 +39,16 @@ Dims dims_of(const BuiltinConfig& c) {
           c.attention_bias,
           c.attention_output_bias,
           c.qk_norm,
-          c.fused_projections()};
+          c.fused_projections(),
+          layer >= 0 && c.sparse_layer(layer),
+          c.n_experts,
+          c.moe_inner,
+          c.shared_expert_inner};
+}
+
+// A shape only where `present`.
+std::vector<int64_t> if_(bool present, std::vector<int64_t> shape) {
+  return present ? std::move(shape) : std::vector<int64_t>{};
 }
 
 // Every parameter of an architecture, declared once: its checkpoint name (a
@@ -53,10 +65,19 @@ struct BlockWeight {
   at::Tensor BuiltinWeights::Block::*member;
   Shape shape;
 };
+// One tensor per expert of a sparse layer: "mlp.experts.<e>." + name (Qwen's
+// names) or "block_sparse_moe.experts.<e>." + mixtral_name.
+struct ExpertWeight {
+  const char* name;
+  const char* mixtral_name;
+  std::vector<at::Tensor> BuiltinWeights::Block::*member;
+  Shape shape;  // of each expert's
+};
 struct Architecture {
   const char* block_prefix;
   std::vector<TopWeight> before;  // the blocks
   std::vector<BlockWeight> block;
+  std::vector<ExpertWeight> experts;
   std::vector<TopWeight> after;
 };
 
@@ -103,6 +124,7 @@ const Architecture& architecture(bool llama) {
         }},
        {"mlp.c_proj.bias", &B::mlp_proj_bias,
         [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }}},
+      {},
       {{"ln_f.weight", &W::ln_f_weight,
         [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
        {"ln_f.bias", &W::ln_f_bias, [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }}},
@@ -163,21 +185,29 @@ const Architecture& architecture(bool llama) {
        {"post_attention_layernorm.weight", &B::ln_2_weight,
         [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
        {"mlp.gate_up_proj.weight", &B::gate_up_weight,
-        [](const Dims& d) -> std::vector<int64_t> {
-          return d.fused ? std::vector<int64_t>{2 * d.I, d.C} : std::vector<int64_t>{};
-        }},
+        [](const Dims& d) { return if_(d.fused, {2 * d.I, d.C}); }},
        {"mlp.gate_proj.weight", &B::gate_weight,
-        [](const Dims& d) -> std::vector<int64_t> {
-          return d.fused ? std::vector<int64_t>{} : std::vector<int64_t>{d.I, d.C};
-        }},
+        [](const Dims& d) { return if_(!d.fused && !d.sparse, {d.I, d.C}); }},
        {"mlp.up_proj.weight", &B::up_weight,
-        [](const Dims& d) -> std::vector<int64_t> {
-          return d.fused ? std::vector<int64_t>{} : std::vector<int64_t>{d.I, d.C};
-        }},
+        [](const Dims& d) { return if_(!d.fused && !d.sparse, {d.I, d.C}); }},
        {"mlp.down_proj.weight", &B::down_weight,
-        [](const Dims& d) -> std::vector<int64_t> {
-          return {d.C, d.I};
-        }}},
+        [](const Dims& d) { return if_(!d.sparse, {d.C, d.I}); }},
+       // The router: named for Mixtral in named().
+       {"mlp.gate.weight", &B::router_weight, [](const Dims& d) { return if_(d.sparse, {d.E, d.C}); }},
+       {"mlp.shared_expert.gate_proj.weight", &B::shared_gate_weight,
+        [](const Dims& d) { return if_(d.sparse && d.SI > 0, {d.SI, d.C}); }},
+       {"mlp.shared_expert.up_proj.weight", &B::shared_up_weight,
+        [](const Dims& d) { return if_(d.sparse && d.SI > 0, {d.SI, d.C}); }},
+       {"mlp.shared_expert.down_proj.weight", &B::shared_down_weight,
+        [](const Dims& d) { return if_(d.sparse && d.SI > 0, {d.C, d.SI}); }},
+       {"mlp.shared_expert_gate.weight", &B::shared_expert_gate_weight,
+        [](const Dims& d) { return if_(d.sparse && d.SI > 0, {1, d.C}); }}},
+      {{"gate_proj.weight", "w1.weight", &B::expert_gate,
+        [](const Dims& d) { return if_(d.sparse, {d.EI, d.C}); }},
+       {"up_proj.weight", "w3.weight", &B::expert_up,
+        [](const Dims& d) { return if_(d.sparse, {d.EI, d.C}); }},
+       {"down_proj.weight", "w2.weight", &B::expert_down,
+        [](const Dims& d) { return if_(d.sparse, {d.C, d.EI}); }}},
       {{"model.norm.weight", &W::ln_f_weight,
         [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }}},
   };
@@ -195,7 +225,19 @@ std::vector<std::pair<std::string, at::Tensor*>> BuiltinWeights::named() {
   for (const TopWeight& w : a.before) add(w.name, this->*w.member);
   for (size_t i = 0; i < blocks.size(); ++i) {
     const std::string prefix = a.block_prefix + std::to_string(i) + ".";
-    for (const BlockWeight& w : a.block) add(prefix + w.name, blocks[i].*w.member);
+    for (const BlockWeight& w : a.block) {
+      const bool router = w.member == &Block::router_weight;
+      add(prefix + (router && mixtral ? "block_sparse_moe.gate.weight" : w.name),
+          blocks[i].*w.member);
+    }
+    for (const ExpertWeight& w : a.experts) {
+      std::vector<at::Tensor>& tensors = blocks[i].*w.member;
+      for (size_t e = 0; e < tensors.size(); ++e) {
+        add(prefix + (mixtral ? "block_sparse_moe.experts." : "mlp.experts.") +
+                std::to_string(e) + "." + (mixtral ? w.mixtral_name : w.name),
+            tensors[e]);
+      }
+    }
   }
   for (const TopWeight& w : a.after) add(w.name, this->*w.member);
   add("lm_head.weight", lm_head);
@@ -203,20 +245,28 @@ std::vector<std::pair<std::string, at::Tensor*>> BuiltinWeights::named() {
 }
 
 BuiltinWeights BuiltinWeights::empty_like(const BuiltinConfig& c) {
-  const Dims d = dims_of(c);
-  const auto fill = [&](at::Tensor& tensor, Shape shape) {
+  const auto fill = [](at::Tensor& tensor, Shape shape, const Dims& d) {
     const std::vector<int64_t> sizes = shape(d);
     if (!sizes.empty()) tensor = at::empty(sizes, at::kFloat);
   };
+  const Dims d = dims_of(c);
   BuiltinWeights w;
   w.llama = c.is_llama_architecture();
+  w.mixtral = c.model_type == "mixtral";
   const Architecture& a = architecture(w.llama);
-  for (const TopWeight& top : a.before) fill(w.*top.member, top.shape);
+  for (const TopWeight& top : a.before) fill(w.*top.member, top.shape, d);
   w.blocks.resize(static_cast<size_t>(c.n_layer));
-  for (Block& b : w.blocks) {
-    for (const BlockWeight& weight : a.block) fill(b.*weight.member, weight.shape);
+  for (size_t l = 0; l < w.blocks.size(); ++l) {
+    const Dims layer = dims_of(c, static_cast<int64_t>(l));
+    for (const BlockWeight& weight : a.block) fill(w.blocks[l].*weight.member, weight.shape, layer);
+    for (const ExpertWeight& weight : a.experts) {
+      if (weight.shape(layer).empty()) continue;
+      std::vector<at::Tensor>& tensors = w.blocks[l].*weight.member;
+      tensors.resize(static_cast<size_t>(layer.E));
+      for (at::Tensor& t : tensors) fill(t, weight.shape, layer);
+    }
   }
-  for (const TopWeight& top : a.after) fill(w.*top.member, top.shape);
+  for (const TopWeight& top : a.after) fill(w.*top.member, top.shape, d);
   if (!c.tie_word_embeddings) w.lm_head = at::empty({c.vocab_size, c.n_embd}, at::kFloat);
   return w;
 }
@@ -358,8 +408,15 @@ BuiltinModel::BuiltinModel(BuiltinConfig config, const ModelOptions& options,
   const auto text = [](auto value) { return std::to_string(value); };
   const bool llama = config_.is_llama_architecture();
   if (!llama && config_.model_type != "gpt2") {
-    fail("model_type '" + config_.model_type +
-         "' is not supported; expected gpt2, llama, mistral, qwen2, qwen3 or phi3");
+    fail("model_type '" + config_.model_type + "' is not supported; expected " +
+         BuiltinConfig::supported_model_types());
+  }
+  if (config_.n_experts > 0 &&
+      (config_.n_experts_per_token < 1 || config_.n_experts_per_token > config_.n_experts ||
+       config_.moe_inner <= 0)) {
+    fail("a mixture of experts needs 1 <= n_experts_per_token (" +
+         text(config_.n_experts_per_token) + ") <= n_experts (" + text(config_.n_experts) +
+         ") and a positive moe_inner");
   }
   if (config_.n_head <= 0 || (config_.head_dim <= 0 && config_.n_embd % config_.n_head != 0)) {
     fail("n_embd (" + text(config_.n_embd) + ") must be a multiple of n_head (" +
@@ -511,6 +568,56 @@ at::Tensor BuiltinModel::swiglu(const BuiltinWeights::Block& w, const at::Tensor
   return gated * at::linear(h, w.up_weight);
 }
 
+// As transformers' eager MoE blocks compute it: router logits in the model's
+// dtype, softmax in float32, the top k by probability (renormalised where the
+// config says), cast back to the dtype except for Mixtral; each expert runs
+// over the tokens routed to it, so an expert's matmul has as many rows as the
+// batch sends it (as in serving engines: the batch composition reaches the
+// kernels); a token's expert outputs are summed in expert order.
+at::Tensor BuiltinModel::experts(const BuiltinWeights::Block& w, const at::Tensor& h, int layer) {
+  const int64_t C = h.size(-1), K = config_.n_experts_per_token;
+  const at::Tensor flat = h.reshape({-1, C});
+  const int64_t N = flat.size(0);
+  at::Tensor weights, chosen;
+  {
+    OpScope scope("mlp.gate", layer);
+    const at::Tensor logits = at::linear(flat, w.router_weight);
+    auto [top, index] = at::topk(at::softmax(logits.to(at::kFloat), -1), K, -1);
+    if (config_.norm_topk_prob) top = top / top.sum(-1, /*keepdim=*/true);
+    if (config_.model_type != "mixtral") top = top.to(logits.scalar_type());
+    record_expert_routing(layer, logits, index);
+    // Each token's choices in expert order, the order their outputs are summed in.
+    auto [sorted, order] = index.sort(-1);
+    chosen = sorted;
+    weights = top.gather(-1, order);
+  }
+  // [N * K, C]: row n * K + k holds token n's k-th expert's weighted output.
+  at::Tensor routed = at::zeros({N * K, C}, flat.options());
+  const at::Tensor chosen_cpu = chosen.to(at::kCPU);
+  for (size_t e = 0; e < w.expert_gate.size(); ++e) {
+    const at::Tensor hit = (chosen_cpu == static_cast<int64_t>(e)).nonzero();  // [n, 2]
+    if (hit.size(0) == 0) continue;
+    OpScope scope("mlp.experts", layer);
+    const at::Tensor tokens = hit.select(1, 0).to(device_);
+    const at::Tensor slots = (hit.select(1, 0) * K + hit.select(1, 1)).to(device_);
+    const at::Tensor x = flat.index_select(0, tokens);
+    const at::Tensor gated = at::silu(at::linear(x, w.expert_gate[e])) * at::linear(x, w.expert_up[e]);
+    const at::Tensor scale = weights.view({-1}).index_select(0, slots).unsqueeze(-1);
+    routed.index_copy_(0, slots, (at::linear(gated, w.expert_down[e]) * scale).to(flat.scalar_type()));
+  }
+  const at::Tensor per_slot = routed.view({N, K, C});
+  at::Tensor out = per_slot.select(1, 0);
+  for (int64_t k = 1; k < K; ++k) out = out + per_slot.select(1, k);
+  if (w.shared_gate_weight.defined()) {  // Qwen2-MoE
+    OpScope scope("mlp.shared_expert", layer);
+    const at::Tensor shared =
+        at::linear(at::silu(at::linear(flat, w.shared_gate_weight)) * at::linear(flat, w.shared_up_weight),
+                   w.shared_down_weight);
+    out = out + at::sigmoid(at::linear(flat, w.shared_expert_gate_weight)) * shared;
+  }
+  return out.view(h.sizes());
+}
+
 at::Tensor BuiltinModel::llama_blocks(at::Tensor x, const at::Tensor& positions,
                                       const at::Tensor& allowed_in) {
   const int64_t B = x.size(0), T = x.size(1), D = head_dim_;
@@ -572,9 +679,13 @@ at::Tensor BuiltinModel::llama_blocks(at::Tensor x, const at::Tensor& positions,
       OpScope scope("post_attention_layernorm", layer);
       h = rms_norm(x, w.ln_2_weight, eps);
     }
-    const at::Tensor gated = swiglu(w, h, layer);
-    OpScope scope("mlp.down_proj", layer);
-    x = x + at::linear(gated, w.down_weight);
+    if (w.router_weight.defined()) {
+      x = x + experts(w, h, layer);
+    } else {
+      const at::Tensor gated = swiglu(w, h, layer);
+      OpScope scope("mlp.down_proj", layer);
+      x = x + at::linear(gated, w.down_weight);
+    }
     record_layer_output("model.layers", layer, x);
   }
   return x;

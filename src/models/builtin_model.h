@@ -27,8 +27,14 @@ struct BuiltinWeights {
         down_weight;                          // Llama architecture
     at::Tensor q_norm_weight, k_norm_weight;  // Qwen3: per-head RMSNorm of q and k
     at::Tensor qkv_weight, gate_up_weight;    // Phi-3: q|k|v and gate|up, fused
+    // A sparse layer's experts (one tensor each per expert) and their router.
+    at::Tensor router_weight;
+    std::vector<at::Tensor> expert_gate, expert_up, expert_down;
+    // Qwen2-MoE: the shared expert, and the gate that scales it per token.
+    at::Tensor shared_gate_weight, shared_up_weight, shared_down_weight, shared_expert_gate_weight;
   };
   bool llama = false;
+  bool mixtral = false;  // Mixtral's names for the experts (block_sparse_moe.*, w1/w2/w3)
   at::Tensor wte, wpe, ln_f_weight, ln_f_bias;
   std::vector<Block> blocks;
   at::Tensor lm_head;  // [vocab, n_embd]; undefined when tied to wte
@@ -84,6 +90,8 @@ class BuiltinModel final : public Generator, private LogitsModel {
   at::Tensor llama_blocks(at::Tensor x, const at::Tensor& positions, const at::Tensor& allowed);
   at::Tensor gpt2_blocks(at::Tensor x, const at::Tensor& allowed);
   at::Tensor swiglu(const BuiltinWeights::Block& w, const at::Tensor& h, int layer);
+  // A sparse layer's MLP: h [B, T, C] through its routed (and shared) experts.
+  at::Tensor experts(const BuiltinWeights::Block& w, const at::Tensor& h, int layer);
   // cos and sin [B, 1, T, head_dim] of the rotary embedding at `positions` [B, T].
   std::pair<at::Tensor, at::Tensor> rotary(const at::Tensor& positions) const;
   // `allowed` [B, 1, T, S] narrowed to the sliding window, when there is one.

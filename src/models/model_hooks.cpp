@@ -42,4 +42,8 @@ void record_layer_output(const char* part, int layer, const at::Tensor& value) {
   if (observer != nullptr) observer->layer_output(part, layer, value);
 }
 
+void record_expert_routing(int layer, const at::Tensor& router_logits, const at::Tensor& chosen) {
+  if (observer != nullptr) observer->expert_routing(layer, router_logits, chosen);
+}
+
 }  // namespace detllm::internal

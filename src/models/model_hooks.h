@@ -38,6 +38,10 @@ class ForwardObserver {
   virtual void forward_pass_started() = 0;
   // After each layer ("h", 3) or named stage ("lm_head", -1).
   virtual void layer_output(const char* part, int layer, const at::Tensor& value) = 0;
+  // After a mixture-of-experts router of `layer` chose: per token of the pass
+  // (batch-major rows), its router logits [N, E] and chosen experts [N, K].
+  virtual void expert_routing(int layer, const at::Tensor& router_logits,
+                              const at::Tensor& chosen) {}
 };
 
 // The observer of this thread (nullptr: none); returns the previous one.
@@ -49,6 +53,9 @@ void mark_forward_pass();
 // Called by a model after each layer or named stage of a forward pass, so that
 // two runs' hidden states can be compared layer by layer.
 void record_layer_output(const char* part, int layer, const at::Tensor& value);
+// Called by a mixture-of-experts layer after its router chose, so that two
+// runs' expert choices can be compared token by token.
+void record_expert_routing(int layer, const at::Tensor& router_logits, const at::Tensor& chosen);
 
 }  // namespace detllm::internal
 
