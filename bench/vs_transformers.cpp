@@ -56,7 +56,7 @@ std::string checkpoint(const std::string& preset) {
     auto model = detllm::make_builtin_model(detllm::BuiltinConfig::preset_named(preset));
     detllm::save_hf_checkpoint(*model, dir);
     // A byte-level tokenizer (the prompts are byte ids): GPT-2's files, or tokenizer.json.
-    if (preset.rfind("llama", 0) != 0) {
+    if (!detllm::BuiltinConfig::preset_named(preset).is_llama_architecture()) {
       detllm::testing::write_bpe_files(dir, {});
     } else {
       std::ofstream(dir + "/tokenizer.json") << detllm::testing::tiny_llama_tokenizer_json().dump();
@@ -169,6 +169,8 @@ void register_pair(const char* name, const std::string& preset) {
 int main(int argc, char** argv) {
   register_pair("llama_small", "llama-small");  // SmolLM-135M's shape
   register_pair("gpt2_small", "small");         // GPT-2 124M
+  register_pair("qwen3_small", "qwen3-small");  // Qwen3-0.6B's layer, 8 of them
+  register_pair("moe_small", "moe-small");      // Qwen3-30B-A3B's routing: 128 experts, top 8
   benchmark::AddCustomContext("threads", std::to_string(threads()));
   // The BLAS: the shared library loaded (Debian's alternatives), or, for a
   // libtorch that links its own (the wheel's MKL), what its build says.

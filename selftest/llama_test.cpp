@@ -339,7 +339,7 @@ class BadLlamaCheckpoint : public ::testing::Test {
 TEST_F(BadLlamaCheckpoint, OtherArchitecturesAndSettingsAreRefusedByName) {
   const std::pair<std::function<void(json&)>, std::string> cases[] = {
       {[](json& c) { c["model_type"] = "gemma"; },
-       "model_type 'gemma' is not supported; expected gpt2, llama, mistral, qwen2, qwen3, phi3, qwen3_moe, qwen2_moe or mixtral"},
+       "model_type 'gemma' is not supported; expected gpt2, llama, mistral, qwen2, qwen3, phi3, qwen3_moe, qwen2_moe, mixtral, gemma2 or gemma3_text"},
       {[](json& c) {
          c["model_type"] = "qwen3";
          c["use_sliding_window"] = true;
@@ -392,6 +392,36 @@ TEST_F(BadLlamaCheckpoint, OtherArchitecturesAndSettingsAreRefusedByName) {
          c["num_experts_per_tok"] = 2;
        },
        "has no num_local_experts"},
+      {[](json& c) {
+         c["model_type"] = "gemma3_text";
+         c["hidden_act"] = "gelu_pytorch_tanh";
+         c["use_bidirectional_attention"] = true;
+       },
+       "use_bidirectional_attention=true is not supported"},
+      {[](json& c) {
+         c["model_type"] = "gemma2";
+         c["hidden_activation"] = "gelu";
+       },
+       "hidden_activation 'gelu' is not supported; expected gelu_pytorch_tanh"},
+      {[](json& c) {
+         c["model_type"] = "gemma2";
+         c["hidden_act"] = "gelu_pytorch_tanh";
+         c["layer_types"] = {"sliding_attention"};
+       },
+       "layer_types must list one type per layer (2)"},
+      {[](json& c) {
+         c["model_type"] = "gemma3_text";
+         c["hidden_act"] = "gelu_pytorch_tanh";
+         c["layer_types"] = {"sliding_attention", "chunked_attention"};
+       },
+       "layer_types holds \"chunked_attention\""},
+      {[](json& c) {
+         c["model_type"] = "gemma3_text";
+         c["hidden_act"] = "gelu_pytorch_tanh";
+         c["rope_parameters"] = {{"full_attention", {{"rope_type", "default"}}},
+                                 {"sliding_attention", {{"rope_type", "linear"}, {"factor", 2}}}};
+       },
+       "rope_parameters.sliding_attention: type 'linear' is not supported; expected default"},
       {[](json& c) {  // a dense checkpoint said to be Mixtral: its router is missing
          c["model_type"] = "mixtral";
          c.update({{"num_local_experts", 4}, {"num_experts_per_tok", 2}});

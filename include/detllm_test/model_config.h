@@ -83,6 +83,20 @@ struct BuiltinConfig {
   int64_t decoder_sparse_step = 1;
   std::vector<int64_t> mlp_only_layers;
 
+  // Gemma 2 and 3 (gemma()): embeddings scaled by sqrt(n_embd), RMSNorm by
+  // (1 + w) in float32, norms before and after the attention and the MLP,
+  // a tanh-GELU gated MLP (activation_function gelu_pytorch_tanh).
+  // Scores scaled by query_pre_attn_scalar^-0.5 (0: head_dim^-0.5).
+  double query_pre_attn_scalar = 0;
+  // cap * tanh(x / cap) on the attention scores and the logits; 0: none.
+  double attn_logit_softcapping = 0, final_logit_softcapping = 0;
+  // Per layer, whether it is a sliding-window layer (config.json's
+  // layer_types); empty: every layer uses sliding_window.
+  std::vector<bool> sliding_layers;
+  // Gemma 3: the sliding layers' rope base (default rope; rope_theta and
+  // rope_scaling are the full-attention layers'); 0: the same rope as the others.
+  double rope_local_theta = 0;
+
   // Weights are drawn from N(0, init_std^2) with this seed, so a preset needs no
   // download and is the same on every machine and device. The presets use a
   // larger init_std than GPT-2's 0.02 so that random blocks mix the sequence
@@ -94,11 +108,14 @@ struct BuiltinConfig {
   double embedding_std = 1.0;
 
   // The model_types of the Llama architecture, declared once: llama, mistral,
-  // qwen2, qwen3, phi3, qwen3_moe, qwen2_moe, mixtral.
+  // qwen2, qwen3, phi3, qwen3_moe, qwen2_moe, mixtral, gemma2, gemma3_text.
   static const std::vector<std::string>& llama_architecture_types();
   // "gpt2, llama, ..., qwen2_moe or mixtral": every model_type supported, for errors.
   static std::string supported_model_types();
   bool is_llama_architecture() const;
+  bool gemma() const { return model_type == "gemma2" || model_type == "gemma3_text"; }
+  // Whether layer `layer` attends through the sliding window.
+  bool windowed_layer(int64_t layer) const;
   // Whether layer `layer`'s MLP is a mixture of experts.
   bool sparse_layer(int64_t layer) const;
   // Phi-3 stores q, k and v as one qkv_proj, and gate and up as one

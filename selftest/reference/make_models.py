@@ -22,9 +22,10 @@ import json
 import os
 
 import torch
-from transformers import (AutoModelForCausalLM, GPT2Config, GenerationConfig, LlamaConfig,
-                          MistralConfig, MixtralConfig, Phi3Config, PreTrainedTokenizerFast,
-                          Qwen2Config, Qwen2MoeConfig, Qwen3Config, Qwen3MoeConfig)
+from transformers import (AutoModelForCausalLM, Gemma2Config, Gemma3TextConfig, GPT2Config,
+                          GenerationConfig, LlamaConfig, MistralConfig, MixtralConfig, Phi3Config,
+                          PreTrainedTokenizerFast, Qwen2Config, Qwen2MoeConfig, Qwen3Config,
+                          Qwen3MoeConfig)
 
 from tokenizer_kinds import LLAMA3_SPLIT, byte_level_bpe
 
@@ -124,6 +125,24 @@ FAMILIES = {
                                          max_position_embeddings=256,
                                          tie_word_embeddings=False),
                   torch.float32, None, PROMPTS),
+    # Sliding (window 4) and global layers alternating, both soft-cappings
+    # (small enough to bite), query_pre_attn_scalar other than head_dim.
+    "gemma2": (lambda: Gemma2Config(hidden_size=64, num_attention_heads=4, num_key_value_heads=2,
+                                    head_dim=16, num_hidden_layers=3, intermediate_size=128,
+                                    max_position_embeddings=256, sliding_window=4,
+                                    query_pre_attn_scalar=24, attn_logit_softcapping=5.0,
+                                    final_logit_softcapping=12.0),
+               torch.float32, None, LONG_PROMPTS),
+    # q/k norm, the sliding layers' own rope base, linear rope on the global layer.
+    "gemma3_text": (lambda: Gemma3TextConfig(
+        hidden_size=64, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+        num_hidden_layers=3, intermediate_size=128, max_position_embeddings=256,
+        sliding_window=4, query_pre_attn_scalar=16,
+        layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+        rope_parameters={"sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                         "full_attention": {"rope_type": "linear", "rope_theta": 1000000.0,
+                                            "factor": 8.0}}),
+        torch.float32, None, LONG_PROMPTS),
     # Stored as bfloat16 / float16, in shards with an index.
     "llama_bf16_sharded": (lambda: llama(), torch.bfloat16, "40KB", PROMPTS),
     "qwen2_f16_sharded": (lambda: Qwen2Config(hidden_size=48, num_attention_heads=4,

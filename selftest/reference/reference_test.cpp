@@ -40,6 +40,8 @@ const std::vector<std::string> kFamilies = {"gpt2",
                                             "qwen3_moe",
                                             "mixtral",
                                             "qwen2_moe",
+                                            "gemma2",
+                                            "gemma3_text",
                                             "llama_bf16_sharded",
                                             "qwen2_f16_sharded",
                                             "qwen3_bf16",
@@ -183,23 +185,47 @@ TEST_P(ModelReference, MatchesTransformers) {
   RecordProperty("tokens_compared", static_cast<int>(c.tokens_compared));
 }
 
-// Negative control: a real bug, a sliding window the engine does not apply
-// (config.json without it), must fail the comparison with transformers.
-TEST(ModelReferenceControl, AnIgnoredSlidingWindowFailsTheComparison) {
+// Negative controls: a real bug, a feature the engine does not apply because
+// config.json no longer asks for it, must fail the comparison with
+// transformers: Mistral's sliding window, Gemma 2's soft-capping, Gemma 3's
+// local rope base and sliding layers, Qwen3-MoE's renormalised routing.
+struct IgnoredFeature {
+  const char* name;
+  const char* family;
+  void (*edit)(json& config);
+};
+const IgnoredFeature kIgnoredFeatures[] = {
+    {"mistral_window", "mistral", [](json& c) { c["sliding_window"] = nullptr; }},
+    {"gemma2_softcapping", "gemma2",
+     [](json& c) { c["attn_logit_softcapping"] = c["final_logit_softcapping"] = nullptr; }},
+    {"gemma3_local_rope", "gemma3_text",
+     [](json& c) { c["rope_parameters"]["sliding_attention"]["rope_theta"] = 1000000.0; }},
+    {"gemma3_sliding_layers", "gemma3_text",
+     [](json& c) { c["layer_types"] = {"full_attention", "full_attention", "full_attention"}; }},
+    {"qwen3_moe_renormalisation", "qwen3_moe", [](json& c) { c["norm_topk_prob"] = false; }},
+};
+
+class ModelReferenceControl : public ::testing::TestWithParam<IgnoredFeature> {};
+
+TEST_P(ModelReferenceControl, AnIgnoredFeatureFailsTheComparison) {
   SKIP_WITHOUT_REFERENCE_FIXTURES();
-  const std::string source = model_fixture("mistral");
+  const std::string source = model_fixture(GetParam().family);
   const json expected = read(source + "/expected.json");
-  const std::string dir = ::testing::TempDir() + "/mistral_without_window";
+  const std::string dir = ::testing::TempDir() + "/" + GetParam().name;
   std::filesystem::remove_all(dir);
   std::filesystem::copy(source, dir);
   json config = read(dir + "/config.json");
-  config["sliding_window"] = nullptr;
+  GetParam().edit(config);
   std::ofstream(dir + "/config.json") << config.dump();
   const ModelComparison c = compare_with_transformers(dir, expected);
   EXPECT_GT(c.logit_diff, 1e-2);
   EXPECT_THAT(c.differences, ::testing::Not(::testing::IsEmpty()));
   std::filesystem::remove_all(dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(Transformers, ModelReferenceControl,
+                         ::testing::ValuesIn(kIgnoredFeatures),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 INSTANTIATE_TEST_SUITE_P(Transformers, ModelReference, ::testing::ValuesIn(kFamilies),
                          [](const auto& info) { return info.param; });

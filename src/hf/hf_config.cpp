@@ -21,6 +21,7 @@ class ConfigReader {
   [[noreturn]] void fail(const std::string& problem) const { throw Error(where_ + ": " + problem); }
   const std::string& where() const { return where_; }
   bool has(const char* key) const { return c_.contains(key) && !c_[key].is_null(); }
+  bool has_null(const char* key) const { return c_.contains(key) && c_[key].is_null(); }
 
   // A positive integer that must be there (under `key` or its older `alias`).
   int64_t required(const char* key, const char* alias = nullptr) const {
@@ -69,13 +70,44 @@ BuiltinConfig read_gpt2(const ConfigReader& c) {
   return config;
 }
 
-// rope_scaling, or transformers 5's rope_parameters (which also holds rope_theta).
-void read_rope(const ConfigReader& c, BuiltinConfig& config) {
-  config.rope_theta = c.number("rope_theta", 10000.0);
+void read_rope_parameters(const ConfigReader& c, const ConfigReader& r, BuiltinConfig& config);
+
+// rope_scaling, or transformers 5's rope_parameters (which also holds
+// rope_theta), which Gemma 3 keeps per layer type (full_attention,
+// sliding_attention: its local layers' rope, which must be the default).
+void read_rope(const ConfigReader& c, BuiltinConfig& config, double default_theta = 10000.0) {
+  config.rope_theta = c.number("rope_theta", default_theta);
   const char* key = c.has("rope_parameters") ? "rope_parameters" : "rope_scaling";
   if (!c.has(key)) return;
   if (!c[key].is_object()) c.fail(std::string(key) + " is not an object");
-  const ConfigReader r(c[key], c.where() + " " + key);
+  const nlohmann::json& parameters = c[key];
+  if (!parameters.contains("full_attention") && !parameters.contains("sliding_attention")) {
+    read_rope_parameters(c, ConfigReader(parameters, c.where() + " " + key), config);
+    return;
+  }
+  for (const auto& [layer_type, value] : parameters.items()) {
+    if (layer_type != "full_attention" && layer_type != "sliding_attention") {
+      c.fail(std::string(key) + " has rope parameters for layer type '" + layer_type +
+             "'; expected full_attention and sliding_attention");
+    }
+    if (!value.is_object()) c.fail(std::string(key) + "." + layer_type + " is not an object");
+  }
+  if (parameters.contains("full_attention")) {
+    read_rope_parameters(
+        c, ConfigReader(parameters["full_attention"], c.where() + " " + key + ".full_attention"),
+        config);
+  }
+  if (parameters.contains("sliding_attention")) {
+    const ConfigReader local(parameters["sliding_attention"],
+                             c.where() + " " + key + ".sliding_attention");
+    const std::string type = local.text("rope_type", local.text("type", "default"));
+    if (type != "default") local.fail("type '" + type + "' is not supported; expected default");
+    config.rope_local_theta = local.number("rope_theta", 10000.0);
+    if (!(config.rope_local_theta > 0)) local.fail("rope_theta must be positive");
+  }
+}
+
+void read_rope_parameters(const ConfigReader& c, const ConfigReader& r, BuiltinConfig& config) {
   config.rope_theta = r.number("rope_theta", config.rope_theta);
   if (!(config.rope_theta > 0)) c.fail("rope_theta must be positive");
   const std::string type = r.text("rope_type", r.text("type", "default"));
@@ -157,6 +189,54 @@ void read_experts(const ConfigReader& c, BuiltinConfig& config) {
   }
 }
 
+// A number that may be null (0: none), with transformers' default when absent.
+double optional_number(const ConfigReader& c, const char* key, double fallback) {
+  if (!c.has(key)) return c.has_null(key) ? 0 : fallback;
+  return c.number(key, fallback);
+}
+
+// Gemma 2 and 3. Configs without layer_types (older checkpoints) get
+// transformers' pattern: every other layer sliding (Gemma 2), or five in
+// every sliding_window_pattern (Gemma 3).
+void read_gemma(const ConfigReader& c, BuiltinConfig& config) {
+  const bool gemma3 = config.model_type == "gemma3_text";
+  config.tie_word_embeddings = c.flag("tie_word_embeddings", true);
+  config.query_pre_attn_scalar = optional_number(c, "query_pre_attn_scalar", 256);
+  config.attn_logit_softcapping = optional_number(c, "attn_logit_softcapping", gemma3 ? 0 : 50);
+  config.final_logit_softcapping = optional_number(c, "final_logit_softcapping", gemma3 ? 0 : 30);
+  if (config.query_pre_attn_scalar < 0 || config.attn_logit_softcapping < 0 ||
+      config.final_logit_softcapping < 0) {
+    c.fail("query_pre_attn_scalar and the softcappings must not be negative");
+  }
+  config.sliding_window = c.has("sliding_window") ? c.optional("sliding_window", 4096)
+                          : c.has_null("sliding_window") ? 0
+                                                         : 4096;
+  if (gemma3) {
+    config.qk_norm = true;
+    c.refuse_flag("use_bidirectional_attention", false);
+    if (config.rope_local_theta == 0) {
+      config.rope_local_theta = c.number("rope_local_base_freq", 10000.0);
+    }
+  }
+  config.sliding_layers.clear();
+  if (c.has("layer_types")) {
+    const nlohmann::json& types = c["layer_types"];
+    if (!types.is_array() || static_cast<int64_t>(types.size()) != config.n_layer) {
+      c.fail("layer_types must list one type per layer (" + std::to_string(config.n_layer) + ")");
+    }
+    for (const nlohmann::json& type : types) {
+      if (type != "sliding_attention" && type != "full_attention") {
+        c.fail("layer_types holds " + type.dump() +
+               "; expected \"sliding_attention\" or \"full_attention\"");
+      }
+      config.sliding_layers.push_back(type == "sliding_attention");
+    }
+    return;
+  }
+  const int64_t pattern = gemma3 ? c.optional("sliding_window_pattern", 6) : 2;
+  for (int64_t i = 0; i < config.n_layer; ++i) config.sliding_layers.push_back((i + 1) % pattern != 0);
+}
+
 BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
   BuiltinConfig config;
   config.preset = model_type;
@@ -170,10 +250,15 @@ BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
   config.n_positions = c.required("max_position_embeddings");
   config.head_dim = c.optional("head_dim", 0);
   config.layer_norm_epsilon = c.number("rms_norm_eps", 1e-6);
-  config.activation_function = c.text("hidden_act", "silu");
   config.tie_word_embeddings = c.flag("tie_word_embeddings", false);
-  if (config.activation_function != "silu") {
-    c.fail("hidden_act '" + config.activation_function + "' is not supported; expected silu");
+  // Gemma's MLP is a tanh-GELU GLU (hidden_activation), the others' SwiGLU.
+  const bool gemma = model_type == "gemma2" || model_type == "gemma3_text";
+  const char* activation_key = gemma && c.has("hidden_activation") ? "hidden_activation" : "hidden_act";
+  const std::string expected = gemma ? "gelu_pytorch_tanh" : "silu";
+  config.activation_function = c.text(activation_key, expected);
+  if (config.activation_function != expected) {
+    c.fail(std::string(activation_key) + " '" + config.activation_function +
+           "' is not supported; expected " + expected);
   }
   if (config.head_dim == 0 && config.n_embd % config.n_head != 0) {
     c.fail("hidden_size is not a multiple of num_attention_heads (and there is no head_dim)");
@@ -184,8 +269,11 @@ BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
   if (c.has("partial_rotary_factor") && c.number("partial_rotary_factor", 1.0) != 1.0) {
     c.fail("partial_rotary_factor other than 1 is not supported");
   }
-  read_rope(c, config);
-  if (model_type == "qwen2" || model_type == "qwen2_moe") {
+  read_rope(c, config, model_type == "gemma3_text" ? 1000000.0 : 10000.0);
+  if (gemma) {
+    read_gemma(c, config);
+    config.attention_bias = config.attention_output_bias = c.flag("attention_bias", false);
+  } else if (model_type == "qwen2" || model_type == "qwen2_moe") {
     // Qwen2's q, k and v have biases (Qwen2-MoE's config may turn them off:
     // qkv_bias); o_proj none.
     config.attention_bias = model_type == "qwen2" || c.flag("qkv_bias", true);
@@ -281,7 +369,9 @@ json hf_config_json(const BuiltinConfig& c) {
       {"phi3", "Phi3ForCausalLM"},
       {"qwen3_moe", "Qwen3MoeForCausalLM"},
       {"qwen2_moe", "Qwen2MoeForCausalLM"},
-      {"mixtral", "MixtralForCausalLM"}};
+      {"mixtral", "MixtralForCausalLM"},
+      {"gemma2", "Gemma2ForCausalLM"},
+      {"gemma3_text", "Gemma3ForCausalLM"}};
   json config = {{"model_type", c.model_type},
                  {"architectures", {kArchitectures.at(c.model_type)}},
                  {"vocab_size", c.vocab_size},
@@ -325,6 +415,23 @@ json hf_config_json(const BuiltinConfig& c) {
   if (c.model_type == "qwen3" || c.model_type == "qwen3_moe") config["use_sliding_window"] = false;
   if (c.model_type == "mistral" || c.model_type == "phi3" || c.model_type == "mixtral") {
     config["sliding_window"] = c.sliding_window > 0 ? json(c.sliding_window) : json(nullptr);
+  }
+  if (c.gemma()) {
+    config.erase("hidden_act");
+    config["hidden_activation"] = c.activation_function;
+    config["query_pre_attn_scalar"] = c.query_pre_attn_scalar > 0 ? json(c.query_pre_attn_scalar)
+                                                                  : json(c.head_dim);
+    config["attn_logit_softcapping"] =
+        c.attn_logit_softcapping > 0 ? json(c.attn_logit_softcapping) : json(nullptr);
+    config["final_logit_softcapping"] =
+        c.final_logit_softcapping > 0 ? json(c.final_logit_softcapping) : json(nullptr);
+    config["sliding_window"] = c.sliding_window > 0 ? json(c.sliding_window) : json(nullptr);
+    json types = json::array();
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+      types.push_back(c.windowed_layer(l) ? "sliding_attention" : "full_attention");
+    }
+    config["layer_types"] = types;
+    if (c.rope_local_theta > 0) config["rope_local_base_freq"] = c.rope_local_theta;
   }
   if (c.n_experts > 0) {
     config["num_experts_per_tok"] = c.n_experts_per_token;

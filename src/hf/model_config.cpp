@@ -9,8 +9,9 @@
 namespace detllm {
 
 const std::vector<std::string>& BuiltinConfig::llama_architecture_types() {
-  static const std::vector<std::string> types = {"llama", "mistral",   "qwen2",     "qwen3",
-                                                 "phi3",  "qwen3_moe", "qwen2_moe", "mixtral"};
+  static const std::vector<std::string> types = {
+      "llama",     "mistral", "qwen2",  "qwen3",      "phi3",
+      "qwen3_moe", "qwen2_moe", "mixtral", "gemma2", "gemma3_text"};
   return types;
 }
 
@@ -36,6 +37,13 @@ std::string BuiltinConfig::supported_model_types() {
 bool BuiltinConfig::is_llama_architecture() const {
   const auto& types = llama_architecture_types();
   return std::find(types.begin(), types.end(), model_type) != types.end();
+}
+
+bool BuiltinConfig::windowed_layer(int64_t layer) const {
+  if (sliding_window <= 0) return false;
+  if (sliding_layers.empty()) return true;
+  return layer >= 0 && layer < static_cast<int64_t>(sliding_layers.size()) &&
+         sliding_layers[static_cast<size_t>(layer)];
 }
 
 bool BuiltinConfig::sparse_layer(int64_t layer) const {

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "detllm_test/error.h"
 #include "models/model_hooks.h"
@@ -25,6 +26,7 @@ struct Dims {
   bool qk_norm;                  // Qwen3: q_norm and k_norm
   bool fused;                    // Phi-3: qkv_proj and gate_up_proj
   bool sparse;                   // this layer's MLP is experts
+  bool gemma;                    // Gemma: norms before and after the MLP too
   int64_t E, EI, SI;             // experts, their width, the shared expert's (0: none)
 };
 Dims dims_of(const BuiltinConfig& c, int64_t layer = -1) {
@@ -41,6 +43,7 @@ Dims dims_of(const BuiltinConfig& c, int64_t layer = -1) {
           c.qk_norm,
           c.fused_projections(),
           layer >= 0 && c.sparse_layer(layer),
+          c.gemma(),
           c.n_experts,
           c.moe_inner,
           c.shared_expert_inner};
@@ -184,6 +187,10 @@ const Architecture& architecture(bool llama) {
         }},
        {"post_attention_layernorm.weight", &B::ln_2_weight,
         [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }},
+       {"pre_feedforward_layernorm.weight", &B::pre_mlp_norm_weight,
+        [](const Dims& d) { return if_(d.gemma, {d.C}); }},
+       {"post_feedforward_layernorm.weight", &B::post_mlp_norm_weight,
+        [](const Dims& d) { return if_(d.gemma, {d.C}); }},
        {"mlp.gate_up_proj.weight", &B::gate_up_weight,
         [](const Dims& d) { return if_(d.fused, {2 * d.I, d.C}); }},
        {"mlp.gate_proj.weight", &B::gate_weight,
@@ -388,6 +395,18 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double epsilo
   return weight * (h * at::rsqrt(variance + epsilon)).to(x.scalar_type());
 }
 
+// Gemma's RMSNorm: scaled by (1 + w) in float32, then cast (Llama casts first).
+at::Tensor gemma_rms_norm(const at::Tensor& x, const at::Tensor& weight, double epsilon) {
+  const at::Tensor h = x.to(at::kFloat);
+  const at::Tensor variance = h.pow(2).mean(-1, /*keepdim=*/true);
+  return ((h * at::rsqrt(variance + epsilon)) * (1.0 + weight.to(at::kFloat))).to(x.scalar_type());
+}
+
+// cap * tanh(x / cap): Gemma's soft-capping of attention scores and logits.
+at::Tensor soft_cap(const at::Tensor& x, double cap) {
+  return cap > 0 ? at::tanh(x / cap) * cap : x;
+}
+
 // x * cos + rotate_half(x) * sin, rotate_half(x) = (-x2, x1).
 at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   const int64_t half = x.size(-1) / 2;
@@ -431,12 +450,17 @@ BuiltinModel::BuiltinModel(BuiltinConfig config, const ModelOptions& options,
            ")");
     }
     if (head_dim_ % 2 != 0) fail("head_dim (" + text(head_dim_) + ") must be even for rotary");
-    if (activation != "silu") {
+    const std::string expected = config_.gemma() ? "gelu_pytorch_tanh" : "silu";
+    if (activation != expected) {
       fail("activation_function '" + activation + "' is not supported for " + config_.model_type +
-           "; expected silu");
+           "; expected " + expected);
     }
     if (config_.sliding_window < 0) fail("sliding_window must not be negative");
     inv_freq_ = rope_frequencies(config_, head_dim_, config_.n_positions).to(device_);
+    if (config_.rope_local_theta > 0) {  // Gemma 3's sliding layers: the default rope, own base
+      const at::Tensor exponent = at::arange(0, head_dim_, 2, at::kLong).to(at::kFloat) / head_dim_;
+      local_inv_freq_ = (1.0 / at::pow(config_.rope_local_theta, exponent)).to(device_);
+    }
   } else if (activation == "gelu_new" || activation == "gelu_pytorch_tanh") {
     gelu_approximation_ = "tanh";
   } else if (activation == "gelu") {
@@ -512,9 +536,16 @@ at::Tensor BuiltinModel::attend(size_t layer, const at::Tensor& q, const at::Ten
   // values instead of producing NaN that would flow into the cache.
   // GPT-2 divides the scores by sqrt(D) and Llama multiplies them by its
   // inverse: the same rounding as transformers.
+  // Gemma scales by query_pre_attn_scalar^-0.5 and soft-caps the scores
+  // before the mask, in the model's dtype, as transformers does.
   const double sqrt_d = std::sqrt(static_cast<double>(D));
   at::Tensor scores = at::matmul(grouped_q, k.transpose(-2, -1));
-  scores = (weights_.llama ? scores * (1.0 / sqrt_d) : scores / sqrt_d).to(at::kFloat);
+  if (config_.query_pre_attn_scalar > 0) {
+    scores = scores * std::pow(config_.query_pre_attn_scalar, -0.5);
+  } else {
+    scores = weights_.llama ? scores * (1.0 / sqrt_d) : scores / sqrt_d;
+  }
+  scores = soft_cap(scores, config_.attn_logit_softcapping).to(at::kFloat);
   scores =
       scores.view({B, KV, rep, T, S})
           .masked_fill(allowed.logical_not().unsqueeze(2), std::numeric_limits<float>::lowest());
@@ -522,7 +553,13 @@ at::Tensor BuiltinModel::attend(size_t layer, const at::Tensor& q, const at::Ten
   return at::matmul(probs, v).view({B, H, T, D}).transpose(1, 2).reshape({B * T, H * D});
 }
 
-std::pair<at::Tensor, at::Tensor> BuiltinModel::rotary(const at::Tensor& positions) const {
+std::pair<at::Tensor, at::Tensor> BuiltinModel::rotary(const at::Tensor& positions,
+                                                       bool local) const {
+  if (local) {
+    const at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * local_inv_freq_;
+    const at::Tensor angles = at::cat({freqs, freqs}, -1).unsqueeze(1);
+    return {angles.cos().to(dtype_), angles.sin().to(dtype_)};
+  }
   at::Tensor inv_freq = inv_freq_;
   if (config_.rope_scaling.type == "dynamic") {
     const int64_t seq_len = positions.max().item<int64_t>() + 1;
@@ -539,6 +576,11 @@ std::pair<at::Tensor, at::Tensor> BuiltinModel::rotary(const at::Tensor& positio
   return {angles.cos().to(dtype_), angles.sin().to(dtype_)};
 }
 
+at::Tensor BuiltinModel::norm(const at::Tensor& x, const at::Tensor& weight) const {
+  return config_.gemma() ? gemma_rms_norm(x, weight, config_.layer_norm_epsilon)
+                         : rms_norm(x, weight, config_.layer_norm_epsilon);
+}
+
 at::Tensor BuiltinModel::within_window(const at::Tensor& allowed) const {
   if (config_.sliding_window <= 0) return allowed;
   // Query i of this pass is cache slot S - T + i. With left padding, distances
@@ -550,8 +592,9 @@ at::Tensor BuiltinModel::within_window(const at::Tensor& allowed) const {
   return allowed.logical_and((query - key < config_.sliding_window).view({1, 1, T, S}));
 }
 
-// The gated MLP's activation: silu(gate) * up, from separate gate_proj and
-// up_proj or (Phi-3) one gate_up_proj whose first half is the gate.
+// The gated MLP's activation: silu(gate) * up (Gemma: tanh-GELU), from
+// separate gate_proj and up_proj or (Phi-3) one gate_up_proj whose first half
+// is the gate.
 at::Tensor BuiltinModel::swiglu(const BuiltinWeights::Block& w, const at::Tensor& h, int layer) {
   if (w.gate_up_weight.defined()) {
     OpScope scope("mlp.gate_up_proj", layer);
@@ -562,7 +605,8 @@ at::Tensor BuiltinModel::swiglu(const BuiltinWeights::Block& w, const at::Tensor
   at::Tensor gated;
   {
     OpScope scope("mlp.gate_proj", layer);
-    gated = at::silu(at::linear(h, w.gate_weight));
+    const at::Tensor gate = at::linear(h, w.gate_weight);
+    gated = config_.gemma() ? at::gelu(gate, "tanh") : at::silu(gate);
   }
   OpScope scope("mlp.up_proj", layer);
   return gated * at::linear(h, w.up_weight);
@@ -605,9 +649,13 @@ at::Tensor BuiltinModel::experts(const BuiltinWeights::Block& w, const at::Tenso
     const at::Tensor scale = weights.view({-1}).index_select(0, slots).unsqueeze(-1);
     routed.index_copy_(0, slots, (at::linear(gated, w.expert_down[e]) * scale).to(flat.scalar_type()));
   }
-  const at::Tensor per_slot = routed.view({N, K, C});
-  at::Tensor out = per_slot.select(1, 0);
-  for (int64_t k = 1; k < K; ++k) out = out + per_slot.select(1, k);
+  at::Tensor out;
+  {
+    OpScope scope("mlp.experts", layer);
+    const at::Tensor per_slot = routed.view({N, K, C});
+    out = per_slot.select(1, 0);
+    for (int64_t k = 1; k < K; ++k) out = out + per_slot.select(1, k);
+  }
   if (w.shared_gate_weight.defined()) {  // Qwen2-MoE
     OpScope scope("mlp.shared_expert", layer);
     const at::Tensor shared =
@@ -621,19 +669,23 @@ at::Tensor BuiltinModel::experts(const BuiltinWeights::Block& w, const at::Tenso
 at::Tensor BuiltinModel::llama_blocks(at::Tensor x, const at::Tensor& positions,
                                       const at::Tensor& allowed_in) {
   const int64_t B = x.size(0), T = x.size(1), D = head_dim_;
-  const double eps = config_.layer_norm_epsilon;
   const auto [cos, sin] = rotary(positions);
-  const at::Tensor allowed = within_window(allowed_in);
+  at::Tensor local_cos, local_sin;
+  if (local_inv_freq_.defined()) std::tie(local_cos, local_sin) = rotary(positions, true);
+  const at::Tensor windowed = within_window(allowed_in);
   const auto linear = [](const at::Tensor& in, const at::Tensor& weight, const at::Tensor& bias) {
     return bias.defined() ? at::linear(in, weight, bias) : at::linear(in, weight);
   };
   for (size_t l = 0; l < weights_.blocks.size(); ++l) {
     const BuiltinWeights::Block& w = weights_.blocks[l];
     const int layer = static_cast<int>(l);
+    // Gemma's sliding layers see the window (and, Gemma 3, their own rope); its full layers all.
+    const bool local = config_.windowed_layer(layer);
+    const at::Tensor& allowed = local ? windowed : allowed_in;
     at::Tensor h, q, k, v;
     {
       OpScope scope("input_layernorm", layer);
-      h = rms_norm(x, w.ln_1_weight, eps);
+      h = norm(x, w.ln_1_weight);
     }
     if (w.qkv_weight.defined()) {  // Phi-3: one matmul, split as q | k | v
       OpScope scope("self_attn.qkv_proj", layer);
@@ -652,11 +704,11 @@ at::Tensor BuiltinModel::llama_blocks(at::Tensor x, const at::Tensor& positions,
     }
     if (w.q_norm_weight.defined()) {  // Qwen3: per head, before the rotary embedding
       OpScope scope("self_attn.q_norm", layer);
-      q = rms_norm(q, w.q_norm_weight, eps);
+      q = norm(q, w.q_norm_weight);
     }
     if (w.k_norm_weight.defined()) {
       OpScope scope("self_attn.k_norm", layer);
-      k = rms_norm(k, w.k_norm_weight, eps);
+      k = norm(k, w.k_norm_weight);
     }
     q = q.transpose(1, 2);
     k = k.transpose(1, 2);
@@ -667,9 +719,33 @@ at::Tensor BuiltinModel::llama_blocks(at::Tensor x, const at::Tensor& positions,
     at::Tensor attended;
     {
       OpScope scope("self_attn", layer);
-      q = apply_rotary(q, cos, sin);
-      k = apply_rotary(k, cos, sin);
+      const bool own_rope = local && local_inv_freq_.defined();
+      q = apply_rotary(q, own_rope ? local_cos : cos, own_rope ? local_sin : sin);
+      k = apply_rotary(k, own_rope ? local_cos : cos, own_rope ? local_sin : sin);
       attended = attend(l, q, k, v, allowed).view({B, T, -1});
+    }
+    if (config_.gemma()) {  // the attention's and the MLP's outputs normalised before the add
+      {
+        OpScope scope("self_attn.o_proj", layer);
+        h = linear(attended, w.attn_proj_weight, w.attn_proj_bias);
+      }
+      {
+        OpScope scope("post_attention_layernorm", layer);
+        x = x + norm(h, w.ln_2_weight);
+      }
+      {
+        OpScope scope("pre_feedforward_layernorm", layer);
+        h = norm(x, w.pre_mlp_norm_weight);
+      }
+      const at::Tensor gated = swiglu(w, h, layer);
+      {
+        OpScope scope("mlp.down_proj", layer);
+        h = at::linear(gated, w.down_weight);
+      }
+      OpScope scope("post_feedforward_layernorm", layer);
+      x = x + norm(h, w.post_mlp_norm_weight);
+      record_layer_output("model.layers", layer, x);
+      continue;
     }
     {
       OpScope scope("self_attn.o_proj", layer);
@@ -677,7 +753,7 @@ at::Tensor BuiltinModel::llama_blocks(at::Tensor x, const at::Tensor& positions,
     }
     {
       OpScope scope("post_attention_layernorm", layer);
-      h = rms_norm(x, w.ln_2_weight, eps);
+      h = norm(x, w.ln_2_weight);
     }
     if (w.router_weight.defined()) {
       x = x + experts(w, h, layer);
@@ -746,17 +822,20 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
     {
       OpScope scope("model.embed_tokens");
       x = weights_.wte.index_select(0, ids.reshape(-1)).view({B, T, C});
+      // Gemma: scaled by sqrt(width), rounded to the dtype first, as transformers does.
+      if (config_.gemma()) x = x * at::scalar_tensor(std::sqrt(static_cast<double>(C)), at::kFloat).to(dtype_);
     }
     record_layer_output("model.embed_tokens", -1, x);
     x = llama_blocks(x, positions, allowed);
     at::Tensor last = every_position ? x : x.select(1, T - 1);
     {
       OpScope scope("model.norm");
-      last = rms_norm(last, weights_.ln_f_weight, config_.layer_norm_epsilon);
+      last = norm(last, weights_.ln_f_weight);
     }
     OpScope scope("lm_head");
-    at::Tensor logits =
-        at::linear(last, weights_.lm_head.defined() ? weights_.lm_head : weights_.wte);
+    at::Tensor logits = soft_cap(
+        at::linear(last, weights_.lm_head.defined() ? weights_.lm_head : weights_.wte),
+        config_.final_logit_softcapping);
     record_layer_output("lm_head", -1, logits);
     return logits;
   }

@@ -27,6 +27,8 @@ struct BuiltinWeights {
         down_weight;                          // Llama architecture
     at::Tensor q_norm_weight, k_norm_weight;  // Qwen3: per-head RMSNorm of q and k
     at::Tensor qkv_weight, gate_up_weight;    // Phi-3: q|k|v and gate|up, fused
+    // Gemma: around the MLP (post_attention_layernorm, ln_2, is after the attention).
+    at::Tensor pre_mlp_norm_weight, post_mlp_norm_weight;
     // A sparse layer's experts (one tensor each per expert) and their router.
     at::Tensor router_weight;
     std::vector<at::Tensor> expert_gate, expert_up, expert_down;
@@ -92,8 +94,11 @@ class BuiltinModel final : public Generator, private LogitsModel {
   at::Tensor swiglu(const BuiltinWeights::Block& w, const at::Tensor& h, int layer);
   // A sparse layer's MLP: h [B, T, C] through its routed (and shared) experts.
   at::Tensor experts(const BuiltinWeights::Block& w, const at::Tensor& h, int layer);
-  // cos and sin [B, 1, T, head_dim] of the rotary embedding at `positions` [B, T].
-  std::pair<at::Tensor, at::Tensor> rotary(const at::Tensor& positions) const;
+  // cos and sin [B, 1, T, head_dim] of the rotary embedding at `positions`
+  // [B, T]; `local`: of Gemma 3's sliding layers (local_inv_freq_).
+  std::pair<at::Tensor, at::Tensor> rotary(const at::Tensor& positions, bool local = false) const;
+  // RMSNorm as the architecture computes it (Gemma's (1 + w) or Llama's).
+  at::Tensor norm(const at::Tensor& x, const at::Tensor& weight) const;
   // `allowed` [B, 1, T, S] narrowed to the sliding window, when there is one.
   at::Tensor within_window(const at::Tensor& allowed) const;
 
@@ -105,6 +110,7 @@ class BuiltinModel final : public Generator, private LogitsModel {
   std::string gelu_approximation_;  // at::gelu's "tanh" or "none"
   int64_t head_dim_ = 0;
   at::Tensor inv_freq_;  // float32 [head_dim / 2] on the device, after rope scaling
+  at::Tensor local_inv_freq_;  // Gemma 3's sliding layers'; undefined for the others
   BuiltinWeights weights_;
   // Per layer: [B, KV, capacity, D], of which the first cache_length_ positions are filled.
   std::vector<at::Tensor> cache_k_, cache_v_;
