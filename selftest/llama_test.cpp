@@ -339,7 +339,8 @@ class BadLlamaCheckpoint : public ::testing::Test {
 TEST_F(BadLlamaCheckpoint, OtherArchitecturesAndSettingsAreRefusedByName) {
   const std::pair<std::function<void(json&)>, std::string> cases[] = {
       {[](json& c) { c["model_type"] = "gemma"; },
-       "model_type 'gemma' is not supported; expected gpt2, llama, mistral, qwen2, qwen3, phi3, qwen3_moe, qwen2_moe, mixtral, gemma2 or gemma3_text"},
+       "model_type 'gemma' is not supported; expected gpt2, llama, mistral, qwen2, qwen3, phi3, "
+       "qwen3_moe, qwen2_moe, mixtral, gemma2 or gemma3_text"},
       {[](json& c) {
          c["model_type"] = "qwen3";
          c["use_sliding_window"] = true;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "artifacts/file_util.h"
+#include "artifacts/schema_check.h"
 #include "detllm_test/detllm_test.h"
 #include "explain/op_recorder.h"
 #include "models/builtin_model.h"
@@ -118,6 +119,7 @@ TEST(MoeRouting, ANearTieRouterFlipsAnExpertWithTheBatchSizeAndIsNamed) {
   const nlohmann::json report = nlohmann::json::parse(read("report.json"));
   EXPECT_EQ(report["details"]["expert_routing"]["layer"], flip.layer);
   EXPECT_EQ(report["details"]["expert_routing"]["left_experts"].size(), 2u);
+  EXPECT_THAT(internal::validate_pack(result.pack_dir), ::testing::IsEmpty());
   // And report.json reads back to the same flip.
   const Report back = report_from_json(report);
   ASSERT_TRUE(back.expert_routing);
@@ -125,9 +127,9 @@ TEST(MoeRouting, ANearTieRouterFlipsAnExpertWithTheBatchSizeAndIsNamed) {
 }
 
 TEST(MoeRouting, TheAssertionMessageNamesTheRoutingFlip) {
-  EXPECT_NONFATAL_FAILURE(EXPECT_BATCH_INVARIANT(*models().near_tie, kPrompts,
-                                                 BatchSizes({1, 4}), MaxNewTokens(8)),
-                          "expert routing differed at layer");
+  EXPECT_NONFATAL_FAILURE(
+      EXPECT_BATCH_INVARIANT(*models().near_tie, kPrompts, BatchSizes({1, 4}), MaxNewTokens(8)),
+      "expert routing differed at layer");
 }
 
 }  // namespace

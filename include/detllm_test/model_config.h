@@ -35,8 +35,8 @@ struct RopeScaling {
 // config.json. model_type picks the blocks: "gpt2" (learned positions,
 // LayerNorm, GELU MLP), or one of the Llama architecture's (rotary positions,
 // RMSNorm, grouped-query attention, SwiGLU MLP or experts; llama_architecture_types()),
-// whose own config.json names map onto these fields (hidden_size -> n_embd, num_hidden_layers -> n_layer,
-// intermediate_size -> n_inner, rms_norm_eps -> layer_norm_epsilon, ...).
+// whose own config.json names map onto these fields (hidden_size -> n_embd, num_hidden_layers ->
+// n_layer, intermediate_size -> n_inner, rms_norm_eps -> layer_norm_epsilon, ...).
 struct BuiltinConfig {
   std::string preset = "custom";
   std::string model_type = "gpt2";

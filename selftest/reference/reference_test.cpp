@@ -201,7 +201,9 @@ const IgnoredFeature kIgnoredFeatures[] = {
     {"gemma3_local_rope", "gemma3_text",
      [](json& c) { c["rope_parameters"]["sliding_attention"]["rope_theta"] = 1000000.0; }},
     {"gemma3_sliding_layers", "gemma3_text",
-     [](json& c) { c["layer_types"] = {"full_attention", "full_attention", "full_attention"}; }},
+     [](json& c) {
+       c["layer_types"] = {"full_attention", "full_attention", "full_attention"};
+     }},
     {"qwen3_moe_renormalisation", "qwen3_moe", [](json& c) { c["norm_topk_prob"] = false; }},
 };
 
@@ -223,8 +225,7 @@ TEST_P(ModelReferenceControl, AnIgnoredFeatureFailsTheComparison) {
   std::filesystem::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Transformers, ModelReferenceControl,
-                         ::testing::ValuesIn(kIgnoredFeatures),
+INSTANTIATE_TEST_SUITE_P(Transformers, ModelReferenceControl, ::testing::ValuesIn(kIgnoredFeatures),
                          [](const auto& info) { return std::string(info.param.name); });
 
 INSTANTIATE_TEST_SUITE_P(Transformers, ModelReference, ::testing::ValuesIn(kFamilies),

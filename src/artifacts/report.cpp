@@ -195,9 +195,9 @@ std::string render_expert_routing(const ExpertRoutingDivergence& r) {
   std::ostringstream out;
   out.precision(2);
   out << "expert routing differed at layer " << r.layer << ", token " << r.token_index
-      << ": experts " << set(r.left_experts) << " vs " << set(r.right_experts)
-      << ", router margin " << r.left_margin << " (position " << r.position
-      << "; the other side's margin " << r.right_margin << ")";
+      << ": experts " << set(r.left_experts) << " vs " << set(r.right_experts) << ", router margin "
+      << r.left_margin << " (position " << r.position << "; the other side's margin "
+      << r.right_margin << ")";
   return out.str();
 }
 

@@ -129,8 +129,8 @@ void OpRecorder::expert_routing(int layer, const at::Tensor& router_logits,
     const at::Tensor top = std::get<0>(logits.topk(k + 1, -1));
     record.margins = top.select(-1, k - 1) - top.select(-1, k);
   } else {
-    record.margins = at::full({logits.size(0)}, std::numeric_limits<double>::infinity(),
-                              logits.options());
+    record.margins =
+        at::full({logits.size(0)}, std::numeric_limits<double>::infinity(), logits.options());
   }
   if (within_budget(record.experts)) routing_.push_back(std::move(record));
   inside_callback = false;

@@ -163,8 +163,8 @@ void read_rope_parameters(const ConfigReader& c, const ConfigReader& r, BuiltinC
 // Qwen3-MoE's expert count as num_local_experts, older checkpoints as num_experts.
 void read_experts(const ConfigReader& c, BuiltinConfig& config) {
   const bool mixtral = config.model_type == "mixtral";
-  config.n_experts = mixtral ? c.required("num_local_experts")
-                             : c.required("num_experts", "num_local_experts");
+  config.n_experts =
+      mixtral ? c.required("num_local_experts") : c.required("num_experts", "num_local_experts");
   config.n_experts_per_token = c.required("num_experts_per_tok");
   if (config.n_experts_per_token > config.n_experts) {
     c.fail("num_experts_per_tok (" + std::to_string(config.n_experts_per_token) +
@@ -208,7 +208,7 @@ void read_gemma(const ConfigReader& c, BuiltinConfig& config) {
       config.final_logit_softcapping < 0) {
     c.fail("query_pre_attn_scalar and the softcappings must not be negative");
   }
-  config.sliding_window = c.has("sliding_window") ? c.optional("sliding_window", 4096)
+  config.sliding_window = c.has("sliding_window")        ? c.optional("sliding_window", 4096)
                           : c.has_null("sliding_window") ? 0
                                                          : 4096;
   if (gemma3) {
@@ -234,7 +234,8 @@ void read_gemma(const ConfigReader& c, BuiltinConfig& config) {
     return;
   }
   const int64_t pattern = gemma3 ? c.optional("sliding_window_pattern", 6) : 2;
-  for (int64_t i = 0; i < config.n_layer; ++i) config.sliding_layers.push_back((i + 1) % pattern != 0);
+  for (int64_t i = 0; i < config.n_layer; ++i)
+    config.sliding_layers.push_back((i + 1) % pattern != 0);
 }
 
 BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
@@ -253,7 +254,8 @@ BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
   config.tie_word_embeddings = c.flag("tie_word_embeddings", false);
   // Gemma's MLP is a tanh-GELU GLU (hidden_activation), the others' SwiGLU.
   const bool gemma = model_type == "gemma2" || model_type == "gemma3_text";
-  const char* activation_key = gemma && c.has("hidden_activation") ? "hidden_activation" : "hidden_act";
+  const char* activation_key =
+      gemma && c.has("hidden_activation") ? "hidden_activation" : "hidden_act";
   const std::string expected = gemma ? "gelu_pytorch_tanh" : "silu";
   config.activation_function = c.text(activation_key, expected);
   if (config.activation_function != expected) {
@@ -362,16 +364,11 @@ json hf_config_json(const BuiltinConfig& c) {
             {"tie_word_embeddings", c.tie_word_embeddings}};
   }
   static const std::map<std::string, std::string> kArchitectures = {
-      {"llama", "LlamaForCausalLM"},
-      {"mistral", "MistralForCausalLM"},
-      {"qwen2", "Qwen2ForCausalLM"},
-      {"qwen3", "Qwen3ForCausalLM"},
-      {"phi3", "Phi3ForCausalLM"},
-      {"qwen3_moe", "Qwen3MoeForCausalLM"},
-      {"qwen2_moe", "Qwen2MoeForCausalLM"},
-      {"mixtral", "MixtralForCausalLM"},
-      {"gemma2", "Gemma2ForCausalLM"},
-      {"gemma3_text", "Gemma3ForCausalLM"}};
+      {"llama", "LlamaForCausalLM"},        {"mistral", "MistralForCausalLM"},
+      {"qwen2", "Qwen2ForCausalLM"},        {"qwen3", "Qwen3ForCausalLM"},
+      {"phi3", "Phi3ForCausalLM"},          {"qwen3_moe", "Qwen3MoeForCausalLM"},
+      {"qwen2_moe", "Qwen2MoeForCausalLM"}, {"mixtral", "MixtralForCausalLM"},
+      {"gemma2", "Gemma2ForCausalLM"},      {"gemma3_text", "Gemma3ForCausalLM"}};
   json config = {{"model_type", c.model_type},
                  {"architectures", {kArchitectures.at(c.model_type)}},
                  {"vocab_size", c.vocab_size},
@@ -419,8 +416,8 @@ json hf_config_json(const BuiltinConfig& c) {
   if (c.gemma()) {
     config.erase("hidden_act");
     config["hidden_activation"] = c.activation_function;
-    config["query_pre_attn_scalar"] = c.query_pre_attn_scalar > 0 ? json(c.query_pre_attn_scalar)
-                                                                  : json(c.head_dim);
+    config["query_pre_attn_scalar"] =
+        c.query_pre_attn_scalar > 0 ? json(c.query_pre_attn_scalar) : json(c.head_dim);
     config["attn_logit_softcapping"] =
         c.attn_logit_softcapping > 0 ? json(c.attn_logit_softcapping) : json(nullptr);
     config["final_logit_softcapping"] =

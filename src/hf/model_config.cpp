@@ -9,9 +9,9 @@
 namespace detllm {
 
 const std::vector<std::string>& BuiltinConfig::llama_architecture_types() {
-  static const std::vector<std::string> types = {
-      "llama",     "mistral", "qwen2",  "qwen3",      "phi3",
-      "qwen3_moe", "qwen2_moe", "mixtral", "gemma2", "gemma3_text"};
+  static const std::vector<std::string> types = {"llama",  "mistral",    "qwen2",     "qwen3",
+                                                 "phi3",   "qwen3_moe",  "qwen2_moe", "mixtral",
+                                                 "gemma2", "gemma3_text"};
   return types;
 }
 
@@ -150,9 +150,8 @@ BuiltinConfig BuiltinConfig::moe_small() {
 }
 
 const std::vector<std::string>& BuiltinConfig::preset_names() {
-  static const std::vector<std::string> names = {"tiny",        "small",    "llama-tiny",
-                                                 "llama-small", "qwen3-small", "moe-tiny",
-                                                 "moe-small"};
+  static const std::vector<std::string> names = {
+      "tiny", "small", "llama-tiny", "llama-small", "qwen3-small", "moe-tiny", "moe-small"};
   return names;
 }
 

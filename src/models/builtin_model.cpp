@@ -192,29 +192,54 @@ const Architecture& architecture(bool llama) {
        {"post_feedforward_layernorm.weight", &B::post_mlp_norm_weight,
         [](const Dims& d) { return if_(d.gemma, {d.C}); }},
        {"mlp.gate_up_proj.weight", &B::gate_up_weight,
-        [](const Dims& d) { return if_(d.fused, {2 * d.I, d.C}); }},
+        [](const Dims& d) {
+          return if_(d.fused, {2 * d.I, d.C});
+        }},
        {"mlp.gate_proj.weight", &B::gate_weight,
-        [](const Dims& d) { return if_(!d.fused && !d.sparse, {d.I, d.C}); }},
+        [](const Dims& d) {
+          return if_(!d.fused && !d.sparse, {d.I, d.C});
+        }},
        {"mlp.up_proj.weight", &B::up_weight,
-        [](const Dims& d) { return if_(!d.fused && !d.sparse, {d.I, d.C}); }},
+        [](const Dims& d) {
+          return if_(!d.fused && !d.sparse, {d.I, d.C});
+        }},
        {"mlp.down_proj.weight", &B::down_weight,
-        [](const Dims& d) { return if_(!d.sparse, {d.C, d.I}); }},
+        [](const Dims& d) {
+          return if_(!d.sparse, {d.C, d.I});
+        }},
        // The router: named for Mixtral in named().
-       {"mlp.gate.weight", &B::router_weight, [](const Dims& d) { return if_(d.sparse, {d.E, d.C}); }},
+       {"mlp.gate.weight", &B::router_weight,
+        [](const Dims& d) {
+          return if_(d.sparse, {d.E, d.C});
+        }},
        {"mlp.shared_expert.gate_proj.weight", &B::shared_gate_weight,
-        [](const Dims& d) { return if_(d.sparse && d.SI > 0, {d.SI, d.C}); }},
+        [](const Dims& d) {
+          return if_(d.sparse && d.SI > 0, {d.SI, d.C});
+        }},
        {"mlp.shared_expert.up_proj.weight", &B::shared_up_weight,
-        [](const Dims& d) { return if_(d.sparse && d.SI > 0, {d.SI, d.C}); }},
+        [](const Dims& d) {
+          return if_(d.sparse && d.SI > 0, {d.SI, d.C});
+        }},
        {"mlp.shared_expert.down_proj.weight", &B::shared_down_weight,
-        [](const Dims& d) { return if_(d.sparse && d.SI > 0, {d.C, d.SI}); }},
+        [](const Dims& d) {
+          return if_(d.sparse && d.SI > 0, {d.C, d.SI});
+        }},
        {"mlp.shared_expert_gate.weight", &B::shared_expert_gate_weight,
-        [](const Dims& d) { return if_(d.sparse && d.SI > 0, {1, d.C}); }}},
+        [](const Dims& d) {
+          return if_(d.sparse && d.SI > 0, {1, d.C});
+        }}},
       {{"gate_proj.weight", "w1.weight", &B::expert_gate,
-        [](const Dims& d) { return if_(d.sparse, {d.EI, d.C}); }},
+        [](const Dims& d) {
+          return if_(d.sparse, {d.EI, d.C});
+        }},
        {"up_proj.weight", "w3.weight", &B::expert_up,
-        [](const Dims& d) { return if_(d.sparse, {d.EI, d.C}); }},
+        [](const Dims& d) {
+          return if_(d.sparse, {d.EI, d.C});
+        }},
        {"down_proj.weight", "w2.weight", &B::expert_down,
-        [](const Dims& d) { return if_(d.sparse, {d.C, d.EI}); }}},
+        [](const Dims& d) {
+          return if_(d.sparse, {d.C, d.EI});
+        }}},
       {{"model.norm.weight", &W::ln_f_weight,
         [](const Dims& d) -> std::vector<int64_t> { return {d.C}; }}},
   };
@@ -240,8 +265,8 @@ std::vector<std::pair<std::string, at::Tensor*>> BuiltinWeights::named() {
     for (const ExpertWeight& w : a.experts) {
       std::vector<at::Tensor>& tensors = blocks[i].*w.member;
       for (size_t e = 0; e < tensors.size(); ++e) {
-        add(prefix + (mixtral ? "block_sparse_moe.experts." : "mlp.experts.") +
-                std::to_string(e) + "." + (mixtral ? w.mixtral_name : w.name),
+        add(prefix + (mixtral ? "block_sparse_moe.experts." : "mlp.experts.") + std::to_string(e) +
+                "." + (mixtral ? w.mixtral_name : w.name),
             tensors[e]);
       }
     }
@@ -645,9 +670,12 @@ at::Tensor BuiltinModel::experts(const BuiltinWeights::Block& w, const at::Tenso
     const at::Tensor tokens = hit.select(1, 0).to(device_);
     const at::Tensor slots = (hit.select(1, 0) * K + hit.select(1, 1)).to(device_);
     const at::Tensor x = flat.index_select(0, tokens);
-    const at::Tensor gated = at::silu(at::linear(x, w.expert_gate[e])) * at::linear(x, w.expert_up[e]);
+    const at::Tensor gated =
+        at::silu(at::linear(x, w.expert_gate[e])) * at::linear(x, w.expert_up[e]);
     const at::Tensor scale = weights.view({-1}).index_select(0, slots).unsqueeze(-1);
-    routed.index_copy_(0, slots, (at::linear(gated, w.expert_down[e]) * scale).to(flat.scalar_type()));
+    // index_put_ without accumulation: deterministic on every device (each slot is written once).
+    routed.index_put_({slots},
+                      (at::linear(gated, w.expert_down[e]) * scale).to(flat.scalar_type()));
   }
   at::Tensor out;
   {
@@ -658,9 +686,9 @@ at::Tensor BuiltinModel::experts(const BuiltinWeights::Block& w, const at::Tenso
   }
   if (w.shared_gate_weight.defined()) {  // Qwen2-MoE
     OpScope scope("mlp.shared_expert", layer);
-    const at::Tensor shared =
-        at::linear(at::silu(at::linear(flat, w.shared_gate_weight)) * at::linear(flat, w.shared_up_weight),
-                   w.shared_down_weight);
+    const at::Tensor shared = at::linear(
+        at::silu(at::linear(flat, w.shared_gate_weight)) * at::linear(flat, w.shared_up_weight),
+        w.shared_down_weight);
     out = out + at::sigmoid(at::linear(flat, w.shared_expert_gate_weight)) * shared;
   }
   return out.view(h.sizes());
@@ -823,7 +851,8 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
       OpScope scope("model.embed_tokens");
       x = weights_.wte.index_select(0, ids.reshape(-1)).view({B, T, C});
       // Gemma: scaled by sqrt(width), rounded to the dtype first, as transformers does.
-      if (config_.gemma()) x = x * at::scalar_tensor(std::sqrt(static_cast<double>(C)), at::kFloat).to(dtype_);
+      if (config_.gemma())
+        x = x * at::scalar_tensor(std::sqrt(static_cast<double>(C)), at::kFloat).to(dtype_);
     }
     record_layer_output("model.embed_tokens", -1, x);
     x = llama_blocks(x, positions, allowed);
@@ -833,9 +862,9 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
       last = norm(last, weights_.ln_f_weight);
     }
     OpScope scope("lm_head");
-    at::Tensor logits = soft_cap(
-        at::linear(last, weights_.lm_head.defined() ? weights_.lm_head : weights_.wte),
-        config_.final_logit_softcapping);
+    at::Tensor logits =
+        soft_cap(at::linear(last, weights_.lm_head.defined() ? weights_.lm_head : weights_.wte),
+                 config_.final_logit_softcapping);
     record_layer_output("lm_head", -1, logits);
     return logits;
   }

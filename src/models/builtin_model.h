@@ -109,7 +109,7 @@ class BuiltinModel final : public Generator, private LogitsModel {
   at::ScalarType dtype_;
   std::string gelu_approximation_;  // at::gelu's "tanh" or "none"
   int64_t head_dim_ = 0;
-  at::Tensor inv_freq_;  // float32 [head_dim / 2] on the device, after rope scaling
+  at::Tensor inv_freq_;        // float32 [head_dim / 2] on the device, after rope scaling
   at::Tensor local_inv_freq_;  // Gemma 3's sliding layers'; undefined for the others
   BuiltinWeights weights_;
   // Per layer: [B, KV, capacity, D], of which the first cache_length_ positions are filled.
