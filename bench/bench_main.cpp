@@ -79,6 +79,18 @@ BENCHMARK_CAPTURE(Generate, llama_small, "llama-small")
     ->Arg(4)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(2);
+// Qwen3's layer (q/k norm, head_dim 128), and experts routed per token.
+BENCHMARK_CAPTURE(Generate, qwen3_small, "qwen3-small")
+    ->Arg(1)
+    ->Arg(4)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
+BENCHMARK_CAPTURE(Generate, moe_tiny, "moe-tiny")->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Generate, moe_small, "moe-small")
+    ->Arg(1)
+    ->Arg(4)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
 
 // The cost of one decode step after a prompt of state.range(0) tokens: the
 // time of 17 new tokens minus that of 1 (the prefill and its first token),

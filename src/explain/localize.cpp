@@ -119,8 +119,12 @@ std::vector<std::string> shapes_of(const std::vector<std::vector<int64_t>>& size
   return out;
 }
 
-// Whether a record computes a value: what localisation compares.
-bool computes(const OpRecord& r) { return r.output.defined() && !moves_data_only(r.name); }
+// Whether a record computes a value: what localisation compares. Ops whose
+// number depends on the data (each expert a batch routes tokens to) cannot be
+// aligned between two batches; what they combine into is compared instead.
+bool computes(const OpRecord& r) {
+  return r.output.defined() && !r.varies && !moves_data_only(r.name);
+}
 
 std::vector<const OpRecord*> computing(const std::vector<OpRecord>& records) {
   std::vector<const OpRecord*> out;

@@ -62,6 +62,7 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext* context) {
   OpRecord record;
   record.name = fn.name();
   record.scope = current_op_scope();
+  record.varies = current_op_scope_varies();
   if (record.scope.empty()) record.scope = torchscript_scope();
   for (const at::Tensor& input : inputs) record.input_sizes.push_back(input.sizes().vec());
   for (const c10::IValue& output : fn.outputs()) {

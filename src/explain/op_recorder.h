@@ -20,7 +20,8 @@ struct OpRecord {
   std::string name;                               // "aten::addmm"
   std::string scope;                              // "h.0.mlp.c_fc", or ""
   std::vector<std::vector<int64_t>> input_sizes;  // of the tensor inputs
-  at::Tensor output;  // the first tensor output, on the CPU; undefined if none
+  at::Tensor output;    // the first tensor output, on the CPU; undefined if none
+  bool varies = false;  // run in a scope whose ops depend on the data (OpScope)
 };
 
 // A model's hidden state after one layer (models/model_hooks.h), on the CPU.

@@ -664,9 +664,14 @@ at::Tensor BuiltinModel::experts(const BuiltinWeights::Block& w, const at::Tenso
   at::Tensor routed = at::zeros({N * K, C}, flat.options());
   const at::Tensor chosen_cpu = chosen.to(at::kCPU);
   for (size_t e = 0; e < w.expert_gate.size(); ++e) {
-    const at::Tensor hit = (chosen_cpu == static_cast<int64_t>(e)).nonzero();  // [n, 2]
+    at::Tensor hit;
+    {
+      OpScope scope("mlp.experts", layer, /*varies=*/true);
+      hit = (chosen_cpu == static_cast<int64_t>(e)).nonzero();  // [n, 2]
+    }
     if (hit.size(0) == 0) continue;
-    OpScope scope("mlp.experts", layer);
+    // Which experts run depends on the batch: these ops are not aligned between runs.
+    OpScope scope("mlp.experts", layer, /*varies=*/true);
     const at::Tensor tokens = hit.select(1, 0).to(device_);
     const at::Tensor slots = (hit.select(1, 0) * K + hit.select(1, 1)).to(device_);
     const at::Tensor x = flat.index_select(0, tokens);

@@ -7,20 +7,27 @@ namespace {
 
 thread_local const char* current_part = nullptr;
 thread_local int current_layer = -1;
+thread_local bool current_varies = false;
 thread_local ForwardObserver* observer = nullptr;
 
 }  // namespace
 
-OpScope::OpScope(const char* part, int layer)
-    : previous_part_(current_part), previous_layer_(current_layer) {
+OpScope::OpScope(const char* part, int layer, bool varies)
+    : previous_part_(current_part),
+      previous_layer_(current_layer),
+      previous_varies_(current_varies) {
   current_part = part;
   current_layer = layer;
+  current_varies = varies;
 }
 
 OpScope::~OpScope() {
   current_part = previous_part_;
   current_layer = previous_layer_;
+  current_varies = previous_varies_;
 }
+
+bool current_op_scope_varies() { return current_varies; }
 
 std::string current_op_scope() {
   if (current_part == nullptr) return "";

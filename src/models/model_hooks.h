@@ -14,10 +14,13 @@ namespace detllm::internal {
 
 // Marks the ops run while it lives as running in `part` (of `layer`). The
 // built-in model marks its layers; the op recorder reads the innermost mark.
+// A part whose ops depend on the data (`varies`: one set per expert a batch
+// happens to route tokens to) is marked so, and localisation leaves its ops
+// out of the sequences it aligns between two runs.
 class OpScope {
  public:
   // `part` must outlive the scope (a string literal); layer < 0: no layer.
-  explicit OpScope(const char* part, int layer = -1);
+  explicit OpScope(const char* part, int layer = -1, bool varies = false);
   ~OpScope();
   OpScope(const OpScope&) = delete;
   OpScope& operator=(const OpScope&) = delete;
@@ -25,10 +28,13 @@ class OpScope {
  private:
   const char* previous_part_;
   int previous_layer_;
+  bool previous_varies_;
 };
 
 // "h.3.mlp.c_fc", "ln_f", or "" outside any scope.
 std::string current_op_scope();
+// Whether the innermost scope's ops depend on the data (OpScope's `varies`).
+bool current_op_scope_varies();
 
 // What a model tells the observer of this thread's forward passes.
 class ForwardObserver {
