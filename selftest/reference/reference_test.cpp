@@ -189,12 +189,13 @@ TEST_P(ModelReference, MatchesTransformers) {
 // config.json no longer asks for it, must fail the comparison with
 // transformers: Mistral's sliding window, Gemma 2's soft-capping, Gemma 3's
 // local rope base and sliding layers, Qwen3-MoE's renormalised routing.
-struct IgnoredFeature {
+// A fixture whose config.json is edited before the comparison.
+struct ConfigEdit {
   const char* name;
   const char* family;
   void (*edit)(json& config);
 };
-const IgnoredFeature kIgnoredFeatures[] = {
+const ConfigEdit kIgnoredFeatures[] = {
     {"mistral_window", "mistral", [](json& c) { c["sliding_window"] = nullptr; }},
     {"gemma2_softcapping", "gemma2",
      [](json& c) { c["attn_logit_softcapping"] = c["final_logit_softcapping"] = nullptr; }},
@@ -207,7 +208,52 @@ const IgnoredFeature kIgnoredFeatures[] = {
     {"qwen3_moe_renormalisation", "qwen3_moe", [](json& c) { c["norm_topk_prob"] = false; }},
 };
 
-class ModelReferenceControl : public ::testing::TestWithParam<IgnoredFeature> {};
+// The same fixtures with config.json rewritten as older checkpoints (and
+// other versions of transformers) write it must still match: Qwen3-MoE's
+// expert count as num_experts, Gemma 3's rope as rope_theta, rope_scaling and
+// rope_local_base_freq with sliding_window_pattern instead of layer_types,
+// Gemma 2 without layer_types.
+const ConfigEdit kOlderConfigs[] = {
+    {"qwen3_moe_num_experts", "qwen3_moe",
+     [](json& c) {
+       c["num_experts"] = c["num_local_experts"];
+       c.erase("num_local_experts");
+     }},
+    {"gemma3_flat_rope_and_pattern", "gemma3_text",
+     [](json& c) {
+       const json rope = c["rope_parameters"];
+       c.erase("rope_parameters");
+       c.erase("layer_types");
+       c["rope_theta"] = rope["full_attention"]["rope_theta"];
+       c["rope_scaling"] = {{"rope_type", "linear"}, {"factor", rope["full_attention"]["factor"]}};
+       c["rope_local_base_freq"] = rope["sliding_attention"]["rope_theta"];
+       c["sliding_window_pattern"] = 2;  // sliding, full, sliding: the fixture's layers
+     }},
+    {"gemma2_without_layer_types", "gemma2", [](json& c) { c.erase("layer_types"); }},
+};
+
+class OlderConfig : public ::testing::TestWithParam<ConfigEdit> {};
+
+TEST_P(OlderConfig, StillMatchesTransformers) {
+  SKIP_WITHOUT_REFERENCE_FIXTURES();
+  const std::string source = model_fixture(GetParam().family);
+  const json expected = read(source + "/expected.json");
+  const std::string dir = ::testing::TempDir() + "/" + GetParam().name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::copy(source, dir);
+  json config = read(dir + "/config.json");
+  GetParam().edit(config);
+  std::ofstream(dir + "/config.json") << config.dump();
+  const ModelComparison c = compare_with_transformers(dir, expected);
+  EXPECT_THAT(c.differences, ::testing::IsEmpty());
+  EXPECT_LE(c.logit_diff, kMaxLogitDifference);
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transformers, OlderConfig, ::testing::ValuesIn(kOlderConfigs),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+class ModelReferenceControl : public ::testing::TestWithParam<ConfigEdit> {};
 
 TEST_P(ModelReferenceControl, AnIgnoredFeatureFailsTheComparison) {
   SKIP_WITHOUT_REFERENCE_FIXTURES();
