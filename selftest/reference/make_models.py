@@ -27,7 +27,7 @@ from transformers import (AutoModelForCausalLM, Gemma2Config, Gemma3TextConfig, 
                           PreTrainedTokenizerFast, Qwen2Config, Qwen2MoeConfig, Qwen3Config,
                           Qwen3MoeConfig)
 
-from tokenizer_kinds import LLAMA3_SPLIT, byte_level_bpe
+from tokenizer_kinds import LLAMA3_SPLIT, byte_level_bpe, sentencepiece_bpe
 
 NEW_TOKENS = 32
 PROMPTS = [
@@ -179,8 +179,20 @@ def large_random_weights(model, seed):
                 p.copy_(0.3 * torch.randn(p.shape, generator=generator))
 
 
+# Each family's tokenizer style: SentencePiece-style BPE with byte fallback
+# for the families that ship one (Llama 2's normalizer for Mixtral and Phi-3,
+# Gemma's), byte-level BPE for the others (GPT-2's, or with Llama 3's split).
+SENTENCEPIECE_STYLE = {"mixtral": "normalizer", "phi3": "normalizer", "gemma2": "gemma",
+                       "gemma3_text": "gemma"}
+
+
 def write_tokenizer(directory, family, text):
-    """A tokenizer trained on real text; GPT-2 gets GPT-2's byte level."""
+    """A tokenizer trained on real text, in the family's style."""
+    if family in SENTENCEPIECE_STYLE:
+        tok = sentencepiece_bpe(text, 600, SENTENCEPIECE_STYLE[family])
+        fast = PreTrainedTokenizerFast(tokenizer_object=tok)
+        fast.save_pretrained(directory)
+        return fast, tok.get_vocab_size()
     tok = byte_level_bpe(text, vocab_size=512, split=None if family == "gpt2" else LLAMA3_SPLIT,
                          specials=["<|endoftext|>"] if family == "gpt2"
                          else ["<|begin_of_text|>", "<|end_of_text|>"],

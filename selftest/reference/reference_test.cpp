@@ -46,18 +46,12 @@ const std::vector<std::string> kFamilies = {"gpt2",
                                             "qwen2_f16_sharded",
                                             "qwen3_bf16",
                                             "qwen3_moe_bf16"};
-const std::vector<std::string> kTokenizerKinds = {"llama3_large",
-                                                  "qwen2_nfc_large",
-                                                  "gpt2",
-                                                  "gpt2_pair",
-                                                  "spm_llama2",
-                                                  "spm_metaspace_always",
-                                                  "spm_metaspace_first",
-                                                  "spm_metaspace_never",
-                                                  "spm_metaspace_nosplit",
-                                                  "gpt2_flagged",
-                                                  "qwen2_nfc_large_flagged",
-                                                  "spm_llama2_flagged"};
+const std::vector<std::string> kTokenizerKinds = {
+    "llama3_large",        "qwen2_nfc_large",     "gpt2",
+    "gpt2_pair",           "spm_llama2",          "spm_metaspace_always",
+    "spm_metaspace_first", "spm_metaspace_never", "spm_metaspace_nosplit",
+    "spm_gemma",           "gpt2_flagged",        "qwen2_nfc_large_flagged",
+    "spm_llama2_flagged"};
 
 // Why there are no fixtures, or nullopt when there are.
 std::optional<std::string> unavailable() {

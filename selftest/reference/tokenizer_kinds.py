@@ -81,9 +81,15 @@ def grow_vocabulary(tok, entries, text):
 
 def sentencepiece_bpe(text, vocab_size, style, scheme="always", split=True):
     """SentencePiece-style BPE with byte fallback: Llama 2's normalizer
-    (style "normalizer") or a Metaspace pre-tokenizer in `scheme`."""
+    (style "normalizer"), Gemma's (style "gemma": spaces replaced, no space
+    prepended, none stripped when decoding) or a Metaspace pre-tokenizer in
+    `scheme`."""
     tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
-    if style == "normalizer":
+    if style == "gemma":
+        tok.normalizer = normalizers.Replace(" ", SPACE)
+        tok.decoder = decoders.Sequence([decoders.Replace(SPACE, " "), decoders.ByteFallback(),
+                                         decoders.Fuse()])
+    elif style == "normalizer":
         tok.normalizer = normalizers.Sequence([normalizers.Prepend(SPACE),
                                                normalizers.Replace(" ", SPACE)])
         tok.decoder = decoders.Sequence([decoders.Replace(SPACE, " "), decoders.ByteFallback(),
@@ -126,6 +132,7 @@ def kinds(text):
                                           ["<s>", "</s>"])
     out["spm_metaspace_nosplit"] = (sentencepiece_bpe(text, 3000, "metaspace", "first", False),
                                     ["<s>"])
+    out["spm_gemma"] = (sentencepiece_bpe(text, 3000, "gemma"), ["<s>", "</s>", "<unk>"])
     # Flagged added tokens on a normalizer-free, an NFC and a SentencePiece file.
     for base in ("gpt2", "qwen2_nfc_large", "spm_llama2"):
         tok = Tokenizer.from_str(out[base][0].to_str())
