@@ -253,7 +253,7 @@ BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
   config.layer_norm_epsilon = c.number("rms_norm_eps", 1e-6);
   config.tie_word_embeddings = c.flag("tie_word_embeddings", false);
   // Gemma's MLP is a tanh-GELU GLU (hidden_activation), the others' SwiGLU.
-  const bool gemma = model_type == "gemma2" || model_type == "gemma3_text";
+  const bool gemma = config.gemma();
   const char* activation_key =
       gemma && c.has("hidden_activation") ? "hidden_activation" : "hidden_act";
   const std::string expected = gemma ? "gelu_pytorch_tanh" : "silu";
