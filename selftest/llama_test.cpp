@@ -347,9 +347,22 @@ TEST_F(BadLlamaCheckpoint, OtherArchitecturesAndSettingsAreRefusedByName) {
        },
        "use_sliding_window"},
       {[](json& c) {
+         c["rope_scaling"] = {{"rope_type", "mrope"}, {"factor", 4.0}};
+       },
+       "rope_scaling: type 'mrope' is not supported"},
+      {[](json& c) {
          c["rope_scaling"] = {{"rope_type", "longrope"}, {"factor", 4.0}};
        },
-       "rope_scaling: type 'longrope' is not supported"},
+       "rope_scaling: has no short_factor list"},
+      {[](json& c) {
+         c["rope_scaling"] = {
+             {"rope_type", "longrope"}, {"short_factor", {1.0, -2.0}}, {"long_factor", {1.0, 2.0}}};
+       },
+       "short_factor[1] is not a positive number"},
+      {[](json& c) {
+         c["rope_parameters"] = {{"rope_type", "default"}, {"partial_rotary_factor", 0.75}};
+       },
+       "rope_parameters: partial_rotary_factor other than 1 is not supported"},
       {[](json& c) {
          c["rope_scaling"] = {{"rope_type", "linear"}};
        },

@@ -17,18 +17,21 @@ struct RopeScaling {
   // the base grows once a forward pass reaches past n_positions), "llama3"
   // (Llama 3.1's per-frequency blend) or "yarn" (YaRN: interpolated and
   // extrapolated frequencies blended by a ramp, cos and sin scaled; Qwen3's
-  // long context).
+  // long context) or "longrope" (Phi-3's 128k and Phi-3.5: each frequency
+  // divided by short_factor, or by long_factor once a forward pass reaches
+  // past original_max_position_embeddings; cos and sin scaled).
   std::string type = "default";
   double factor = 1.0;
   double low_freq_factor = 1.0;                     // llama3
   double high_freq_factor = 4.0;                    // llama3
-  int64_t original_max_position_embeddings = 8192;  // llama3, yarn
+  int64_t original_max_position_embeddings = 8192;  // llama3, yarn, longrope
   double beta_fast = 32, beta_slow = 1;             // yarn: the ramp's bounds, in rotations
   bool truncate = true;                             // yarn: the ramp's bounds rounded outwards
-  // yarn: cos and sin are multiplied by this; 0: from factor (and mscale,
-  // mscale_all_dim when both are given), as transformers infers it.
+  // yarn, longrope: cos and sin are multiplied by this; 0: from factor (and
+  // mscale, mscale_all_dim when both are given), as transformers infers it.
   double attention_factor = 0;
   double mscale = 0, mscale_all_dim = 0;
+  std::vector<double> short_factor, long_factor;  // longrope: one per frequency (head_dim / 2)
 };
 
 // Shape of the built-in reference transformer, with the field names of GPT-2's

@@ -44,8 +44,8 @@ std::unique_ptr<Generator> load_builtin_weights(const std::string& path,
 // A checkpoint in a local Hugging Face directory, run by the built-in
 // transformer: model_type gpt2 (gpt2, distilgpt2), llama (Llama 2 and 3,
 // SmolLM, TinyLlama), mistral, qwen2 (Qwen2, Qwen2.5), qwen3 (the dense Qwen3s)
-// phi3 (Phi-3-mini-4k; the longrope of the 128k variants, Phi-3.5 and
-// Phi-4-mini, and Phi-4-mini's partial rotary, are refused by name), the
+// phi3 (Phi-3-mini-4k, and with longrope the 128k Phi-3s and Phi-3.5; Phi-4-mini's
+// partial rotary is refused by name), the
 // mixtures of experts qwen3_moe, qwen2_moe and mixtral, or gemma2 and
 // gemma3_text (docs/models.md lists every model_type). Reads config.json,
 // model.safetensors or model.safetensors.index.json and its shards (F32, BF16

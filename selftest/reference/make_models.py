@@ -143,6 +143,16 @@ FAMILIES = {
                          "full_attention": {"rope_type": "linear", "rope_theta": 1000000.0,
                                             "factor": 8.0}}),
         torch.float32, None, LONG_PROMPTS),
+    # LongRoPE (Phi-3-128k, Phi-3.5): short factors up to 16 positions, long
+    # ones past them; every long prompt and generation crosses over.
+    "phi3_longrope": (lambda: Phi3Config(
+        hidden_size=64, num_attention_heads=4, num_key_value_heads=2, num_hidden_layers=2,
+        intermediate_size=128, max_position_embeddings=128, original_max_position_embeddings=16,
+        rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0,
+                         "short_factor": [1.0, 1.1, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0],
+                         "long_factor": [1.0, 1.5, 2.5, 4.0, 6.0, 9.0, 12.0, 16.0]},
+        tie_word_embeddings=False, pad_token_id=0, bos_token_id=None, eos_token_id=None),
+        torch.float32, None, LONG_PROMPTS),
     # Stored as bfloat16 / float16, in shards with an index.
     "llama_bf16_sharded": (lambda: llama(), torch.bfloat16, "40KB", PROMPTS),
     "qwen2_f16_sharded": (lambda: Qwen2Config(hidden_size=48, num_attention_heads=4,
@@ -182,7 +192,8 @@ def large_random_weights(model, seed):
 # Each family's tokenizer style: SentencePiece-style BPE with byte fallback
 # for the families that ship one (Llama 2's normalizer for Mixtral and Phi-3,
 # Gemma's), byte-level BPE for the others (GPT-2's, or with Llama 3's split).
-SENTENCEPIECE_STYLE = {"mixtral": "normalizer", "phi3": "normalizer", "gemma2": "gemma",
+SENTENCEPIECE_STYLE = {"mixtral": "normalizer", "phi3": "normalizer",
+                       "phi3_longrope": "normalizer", "gemma2": "gemma",
                        "gemma3_text": "gemma"}
 
 

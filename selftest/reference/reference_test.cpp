@@ -42,6 +42,7 @@ const std::vector<std::string> kFamilies = {"gpt2",
                                             "qwen2_moe",
                                             "gemma2",
                                             "gemma3_text",
+                                            "phi3_longrope",
                                             "llama_bf16_sharded",
                                             "qwen2_f16_sharded",
                                             "qwen3_bf16",
@@ -200,6 +201,8 @@ const ConfigEdit kIgnoredFeatures[] = {
        c["layer_types"] = {"full_attention", "full_attention", "full_attention"};
      }},
     {"qwen3_moe_renormalisation", "qwen3_moe", [](json& c) { c["norm_topk_prob"] = false; }},
+    {"phi3_long_factors", "phi3_longrope",
+     [](json& c) { c["rope_parameters"]["long_factor"] = c["rope_parameters"]["short_factor"]; }},
 };
 
 // The same fixtures with config.json rewritten as older checkpoints (and

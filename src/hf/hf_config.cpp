@@ -109,16 +109,21 @@ void read_rope(const ConfigReader& c, BuiltinConfig& config, double default_thet
 
 void read_rope_parameters(const ConfigReader& c, const ConfigReader& r, BuiltinConfig& config) {
   config.rope_theta = r.number("rope_theta", config.rope_theta);
+  // transformers 5 may keep it here rather than at the top level (Phi-4-mini).
+  if (r.has("partial_rotary_factor") && r.number("partial_rotary_factor", 1.0) != 1.0) {
+    r.fail("partial_rotary_factor other than 1 is not supported");
+  }
   if (!(config.rope_theta > 0)) c.fail("rope_theta must be positive");
   const std::string type = r.text("rope_type", r.text("type", "default"));
   if (type == "default") return;
-  if (type != "linear" && type != "dynamic" && type != "llama3" && type != "yarn") {
+  if (type != "linear" && type != "dynamic" && type != "llama3" && type != "yarn" &&
+      type != "longrope") {
     r.fail("type '" + type +
-           "' is not supported; expected default, linear, dynamic, llama3 or yarn");
+           "' is not supported; expected default, linear, dynamic, llama3, yarn or longrope");
   }
   RopeScaling& s = config.rope_scaling;
   s.type = type;
-  if (type == "yarn") {
+  if (type == "yarn" || type == "longrope") {
     // As transformers reads it: the top-level original_max_position_embeddings
     // (Phi-3 keeps it there) wins, then rope's own, then max_position_embeddings;
     // without a factor, the ratio of the two lengths.
@@ -142,6 +147,19 @@ void read_rope_parameters(const ConfigReader& c, const ConfigReader& r, BuiltinC
                            ? r.number("mscale_all_dim", 0)
                            : 0;
     if (!(s.factor > 0)) r.fail("factor must be positive");
+    if (type == "longrope") {
+      for (const char* key : {"short_factor", "long_factor"}) {
+        if (!r.has(key) || !r[key].is_array()) r.fail(std::string("has no ") + key + " list");
+        std::vector<double>& factors = key[0] == 's' ? s.short_factor : s.long_factor;
+        for (size_t i = 0; i < r[key].size(); ++i) {
+          const nlohmann::json& f = r[key][i];
+          if (!f.is_number() || !(f.get<double>() > 0)) {
+            r.fail(std::string(key) + "[" + std::to_string(i) + "] is not a positive number");
+          }
+          factors.push_back(f.get<double>());
+        }
+      }
+    }
     return;
   }
   if (!r.has("factor")) r.fail("has no factor");
@@ -391,6 +409,12 @@ json hf_config_json(const BuiltinConfig& c) {
           {{"low_freq_factor", r.low_freq_factor},
            {"high_freq_factor", r.high_freq_factor},
            {"original_max_position_embeddings", r.original_max_position_embeddings}});
+    }
+    if (r.type == "longrope") {
+      config["rope_scaling"] = {
+          {"rope_type", r.type}, {"short_factor", r.short_factor}, {"long_factor", r.long_factor}};
+      config["original_max_position_embeddings"] = r.original_max_position_embeddings;
+      if (r.attention_factor > 0) config["rope_scaling"]["attention_factor"] = r.attention_factor;
     }
     if (r.type == "yarn") {
       config["rope_scaling"].update(

@@ -351,10 +351,16 @@ at::Tensor yarn_frequencies(const RopeScaling& r, double base, int64_t dim) {
   return interpolation * (1 - extrapolation_factor) + extrapolation * extrapolation_factor;
 }
 
-// What YaRN multiplies cos and sin by (1 for every other rope type).
+// What YaRN and LongRoPE multiply cos and sin by (1 for every other rope type).
 double rope_attention_factor(const RopeScaling& r) {
-  if (r.type != "yarn") return 1.0;
+  if (r.type != "yarn" && r.type != "longrope") return 1.0;
   if (r.attention_factor > 0) return r.attention_factor;
+  if (r.type == "longrope") {  // as the LongRoPE paper suggests, from the context's growth
+    return r.factor <= 1
+               ? 1.0
+               : std::sqrt(1 + std::log(r.factor) / std::log(static_cast<double>(
+                                                        r.original_max_position_embeddings)));
+  }
   const auto mscale = [](double scale, double m) {
     return scale <= 1 ? 1.0 : 0.1 * m * std::log(scale) + 1.0;
   };
@@ -366,13 +372,14 @@ double rope_attention_factor(const RopeScaling& r) {
 
 // The rotary embedding's inverse frequencies, float32 [head_dim / 2] on the
 // CPU, as transformers computes them (float32 throughout) for a forward pass
-// that reaches `seq_len` positions; only "dynamic" depends on that.
+// that reaches `seq_len` positions; only "dynamic" and "longrope" depend on that.
 at::Tensor rope_frequencies(const BuiltinConfig& config, int64_t dim, int64_t seq_len) {
   const RopeScaling& r = config.rope_scaling;
   const auto fail = [&](const std::string& problem) {
     throw Error("built-in model: rope_scaling " + problem);
   };
-  if (r.type != "default" && !(r.factor >= 1.0 || (r.type == "linear" && r.factor > 0))) {
+  if (r.type != "default" && r.type != "longrope" &&
+      !(r.factor >= 1.0 || (r.type == "linear" && r.factor > 0))) {
     fail("factor " + std::to_string(r.factor) + " is out of range");
   }
   double base = config.rope_theta;
@@ -387,9 +394,20 @@ at::Tensor rope_frequencies(const BuiltinConfig& config, int64_t dim, int64_t se
   if (r.type == "default" || r.type == "dynamic") return inv_freq;
   if (r.type == "linear") return inv_freq / r.factor;
   if (r.type == "yarn") return yarn_frequencies(r, base, dim);
+  if (r.type == "longrope") {
+    const std::vector<double>& factors =
+        seq_len > r.original_max_position_embeddings ? r.long_factor : r.short_factor;
+    if (static_cast<int64_t>(factors.size()) != dim / 2) {
+      fail("longrope needs " + std::to_string(dim / 2) +
+           " short_factor and long_factor values (head_dim / 2), not " +
+           std::to_string(factors.size()));
+    }
+    const at::Tensor extension = at::tensor(factors, at::kDouble).to(at::kFloat);
+    return 1.0 / (extension * at::pow(base, exponent));
+  }
   if (r.type != "llama3") {
     fail("type '" + r.type +
-         "' is not supported; expected default, linear, dynamic, llama3 or yarn");
+         "' is not supported; expected default, linear, dynamic, llama3, yarn or longrope");
   }
   if (!(r.high_freq_factor > r.low_freq_factor) || !(r.low_freq_factor > 0) ||
       r.original_max_position_embeddings <= 0) {
@@ -481,7 +499,14 @@ BuiltinModel::BuiltinModel(BuiltinConfig config, const ModelOptions& options,
            "; expected " + expected);
     }
     if (config_.sliding_window < 0) fail("sliding_window must not be negative");
-    inv_freq_ = rope_frequencies(config_, head_dim_, config_.n_positions).to(device_);
+    // LongRoPE starts with its short factors (inv_freq_) and switches to its long ones.
+    const int64_t short_length = config_.rope_scaling.type == "longrope"
+                                     ? config_.rope_scaling.original_max_position_embeddings
+                                     : config_.n_positions;
+    inv_freq_ = rope_frequencies(config_, head_dim_, short_length).to(device_);
+    if (config_.rope_scaling.type == "longrope") {
+      long_inv_freq_ = rope_frequencies(config_, head_dim_, short_length + 1).to(device_);
+    }
     if (config_.rope_local_theta > 0) {  // Gemma 3's sliding layers: the default rope, own base
       const at::Tensor exponent = at::arange(0, head_dim_, 2, at::kLong).to(at::kFloat) / head_dim_;
       local_inv_freq_ = (1.0 / at::pow(config_.rope_local_theta, exponent)).to(device_);
@@ -524,6 +549,7 @@ void BuiltinModel::reset_cache() {
 }
 
 void BuiltinModel::drop_cache() {
+  seen_ids_ = at::Tensor();
   cache_k_.clear();
   cache_v_.clear();
   cache_length_.clear();
@@ -591,6 +617,12 @@ std::pair<at::Tensor, at::Tensor> BuiltinModel::rotary(const at::Tensor& positio
     if (seq_len > config_.n_positions) {
       inv_freq = rope_frequencies(config_, head_dim_, seq_len).to(device_);
     }
+  }
+  if (config_.rope_scaling.type == "longrope") {
+    // The long factors once this pass reaches past the original context (keys
+    // already cached keep their rotation, as in transformers).
+    const int64_t seq_len = positions.max().item<int64_t>() + 1;
+    if (seq_len > config_.rope_scaling.original_max_position_embeddings) inv_freq = long_inv_freq_;
   }
   const at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, D/2]
   const at::Tensor angles = at::cat({freqs, freqs}, -1).unsqueeze(1);          // [B, 1, T, D]
@@ -899,6 +931,7 @@ at::Tensor BuiltinModel::forward(const at::Tensor& ids, const at::Tensor& positi
 at::Tensor BuiltinModel::prefill(const at::Tensor& ids, const at::Tensor& mask) {
   const int64_t T = ids.size(1);
   reset_cache();
+  if (config_.rope_scaling.type == "longrope") seen_ids_ = ids;
   // Position ids count real tokens only, so a left-padded prompt gets the same
   // positions as unpadded. Computed on the host: cumsum has no deterministic
   // CUDA kernel in every libtorch version.
@@ -910,6 +943,16 @@ at::Tensor BuiltinModel::prefill(const at::Tensor& ids, const at::Tensor& mask) 
 }
 
 at::Tensor BuiltinModel::step(const at::Tensor& next_ids, const at::Tensor& mask) {
+  if (config_.rope_scaling.type == "longrope") {
+    seen_ids_ = at::cat({seen_ids_, next_ids}, 1);
+    // As transformers' Phi-3 generation does: the first pass to reach past
+    // the original context runs the whole sequence again, so that the keys
+    // cached with the short factors are rotated with the long ones.
+    if (!cache_length_.empty() &&
+        cache_length_[0] == config_.rope_scaling.original_max_position_embeddings) {
+      return prefill(seen_ids_, mask);
+    }
+  }
   at::Tensor positions = mask.sum(1, /*keepdim=*/true) - 1;
   at::Tensor allowed = mask.to(at::kBool).view({mask.size(0), 1, 1, mask.size(1)});
   return forward(next_ids, positions, allowed);

@@ -111,10 +111,12 @@ class BuiltinModel final : public Generator, private LogitsModel {
   int64_t head_dim_ = 0;
   at::Tensor inv_freq_;        // float32 [head_dim / 2] on the device, after rope scaling
   at::Tensor local_inv_freq_;  // Gemma 3's sliding layers'; undefined for the others
+  at::Tensor long_inv_freq_;   // LongRoPE's past the original context; undefined for the others
   BuiltinWeights weights_;
   // Per layer: [B, KV, capacity, D], of which the first cache_length_ positions are filled.
   std::vector<at::Tensor> cache_k_, cache_v_;
   std::vector<int64_t> cache_length_;
+  at::Tensor seen_ids_;  // LongRoPE: the batch's ids so far, to run again at the switch
 };
 
 }  // namespace detllm::internal
