@@ -60,9 +60,10 @@ TEST(MoeRouting, TheRecorderSeesEveryLayersChoiceOnlyWhenObserving) {
   config.max_new_tokens = 3;
   std::vector<internal::RoutingRecord> routing;
   std::vector<size_t> starts;
+  std::vector<Generation> observed;
   {
     internal::OpRecorder recorder;
-    model.generate({ids, ids}, config);
+    observed = model.generate({ids, ids}, config);
     routing = recorder.take_routing();
     starts = recorder.routing_pass_starts();
   }
@@ -75,9 +76,13 @@ TEST(MoeRouting, TheRecorderSeesEveryLayersChoiceOnlyWhenObserving) {
     EXPECT_TRUE(at::all(r.experts.select(1, 0) < r.experts.select(1, 1)).item<bool>());
     EXPECT_TRUE(at::all(r.margins >= 0).item<bool>());
   }
-  // Without an observer nothing is recorded, and generation is unchanged.
+  // Observing changes nothing the model computes.
   const std::vector<Generation> again = model.generate({ids, ids}, config);
-  EXPECT_EQ(again.size(), 2u);
+  ASSERT_EQ(again.size(), observed.size());
+  for (size_t row = 0; row < again.size(); ++row) {
+    EXPECT_EQ(again[row].tokens, observed[row].tokens);
+    EXPECT_EQ(again[row].logprobs, observed[row].logprobs);
+  }
 }
 
 TEST(MoeRouting, AClearRouterIsBatchInvariant) {

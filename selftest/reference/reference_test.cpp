@@ -190,6 +190,22 @@ struct ConfigEdit {
   const char* family;
   void (*edit)(json& config);
 };
+// The fixture of `edit.family` with its config.json edited, against what
+// transformers computed from the unedited one.
+ModelComparison compare_edited(const ConfigEdit& edit) {
+  const std::string source = model_fixture(edit.family);
+  const json expected = read(source + "/expected.json");
+  const std::string dir = ::testing::TempDir() + "/" + edit.name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::copy(source, dir);
+  json config = read(dir + "/config.json");
+  edit.edit(config);
+  std::ofstream(dir + "/config.json") << config.dump();
+  ModelComparison c = compare_with_transformers(dir, expected);
+  std::filesystem::remove_all(dir);
+  return c;
+}
+
 const ConfigEdit kIgnoredFeatures[] = {
     {"mistral_window", "mistral", [](json& c) { c["sliding_window"] = nullptr; }},
     {"gemma2_softcapping", "gemma2",
@@ -233,18 +249,9 @@ class OlderConfig : public ::testing::TestWithParam<ConfigEdit> {};
 
 TEST_P(OlderConfig, StillMatchesTransformers) {
   SKIP_WITHOUT_REFERENCE_FIXTURES();
-  const std::string source = model_fixture(GetParam().family);
-  const json expected = read(source + "/expected.json");
-  const std::string dir = ::testing::TempDir() + "/" + GetParam().name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::copy(source, dir);
-  json config = read(dir + "/config.json");
-  GetParam().edit(config);
-  std::ofstream(dir + "/config.json") << config.dump();
-  const ModelComparison c = compare_with_transformers(dir, expected);
+  const ModelComparison c = compare_edited(GetParam());
   EXPECT_THAT(c.differences, ::testing::IsEmpty());
   EXPECT_LE(c.logit_diff, kMaxLogitDifference);
-  std::filesystem::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Transformers, OlderConfig, ::testing::ValuesIn(kOlderConfigs),
@@ -254,18 +261,9 @@ class ModelReferenceControl : public ::testing::TestWithParam<ConfigEdit> {};
 
 TEST_P(ModelReferenceControl, AnIgnoredFeatureFailsTheComparison) {
   SKIP_WITHOUT_REFERENCE_FIXTURES();
-  const std::string source = model_fixture(GetParam().family);
-  const json expected = read(source + "/expected.json");
-  const std::string dir = ::testing::TempDir() + "/" + GetParam().name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::copy(source, dir);
-  json config = read(dir + "/config.json");
-  GetParam().edit(config);
-  std::ofstream(dir + "/config.json") << config.dump();
-  const ModelComparison c = compare_with_transformers(dir, expected);
+  const ModelComparison c = compare_edited(GetParam());
   EXPECT_GT(c.logit_diff, 1e-2);
   EXPECT_THAT(c.differences, ::testing::Not(::testing::IsEmpty()));
-  std::filesystem::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Transformers, ModelReferenceControl, ::testing::ValuesIn(kIgnoredFeatures),

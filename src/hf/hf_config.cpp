@@ -440,8 +440,10 @@ json hf_config_json(const BuiltinConfig& c) {
   if (c.gemma()) {
     config.erase("hidden_act");
     config["hidden_activation"] = c.activation_function;
+    // 0 scales by head_dim^-0.5: written as that head_dim.
+    const int64_t head_dim = c.head_dim > 0 ? c.head_dim : c.n_embd / c.n_head;
     config["query_pre_attn_scalar"] =
-        c.query_pre_attn_scalar > 0 ? json(c.query_pre_attn_scalar) : json(c.head_dim);
+        c.query_pre_attn_scalar > 0 ? json(c.query_pre_attn_scalar) : json(head_dim);
     config["attn_logit_softcapping"] =
         c.attn_logit_softcapping > 0 ? json(c.attn_logit_softcapping) : json(nullptr);
     config["final_logit_softcapping"] =

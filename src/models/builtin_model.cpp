@@ -67,6 +67,7 @@ struct BlockWeight {
   const char* name;
   at::Tensor BuiltinWeights::Block::*member;
   Shape shape;
+  const char* mixtral_name = nullptr;  // Mixtral's name where it has its own
 };
 // One tensor per expert of a sparse layer: "mlp.experts.<e>." + name (Qwen's
 // names) or "block_sparse_moe.experts.<e>." + mixtral_name.
@@ -207,11 +208,11 @@ const Architecture& architecture(bool llama) {
         [](const Dims& d) {
           return if_(!d.sparse, {d.C, d.I});
         }},
-       // The router: named for Mixtral in named().
        {"mlp.gate.weight", &B::router_weight,
         [](const Dims& d) {
           return if_(d.sparse, {d.E, d.C});
-        }},
+        },
+        "block_sparse_moe.gate.weight"},
        {"mlp.shared_expert.gate_proj.weight", &B::shared_gate_weight,
         [](const Dims& d) {
           return if_(d.sparse && d.SI > 0, {d.SI, d.C});
@@ -258,9 +259,7 @@ std::vector<std::pair<std::string, at::Tensor*>> BuiltinWeights::named() {
   for (size_t i = 0; i < blocks.size(); ++i) {
     const std::string prefix = a.block_prefix + std::to_string(i) + ".";
     for (const BlockWeight& w : a.block) {
-      const bool router = w.member == &Block::router_weight;
-      add(prefix + (router && mixtral ? "block_sparse_moe.gate.weight" : w.name),
-          blocks[i].*w.member);
+      add(prefix + (mixtral && w.mixtral_name ? w.mixtral_name : w.name), blocks[i].*w.member);
     }
     for (const ExpertWeight& w : a.experts) {
       std::vector<at::Tensor>& tensors = blocks[i].*w.member;
@@ -694,18 +693,23 @@ at::Tensor BuiltinModel::experts(const BuiltinWeights::Block& w, const at::Tenso
   }
   // [N * K, C]: row n * K + k holds token n's k-th expert's weighted output.
   at::Tensor routed = at::zeros({N * K, C}, flat.options());
-  const at::Tensor chosen_cpu = chosen.to(at::kCPU);
-  for (size_t e = 0; e < w.expert_gate.size(); ++e) {
-    at::Tensor hit;
-    {
-      OpScope scope("mlp.experts", layer, /*varies=*/true);
-      hit = (chosen_cpu == static_cast<int64_t>(e)).nonzero();  // [n, 2]
+  // Each expert's tokens and slots, gathered in one pass over the choices on
+  // the host (one copy), not with two ops per expert: Qwen3-MoE has 128.
+  std::vector<std::vector<int64_t>> tokens_of(w.expert_gate.size()), slots_of(tokens_of.size());
+  {
+    const at::Tensor chosen_cpu = chosen.to(at::kCPU, at::kLong).contiguous();
+    const int64_t* expert = chosen_cpu.data_ptr<int64_t>();
+    for (int64_t slot = 0; slot < N * K; ++slot) {
+      tokens_of[static_cast<size_t>(expert[slot])].push_back(slot / K);
+      slots_of[static_cast<size_t>(expert[slot])].push_back(slot);
     }
-    if (hit.size(0) == 0) continue;
+  }
+  for (size_t e = 0; e < tokens_of.size(); ++e) {
+    if (tokens_of[e].empty()) continue;
     // Which experts run depends on the batch: these ops are not aligned between runs.
     OpScope scope("mlp.experts", layer, /*varies=*/true);
-    const at::Tensor tokens = hit.select(1, 0).to(device_);
-    const at::Tensor slots = (hit.select(1, 0) * K + hit.select(1, 1)).to(device_);
+    const at::Tensor tokens = at::tensor(tokens_of[e], at::kLong).to(device_);
+    const at::Tensor slots = at::tensor(slots_of[e], at::kLong).to(device_);
     const at::Tensor x = flat.index_select(0, tokens);
     const at::Tensor gated =
         at::silu(at::linear(x, w.expert_gate[e])) * at::linear(x, w.expert_up[e]);
