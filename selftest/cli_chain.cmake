@@ -83,14 +83,17 @@ expect(1 "BATCH_VARIANCE" ${DETLLM} check --model ${BUGGY_MODEL} --prompt Hello
 # detllm replay: the failing pack reproduces (0); with the correct model it vanishes (3).
 file(GLOB failing_packs LIST_DIRECTORIES true ${WORK_DIR}/failing/*)
 list(GET failing_packs 0 failing_pack)
-expect(0 "REPRODUCED\n  in the pack: FAIL: BATCH_VARIANCE" ${DETLLM} replay ${failing_pack}
-       --out ${WORK_DIR}/replays)
+# The pack names a local model file: loaded only when trusted or named.
+expect(2 "names the local model .*example_model_ignores_padding.pt.*--trust-pack-model" ${DETLLM}
+       replay ${failing_pack} --out ${WORK_DIR}/replays)
+expect(0 "loading the pack's model .*, trusted with --trust-pack-model.*REPRODUCED\n  in the pack: FAIL: BATCH_VARIANCE"
+       ${DETLLM} replay ${failing_pack} --trust-pack-model --out ${WORK_DIR}/replays)
 expect(3 "VANISHED.*differs from the pack's: SHA-256" ${DETLLM} replay ${failing_pack}
        --model ${GOOD_MODEL} --out ${WORK_DIR}/replays)
 expect(2 "cannot read run_config" ${DETLLM} replay ${WORK_DIR}/nothing)
 # report --html of a pack finds both sides' traces through the files the
 # divergence names (traces/batch_4.jsonl), and shows both token streams.
-expect(0 "" ${DETLLM} report --in ${failing_pack} --html --out ${WORK_DIR}/failing.html)
+expect(1 "" ${DETLLM} report --in ${failing_pack} --html --out ${WORK_DIR}/failing.html)
 file(READ ${WORK_DIR}/failing.html html)
 if(NOT html MATCHES "Token streams" OR NOT html MATCHES "batch size 4")
   message(FATAL_ERROR "report --html of ${failing_pack} has no token streams")
@@ -103,7 +106,7 @@ endif()
 string(JSON outside SET "${failing_report}" details batch_divergence right_trace "\"../../elsewhere.jsonl\"")
 file(MAKE_DIRECTORY ${WORK_DIR}/outside_pack)
 file(WRITE ${WORK_DIR}/outside_pack/report.json "${outside}")
-expect(2 "names the trace '../../elsewhere.jsonl', which is outside its pack" ${DETLLM} report
+expect(2 "the report's trace '../../elsewhere.jsonl' is outside" ${DETLLM} report
        --in ${WORK_DIR}/outside_pack --html)
 # Golden files: recorded, matched (exit 0), diffed as a trace; the buggy model diverges (1).
 # (CI may be set where this runs: recording is refused under CI, so it is unset for this step.)
@@ -118,7 +121,7 @@ expect(1 "GOLDEN_MISMATCH" ${DETLLM} check --model ${BUGGY_MODEL} --prompt Hello
        --out ${WORK_DIR}/golden_packs --validate-schema)
 file(GLOB golden_packs LIST_DIRECTORIES true ${WORK_DIR}/golden_packs/*)
 list(GET golden_packs 0 golden_pack)
-expect(0 "" ${DETLLM} report --in ${golden_pack} --html --out ${WORK_DIR}/golden.html)
+expect(1 "" ${DETLLM} report --in ${golden_pack} --html --out ${WORK_DIR}/golden.html)
 file(READ ${WORK_DIR}/golden.html html)
 if(NOT html MATCHES "Token streams")
   message(FATAL_ERROR "report --html of ${golden_pack} has no token streams")

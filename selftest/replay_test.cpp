@@ -34,9 +34,11 @@ class ReplayTest : public ::testing::Test {
   std::string model_file(testing::Defect defect) {
     return testing::write_torchscript_model(models_.path(), defect);
   }
+  // The packs of these tests are this process's own: their models are trusted.
   ReplayOptions replay_options(const std::string& model = "") {
     ReplayOptions o;
     o.model = model;
+    o.trust_pack_model = true;
     o.out_dir = replays_.path();
     return o;
   }
@@ -129,12 +131,71 @@ TEST_F(ReplayTest, RefusesWhatItCannotReplay) {
     replay(passed.pack_dir, replay_options());
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("ran a callable model ('callable:engine'), which a pack "
+    EXPECT_THAT(e.what(), HasSubstr("ran a callable model (\"callable:engine\"), which a pack "
                                     "cannot load: give the model to replay with"));
   }
   // Given the model, a passing pack replays as passing: reproduced.
   EXPECT_EQ(replay(passed.pack_dir, replay_options("builtin:tiny")).outcome,
             ReplayOutcome::kReproduced);
+}
+
+// A pack is untrusted: the local model file it names (a .pt2 or .pt runs
+// code when loaded) is loaded only when named or trusted, and replay says
+// what it loads before it does.
+TEST_F(ReplayTest, LoadsThePacksLocalModelOnlyWhenNamedOrTrusted) {
+  auto buggy = load_torchscript_model(model_file(testing::Defect::kIgnoresPadding));
+  CheckOptions o = options();
+  o.runs = 1;
+  o.vary_batch = {4};
+  const CheckResult failed = check(*buggy, kPrompts, o);
+  ASSERT_EQ(failed.report.category, Category::kBatchVariance);
+
+  ReplayOptions untrusted;
+  untrusted.out_dir = replays_.path();
+  std::vector<std::string> announced;
+  untrusted.announce = [&](const std::string& line) { announced.push_back(line); };
+  EXPECT_THAT([&] { replay(failed.pack_dir, untrusted); },
+              ::testing::ThrowsMessage<Error>(HasSubstr(
+                  "which replay loads only when you name it (--model PATH) or trust the pack")));
+  EXPECT_TRUE(announced.empty());  // refused before anything was loaded
+
+  untrusted.trust_pack_model = true;  // the negative control: trusted, it is loaded and run
+  const ReplayResult trusted = replay(failed.pack_dir, untrusted);
+  EXPECT_EQ(trusted.outcome, ReplayOutcome::kReproduced);
+  ASSERT_EQ(announced.size(), 1u);
+  EXPECT_THAT(announced[0], HasSubstr("loading the pack's model"));
+  EXPECT_THAT(announced[0], HasSubstr("trusted with --trust-pack-model"));
+  EXPECT_EQ(trusted.model_source, announced[0]);
+
+  untrusted.trust_pack_model = false;
+  untrusted.model = "builtin:tiny";  // named: loaded, and said so
+  EXPECT_THAT(replay(failed.pack_dir, untrusted).model_source,
+              HasSubstr("the named model \"builtin:tiny\" (built in)"));
+  untrusted.api_key_env = "HOME";  // a key needs a server named with --model
+  EXPECT_THAT([&] { replay(failed.pack_dir, untrusted); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("needs the server named with --model URL")));
+}
+
+// A prompt that is not UTF-8 is stored byte for byte and replayed as it ran;
+// a stored prompt that does not hash to its prompt_id is refused.
+TEST_F(ReplayTest, APromptThatIsNotUtf8ReplaysByteForByte) {
+  const std::string bytes = "\xff\xfe Choose one: A or B.";
+  auto model = make_builtin_model(BuiltinConfig::tiny());
+  CheckOptions o = options();
+  o.keep_passing_pack = true;
+  const CheckResult passed = check(*model, {bytes}, o);
+  const nlohmann::json config =
+      internal::read_json_file(passed.pack_dir + "/run_config.json", "run_config");
+  EXPECT_EQ(config["prompts"][0]["prompt_id"], prompt_id(bytes));
+  ASSERT_TRUE(config["prompts"][0].contains("text_base64"));
+  const ReplayResult again = replay(passed.pack_dir, replay_options());
+  EXPECT_EQ(again.outcome, ReplayOutcome::kReproduced) << again.now.headline();
+
+  nlohmann::json edited = config;
+  edited["prompts"][0].erase("text_base64");  // as packs stored it before: U+FFFD for each byte
+  std::ofstream(passed.pack_dir + "/run_config.json") << edited.dump();
+  EXPECT_THAT([&] { replay(passed.pack_dir, replay_options()); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("prompt #0 is not the prompt that ran")));
 }
 
 }  // namespace

@@ -4,15 +4,20 @@
 // environment comparison.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "artifacts/file_util.h"
+#include "artifacts/json_io.h"
 #include "detllm_test/diff.h"
 #include "detllm_test/env_snapshot.h"
 #include "detllm_test/error.h"
@@ -328,9 +333,12 @@ TEST(EnvSnapshot, NamesTheLikelyCausesOfADifference) {
 
 TEST(PackWriter, ReplacesAnEarlierPackOnlyWhenAsked) {
   ScratchDir dir;
+  const json report = {{"artifact_type", "report"}, {"status", "PASS"}, {"category", "PASS"}};
   {
     PackWriter pack(dir.path(), "diff");
+    pack.write_json("report.json", report);
     pack.write_text("report.txt", "first");
+    pack.write_text("diffs/first_divergence.json", "{}");
     pack.commit();
   }
   {
@@ -339,12 +347,165 @@ TEST(PackWriter, ReplacesAnEarlierPackOnlyWhenAsked) {
     EXPECT_THROW(pack.commit(), Error);
   }
   PackWriter pack(dir.path(), "diff");
+  pack.write_json("report.json", report);
   pack.write_text("report.txt", "third");
   pack.commit(/*replace_existing=*/true);
   std::ifstream in(dir.file("diff/report.txt"));
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(text, "third");
   EXPECT_EQ(internal::list_directory(dir.path()), std::vector<std::string>{"diff"});
+}
+
+// A folder that is not a pack is never replaced: someone's files, a pack with
+// a file no pack holds, a report.json that is not a report, a symlink.
+TEST(PackWriter, NeverReplacesAFolderThatIsNotAPack) {
+  ScratchDir dir;
+  const auto refused = [&](const std::string& name) {
+    PackWriter pack(dir.path(), name);
+    pack.write_text("report.txt", "new");
+    try {
+      pack.commit(/*replace_existing=*/true);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("replaced");
+  };
+  std::filesystem::create_directories(dir.file("victim"));
+  std::ofstream(dir.file("victim/notes.md")) << "precious";
+  EXPECT_THAT(refused("victim"), HasSubstr("it holds 'notes.md', which no pack has"));
+  std::filesystem::create_directories(dir.file("other/sub/deeper"));
+  std::ofstream(dir.file("other/report.json")) << R"({"artifact_type": "report"})";
+  std::ofstream(dir.file("other/sub/deeper/x.json")) << "{}";
+  EXPECT_THAT(refused("other"), HasSubstr("which no pack has"));
+  std::filesystem::create_directories(dir.file("config"));
+  std::ofstream(dir.file("config/report.json")) << R"({"artifact_type": "settings"})";
+  EXPECT_THAT(refused("config"), HasSubstr("it has no report.json of a pack"));
+  std::filesystem::create_directory_symlink(dir.file("victim"), dir.file("link"));
+  EXPECT_THAT(refused("link"), HasSubstr("it is not a folder"));
+  std::ofstream(dir.file("file")) << "a file";
+  EXPECT_THAT(refused("file"), HasSubstr("it is not a folder"));
+  EXPECT_EQ(internal::read_file(dir.file("victim/notes.md"), "notes"), "precious");
+  EXPECT_EQ(internal::read_file(dir.file("file"), "file"), "a file");
+  std::filesystem::create_directories(dir.file("empty"));
+  EXPECT_EQ(refused("empty"), "replaced");
+}
+
+// Every write replaces the old file only when the new one is complete, and a
+// failed write says the system's reason. A file size limit (SIGXFSZ ignored)
+// makes write() fail as a full disk does, in a child so the limit stays there.
+TEST(AtomicWrite, AFailedWriteKeepsTheOldFileAndSaysWhy) {
+  ScratchDir dir;
+  const std::string path = dir.file("sub/env.json");
+  internal::write_file_atomically(path, "the old file", "environment snapshot");
+  EXPECT_EQ(internal::read_file(path, "file"), "the old file");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{4096, 4096};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    try {
+      internal::write_file_atomically(path, std::string(100000, 'x'), "environment snapshot");
+    } catch (const Error& e) {
+      _exit(std::string(e.what()).find("cannot write environment snapshot '" + path +
+                                       "': File too large") == 0
+                ? 0
+                : 1);
+    }
+    _exit(2);  // no error: the failed write went unnoticed
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(internal::read_file(path, "file"), "the old file");
+  EXPECT_EQ(internal::list_directory(dir.file("sub")), std::vector<std::string>{"env.json"});
+  write_file(dir.file("plain"), "a file, not a folder");
+  EXPECT_THAT([&] { internal::write_file_atomically(dir.file("plain/x"), "x", "the report"); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("cannot write the report '" +
+                                                        dir.file("plain/x") + "': ")));
+}
+
+TEST(PathInside, FollowsSymlinksAndRefusesWhatLeadsOut) {
+  ScratchDir dir;
+  std::filesystem::create_directories(dir.file("pack/traces"));
+  write_file(dir.file("pack/trace.jsonl"), "");
+  write_file(dir.file("secret"), "secret");
+  std::filesystem::create_symlink(dir.file("secret"), dir.file("pack/traces/out.jsonl"));
+  std::filesystem::create_symlink("../trace.jsonl", dir.file("pack/traces/in.jsonl"));
+  std::filesystem::create_directories(dir.file("pack-evil"));
+  const std::string pack = dir.file("pack");
+  EXPECT_EQ(internal::path_inside(pack, "traces/in.jsonl", "trace"),
+            std::filesystem::canonical(dir.file("pack/trace.jsonl")).string());
+  for (const char* outside : {"traces/out.jsonl", "../secret", "/etc/passwd", "../pack-evil/x"}) {
+    EXPECT_THAT([&] { internal::path_inside(pack, outside, "the report's trace"); },
+                ::testing::ThrowsMessage<Error>(HasSubstr("is outside"))) << outside;
+  }
+  EXPECT_NO_THROW(internal::path_inside(pack, "traces/missing.jsonl", "trace"));
+}
+
+TEST(Printable, EscapesEveryControlCharacter) {
+  EXPECT_EQ(internal::printable("a\x1b[2J\rb\nc\td\x7f\xc2\x9b" "31m é"),
+            "a\\x1b[2J\\x0db\\nc\\td\\x7f\\u009b31m é");
+  EXPECT_EQ(internal::printable("line\nnext\tcol\x1b", /*keep_newlines=*/true),
+            "line\nnext\tcol\\x1b");
+}
+
+TEST(ParseJson, BoundsNesting) {
+  std::string why;
+  EXPECT_TRUE(internal::parse_json(std::string(128, '[') + std::string(128, ']')).is_array());
+  EXPECT_TRUE(internal::parse_json(std::string(150000, '[') + std::string(150000, ']'), &why)
+                  .is_discarded());
+  EXPECT_EQ(why, "it nests deeper than 128 levels");
+  EXPECT_TRUE(internal::parse_json("{\"a\": ", &why).is_discarded());
+  EXPECT_THAT(why, HasSubstr("parse error"));
+}
+
+TEST(LineReader, RefusesALineWithoutEnd) {
+  EXPECT_THAT([] { read_trace("/dev/zero"); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("line 1 is longer than 128 MiB")));
+}
+
+// A report read from a file is refused when its status contradicts what it
+// found, and its strings are printed escaped, one line each.
+TEST(ReportFromJson, RefusesALyingStatusAndEscapesItsStrings) {
+  Report failing;
+  failing.passed = false;
+  failing.category = Category::kRunVarianceFixedBatch;
+  failing.runs = 2;
+  Divergence d;
+  d.category = Category::kRunVarianceFixedBatch;
+  d.field = "generated_token_ids";
+  d.index = 0;
+  d.token_index = 1;
+  d.left_label = "run 0";
+  d.right_label = "run 1";
+  d.left_text = "\n";
+  failing.first_divergence = d;
+  json lie = to_json(failing);
+  lie["status"] = "PASS";
+  EXPECT_THAT([&] { report_from_json(lie); },
+              ::testing::ThrowsMessage<Error>(
+                  HasSubstr("status PASS contradicts its category RUN_VARIANCE_FIXED_BATCH")));
+  lie["category"] = "PASS";
+  EXPECT_THAT([&] { report_from_json(lie); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("contradicts its first_divergence")));
+  lie["details"]["tier_effective"] = 0;  // observed, not asserted: a PASS may hold it
+  EXPECT_NO_THROW(report_from_json(lie));
+  lie["status"] = "MAYBE";
+  EXPECT_THAT([&] { report_from_json(lie); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("is neither PASS nor FAIL")));
+
+  json crafted = to_json(failing);
+  crafted["details"]["model"] = "tiny\x1b[2J\ndetllm report: PASS";
+  crafted["details"]["notes"] = {"\r\x1b[1A"};
+  const Report read = report_from_json(crafted);
+  EXPECT_EQ(read.first_divergence->left_text, "\n");  // printed quoted: kept as it is
+  const std::string text = render_text(read);
+  EXPECT_THAT(text, HasSubstr("tiny\\x1b[2J\\ndetllm report: PASS"));
+  EXPECT_THAT(text, HasSubstr("\\x0d\\x1b[1A"));
+  EXPECT_EQ(text.find('\x1b'), std::string::npos);
+  EXPECT_EQ(text.find('\r'), std::string::npos);
 }
 
 }  // namespace

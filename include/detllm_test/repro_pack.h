@@ -37,9 +37,11 @@ class PackWriter {
   // snapshots, cost a link instead of a file.
   void write_same_as(const std::string& relative_path, const std::string& written_relative_path);
 
-  // Moves the pack into place and returns its path. With `replace_existing`, a
-  // directory already there (an earlier pack) is replaced; otherwise that is an
-  // error.
+  // Moves the pack into place and returns its path. With `replace_existing`, an
+  // earlier pack there (report.json and only a pack's kinds of files) or an
+  // empty folder is replaced; anything else there, and without
+  // `replace_existing` anything at all, is an error: a pack never deletes a
+  // folder it did not write.
   std::string commit(bool replace_existing = false);
 
   const std::string& final_path() const { return final_path_; }

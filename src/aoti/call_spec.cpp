@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "artifacts/json_io.h"
 #include "detllm_test/error.h"
 
 namespace detllm::internal {
@@ -31,7 +32,7 @@ size_t count_leaves(const nlohmann::json& spec, int depth, const std::string& wh
 }  // namespace
 
 size_t call_spec_input_count(const std::string& in_spec, const std::string& where) {
-  const nlohmann::json spec = nlohmann::json::parse(in_spec, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json spec = internal::parse_json(in_spec);
   // [protocol version, tree]
   if (!spec.is_array() || spec.size() != 2) {
     throw Error(where + ": its call spec is not torch.export's [version, input tree]");

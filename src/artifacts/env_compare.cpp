@@ -33,7 +33,7 @@ std::string dotted(const std::string& pointer) {
 std::string shown(const json& snapshot, const json::json_pointer& where) {
   if (!snapshot.contains(where)) return "(absent)";
   const json& value = snapshot.at(where);
-  return value.is_string() ? value.get<std::string>() : internal::dump(value);
+  return internal::printable(value.is_string() ? value.get<std::string>() : internal::dump(value));
 }
 
 // What each group of fields means, most likely cause of a numeric change first.
@@ -70,7 +70,7 @@ std::vector<std::string> env_differences(const json& left, const json& right) {
   std::vector<std::string> out;
   for (const json& operation : json::diff(left, right)) {
     const std::string path = dotted(operation["path"].get<std::string>());
-    if (path != "fingerprint") out.push_back(path);
+    if (path != "fingerprint") out.push_back(internal::printable(path));  // keys of a file
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -2,11 +2,7 @@
 // build, read and written atomically, and what changed between two goldens.
 #include "detllm_test/golden.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
-#include <filesystem>
 #include <string_view>
 #include <tuple>
 
@@ -19,7 +15,6 @@
 
 namespace detllm {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
@@ -32,11 +27,10 @@ json read_header(internal::LineReader& lines, const std::string& type) {
     throw Error("golden '" + lines.path() + "' ends before its " + type +
                 " header line: it is empty or truncated");
   }
-  json header;
-  try {
-    header = json::parse(line);
-  } catch (const json::exception&) {
-    throw Error(lines.where() + (unterminated ? " is truncated" : " is not valid JSON"));
+  std::string why;
+  const json header = internal::parse_json(line, &why);
+  if (header.is_discarded()) {
+    throw Error(lines.where() + (unterminated ? " is truncated" : " is not valid JSON: " + why));
   }
   if (!header.is_object() || header.value("artifact_type", json()) != type) {
     throw Error(lines.where() + " is not the golden's " + type +
@@ -67,11 +61,10 @@ void read_fingerprints(internal::LineReader& lines, Golden& golden) {
   bool unterminated = false;
   while (lines.next(line, unterminated)) {
     if (line.find(kFingerprints) == std::string_view::npos) return;  // a trace row
-    json entry;
-    try {
-      entry = json::parse(line);
-    } catch (const json::exception&) {
-      throw Error(lines.where() + (unterminated ? " is truncated" : " is not valid JSON"));
+    std::string why;
+    const json entry = internal::parse_json(line, &why);
+    if (entry.is_discarded()) {
+      throw Error(lines.where() + (unterminated ? " is truncated" : " is not valid JSON: " + why));
     }
     if (!entry.is_object() || entry.value("artifact_type", json()) != kFingerprints) return;
     const json index = entry.value("prompt_index", json());
@@ -121,18 +114,7 @@ void write_golden(const std::string& path, const Golden& golden) {
   }
   for (const TraceRow& row : golden.rows) text += row_text(row) + "\n";
 
-  std::error_code error;
-  const fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path(), error);
-  internal::remove_stale_partials(target.has_parent_path() ? target.parent_path().string() : ".");
-  const std::string temp = internal::partial_name(path);
-  std::FILE* out = error ? nullptr : std::fopen(temp.c_str(), "wb");
-  const bool written = out && std::fwrite(text.data(), 1, text.size(), out) == text.size();
-  const bool closed = out && std::fclose(out) == 0;
-  if (!written || !closed || std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::remove(temp.c_str());
-    throw Error("cannot write golden '" + path + "'");
-  }
+  internal::write_file_atomically(path, text, "golden");
 }
 
 std::vector<std::string> golden_changes(const std::optional<Golden>& before, const Golden& after) {

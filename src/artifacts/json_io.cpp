@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <optional>
 
@@ -13,13 +14,33 @@
 
 namespace detllm::internal {
 
-nlohmann::json read_json_file(const std::string& path, const std::string& what) {
-  const std::string text = read_file(path, what);
+namespace {
+struct TooDeep {};
+}  // namespace
+
+nlohmann::json parse_json(std::string_view text, std::string* why) {
+  // The parser itself keeps its own stack; the callback sees each value's
+  // depth as it opens and stops the parse before anything deep is built.
+  const nlohmann::json::parser_callback_t bound = [](int depth, nlohmann::json::parse_event_t,
+                                                     nlohmann::json&) {
+    if (depth > kMaxJsonDepth) throw TooDeep{};
+    return true;
+  };
   try {
-    return nlohmann::json::parse(text);
+    return nlohmann::json::parse(text, bound);
+  } catch (const TooDeep&) {
+    if (why) *why = "it nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
   } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for 1e999
-    throw Error(what + " '" + path + "' is not valid JSON: " + e.what());
+    if (why) *why = e.what();
   }
+  return nlohmann::json(nlohmann::json::value_t::discarded);
+}
+
+nlohmann::json read_json_file(const std::string& path, const std::string& what) {
+  std::string why;
+  nlohmann::json json = parse_json(read_file(path, what), &why);
+  if (json.is_discarded()) throw Error(what + " '" + path + "' is not valid JSON: " + why);
+  return json;
 }
 
 namespace {
@@ -129,6 +150,34 @@ std::string quote_text(const std::string& text, size_t max_bytes) {
   std::string quoted = dump(nlohmann::json(shown));
   if (text.size() > max_bytes) quoted.insert(quoted.size() - 1, "…");
   return quoted;
+}
+
+std::string printable(std::string_view text, bool keep_newlines) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c == '\n' || c == '\t') && keep_newlines) {
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      out += escaped;
+    } else if (c == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      char escaped[8];  // C1 controls: U+0080..U+009F, CSI (U+009B) among them
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned char>(text[++i]));
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 }  // namespace detllm::internal

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace detllm::internal {
@@ -15,6 +16,17 @@ namespace detllm::internal {
 inline std::string dump(const nlohmann::json& json, int indent = -1) {
   return json.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
+// How deep JSON we read may nest. Every artifact, checkpoint file and server
+// reply nests a few levels (a tokenizer.json's normalizers, fewer than 10);
+// a crafted file nested 150,000 deep parses, then overflows the stack when
+// copied, compared or printed back in an error.
+inline constexpr int kMaxJsonDepth = 128;
+
+// `text` parsed as JSON, or a discarded value (is_discarded()) for malformed
+// JSON or JSON nested deeper than kMaxJsonDepth; then `*why`, if given, says
+// which in one line. Every parser of input we did not write goes through it.
+nlohmann::json parse_json(std::string_view text, std::string* why = nullptr);
 
 // Parses the JSON file at `path`; throws detllm::Error naming `what` and the
 // file for a missing file or malformed JSON.
@@ -45,6 +57,14 @@ std::vector<int> ints_field(const nlohmann::json& object, const char* key,
 // `text` as a double-quoted, escaped string for a one-line message:
 // quote_text("a\nb") == "\"a\\nb\"". Longer than `max_bytes` is elided.
 std::string quote_text(const std::string& text, size_t max_bytes = 60);
+
+// `text` safe to print on a terminal: every control character (C0, DEL, and
+// C1 written as UTF-8) is written as an escape ("\x1b", "\u009b"), so that a
+// string read from a file or a server cannot clear the screen, move the
+// cursor or overwrite a FAIL with a PASS. `keep_newlines` keeps '\n' and '\t'
+// (a whole rendered text); without it they are escaped too ("\n"), for one
+// field that must stay on its line.
+std::string printable(std::string_view text, bool keep_newlines = false);
 
 }  // namespace detllm::internal
 

@@ -66,6 +66,11 @@ bool LineReader::next(std::string_view& line, bool& unterminated) {
     while ((newline = static_cast<const char*>(
                 std::memchr(buffer_.data() + searched, '\n', end_ - searched))) == nullptr) {
       searched = end_ - begin_;  // where the search resumes once fill() moved the bytes to 0
+      if (searched > kMaxLineBytes) {
+        ++line_;
+        throw Error(where() + " is longer than " + std::to_string(kMaxLineBytes >> 20) +
+                    " MiB (is this a JSON Lines file?)");
+      }
       if (!fill()) {
         searched = begin_;
         break;

@@ -16,6 +16,12 @@ class LineReader {
   // Bytes readable after every line returned by next().
   static constexpr size_t kPadding = 64;
 
+  // The longest line read: a trace row of 32768 generated tokens with their
+  // logprobs is a few MB, a prompt of the 4M token positions a batch may
+  // hold about 30 MB. A longer line (a file with no newline, /dev/zero)
+  // is refused before it is held in memory.
+  static constexpr size_t kMaxLineBytes = size_t{128} << 20;
+
   // Throws detllm::Error "cannot read <what> '<path>': file does not exist".
   LineReader(const std::string& path, const std::string& what);
   ~LineReader();
@@ -24,7 +30,8 @@ class LineReader {
 
   // The next line that is not blank (without its newline), valid until the
   // next call; `unterminated` tells a last line without a newline (a truncated
-  // file, when it does not parse). False at the end of the file.
+  // file, when it does not parse). False at the end of the file. Throws
+  // detllm::Error "<what> '<path>' line <n> is longer than 128 MiB".
   bool next(std::string_view& line, bool& unterminated);
 
   int line_number() const { return line_; }  // of the line last returned, 1-based

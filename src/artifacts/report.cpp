@@ -228,47 +228,54 @@ std::string render_op_divergence(const OpDivergence& op) {
 }
 
 std::string Report::headline() const {
-  if (passed && !golden.empty()) return "PASS: the outputs match golden '" + golden + "'";
-  if (passed && runs == 0) return "PASS: the traces agree";  // a diff of two traces
-  if (passed) {
-    std::string line = "PASS: " + std::string(runs == 1 ? "1 run" : std::to_string(runs) + " runs");
-    if (batch_sizes.size() > 1) {
-      line += ", batch sizes";
-      for (size_t i = 0; i < batch_sizes.size(); ++i)
-        line += (i ? ", " : " ") + std::to_string(batch_sizes[i]);
+  // One line, whatever the fields read from a file hold.
+  const auto line_of = [this]() -> std::string {
+    if (passed && !golden.empty() && tier_effective == 0) {  // downgraded: nothing was compared
+      return "PASS at tier 0: nothing was asserted against golden '" + golden + "'";
     }
-    if (needle_trials > 0) line += ", " + std::to_string(needle_trials) + " needle trials";
-    if (thread_counts.size() > 1) {
-      line += ", thread counts";
-      for (size_t i = 0; i < thread_counts.size(); ++i)
-        line += (i ? ", " : " ") + std::to_string(thread_counts[i]);
+    if (passed && !golden.empty()) return "PASS: the outputs match golden '" + golden + "'";
+    if (passed && runs == 0) return "PASS: the traces agree";  // a diff of two traces
+    if (passed) {
+      std::string line = "PASS: " + std::string(runs == 1 ? "1 run" : std::to_string(runs) + " runs");
+      if (batch_sizes.size() > 1) {
+        line += ", batch sizes";
+        for (size_t i = 0; i < batch_sizes.size(); ++i)
+          line += (i ? ", " : " ") + std::to_string(batch_sizes[i]);
+      }
+      if (needle_trials > 0) line += ", " + std::to_string(needle_trials) + " needle trials";
+      if (thread_counts.size() > 1) {
+        line += ", thread counts";
+        for (size_t i = 0; i < thread_counts.size(); ++i)
+          line += (i ? ", " : " ") + std::to_string(thread_counts[i]);
+      }
+      line += " agree";
+      if (prefill_compared) line += ", and one pass over each sequence matches its decoding";
+      return line + " (tier " + std::to_string(tier_effective) + ")";
     }
-    line += " agree";
-    if (prefill_compared) line += ", and one pass over each sequence matches its decoding";
-    return line + " (tier " + std::to_string(tier_effective) + ")";
-  }
-  std::string line = "FAIL: " + to_string(category);
-  for (const DivergenceKind& kind : divergence_kinds()) {
-    const std::optional<Divergence>& d = this->*kind.member;
-    if (category != kind.category || !d) continue;
-    if (kind.member == &Report::prefill_divergence) {
-      return line + " — one forward pass over the sequence differs from incremental decoding";
+    std::string line = "FAIL: " + to_string(category);
+    for (const DivergenceKind& kind : divergence_kinds()) {
+      const std::optional<Divergence>& d = this->*kind.member;
+      if (category != kind.category || !d) continue;
+      if (kind.member == &Report::prefill_divergence) {
+        return line + " — one forward pass over the sequence differs from incremental decoding";
+      }
+      return line + " — " + d->right_label + " diverged from " + d->left_label;
     }
-    return line + " — " + d->right_label + " diverged from " + d->left_label;
-  }
-  if (category == Category::kScoreVariance) {
-    const auto& d = first_found();
-    if (d) line += " — logprobs of " + d->right_label + " differ from " + d->left_label;
-  } else if (category == Category::kGoldenMismatch && first_divergence) {
-    line += " — the outputs differ from golden '" + golden + "'";
-  } else if (category == Category::kEnvMismatch) {
-    line += " — the environment changed before run " + std::to_string(env_mismatch_run);
-  } else if (category == Category::kUnsupportedRequest && !capability_failures.empty()) {
-    line += " — " + capability_failures.front();
-  } else if (first_divergence && !first_divergence->detail.empty()) {
-    line += " — " + first_divergence->detail;
-  }
-  return line;
+    if (category == Category::kScoreVariance) {
+      const auto& d = first_found();
+      if (d) line += " — logprobs of " + d->right_label + " differ from " + d->left_label;
+    } else if (category == Category::kGoldenMismatch && first_divergence) {
+      line += " — the outputs differ from golden '" + golden + "'";
+    } else if (category == Category::kEnvMismatch) {
+      line += " — the environment changed before run " + std::to_string(env_mismatch_run);
+    } else if (category == Category::kUnsupportedRequest && !capability_failures.empty()) {
+      line += " — " + capability_failures.front();
+    } else if (first_divergence && !first_divergence->detail.empty()) {
+      line += " — " + first_divergence->detail;
+    }
+    return line;
+  };
+  return internal::printable(line_of());
 }
 
 json to_json(const Report& r) {
@@ -312,15 +319,46 @@ json to_json(const Report& r) {
   return out;
 }
 
-Report report_from_json(const json& j) {
+namespace {
+
+// The fields a report holds that are printed only quoted (quote_text), so
+// kept byte for byte: a token's text may be "\n".
+bool quoted_when_printed(const std::string& key) {
+  return key == "left_text" || key == "right_text" || key == "prompt_text" ||
+         key == "context_text";
+}
+
+// Every other string of a report read from a file, made printable on one
+// line: the file may be anyone's, and its strings reach terminals and CI logs.
+void make_printable(json& value) {
+  if (value.is_string()) {
+    value = internal::printable(value.get_ref<const std::string&>());
+  } else if (value.is_array()) {
+    for (json& item : value) make_printable(item);
+  } else if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      if (!quoted_when_printed(it.key())) make_printable(it.value());
+    }
+  }
+}
+
+}  // namespace
+
+Report report_from_json(const json& file) {
   using internal::bool_field;
   using internal::int_field;
   using internal::string_field;
   using internal::strings_field;
-  if (!j.is_object()) throw Error("a report must be a JSON object");
+  if (!file.is_object()) throw Error("a report must be a JSON object");
+  json j = file;
+  make_printable(j);
   Report r;
   r.category = category_from_string(string_field(j, "category", "PASS", "report"));
-  r.passed = string_field(j, "status", "PASS", "report") == "PASS";
+  const std::string status = string_field(j, "status", "PASS", "report");
+  if (status != "PASS" && status != "FAIL") {
+    throw Error("the report's status " + internal::quote_text(status) + " is neither PASS nor FAIL");
+  }
+  r.passed = status == "PASS";
   const json details = j.value("details", json::object());
   if (!details.is_object()) throw Error("the report's details must be a JSON object");
   const std::string where = "report details";
@@ -350,6 +388,20 @@ Report report_from_json(const json& j) {
   r.capability_failures = strings_field(details, "capability_failures", where);
   r.notes = strings_field(details, "notes", where);
   r.controls = string_field(details, "controls", "", where);
+  // A report is read from files anyone can edit: one whose status says the
+  // opposite of what it found would render as a PASS over a failure.
+  if (r.passed != (r.category == Category::kPass)) {
+    throw Error("the report's status " + status + " contradicts its category " +
+                to_string(r.category));
+  }
+  if (r.passed && r.tier_effective != 0) {  // tier 0 observes without asserting
+    for (const DivergenceKind& kind : divergence_kinds()) {
+      if (r.*kind.member) {
+        throw Error("the report's status PASS contradicts its " + std::string(kind.key) +
+                    " (a divergence passes only at tier 0, where nothing is asserted)");
+      }
+    }
+  }
   return r;
 }
 
@@ -376,7 +428,7 @@ std::string render_divergence_text(const Divergence& d, int indent) {
     out << pad << "  the top two logits were within " << kNearTieMargin
         << ": a near-tie, so tiny numeric differences flip the choice\n";
   }
-  return out.str();
+  return internal::printable(out.str(), /*keep_newlines=*/true);
 }
 
 std::string render_findings(const Report& r, int indent) {
@@ -423,7 +475,7 @@ std::string render_findings(const Report& r, int indent) {
   }
   for (const std::string& note : r.notes) out << pad << "note: " << note << "\n";
   if (!r.controls.empty()) out << pad << "controls: " << r.controls << "\n";
-  return out.str();
+  return internal::printable(out.str(), /*keep_newlines=*/true);
 }
 
 std::string render_text(const Report& r) {
@@ -442,7 +494,7 @@ std::string render_text(const Report& r) {
     if (r.needle_trials > 0) out << "; needle trials: " << r.needle_trials;
     out << "; prompts: " << r.prompts << "\n";
   }
-  return out.str() + render_findings(r, 0);
+  return internal::printable(out.str(), /*keep_newlines=*/true) + render_findings(r, 0);
 }
 
 }  // namespace detllm

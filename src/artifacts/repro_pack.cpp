@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -61,11 +63,14 @@ void PackWriter::write_text(const std::string& relative_path, const std::string&
   std::error_code error;
   if (relative_path.find('/') != std::string::npos)
     fs::create_directories(path.parent_path(), error);
-  std::FILE* out = std::fopen(path.c_str(), "wb");
+  std::FILE* out = error ? nullptr : std::fopen(path.c_str(), "wb");
   const bool written = out && std::fwrite(text.data(), 1, text.size(), out) == text.size();
+  int reason = error ? error.value() : errno;
   const bool closed = out && std::fclose(out) == 0;
+  if (written && !closed) reason = errno;  // a full disk shows when the buffer is flushed
   if (error || !written || !closed) {
-    throw Error("cannot write '" + relative_path + "' into the repro pack at '" + temp_path_ + "'");
+    throw Error("cannot write '" + relative_path + "' into the repro pack at '" + temp_path_ +
+                "': " + std::strerror(reason));
   }
 }
 
@@ -95,10 +100,51 @@ void PackWriter::write_trace(const std::string& relative_path, const Trace& trac
   write_text(relative_path, to_jsonl(trace));
 }
 
+namespace {
+
+// Why `dir`, found where a pack is to go, must not be replaced; "" if it may:
+// it is empty, or a pack (report.json of artifact_type "report", and nothing
+// but JSON, JSON Lines, text and HTML files, in folders at most one deep).
+// Anything else is someone's folder, which a pack never deletes.
+std::string not_a_pack(const fs::path& dir) {
+  std::error_code error;
+  if (fs::is_symlink(dir, error) || !fs::is_directory(dir, error)) return "it is not a folder";
+  bool has_report = false;
+  for (auto it = fs::recursive_directory_iterator(dir, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    const fs::path& path = it->path();
+    const std::string name = fs::relative(path, dir, error).string();
+    const fs::file_status status = it->symlink_status(error);
+    if (fs::is_directory(status) && it.depth() == 0) continue;
+    const std::string ext = path.extension().string();
+    if (!fs::is_regular_file(status) || it.depth() > 1 ||
+        (ext != ".json" && ext != ".jsonl" && ext != ".txt" && ext != ".html")) {
+      return "it holds '" + name + "', which no pack has";
+    }
+    has_report = has_report || name == "report.json";
+  }
+  if (error) return "it cannot be read: " + error.message();
+  if (fs::is_empty(dir, error)) return "";
+  try {
+    const nlohmann::json report =
+        internal::read_json_file((dir / "report.json").string(), "report");
+    if (has_report && report.value("artifact_type", nlohmann::json()) == "report") return "";
+  } catch (const Error&) {
+  }
+  return "it has no report.json of a pack";
+}
+
+}  // namespace
+
 std::string PackWriter::commit(bool replace_existing) {
   std::error_code error;
   std::string replaced;
-  if (replace_existing && fs::exists(final_path_, error)) {
+  if (replace_existing && fs::exists(fs::symlink_status(final_path_, error))) {
+    const std::string why = not_a_pack(final_path_);
+    if (!why.empty()) {
+      throw Error("refusing to replace '" + final_path_ + "': " + why +
+                  " (a pack replaces only an earlier pack; give a new folder)");
+    }
     // Move the old pack aside first, so the new one appears in one rename.
     replaced = temp_path_ + ".old";
     fs::rename(final_path_, replaced, error);

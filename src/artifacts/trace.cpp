@@ -1,10 +1,10 @@
 // Trace rows: the one list of their fields, JSON and JSON Lines.
 #include "detllm_test/trace.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
+#include "artifacts/file_util.h"
 #include "artifacts/sha256.h"
 #include "detllm_test/error.h"
 
@@ -66,10 +66,7 @@ std::string to_jsonl(const Trace& trace) {
 }
 
 void write_trace(const std::string& path, const Trace& trace) {
-  std::ofstream out(path, std::ios::binary);
-  out << to_jsonl(trace);
-  out.flush();
-  if (!out) throw Error("cannot write trace '" + path + "'");
+  internal::write_file_atomically(path, to_jsonl(trace), "trace");
 }
 
 }  // namespace detllm

@@ -2,12 +2,15 @@
 // or recorded as the new one; op fingerprints for naming the op that moved.
 #include "detllm_test/golden_check.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "artifacts/file_util.h"
+#include "artifacts/json_io.h"
+#include "artifacts/prompt_json.h"
 #include "check/batch_plan.h"
 #include "check/phases.h"
 #include "check/run_config.h"
@@ -27,9 +30,10 @@ json settings_json(const CheckOptions& o, const std::vector<Prompt>& prompts,
                    const std::vector<TraceRow>& rows) {
   json prompt_list = json::array();
   for (size_t i = 0; i < prompts.size(); ++i) {
-    prompt_list.push_back({{"index", i},
-                           {"text", prompts[i].has_ids ? json(nullptr) : json(prompts[i].text)},
-                           {"input_token_ids", rows[i].input_token_ids}});
+    json p = prompts[i].has_ids ? json{{"text", nullptr}} : internal::prompt_json(prompts[i]);
+    p["index"] = i;
+    p["input_token_ids"] = rows[i].input_token_ids;
+    prompt_list.push_back(p);
   }
   json settings = internal::determinism_json(o.determinism);
   settings["batch_size"] = o.batch_size;
@@ -60,10 +64,57 @@ json model_json(const Generator& model) {
           {"files", files},      {"tokenizer_id", model.tokenizer().id()}};
 }
 
+// What names a model's weights on any machine: its files' SHA-256s (paths
+// differ between machines), a server's served model id (its URL differs
+// between runs), else its name ("builtin:tiny").
+std::string model_identity(const json& model) {
+  const std::string backend = model.value("backend", "");
+  const std::string name = model.value("name", "");
+  std::vector<std::string> hashes;
+  const json files = model.value("files", json::array());
+  for (const json& f : files.is_array() ? files : json::array()) {
+    if (f.is_object() && f.value("sha256", json()).is_string()) hashes.push_back(f["sha256"]);
+  }
+  if (!hashes.empty()) {
+    std::sort(hashes.begin(), hashes.end());
+    std::string joined = backend;
+    for (const std::string& h : hashes) joined += " " + h;
+    return joined;
+  }
+  if (backend == "openai") {
+    const size_t id = name.find("?model=");
+    return backend + " " + (id == std::string::npos ? name : name.substr(id + 7, name.find('&', id) - id - 7));
+  }
+  return backend + " " + name;
+}
+
+// The golden's model when it is not this one, as a sentence; "" when it is.
+std::string other_model(const Golden& golden, const Generator& model, const std::string& path) {
+  const json now = model_json(model);
+  if (!golden.model.is_object() || model_identity(golden.model) == model_identity(now)) return "";
+  const auto shown = [](const json& m) {
+    return internal::quote_text(m.value("name", json("?")).is_string() ? m["name"].get<std::string>()
+                                                                       : std::string("?"),
+                                80);
+  };
+  return "golden '" + path + "' was recorded for model " + shown(golden.model) +
+         ", not for this model " + shown(now) + " (other weights or another model)";
+}
+
 CheckOptions settled(const GoldenOptions& options, const Golden* golden) {
   CheckOptions o = options.base;
   if (golden) apply_settings(golden->settings, options.path, o);
   if (options.overrides) options.overrides(o);
+  // At tier 0 nothing is asserted: a golden that says tier 0 would pass any
+  // model, so none is compared or recorded there.
+  if (o.determinism.tier == 0) {
+    throw Error("golden '" + options.path + "' at tier 0 would assert nothing: goldens are " +
+                "recorded and compared at tier 1 (tokens) or 2 (bitwise logprobs)" +
+                (golden && golden->settings.value("tier", json()) == 0
+                     ? std::string("; the file's settings say tier 0 (not written by a detllm "
+                                   "recording: delete it and record it again)")
+                     : std::string()));
+  }
   o.decoding.capture_logprobs = true;  // a golden always keeps them, for tier 2 later
   o.runs = 1;
   return o;
@@ -258,6 +309,20 @@ GoldenResult check_golden(Generator& model, const std::vector<Prompt>& prompts,
   }
   report.env_differences = env_differences(golden.env, env);
   report.likely_causes = env_likely_causes(golden.env, env);
+  // A golden of another model: said always; a failure in strict mode, where a
+  // gate must be about the model it names.
+  const std::string other = other_model(golden, model, options.path);
+  if (!other.empty() && o.determinism.mode == Mode::kStrict && !report.first_divergence) {
+    Divergence d;
+    d.category = Category::kGenContextMismatch;
+    d.field = "model";
+    d.left_label = "golden";
+    d.right_label = "now";
+    d.detail = other;
+    report.first_divergence = d;
+  } else if (!other.empty()) {
+    report.notes.push_back(other);
+  }
   if (const auto& d = report.first_divergence) {
     describe_text(*report.first_divergence, golden.rows, model.tokenizer());
     const bool output_changed =

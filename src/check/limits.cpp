@@ -14,6 +14,10 @@ namespace {
 constexpr int kMaxBatchSize = 1024;
 constexpr int kMaxNewTokens = 32768;
 constexpr int kMaxRuns = 1000;
+// Intra-op threads: more than the largest machines' hardware threads is a
+// typo, or a crafted pack or golden asking for a million (each one a thread
+// libtorch starts before the first op runs).
+constexpr int kMaxThreads = 1024;
 
 // The memory a batch needs grows with its token positions: batch size times
 // (longest prompt + generated tokens), for every activation and the KV cache.
@@ -26,6 +30,13 @@ void check_batch_size(int size, const char* where) {
   if (size < 1 || size > kMaxBatchSize) {
     throw Error("batch size " + std::to_string(size) + where +
                 " is invalid: it must be from 1 to " + std::to_string(kMaxBatchSize));
+  }
+}
+
+void check_threads(int threads, const char* where) {
+  if (threads < 1 || threads > kMaxThreads) {
+    throw Error("thread count " + std::to_string(threads) + where +
+                " is invalid: it must be from 1 to " + std::to_string(kMaxThreads));
   }
 }
 
@@ -42,6 +53,8 @@ void validate_run(const std::vector<Prompt>& prompts, const RunOptions& options)
   if (d.do_sample && !(d.temperature > 0)) throw Error("temperature must be > 0 when sampling");
   if (!(d.top_p > 0 && d.top_p <= 1)) throw Error("top_p must be in (0, 1]");
   if (d.top_k < 0) throw Error("top_k must be >= 0 (0 keeps every token)");
+  // 0 leaves libtorch's count as it is.
+  if (options.determinism.threads != 0) check_threads(options.determinism.threads, "");
   if (options.determinism.tier < 0 || options.determinism.tier > kMaxTier) {
     throw Error("tier " + std::to_string(options.determinism.tier) +
                 " does not exist; use 0, 1 or 2");
@@ -64,12 +77,7 @@ void validate_check(const std::vector<Prompt>& prompts, const CheckOptions& opti
     throw Error("prefill vs decode compares greedy decoding: it cannot be combined with sampling");
   }
   for (const int b : options.vary_batch) check_batch_size(b, " in vary_batch");
-  for (const int t : options.vary_threads) {
-    if (t < 1) {
-      throw Error("thread count " + std::to_string(t) +
-                  " in vary_threads is invalid: it must be at least 1");
-    }
-  }
+  for (const int t : options.vary_threads) check_threads(t, " in vary_threads");
 }
 
 void check_token_positions(const std::vector<Request>& requests, int batch_size,

@@ -2,6 +2,8 @@
 // and the replay block that lets `detllm replay` run a check again as it ran.
 #include "check/run_config.h"
 
+#include "artifacts/json_io.h"
+#include "artifacts/prompt_json.h"
 #include "detllm_test/version.h"
 
 namespace detllm::internal {
@@ -112,12 +114,9 @@ json run_config_json(const Generator& model, const RunOptions& options,
   const ModelInfo info = model.info();
   json prompt_list = json::array();
   for (size_t i = 0; i < prompts.size(); ++i) {
-    json p = {{"index", i}, {"prompt_id", prompt_id(prompts[i])}};
-    if (prompts[i].has_ids) {
-      p["token_ids"] = prompts[i].token_ids;
-    } else {
-      p["text"] = prompts[i].text;
-    }
+    json p = prompt_json(prompts[i]);
+    p["index"] = i;
+    p["prompt_id"] = prompt_id(prompts[i]);
     prompt_list.push_back(p);
   }
   json config{
@@ -150,7 +149,7 @@ json run_config_json(const Generator& model, const RunOptions& options,
       {"prompts", prompt_list},
   };
   // A served model: what the server said about itself, the request options.
-  if (!info.server_json.empty()) config["server"] = json::parse(info.server_json);
+  if (!info.server_json.empty()) config["server"] = parse_json(info.server_json);
   return config;
 }
 

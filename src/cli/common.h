@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "artifacts/json_io.h"
 #include "detllm_test/error.h"
 
 namespace detllm::cli {
@@ -45,11 +46,12 @@ inline bool parse_and_run(CLI::App& app, int argc, char** argv, int& status) {
     if (e.get_exit_code() == 0) {  // --help
       status = app.exit(e) == 0 ? kPass : kBadInput;
     } else {  // one line, as every other error
-      std::cerr << "detllm: " << e.what() << " (see --help)\n";
+      std::cerr << "detllm: " << internal::printable(e.what()) << " (see --help)\n";
       status = kBadInput;
     }
   } catch (const std::exception& e) {
-    std::cerr << "detllm: " << e.what() << "\n";
+    // One line, whatever a file or a server put into the message.
+    std::cerr << "detllm: " << internal::printable(e.what()) << "\n";
     status = kBadInput;
   }
   return false;
@@ -79,11 +81,15 @@ void add_env_command(CLI::App& app, const GlobalFlags& flags, int& status);
 void add_run_commands(CLI::App& app, const GlobalFlags& flags, int& status);
 void add_replay_command(CLI::App& app, const GlobalFlags& flags, int& status);
 
-// Replaces this process by detllm-torch, the executable that serves the
-// subcommands needing libtorch, with the same arguments. Looks in
+// Runs detllm-torch, the half of detllm that links libtorch, for the
+// subcommands needing it, with the same arguments, and returns its exit
+// status. It runs as a child that dies with this process (PR_SET_PDEATHSIG):
+// a CI step that kills `detllm` never leaves a model running on. SIGINT,
+// SIGTERM, SIGHUP and SIGQUIT are passed on to it; a child killed by a
+// signal kills this process with the same signal. Looks in
 // $DETLLM_TORCH_TOOL, beside this executable, then the installed libexec
 // directory; throws detllm::Error naming where it looked if it is nowhere.
-[[noreturn]] void exec_torch_tool(int argc, char** argv);
+int run_torch_tool(int argc, char** argv);
 
 }  // namespace detllm::cli
 

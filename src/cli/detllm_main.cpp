@@ -1,7 +1,7 @@
 // The `detllm` command (docs/cli.md). This executable links only
 // detllm::artifacts: `diff` and `report` run here without loading libtorch or
 // CUDA; `env`, `run`, `check` and `replay` are handed, arguments unchanged, to
-// detllm-torch, which links detllm::core.
+// detllm-torch, which links detllm::core, run as a child that dies with us.
 #include <string>
 
 #include "cli/common.h"
@@ -30,9 +30,9 @@ int main(int argc, char** argv) {
   for (const char* name : {"env", "run", "check", "replay"}) {
     if (!app.got_subcommand(name)) continue;
     try {
-      exec_torch_tool(argc, argv);
+      return run_torch_tool(argc, argv);
     } catch (const std::exception& e) {
-      std::cerr << "detllm: " << e.what() << "\n";
+      std::cerr << "detllm: " << detllm::internal::printable(e.what()) << "\n";
       return kBadInput;
     }
   }

@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "artifacts/file_util.h"
 #include "artifacts/json_io.h"
 #include "artifacts/schema_check.h"
 #include "cli/common.h"
@@ -30,11 +31,11 @@ bool is_pack(const std::string& path) {
 
 // A trace file, or a pack directory's trace.jsonl.
 std::string trace_path(const std::string& path) {
-  return is_pack(path) ? (fs::path(path) / "trace.jsonl").string() : path;
+  return is_pack(path) ? internal::path_inside(path, "trace.jsonl", "the pack's trace.jsonl") : path;
 }
 
 json read_env(const std::string& pack) {
-  const std::string path = (fs::path(pack) / "env.json").string();
+  const std::string path = internal::path_inside(pack, "env.json", "the pack's env.json");
   json env = internal::read_json_file(path, "environment snapshot");
   require_schema_1(env, path);
   return env;

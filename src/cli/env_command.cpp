@@ -1,6 +1,4 @@
 // detllm env --out FILE: an environment snapshot.
-#include <filesystem>
-#include <fstream>
 #include <memory>
 
 #include "artifacts/file_util.h"
@@ -11,7 +9,6 @@
 namespace detllm::cli {
 namespace {
 
-namespace fs = std::filesystem;
 
 struct EnvFlags {
   std::string out = "artifacts/env.json";
@@ -23,14 +20,8 @@ int env(const EnvFlags& f) {
   EnvOptions options;
   options.redact = f.redact;
   options.redact_vars = f.redact_vars;
-  const fs::path out(f.out);
-  if (out.has_parent_path()) fs::create_directories(out.parent_path());
-  internal::remove_stale_partials(out.has_parent_path() ? out.parent_path().string() : ".");
-  const std::string temp = internal::partial_name(f.out);
-  std::ofstream(temp) << internal::dump(capture_env(options), 2) << "\n";
-  std::error_code error;
-  fs::rename(temp, f.out, error);
-  if (error) throw Error("cannot write '" + f.out + "': " + error.message());
+  internal::write_file_atomically(f.out, internal::dump(capture_env(options), 2) + "\n",
+                                  "environment snapshot");
   std::cout << f.out << "\n";
   return kPass;
 }

@@ -1,10 +1,10 @@
 // detllm report --in REPORT_OR_PACK [--out FILE] [--html] [--validate-schema]
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <utility>
 
+#include "artifacts/file_util.h"
 #include "artifacts/json_io.h"
 #include "artifacts/schema_check.h"
 #include "cli/common.h"
@@ -29,12 +29,9 @@ std::string html_of(const std::string& pack, const Report& report) {
     // by an older detllm) is rendered without the token streams.
     for (auto [file, side] : {std::pair{d->left_trace, &left}, std::pair{d->right_trace, &right}}) {
       if (file.empty()) continue;
-      const std::filesystem::path relative(file);
-      if (relative.is_absolute() || file.find("..") != std::string::npos) {
-        throw Error("report names the trace '" + file + "', which is outside its pack");
-      }
+      // Symlinks followed: a crafted pack's link to a file outside it is refused.
+      const std::string path = internal::path_inside(pack, file, "the report's trace");
       std::error_code error;
-      const std::string path = (std::filesystem::path(pack) / relative).string();
       if (!std::filesystem::exists(path, error)) continue;
       const Trace trace = read_trace(path);
       if (d->index < static_cast<int>(trace.size())) *side = trace[d->index];
@@ -51,7 +48,7 @@ int report(ReportFlags f) {
   std::string pack;
   if (std::filesystem::is_directory(f.in, error)) {
     pack = f.in;
-    f.in = (std::filesystem::path(f.in) / "report.json").string();
+    f.in = internal::path_inside(pack, "report.json", "the pack's report.json");
   }
   if (f.validate_schema && !schema_valid(internal::validate_file(f.in))) return kBadInput;
   const nlohmann::json report_json = internal::read_json_file(f.in, "report");
@@ -65,17 +62,18 @@ int report(ReportFlags f) {
   const std::string text = f.html ? html_of(pack, report) : render_text(report);
   if (f.out.empty()) {
     std::cout << text;
-  } else if (!(std::ofstream(f.out) << text)) {
-    throw Error("cannot write '" + f.out + "'");
+  } else {
+    internal::write_file_atomically(f.out, text, f.html ? "report.html" : "the report text");
   }
-  return kPass;
+  return report.passed ? kPass : kDiverged;  // as diff: CI can gate on it
 }
 
 }  // namespace
 
 void add_report_command(CLI::App& app, const GlobalFlags&, int& status) {
   auto flags = std::make_shared<ReportFlags>();
-  CLI::App* command = app.add_subcommand("report", "render a report.json as text");
+  CLI::App* command = app.add_subcommand(
+      "report", "render a report.json as text (exit 0 PASS, 1 FAIL, 2 bad input)");
   command->add_option("--in", flags->in, "report.json, or a repro pack directory")->required();
   command->add_option("--out", flags->out, "write the text here instead of stdout");
   command->add_flag("--html", flags->html,

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 
+#include "artifacts/json_io.h"
 #include "artifacts/line_reader.h"
 #include "artifacts/schema_check.h"
 #include "cli/common.h"
@@ -132,12 +133,9 @@ std::vector<detllm::Prompt> read_prompts(const RunFlags& f) {
     bool unterminated = false;
     while (lines.next(line, unterminated)) {
       const std::string where = lines.where();
-      json value;
-      try {
-        value = json::parse(line);
-      } catch (const json::parse_error&) {
-        throw detllm::Error(where + " is not valid JSON");
-      }
+      std::string why;
+      const json value = internal::parse_json(line, &why);
+      if (value.is_discarded()) throw detllm::Error(where + " is not valid JSON: " + why);
       if (value.is_string()) {
         prompts.emplace_back(value.get<std::string>());
       } else if (value.is_object() && (value.contains("prompt") || value.contains("text")) &&

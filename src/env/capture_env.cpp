@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "artifacts/json_io.h"
 #include "artifacts/sha256.h"
 #include "controls/control_table.h"
 #include "detllm_test/env.h"
@@ -219,7 +220,7 @@ json capture_env(const EnvOptions& options) {
 json capture_env(const ModelInfo& model, const EnvOptions& options) {
   json snapshot = capture_env(options);
   if (model.server_url.empty()) return snapshot;
-  const json server = json::parse(model.server_json, nullptr, /*allow_exceptions=*/false);
+  const json server = internal::parse_json(model.server_json);
   json about = json::object();
   if (server.is_object()) {
     // Not the whole /v1/models answer: vLLM's holds a creation time per call.

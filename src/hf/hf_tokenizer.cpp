@@ -134,7 +134,7 @@ class HfTokenizer final : public Tokenizer {
  public:
   HfTokenizer(const std::string& path, const std::string& text)
       : where_("tokenizer '" + path + "'") {
-    const json file = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    const json file = internal::parse_json(text);
     if (!file.is_object() || !file.contains("model") || !file["model"].is_object()) {
       fail("is not a tokenizers JSON file (no model object)");
     }

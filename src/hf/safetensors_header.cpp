@@ -6,6 +6,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "artifacts/json_io.h"
 #include "detllm_test/error.h"
 
 namespace detllm::internal {
@@ -122,7 +123,7 @@ SafetensorsHeader read_safetensors_header(std::istream& in, uint64_t file_size,
   }
   std::string header_text(header_size, '\0');
   in.read(header_text.data(), static_cast<std::streamsize>(header_size));
-  const json header = json::parse(header_text, nullptr, /*allow_exceptions=*/false);
+  const json header = internal::parse_json(header_text);
   if (!header.is_object()) throw Error(where + " is corrupt: its header is not a JSON object");
   result.data_start = 8 + header_size;
   const uint64_t data_size = file_size - result.data_start;

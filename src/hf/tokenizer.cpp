@@ -116,7 +116,7 @@ BpeFiles read_vocab_and_merges(const std::filesystem::path& directory) {
   const std::string vocab_text =
       internal::read_file((directory / "vocab.json").string(), "GPT-2 vocabulary");
   const std::string merges_text = internal::read_file(merges_path, "GPT-2 merges");
-  files.vocab = nlohmann::json::parse(vocab_text, nullptr, /*allow_exceptions=*/false);
+  files.vocab = internal::parse_json(vocab_text);
   std::istringstream lines(merges_text);
   std::string line;
   for (int number = 1; std::getline(lines, line); ++number) {
@@ -133,7 +133,7 @@ BpeFiles read_vocab_and_merges(const std::filesystem::path& directory) {
 BpeFiles read_tokenizer_json(const std::filesystem::path& directory) {
   const std::string path = (directory / "tokenizer.json").string();
   const std::string text = internal::read_file(path, "tokenizer");
-  const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const auto json = internal::parse_json(text);
   const auto fail = [&](const std::string& problem) {
     throw Error("tokenizer '" + path + "' " + problem);
   };

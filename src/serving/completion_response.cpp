@@ -122,7 +122,7 @@ void read_content(const json& content, const std::string& where, Completion& c) 
 }  // namespace
 
 Completion parse_completion(const std::string& body, const std::string& where, bool want_logprobs) {
-  const json response = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  const json response = internal::parse_json(body);
   if (response.is_discarded()) {
     throw Error(where + " is not valid JSON (" + std::to_string(body.size()) +
                 " bytes: " + quote_text(body, 60) + ")");

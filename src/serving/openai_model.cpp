@@ -36,7 +36,7 @@ std::optional<json> get_json(const std::string& url, internal::HttpOptions http)
   http.max_retries = 0;
   const HttpResponse r = internal::send({url, ""}, http);
   if (!r.error.empty() || r.status != 200) return std::nullopt;
-  json body = json::parse(r.body, nullptr, false);
+  json body = internal::parse_json(r.body);
   if (body.is_discarded()) return std::nullopt;
   return body;
 }
@@ -131,11 +131,15 @@ class OpenAiModel final : public Generator {
       throw Error("the server at " + clean_url_ +
                   " did not list its models (GET /models: " + failure_of(r) + ")");
     }
-    const json models = json::parse(r.body, nullptr, false);
+    const json models = internal::parse_json(r.body);
     std::vector<std::string> ids;
     if (models.is_object() && models.contains("data") && models["data"].is_array()) {
       for (const json& m : models["data"]) {
-        if (m.is_object() && m.contains("id") && m["id"].is_string()) ids.push_back(m["id"]);
+        // An id is printed and put into the model's name: a lying server's
+        // escape sequences or newlines are shown escaped, never run.
+        if (m.is_object() && m.contains("id") && m["id"].is_string()) {
+          ids.push_back(internal::printable(m["id"].get<std::string>()));
+        }
       }
     }
     if (ids.empty()) {

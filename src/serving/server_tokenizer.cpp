@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "artifacts/json_io.h"
 #include "artifacts/sha256.h"
 #include "detllm_test/error.h"
 
@@ -18,7 +19,7 @@ using nlohmann::json;
 // The token ids a tokenize response holds, or nullopt for one that is not.
 std::optional<TokenIds> tokens_of(const HttpResponse& response) {
   if (!response.error.empty() || response.status != 200) return std::nullopt;
-  const json body = json::parse(response.body, nullptr, false);
+  const json body = internal::parse_json(response.body);
   if (!body.is_object() || !body.contains("tokens") || !body["tokens"].is_array()) {
     return std::nullopt;
   }
@@ -88,7 +89,7 @@ std::string ServerTokenizer::decode(const TokenIds& ids) const {
       const std::string path = endpoint_ == Endpoint::kRoot ? "/detokenize" : "/extras/detokenize";
       const HttpResponse response =
           send({root_ + path, json{{"model", model_}, {"tokens", run}}.dump()}, http_);
-      const json body = json::parse(response.body, nullptr, false);
+      const json body = internal::parse_json(response.body);
       // vLLM answers "prompt", llama.cpp "content", llama-cpp-python "text".
       std::string text;
       for (const char* key : {"prompt", "content", "text"}) {
