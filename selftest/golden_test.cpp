@@ -8,6 +8,7 @@
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -95,6 +96,44 @@ TEST_F(GoldenTest, RecordedThenMatched) {
 
   // Rewriting an unchanged golden says so.
   EXPECT_THAT(record(*model, golden("tiny.jsonl")).changes, ::testing::ElementsAre("unchanged"));
+}
+
+// A golden arrives in a pull request: one that says tier 0 would pass any
+// model, and one recorded for another model must not pass as this one's.
+TEST_F(GoldenTest, ACraftedGoldenNeverPassesAsThisModels) {
+  auto model = tiny();
+  record(*model, golden("tiny.jsonl"));
+  Golden crafted = read_golden(golden("tiny.jsonl"));
+  crafted.settings["tier"] = 0;
+  for (TraceRow& row : crafted.rows) {
+    std::fill(row.generated_token_ids.begin(), row.generated_token_ids.end(), 0);
+  }
+  write_golden(golden("tier0.jsonl"), crafted);
+  EXPECT_THAT([&] { check_golden(*model, kPrompts, options(golden("tier0.jsonl"))); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("at tier 0 would assert nothing")));
+  static std::string path;  // gtest-spi statements see no locals
+  path = golden("tier0.jsonl");
+  EXPECT_FATAL_FAILURE(ASSERT_MATCHES_GOLDEN(*tiny(), kPrompts, path, Tier(0)),
+                       "at tier 0 would assert nothing");
+  EXPECT_THAT([&] { record(*model, golden("new.jsonl"), /*tier=*/0); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("at tier 0 would assert nothing")));
+
+  Golden other = read_golden(golden("tiny.jsonl"));
+  other.model["name"] = "builtin:other";
+  write_golden(golden("other.jsonl"), other);
+  const GoldenResult noted = check_golden(*model, kPrompts, options(golden("other.jsonl")));
+  EXPECT_TRUE(noted.passed());  // best-effort: the same outputs, and a note
+  EXPECT_THAT(noted.report.notes, ::testing::Contains(HasSubstr(
+                                      "was recorded for model \"builtin:other\", not for this "
+                                      "model \"builtin:tiny\"")));
+  GoldenOptions strict = options(golden("other.jsonl"));
+  strict.overrides = [](CheckOptions& o) { o.determinism.mode = Mode::kStrict; };
+  const GoldenResult failed = check_golden(*model, kPrompts, strict);
+  EXPECT_EQ(failed.report.category, Category::kGenContextMismatch);
+  EXPECT_THAT(failed.report.headline(), HasSubstr("FAIL: GEN_CONTEXT_MISMATCH — golden '"));
+  path = golden("other.jsonl");
+  EXPECT_NONFATAL_FAILURE(EXPECT_MATCHES_GOLDEN(*tiny(), kPrompts, path, Strict()),
+                          "was recorded for model \"builtin:other\"");
 }
 
 TEST_F(GoldenTest, OtherWeightsAreAGoldenMismatchWithBothSides) {

@@ -172,8 +172,9 @@ TEST_F(ReplayTest, LoadsThePacksLocalModelOnlyWhenNamedOrTrusted) {
   EXPECT_THAT(replay(failed.pack_dir, untrusted).model_source,
               HasSubstr("the named model \"builtin:tiny\" (built in)"));
   untrusted.api_key_env = "HOME";  // a key needs a server named with --model
-  EXPECT_THAT([&] { replay(failed.pack_dir, untrusted); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("needs the server named with --model URL")));
+  EXPECT_THAT(
+      [&] { replay(failed.pack_dir, untrusted); },
+      ::testing::ThrowsMessage<Error>(HasSubstr("needs the server named with --model URL")));
 }
 
 // A prompt that is not UTF-8 is stored byte for byte and replayed as it ran;

@@ -422,8 +422,8 @@ TEST(AtomicWrite, AFailedWriteKeepsTheOldFileAndSaysWhy) {
   EXPECT_EQ(internal::list_directory(dir.file("sub")), std::vector<std::string>{"env.json"});
   write_file(dir.file("plain"), "a file, not a folder");
   EXPECT_THAT([&] { internal::write_file_atomically(dir.file("plain/x"), "x", "the report"); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("cannot write the report '" +
-                                                        dir.file("plain/x") + "': ")));
+              ::testing::ThrowsMessage<Error>(
+                  HasSubstr("cannot write the report '" + dir.file("plain/x") + "': ")));
 }
 
 TEST(PathInside, FollowsSymlinksAndRefusesWhatLeadsOut) {
@@ -439,13 +439,15 @@ TEST(PathInside, FollowsSymlinksAndRefusesWhatLeadsOut) {
             std::filesystem::canonical(dir.file("pack/trace.jsonl")).string());
   for (const char* outside : {"traces/out.jsonl", "../secret", "/etc/passwd", "../pack-evil/x"}) {
     EXPECT_THAT([&] { internal::path_inside(pack, outside, "the report's trace"); },
-                ::testing::ThrowsMessage<Error>(HasSubstr("is outside"))) << outside;
+                ::testing::ThrowsMessage<Error>(HasSubstr("is outside")))
+        << outside;
   }
   EXPECT_NO_THROW(internal::path_inside(pack, "traces/missing.jsonl", "trace"));
 }
 
 TEST(Printable, EscapesEveryControlCharacter) {
-  EXPECT_EQ(internal::printable("a\x1b[2J\rb\nc\td\x7f\xc2\x9b" "31m é"),
+  EXPECT_EQ(internal::printable("a\x1b[2J\rb\nc\td\x7f\xc2\x9b"
+                                "31m é"),
             "a\\x1b[2J\\x0db\\nc\\td\\x7f\\u009b31m é");
   EXPECT_EQ(internal::printable("line\nnext\tcol\x1b", /*keep_newlines=*/true),
             "line\nnext\tcol\\x1b");

@@ -62,7 +62,7 @@ struct ReplayResult {
   // The model files whose SHA-256 differs from the pack's (or that are gone),
   // each as a sentence; the replay runs anyway.
   std::vector<std::string> model_changes;
-  std::string pack_dir;  // the replay's own pack, if written
+  std::string pack_dir;      // the replay's own pack, if written
   std::string model_source;  // what `announce` was told: the model and where it came from
 };
 

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <torch/version.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -216,6 +217,48 @@ TEST_F(AotiTest, ACudaPackageWithoutCudaIsRefused) {
   if (at::hasCUDA()) GTEST_SKIP() << "this machine has CUDA";
   EXPECT_ERROR_MENTIONS(load_model(fixture("cuda_metadata.pt2")),
                         "was compiled for CUDA, and this machine or libtorch has no CUDA device");
+}
+
+// A pack is untrusted, and a .pt2 runs its shared object's code when loaded:
+// a pack naming llama.pt2 with its model replaced by a library whose
+// constructor writes a file. Replay refuses it before anything is opened;
+// trusted (the negative control), loading runs that code.
+TEST_F(AotiTest, ReplayRunsNoCodeFromAPacksPackage) {
+  testing::TempDir dir;
+  const std::string package = dir.path() + "/model.pt2", marker = dir.path() + "/ran";
+  const std::string swap =
+      "python3 -c 'import sys, zipfile\n"
+      "with zipfile.ZipFile(sys.argv[1]) as zin, zipfile.ZipFile(sys.argv[2], \"w\") as zout:\n"
+      "    for item in zin.infolist():\n"
+      "        data = open(sys.argv[3], \"rb\").read() if item.filename.endswith(\".so\") "
+      "else zin.read(item.filename)\n"
+      "        zout.writestr(item, data)' " +
+      fixture("llama.pt2") + " " + package + " " DETLLM_CONSTRUCTOR_LIBRARY;
+  ASSERT_EQ(std::system(swap.c_str()), 0) << swap;
+
+  CheckOptions o = options();
+  o.keep_passing_pack = true;
+  const CheckResult passed = check(*make_builtin_model(BuiltinConfig::tiny()), kPrompts, o);
+  const std::string config_path = passed.pack_dir + "/run_config.json";
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(config_path));
+  config["model"] = package;
+  config["backend"] = "aoti";
+  std::ofstream(config_path) << config.dump();
+
+  setenv("DETLLM_TEST_CONSTRUCTOR_MARKER", marker.c_str(), 1);
+  ReplayOptions untrusted;
+  untrusted.out_dir = dir.path() + "/replays";
+  EXPECT_ERROR_MENTIONS(replay(passed.pack_dir, untrusted), "--trust-pack-model");
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the pack's package ran code";
+
+  ReplayOptions trusted = untrusted;
+  trusted.trust_pack_model = true;
+  try {
+    replay(passed.pack_dir, trusted);  // its model is gone: the load fails after the code ran
+  } catch (const Error&) {
+  }
+  unsetenv("DETLLM_TEST_CONSTRUCTOR_MARKER");
+  EXPECT_TRUE(std::filesystem::exists(marker)) << "the control: loading it did not run its code";
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "detllm_test/golden_check.h"
 #include "detllm_test/models.h"
 #include "detllm_test/openai_model.h"
+#include "detllm_test/replay.h"
 #include "detllm_test/report.h"
 #include "server_process.h"
 #include "test_files.h"
@@ -198,6 +199,7 @@ TEST_F(ServingTest, TheApiKeyIsSentOnlyAsAuthorizationAndWrittenNowhere) {
       {"--api-key", key, "--log", out_.path() + "/requests.jsonl", "--bug", "padding"});
   EXPECT_THAT([&] { load_model(server.url("?api_key_env=DETLLM_TEST_NO_SUCH_KEY")); },
               ::testing::ThrowsMessage<Error>(HasSubstr("HTTP 401")));
+  std::filesystem::remove(out_.path() + "/requests.jsonl");  // that GET carried no key
   setenv("DETLLM_TEST_KEY", key.c_str(), 1);
   auto model = load_model(server.url("?api_key_env=DETLLM_TEST_KEY"));
   CheckOptions o = options();
@@ -219,6 +221,49 @@ TEST_F(ServingTest, TheApiKeyIsSentOnlyAsAuthorizationAndWrittenNowhere) {
     EXPECT_THAT(entry["body"].get<std::string>(), ::testing::Not(HasSubstr("5ecret")));
   }
   EXPECT_GT(requests, 10);
+}
+
+// A pack names its server, and maybe a variable (?api_key_env=) or none
+// (OPENAI_API_KEY): replay sends no key to a host a pack names, whatever
+// variables are set. The key goes only to the server named with --model,
+// from the variable named with --api-key-env. The listener's log is the proof.
+TEST_F(ServingTest, ReplaySendsNoCredentialToThePacksServer) {
+  const std::string key = "sk-detllm-test-5ecret";
+  const std::string log = out_.path() + "/requests.jsonl";
+  ToyServer server({"--api-key", key, "--log", log, "--bug", "padding"});
+  setenv("DETLLM_TEST_KEY", key.c_str(), 1);
+  setenv("OPENAI_API_KEY", key.c_str(), 1);
+  CheckOptions o = options();
+  o.out_dir = out_.path() + "/packs";
+  const CheckResult failed =
+      check(*load_model(server.url("?api_key_env=DETLLM_TEST_KEY")), kPrompts, o);
+  ASSERT_EQ(failed.report.category, Category::kBatchVariance);
+  std::filesystem::remove(log);
+
+  ReplayOptions r;
+  r.out_dir = out_.path() + "/replays";
+  std::string announced;
+  r.announce = [&](const std::string& line) { announced = line; };
+  EXPECT_THAT([&] { replay(failed.pack_dir, r); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("HTTP 401")));
+  EXPECT_THAT(announced, HasSubstr("contacting the pack's server"));
+  EXPECT_THAT(announced, HasSubstr("with no credential"));
+  int requests = 0;
+  {
+    std::ifstream heard(log);
+    for (std::string line; std::getline(heard, line); ++requests) {
+      EXPECT_TRUE(nlohmann::json::parse(line)["authorization"].is_null()) << line;
+    }
+  }
+  EXPECT_EQ(requests, 1);  // GET /v1/models, refused: 401
+
+  r.model = server.url();  // named: its key from the variable named
+  r.api_key_env = "DETLLM_TEST_KEY";
+  const ReplayResult named = replay(failed.pack_dir, r);
+  unsetenv("DETLLM_TEST_KEY");
+  unsetenv("OPENAI_API_KEY");
+  EXPECT_EQ(named.outcome, ReplayOutcome::kReproduced) << named.now.headline();
+  EXPECT_THAT(named.model_source, HasSubstr("with the key in $DETLLM_TEST_KEY"));
 }
 
 // detllm check and replay against the server, as a CI job runs them.

@@ -135,6 +135,13 @@ def make_handler(args, scheduler):
             self.wfile.write(data)
 
         def authorized(self):
+            # Every GET is logged with what it carried, refused or not (a
+            # POST with its body, in body()): the tests read who sent a key.
+            if args.log and self.command == "GET":
+                with open(args.log, "a") as log:
+                    log.write(json.dumps({"path": self.path,
+                                          "authorization": self.headers.get("Authorization"),
+                                          "body": ""}) + "\n")
             if not args.api_key:
                 return True
             if self.headers.get("Authorization") == "Bearer " + args.api_key:

@@ -29,8 +29,8 @@ int remove_entry(const char* path, const struct stat*, int, struct FTW*) { retur
 std::string read_file(const std::string& path, const std::string& what) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   const auto fail = [&](int error) {
-    throw Error("cannot read " + what + " '" + path + "': " +
-                (error == ENOENT ? "file does not exist" : std::strerror(error)));
+    throw Error("cannot read " + what + " '" + path +
+                "': " + (error == ENOENT ? "file does not exist" : std::strerror(error)));
   };
   if (fd < 0) fail(errno);
   std::string text;
@@ -89,9 +89,7 @@ void write_file_atomically(const std::string& path, const std::string& text,
 std::string path_inside(const std::string& root, const std::string& relative,
                         const std::string& what) {
   const fs::path rel(relative);
-  const auto outside = [&] {
-    throw Error(what + " '" + relative + "' is outside '" + root + "'");
-  };
+  const auto outside = [&] { throw Error(what + " '" + relative + "' is outside '" + root + "'"); };
   if (rel.is_absolute()) outside();
   for (const fs::path& part : rel) {
     if (part == "..") outside();

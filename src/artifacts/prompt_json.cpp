@@ -24,10 +24,9 @@ bool valid_utf8(const std::string& text) {
 
 std::string to_base64(const std::string& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int length =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(bytes.data()),
-                      static_cast<int>(bytes.size()));
+  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                     reinterpret_cast<const unsigned char*>(bytes.data()),
+                                     static_cast<int>(bytes.size()));
   out.resize(static_cast<size_t>(length));
   return out;
 }
@@ -36,8 +35,9 @@ std::string from_base64(const std::string& text, const std::string& where) {
   const auto bad = [&] { throw Error(where + ": field 'text_base64' is not base64"); };
   if (text.size() % 4 != 0) bad();
   std::vector<unsigned char> out(text.size() / 4 * 3 + 1);
-  const int length = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                                     static_cast<int>(text.size()));
+  const int length =
+      EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                      static_cast<int>(text.size()));
   if (length < 0) bad();
   // EVP_DecodeBlock counts the '=' padding as zero bytes decoded.
   size_t size = static_cast<size_t>(length);

@@ -236,7 +236,8 @@ std::string Report::headline() const {
     if (passed && !golden.empty()) return "PASS: the outputs match golden '" + golden + "'";
     if (passed && runs == 0) return "PASS: the traces agree";  // a diff of two traces
     if (passed) {
-      std::string line = "PASS: " + std::string(runs == 1 ? "1 run" : std::to_string(runs) + " runs");
+      std::string line =
+          "PASS: " + std::string(runs == 1 ? "1 run" : std::to_string(runs) + " runs");
       if (batch_sizes.size() > 1) {
         line += ", batch sizes";
         for (size_t i = 0; i < batch_sizes.size(); ++i)
@@ -324,8 +325,7 @@ namespace {
 // The fields a report holds that are printed only quoted (quote_text), so
 // kept byte for byte: a token's text may be "\n".
 bool quoted_when_printed(const std::string& key) {
-  return key == "left_text" || key == "right_text" || key == "prompt_text" ||
-         key == "context_text";
+  return key == "left_text" || key == "right_text" || key == "prompt_text" || key == "context_text";
 }
 
 // Every other string of a report read from a file, made printable on one
@@ -356,7 +356,8 @@ Report report_from_json(const json& file) {
   r.category = category_from_string(string_field(j, "category", "PASS", "report"));
   const std::string status = string_field(j, "status", "PASS", "report");
   if (status != "PASS" && status != "FAIL") {
-    throw Error("the report's status " + internal::quote_text(status) + " is neither PASS nor FAIL");
+    throw Error("the report's status " + internal::quote_text(status) +
+                " is neither PASS nor FAIL");
   }
   r.passed = status == "PASS";
   const json details = j.value("details", json::object());

@@ -64,41 +64,42 @@ json model_json(const Generator& model) {
           {"files", files},      {"tokenizer_id", model.tokenizer().id()}};
 }
 
+// `object[key]` if it is a string, else "": a golden's model block is read
+// from a file anyone can edit.
+std::string text_of(const json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 // What names a model's weights on any machine: its files' SHA-256s (paths
 // differ between machines), a server's served model id (its URL differs
 // between runs), else its name ("builtin:tiny").
 std::string model_identity(const json& model) {
-  const std::string backend = model.value("backend", "");
-  const std::string name = model.value("name", "");
+  const std::string backend = text_of(model, "backend"), name = text_of(model, "name");
   std::vector<std::string> hashes;
-  const json files = model.value("files", json::array());
-  for (const json& f : files.is_array() ? files : json::array()) {
-    if (f.is_object() && f.value("sha256", json()).is_string()) hashes.push_back(f["sha256"]);
+  const auto files = model.find("files");
+  if (files != model.end() && files->is_array()) {
+    for (const json& f : *files) {
+      if (f.is_object() && !text_of(f, "sha256").empty()) hashes.push_back(text_of(f, "sha256"));
+    }
   }
-  if (!hashes.empty()) {
-    std::sort(hashes.begin(), hashes.end());
-    std::string joined = backend;
-    for (const std::string& h : hashes) joined += " " + h;
-    return joined;
-  }
-  if (backend == "openai") {
-    const size_t id = name.find("?model=");
-    return backend + " " + (id == std::string::npos ? name : name.substr(id + 7, name.find('&', id) - id - 7));
-  }
-  return backend + " " + name;
+  std::sort(hashes.begin(), hashes.end());
+  std::string identity = backend;
+  for (const std::string& hash : hashes) identity += " " + hash;
+  if (!hashes.empty()) return identity;
+  const size_t served = backend == "openai" ? name.find("?model=") : std::string::npos;
+  if (served == std::string::npos) return identity + " " + name;
+  const size_t from = served + 7;  // "?model=NAME&...": the served model's id
+  return identity + " " + name.substr(from, name.find('&', from) - from);
 }
 
 // The golden's model when it is not this one, as a sentence; "" when it is.
 std::string other_model(const Golden& golden, const Generator& model, const std::string& path) {
   const json now = model_json(model);
   if (!golden.model.is_object() || model_identity(golden.model) == model_identity(now)) return "";
-  const auto shown = [](const json& m) {
-    return internal::quote_text(m.value("name", json("?")).is_string() ? m["name"].get<std::string>()
-                                                                       : std::string("?"),
-                                80);
-  };
-  return "golden '" + path + "' was recorded for model " + shown(golden.model) +
-         ", not for this model " + shown(now) + " (other weights or another model)";
+  return "golden '" + path + "' was recorded for model " +
+         internal::quote_text(text_of(golden.model, "name"), 80) + ", not for this model " +
+         internal::quote_text(text_of(now, "name"), 80) + " (other weights or another model)";
 }
 
 CheckOptions settled(const GoldenOptions& options, const Golden* golden) {

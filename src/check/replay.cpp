@@ -43,8 +43,7 @@ std::vector<Prompt> prompts_of(const json& config) {
 // and sends no credential to a host the pack names (replay.h); says which
 // through `announce` first.
 std::unique_ptr<Generator> load_replay_model(const std::string& pack_dir, const json& config,
-                                             const ReplayOptions& options,
-                                             std::string& source) {
+                                             const ReplayOptions& options, std::string& source) {
   const bool named = !options.model.empty();
   const std::string spec = named ? options.model : config.at("model").get<std::string>();
   if (!named && config.value("backend", "") == "callable") {

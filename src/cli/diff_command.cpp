@@ -31,7 +31,8 @@ bool is_pack(const std::string& path) {
 
 // A trace file, or a pack directory's trace.jsonl.
 std::string trace_path(const std::string& path) {
-  return is_pack(path) ? internal::path_inside(path, "trace.jsonl", "the pack's trace.jsonl") : path;
+  return is_pack(path) ? internal::path_inside(path, "trace.jsonl", "the pack's trace.jsonl")
+                       : path;
 }
 
 json read_env(const std::string& pack) {

@@ -9,7 +9,6 @@
 namespace detllm::cli {
 namespace {
 
-
 struct EnvFlags {
   std::string out = "artifacts/env.json";
   bool redact = true;
