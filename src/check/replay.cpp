@@ -59,7 +59,6 @@ std::unique_ptr<Generator> load_replay_model(const std::string& pack_dir, const 
   model_options.device = config.value("device", "cpu");
   model_options.dtype = config.value("dtype", "float32");
   const std::string shown = internal::quote_text(spec, 200);
-  std::unique_ptr<Generator> model;
   if (is_endpoint(spec)) {
     OpenAiOptions server = openai_options_from_url(spec);
     if (!named) {
@@ -69,8 +68,9 @@ std::unique_ptr<Generator> load_replay_model(const std::string& pack_dir, const 
     } else {
       if (!options.api_key_env.empty()) server.api_key_env = options.api_key_env;
       source = "contacting the server " + shown + " named with --model" +
-               (server.api_key_env.empty() ? std::string(", with no credential")
-                                           : ", with the key in $" + server.api_key_env);
+               (server.api_key_env.empty()
+                    ? std::string(", with no credential")
+                    : ", with the key in $" + server.api_key_env + " if it is set");
     }
     if (options.announce) options.announce(source);
     return openai_model(server);
