@@ -61,6 +61,10 @@ struct Capabilities {
   // between two runs ("a callable model's ops are its own", compiled kernels),
   // or "" when it can: its forward runs ATen ops on the calling thread.
   std::string ops_unobservable;
+  // Requests the model runs at once, when it bounds them (a served model's
+  // ?max_concurrency=N); 0: a batch is run as one. A batch larger than this
+  // is never seen as a batch by the server, so a check does not claim it.
+  int max_concurrent_requests = 0;
 };
 
 // A file a model was loaded from, with its SHA-256 (hex).

@@ -65,6 +65,16 @@ struct Report {
   std::vector<int> batch_sizes;  // every batch size run, baseline first
   int prompts = 0;
   int needle_trials = 0;
+  // How often, not only whether, needle trials diverged: per prompt, the
+  // distinct completions (generated tokens) among run 0 and the trials, as
+  // SGLang counts "unique samples"; and at which generated token trials first
+  // left run 0, with how many (prompt, trial) pairs did there.
+  std::vector<int> needle_distinct_completions;
+  struct NeedleDivergences {
+    int token_index = 0;
+    int trials = 0;
+  };
+  std::vector<NeedleDivergences> needle_divergence_positions;
   // Across runs: how many different outputs the runs produced (1 = repeatable).
   int distinct_outputs = 1;
   // Run 0 (the first call after loading) differs while the later runs agree.
@@ -97,6 +107,11 @@ struct Report {
   std::string golden;
   std::vector<std::string> likely_causes;
   std::vector<std::string> capability_failures;
+  // Phases that ran but could not exercise what they vary, one sentence each
+  // ("batch size 32 was sent at most 1 request at a time (max_concurrency=1):
+  // the server never saw it as a batch"): best-effort mode says so here and
+  // the headline makes no claim for them; strict mode fails instead.
+  std::vector<std::string> not_exercised;
   std::vector<std::string> notes;  // observations that did not fail the check
   std::string controls;            // DeterminismRecord::summary()
   std::string pack_dir;            // where the repro pack is, if written

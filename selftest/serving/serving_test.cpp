@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "artifacts/file_util.h"
 #include "detllm_test/check.h"
 #include "detllm_test/detllm_test.h"
+#include "detllm_test/env.h"
 #include "detllm_test/golden_check.h"
 #include "detllm_test/models.h"
 #include "detllm_test/openai_model.h"
@@ -103,6 +105,16 @@ TEST_F(ServingTest, AServerWhoseBatchingIgnoresPaddingFailsWithBatchVariance) {
   EXPECT_EQ(env["inference"]["remote"], true);
   EXPECT_EQ(env["inference"]["server_url"], server.url());
   EXPECT_THAT(result.report.notes, ::testing::Contains(HasSubstr("runs on a server")));
+  // How often, not only whether: the needle trials are counted per prompt.
+  ASSERT_EQ(result.report.needle_distinct_completions.size(), kPrompts.size());
+  EXPECT_GT(*std::max_element(result.report.needle_distinct_completions.begin(),
+                              result.report.needle_distinct_completions.end()),
+            1);
+  EXPECT_FALSE(result.report.needle_divergence_positions.empty());
+  EXPECT_THAT(render_text(result.report),
+              HasSubstr("needle trials: distinct completions per prompt (run 0 and 2 trials): "));
+  EXPECT_EQ(report_from_json(to_json(result.report)).needle_distinct_completions,
+            result.report.needle_distinct_completions);
 }
 
 TEST_F(ServingTest, AServerWhosePrefixCacheIsWrongFailsWithRunVariance) {
@@ -264,6 +276,59 @@ TEST_F(ServingTest, ReplaySendsNoCredentialToThePacksServer) {
   unsetenv("OPENAI_API_KEY");
   EXPECT_EQ(named.outcome, ReplayOutcome::kReproduced) << named.now.headline();
   EXPECT_THAT(named.model_source, HasSubstr("with the key in $DETLLM_TEST_KEY"));
+}
+
+// A batch the client sends one request at a time never reaches the server as
+// a batch: the padding bug, which fails any real batch (the negative control
+// above), passes, and the report says the batch was not exercised instead of
+// claiming it; strict mode fails as UNSUPPORTED_REQUEST.
+TEST_F(ServingTest, ABatchTheClientSerializedIsNotClaimed) {
+  ToyServer server({"--bug", "padding"});
+  auto model = load_model(server.url("?max_concurrency=1"));
+  CheckOptions o = options();
+  o.needle_trials = 0;
+  const CheckResult result = check(*model, kPrompts, o);
+  EXPECT_TRUE(result.passed()) << result.report.headline();
+  EXPECT_THAT(result.report.model, HasSubstr("&max_concurrency=1"));
+  ASSERT_EQ(result.report.not_exercised.size(), 1u);
+  EXPECT_THAT(result.report.not_exercised[0],
+              HasSubstr("batch size 3 was sent at most 1 request at a time (max_concurrency=1): "
+                        "the server never saw it as a batch of 3"));
+  EXPECT_THAT(result.report.headline(), HasSubstr("; not exercised: batch size 3"));
+  EXPECT_THAT(render_text(result.report), HasSubstr("not exercised: batch size 3"));
+
+  o.determinism.mode = Mode::kStrict;
+  const CheckResult strict = check(*model, kPrompts, o);
+  EXPECT_EQ(strict.report.category, Category::kUnsupportedRequest);
+  EXPECT_THAT(strict.report.headline(), HasSubstr("max_concurrency=1"));
+}
+
+// This process's thread count cannot reach a server: a thread phase there
+// compares the server with itself, and is UNSUPPORTED_REQUEST in every mode.
+TEST_F(ServingTest, ThreadInvarianceOfAServerIsUnsupported) {
+  ToyServer server({});
+  auto model = load_model(server.url());
+  CheckOptions o = options();
+  o.vary_batch.clear();
+  o.needle_trials = 0;
+  o.vary_threads = {2};
+  const CheckResult result = check(*model, kPrompts, o);
+  EXPECT_EQ(result.report.category, Category::kUnsupportedRequest);
+  ASSERT_FALSE(result.report.capability_failures.empty());
+  EXPECT_THAT(result.report.capability_failures[0],
+              HasSubstr("threads 2: this process's intra-op thread count cannot reach a model "
+                        "served at"));
+}
+
+// llama.cpp draws a random media marker at each start: it is left out of the
+// environment, so a restarted server is not an environment change.
+TEST_F(ServingTest, AServersPerStartRandomnessIsNoEnvironment) {
+  ToyServer server({"--flavor", "llamacpp"});
+  auto model = load_model(server.url());
+  const nlohmann::json env = capture_env(model->info());
+  ASSERT_TRUE(env["inference"]["server"]["props"].is_object());
+  EXPECT_EQ(env["inference"]["server"]["props"]["total_slots"], 8);
+  EXPECT_FALSE(env["inference"]["server"]["props"].contains("media_marker"));
 }
 
 // detllm check and replay against the server, as a CI job runs them.

@@ -28,6 +28,9 @@ import random
 import threading
 import time
 
+# llama.cpp draws a random marker for multimodal prompts at each start.
+MEDIA_MARKER = "<__media_%016x__>" % random.SystemRandom().getrandbits(64)
+
 VOCAB = 96          # printable ASCII from 32: token id = byte - 32
 WIDTH = 8
 
@@ -170,7 +173,9 @@ def make_handler(args, scheduler):
             if self.path == "/version" and args.flavor == "vllm":
                 return self.reply(200, {"version": "toy-" + str(args.seed)})
             if self.path == "/props" and args.flavor == "llamacpp":
-                return self.reply(200, {"total_slots": 8, "model_path": "toy.gguf"})
+                # As llama.cpp's: media_marker is drawn anew at each start.
+                return self.reply(200, {"total_slots": 8, "model_path": "toy.gguf",
+                                        "media_marker": MEDIA_MARKER})
             self.reply(404, {"error": {"message": "not found"}})
 
         def do_POST(self):

@@ -184,6 +184,27 @@ std::optional<ExpertRoutingDivergence> routing_from_json(const json& details) {
   return r;
 }
 
+json needle_positions_json(const std::vector<Report::NeedleDivergences>& positions) {
+  json out = json::array();
+  for (const auto& p : positions)
+    out.push_back({{"token_index", p.token_index}, {"trials", p.trials}});
+  return out;
+}
+
+std::vector<Report::NeedleDivergences> needle_positions_from_json(const json& details) {
+  const std::string where = "report details.needle_divergence_positions";
+  std::vector<Report::NeedleDivergences> positions;
+  const auto it = details.find("needle_divergence_positions");
+  if (it == details.end() || it->is_null()) return positions;
+  if (!it->is_array()) throw Error("the " + where + " must be an array");
+  for (const json& p : *it) {
+    if (!p.is_object()) throw Error("the " + where + " must hold objects");
+    positions.push_back({internal::int_field(p, "token_index", 0, where),
+                         internal::int_field(p, "trials", 0, where)});
+  }
+  return positions;
+}
+
 }  // namespace
 
 std::string render_expert_routing(const ExpertRoutingDivergence& r) {
@@ -251,7 +272,14 @@ std::string Report::headline() const {
       }
       line += " agree";
       if (prefill_compared) line += ", and one pass over each sequence matches its decoding";
-      return line + " (tier " + std::to_string(tier_effective) + ")";
+      line += " (tier " + std::to_string(tier_effective) + ")";
+      if (!not_exercised.empty()) {  // no claim for what was never exercised
+        line += "; not exercised: " + not_exercised.front();
+        if (not_exercised.size() > 1) {
+          line += " (and " + std::to_string(not_exercised.size() - 1) + " more)";
+        }
+      }
+      return line;
     }
     std::string line = "FAIL: " + to_string(category);
     for (const DivergenceKind& kind : divergence_kinds()) {
@@ -305,11 +333,14 @@ json to_json(const Report& r) {
            {"model", r.model},
            {"prompts", r.prompts},
            {"needle_trials", r.needle_trials},
+           {"needle_distinct_completions", r.needle_distinct_completions},
+           {"needle_divergence_positions", needle_positions_json(r.needle_divergence_positions)},
            {"env_differences", r.env_differences},
            {"env_mismatch_run", r.env_mismatch_run},
            {"golden", r.golden.empty() ? json(nullptr) : json(r.golden)},
            {"likely_causes", r.likely_causes},
            {"capability_failures", r.capability_failures},
+           {"not_exercised", r.not_exercised},
            {"notes", r.notes},
            {"controls", r.controls},
        }},
@@ -382,11 +413,15 @@ Report report_from_json(const json& file) {
   r.model = string_field(details, "model", "", where);
   r.prompts = int_field(details, "prompts", 0, where);
   r.needle_trials = int_field(details, "needle_trials", 0, where);
+  r.needle_distinct_completions =
+      internal::ints_field(details, "needle_distinct_completions", where);
+  r.needle_divergence_positions = needle_positions_from_json(details);
   r.env_differences = strings_field(details, "env_differences", where);
   r.env_mismatch_run = int_field(details, "env_mismatch_run", -1, where);
   r.golden = string_field(details, "golden", "", where);
   r.likely_causes = strings_field(details, "likely_causes", where);
   r.capability_failures = strings_field(details, "capability_failures", where);
+  r.not_exercised = strings_field(details, "not_exercised", where);
   r.notes = strings_field(details, "notes", where);
   r.controls = string_field(details, "controls", "", where);
   // A report is read from files anyone can edit: one whose status says the
@@ -458,6 +493,17 @@ std::string render_findings(const Report& r, int indent) {
     out << pad << "outputs: " << r.distinct_outputs << " distinct output"
         << (r.distinct_outputs == 1 ? "" : "s") << " in " << r.runs << " runs\n";
   }
+  if (!r.needle_distinct_completions.empty()) {
+    out << pad << "needle trials: distinct completions per prompt (run 0 and " << r.needle_trials
+        << " trials): " << join(r.needle_distinct_completions);
+    if (!r.needle_divergence_positions.empty()) out << "; first left run 0 at generated token";
+    for (size_t i = 0; i < r.needle_divergence_positions.size(); ++i) {
+      const auto& p = r.needle_divergence_positions[i];
+      out << (i ? ", " : " ") << p.token_index << " (" << p.trials
+          << (p.trials == 1 ? " trial)" : " trials)");
+    }
+    out << "\n";
+  }
   if (!r.env_differences.empty()) {
     if (r.golden.empty()) {
       out << pad << "environment changed before run " << r.env_mismatch_run << ":";
@@ -474,6 +520,7 @@ std::string render_findings(const Report& r, int indent) {
   for (const std::string& failure : r.capability_failures) {
     out << pad << "unsupported: " << failure << "\n";
   }
+  for (const std::string& phase : r.not_exercised) out << pad << "not exercised: " << phase << "\n";
   for (const std::string& note : r.notes) out << pad << "note: " << note << "\n";
   if (!r.controls.empty()) out << pad << "controls: " << r.controls << "\n";
   return internal::printable(out.str(), /*keep_newlines=*/true);

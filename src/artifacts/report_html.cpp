@@ -221,6 +221,22 @@ std::string render_html(const Report& r, const TraceRow* left, const TraceRow* r
     for (const std::string& c : r.likely_causes) out << "<li>" << escape(c) << "</li>";
     out << "</ul>\n";
   }
+  if (!r.not_exercised.empty()) {
+    out << "<h2>Not exercised</h2><ul>";
+    for (const std::string& n : r.not_exercised) out << "<li>" << escape(n) << "</li>";
+    out << "</ul>\n";
+  }
+  if (!r.needle_distinct_completions.empty()) {
+    out << "<h2>Needle trials</h2><p>distinct completions per prompt (run 0 and " << r.needle_trials
+        << " trials):";
+    for (const int n : r.needle_distinct_completions) out << " " << n;
+    out << "</p><ul>";
+    for (const auto& p : r.needle_divergence_positions) {
+      out << "<li>first left run 0 at generated token " << p.token_index << ": " << p.trials
+          << (p.trials == 1 ? " trial" : " trials") << "</li>";
+    }
+    out << "</ul>\n";
+  }
   if (!r.notes.empty()) {
     out << "<h2>Notes</h2><ul>";
     for (const std::string& n : r.notes) out << "<li>" << escape(n) << "</li>";

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "check/check_pack.h"
+#include "check/exercise.h"
 #include "check/limits.h"
 #include "check/phases.h"
 #include "check/run_config.h"
@@ -139,6 +140,13 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
   CheckResult result;
   Report& report = result.report;
   describe_check(options, info, record, phases, threads_in_force, prompts.size(), report);
+  for (const internal::Unexercised& phase : internal::unexercised_phases(info, phases)) {
+    if (phase.always_unsupported || record.mode == Mode::kStrict) {
+      record.capability_failures.push_back(phase.why);
+    } else {
+      report.not_exercised.push_back(phase.why);
+    }
+  }
   const Phase* found = nullptr;
   std::vector<json> envs;
   if (!record.capability_failures.empty()) {

@@ -74,12 +74,16 @@ std::vector<int> values_of(const std::vector<Phase>& phases, Phase::Kind kind) {
   return values;
 }
 
-int largest_batch(const std::vector<Phase>& phases) {
+int largest_batch(const Phase& phase) {
   size_t largest = 0;
-  for (const Phase& phase : phases) {
-    for (const BatchPlan& plan : phase.plans) largest = std::max(largest, plan.slots.size());
-  }
+  for (const BatchPlan& plan : phase.plans) largest = std::max(largest, plan.slots.size());
   return static_cast<int>(largest);
+}
+
+int largest_batch(const std::vector<Phase>& phases) {
+  int largest = 0;
+  for (const Phase& phase : phases) largest = std::max(largest, largest_batch(phase));
+  return largest;
 }
 
 std::optional<Divergence> Report::*finding_of(Phase::Kind kind) {

@@ -39,7 +39,8 @@ std::vector<Phase> check_phases(const CheckOptions& options, size_t requests, in
 // The values of the phases of `kind`, in order: the extra batch sizes, ...
 std::vector<int> values_of(const std::vector<Phase>& phases, Phase::Kind kind);
 
-// The largest batch any phase runs.
+// The largest batch a phase runs, and any of `phases`.
+int largest_batch(const Phase& phase);
 int largest_batch(const std::vector<Phase>& phases);
 
 // The finding of report.json that a phase's divergence from run 0 fills:

@@ -5,6 +5,8 @@
 // and tier 0 asserts nothing.
 #include "check/verdict.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 
@@ -75,6 +77,34 @@ void note_unasserted_logprobs(CheckResult& result) {
   }
 }
 
+// Needle trials counted, not only compared: per prompt, the distinct
+// completions among run 0 and the trials; per generated token, how many
+// (prompt, trial) pairs first left run 0 there.
+void count_needle_outcomes(CheckResult& result) {
+  if (result.needle_traces.empty()) return;
+  const Trace& run0 = result.runs.at(0);
+  std::vector<std::set<TokenIds>> completions(run0.size());
+  for (size_t i = 0; i < run0.size(); ++i) completions[i].insert(run0[i].generated_token_ids);
+  std::map<int, int> first_divergences;
+  for (const Trace& trial : result.needle_traces) {
+    for (size_t i = 0; i < std::min(run0.size(), trial.size()); ++i) {
+      const TokenIds &before = run0[i].generated_token_ids, &now = trial[i].generated_token_ids;
+      completions[i].insert(now);
+      const auto differ = std::mismatch(before.begin(), before.end(), now.begin(), now.end());
+      if (differ.first != before.end() || differ.second != now.end()) {
+        ++first_divergences[static_cast<int>(differ.first - before.begin())];
+      }
+    }
+  }
+  Report& report = result.report;
+  for (const auto& distinct : completions) {
+    report.needle_distinct_completions.push_back(static_cast<int>(distinct.size()));
+  }
+  for (const auto& [token, trials] : first_divergences) {
+    report.needle_divergence_positions.push_back({token, trials});
+  }
+}
+
 Category category_of(const Report& report) {
   if (const std::optional<Divergence>& d = report.first_found()) {
     // Prefill vs decode fails as such, whether tokens or (tier 2) logprobs differ.
@@ -109,6 +139,7 @@ const Phase* compare_phases(CheckResult& result, const std::vector<Phase>& phase
     }
   }
   if (!compare_scores && !report.first_divergence) note_unasserted_logprobs(result);
+  count_needle_outcomes(result);
   for (const DivergenceKind& kind : divergence_kinds()) {
     if (std::optional<Divergence>& d = report.*kind.member) {
       describe_text(*d, result.runs[0], tokenizer);

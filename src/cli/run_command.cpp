@@ -32,6 +32,8 @@ struct RunFlags {
   int batch_size = 1;
   std::vector<int> vary_batch;
   std::vector<int> vary_threads;
+  int needle_trials = 0;
+  int needle_max_batch_size = 16;
   bool prefill_vs_decode = false;
   bool explain = true;
   uint64_t seed = 0;
@@ -62,8 +64,9 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
   app.add_option(
          "--model", f.model,
          "builtin:tiny, builtin:small, builtin:llama-tiny, builtin:llama-small, a Hugging Face "
-         "checkpoint directory (GPT-2, Llama, Mistral, Qwen2, Qwen3, Phi-3), an AOTInductor .pt2 package, a "
-         "TorchScript file, or a server's OpenAI-compatible API: http[s]://HOST:PORT/v1[?model=NAME] "
+         "checkpoint directory (GPT-2, Llama, Mistral, Qwen2, Qwen3, Phi-3), an AOTInductor .pt2 "
+         "package, a TorchScript file, or a server's OpenAI-compatible API: "
+         "http[s]://HOST:PORT/v1[?model=NAME] "
          "(docs/serving.md)")
       ->capture_default_str();
   app.add_option("--prompt", f.prompts, "a prompt (repeatable)");
@@ -84,6 +87,14 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
     app.add_option("--vary-threads", f.vary_threads,
                    "intra-op CPU thread counts to compare with the first, e.g. 1,2,4")
         ->delimiter(',');
+    app.add_option("--needle-trials", f.needle_trials,
+                   "trials that put each prompt at a random position among fillers of other "
+                   "lengths, in a batch of random size (vLLM's and SGLang's method); the report "
+                   "counts distinct completions per prompt")
+        ->capture_default_str();
+    app.add_option("--needle-max-batch-size", f.needle_max_batch_size,
+                   "the largest batch of a needle trial (at least 2)")
+        ->capture_default_str();
   }
   app.add_option("--batch-size", f.batch_size, "batch size of the runs")->capture_default_str();
   app.add_flag("--preflight", f.preflight,
@@ -159,6 +170,8 @@ detllm::CheckOptions check_options(const RunFlags& f) {
   o.preflight = f.preflight;
   o.vary_batch = f.vary_batch;
   o.vary_threads = f.vary_threads;
+  o.needle_trials = f.needle_trials;
+  o.needle_max_batch_size = f.needle_max_batch_size;
   o.prefill_vs_decode = f.prefill_vs_decode;
   o.explain = f.explain;
   if (!f.vary_threads.empty()) o.determinism.threads = f.vary_threads.front();

@@ -227,6 +227,12 @@ json capture_env(const ModelInfo& model, const EnvOptions& options) {
     for (const char* key : {"kind", "version", "props"}) {
       if (server.contains(key)) about[key] = server[key];
     }
+    // What a server draws anew at each start (llama.cpp's random media
+    // marker) says nothing of how it computes: a restart is no environment
+    // change.
+    if (about.contains("props") && about["props"].is_object()) {
+      for (const char* key : {"media_marker"}) about["props"].erase(key);
+    }
     json ids = json::array();
     if (server.contains("models") && server["models"].contains("data") &&
         server["models"]["data"].is_array()) {

@@ -180,6 +180,10 @@ class OpenAiModel final : public Generator {
     if (options_.api_key_env != OpenAiOptions().api_key_env) {
       info_.name += "&api_key_env=" + options_.api_key_env;
     }
+    if (options_.max_concurrency != OpenAiOptions().max_concurrency) {
+      info_.name += "&max_concurrency=" + std::to_string(options_.max_concurrency);
+    }
+    info_.capabilities.max_concurrent_requests = options_.max_concurrency;
     info_.backend = "openai";
     info_.file = clean_url_;
     info_.device = "remote";

@@ -1,0 +1,30 @@
+// Internal: what a check's phases can really exercise on a model. A phase
+// that varies something the model never sees (a batch a client sends one
+// request at a time, this process's threads for a model on a server) proves
+// nothing, and a PASS must not claim it.
+#ifndef DETLLM_SRC_CHECK_EXERCISE_H_
+#define DETLLM_SRC_CHECK_EXERCISE_H_
+
+#include <string>
+#include <vector>
+
+#include "check/phases.h"
+#include "detllm_test/generator.h"
+
+namespace detllm::internal {
+
+struct Unexercised {
+  std::string why;  // one sentence, naming the phase
+  // No mode makes it meaningful (thread counts for a server): always
+  // UNSUPPORTED_REQUEST. Otherwise strict mode fails and best-effort says so.
+  bool always_unsupported = false;
+};
+
+// The phases of `phases` that cannot exercise what they vary on a model
+// described by `info`.
+std::vector<Unexercised> unexercised_phases(const ModelInfo& info,
+                                            const std::vector<Phase>& phases);
+
+}  // namespace detllm::internal
+
+#endif  // DETLLM_SRC_CHECK_EXERCISE_H_
