@@ -65,7 +65,11 @@ TEST_F(ServingTest, ACorrectServerIsRepeatableAndBatchInvariantAtTier2) {
   auto model = load_model(server.url("?model=toy"));
   EXPECT_EQ(model->info().backend, "openai");
   EXPECT_EQ(model->info().device, "remote");
-  EXPECT_EQ(model->tokenizer().id(), "server:toy");  // the server's /tokenize
+  // The server's /tokenize, named by its vocabulary: the same for another
+  // model name with the same vocabulary.
+  EXPECT_THAT(model->tokenizer().id(), ::testing::MatchesRegex("server:[0-9a-f]{16}"));
+  ToyServer renamed({"--model-name", "toy-q8_0"});
+  EXPECT_EQ(load_model(renamed.url())->tokenizer().id(), model->tokenizer().id());
   const CheckResult result = check(*model, kPrompts, options());
   EXPECT_TRUE(result.passed()) << result.report.headline();
   EXPECT_EQ(result.report.tier_effective, 2);

@@ -31,6 +31,12 @@ std::optional<TokenIds> tokens_of(const HttpResponse& response) {
   return ids;
 }
 
+// Text whose tokens tell vocabularies apart: words, numbers, punctuation,
+// whitespace, code and scripts beyond ASCII.
+constexpr const char* kVocabularyProbe =
+    "Hello, world! The quick brown fox jumps over 13 lazy dogs; 2024-06-01.\n\t"
+    "def f(x): return x ** 2  # naïve café, Ärger, 東京, Москва, 🙂";
+
 }  // namespace
 
 ServerTokenizer::ServerTokenizer(std::string root, std::string model, HttpOptions http)
@@ -46,10 +52,16 @@ ServerTokenizer::ServerTokenizer(std::string root, std::string model, HttpOption
     endpoint_ = Endpoint::kExtras;
   }
   http_.max_retries = http.max_retries;
+  if (endpoint_ != Endpoint::kBytes) {
+    // The vocabulary's fingerprint, not the model's name: llama.cpp names a
+    // model by its file, and an f16 and a Q8_0 file of one vocabulary must
+    // compare as one tokenizer (their prompts' ids are compared anyway).
+    id_ = "server:" + sha256_hex(json(encode(kVocabularyProbe)).dump()).substr(0, 16);
+  }
 }
 
 std::string ServerTokenizer::id() const {
-  return endpoint_ == Endpoint::kBytes ? std::string(ByteTokenizer::kId) : "server:" + model_;
+  return endpoint_ == Endpoint::kBytes ? std::string(ByteTokenizer::kId) : id_;
 }
 
 TokenIds ServerTokenizer::encode(const std::string& text) const {

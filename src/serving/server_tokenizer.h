@@ -24,6 +24,9 @@ class ServerTokenizer : public Tokenizer {
   ServerTokenizer(std::string root, std::string model, HttpOptions http);
 
   Endpoint endpoint() const { return endpoint_; }
+  // "server:<16 hex>": a fingerprint of how the server tokenizes a probe text,
+  // the same for every model file of one vocabulary; ByteTokenizer's id
+  // without a tokenize endpoint.
   std::string id() const override;
   TokenIds encode(const std::string& text) const override;
   std::string decode(const TokenIds& ids) const override;
@@ -39,6 +42,7 @@ class ServerTokenizer : public Tokenizer {
   std::string root_, model_;
   HttpOptions http_;
   Endpoint endpoint_ = Endpoint::kBytes;
+  std::string id_;  // "server:" and the vocabulary's fingerprint
   mutable std::mutex mutex_;
   mutable std::map<int64_t, std::string> texts_;  // id_of_text's ids
   // What the server tokenized or detokenized, by ids: a prompt sent as text
