@@ -40,6 +40,10 @@ struct Generation {
   // Top-1 minus top-2 logit at each step; a small value marks a near-tie, where
   // tiny numeric noise can flip the choice. Empty when not available.
   std::vector<double> logit_margins;
+  // A served model: how many of the prompt's tokens the server took from its
+  // prompt cache, as it says (usage.prompt_tokens_details.cached_tokens,
+  // llama.cpp's timings.cache_n); -1 where it says nothing.
+  int cached_prompt_tokens = -1;
 };
 
 // What a model assigns, in one forward pass over a whole sequence (no cache),

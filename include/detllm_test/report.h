@@ -77,6 +77,10 @@ struct Report {
   std::vector<NeedleDivergences> needle_divergence_positions;
   // Across runs: how many different outputs the runs produced (1 = repeatable).
   int distinct_outputs = 1;
+  // A served model's prompt cache, as the server said: per run, the prompt
+  // tokens it served from its cache (summed over prompts; -1 for a run it
+  // said nothing of). Empty when it never said.
+  std::vector<int> prompt_cache_tokens;
   // Run 0 (the first call after loading) differs while the later runs agree.
   bool cold_start_differs = false;
   std::optional<Divergence> first_divergence;  // between runs

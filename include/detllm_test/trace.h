@@ -34,6 +34,10 @@ struct TraceRow {
   int batch_size = 0;                 // size of the batch the prompt ran in
   int batch_position = 0;             // its row within that batch
   std::vector<double> logit_margins;  // top-1 minus top-2 logit per step
+  // A served model's prompt tokens taken from its prompt cache, as the server
+  // said (Generation::cached_prompt_tokens); -1: not said. Evidence, never
+  // compared: a warm run is told from a cold one by it.
+  int cached_prompt_tokens = -1;
 
   // Which of detLLM's optional fields the row had when it was read (rows made
   // here have all): the diff compares them as detLLM does, absent only equal
@@ -76,7 +80,8 @@ std::string token_ids_hash(const TokenIds& ids);
 // The trace as JSON Lines (one row per line, ending with a newline).
 std::string to_jsonl(const Trace& trace);
 
-// Writes a trace to `path` (not atomically; packs are made atomic as a whole).
+// Writes a trace to `path`, replacing the file only when the new one is
+// complete (a failed write says why and keeps the old one).
 void write_trace(const std::string& path, const Trace& trace);
 
 // Reads a JSON Lines trace a row at a time, in constant memory:

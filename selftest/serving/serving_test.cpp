@@ -22,6 +22,7 @@
 #include "detllm_test/openai_model.h"
 #include "detllm_test/replay.h"
 #include "detllm_test/report.h"
+#include "serving/completion_response.h"
 #include "server_process.h"
 #include "test_files.h"
 
@@ -128,9 +129,32 @@ TEST_F(ServingTest, AServerWhosePrefixCacheIsWrongFailsWithRunVariance) {
   const CheckResult result = check(*model, kPrompts, o);
   ASSERT_FALSE(result.passed());
   EXPECT_EQ(result.report.category, Category::kRunVarianceFixedBatch);
-  EXPECT_TRUE(result.report.cold_start_differs);  // run 0 cold, the others warm
   EXPECT_THAT(result.report.notes,
               ::testing::Contains(HasSubstr("caches emptied (POST /reset_prefix_cache)")));
+  // The server's own word (usage.prompt_tokens_details.cached_tokens): run 0
+  // cold, the others warm; the cache is named as the cause, not a cold start.
+  EXPECT_THAT(result.report.prompt_cache_tokens, ::testing::ElementsAre(0, 11, 11));
+  EXPECT_FALSE(result.report.cold_start_differs);
+  EXPECT_THAT(
+      result.report.likely_causes,
+      ::testing::Contains(HasSubstr("prompt cache: run 1 was served 3 of prompt #2's 3 tokens")));
+  EXPECT_THAT(render_text(result.report),
+              HasSubstr("prompt cache (tokens the server served from it, per run; -1: not said): "
+                        "0, 11, 11"));
+}
+
+// llama.cpp says what it took from its cache in timings.cache_n; a server that
+// says nothing leaves the runs' difference as what it is, a cold first run.
+TEST_F(ServingTest, TheCacheIsNamedOnlyFromTheServersOwnWord) {
+  ToyServer llamacpp({"--flavor", "llamacpp", "--bug", "warm-cache"});
+  const CheckResult said = check(*load_model(llamacpp.url()), kPrompts, runs_only());
+  EXPECT_THAT(said.report.prompt_cache_tokens, ::testing::ElementsAre(0, 11, 11));
+  EXPECT_THAT(said.report.likely_causes, ::testing::Contains(HasSubstr("warm against cold")));
+  ToyServer plain({"--flavor", "plain", "--bug", "warm-cache"});
+  const CheckResult silent = check(*load_model(plain.url()), kPrompts, runs_only());
+  EXPECT_EQ(silent.report.category, Category::kRunVarianceFixedBatch);
+  EXPECT_TRUE(silent.report.prompt_cache_tokens.empty());
+  EXPECT_TRUE(silent.report.cold_start_differs);
 }
 
 // SGLang empties its cache at /flush_cache.
@@ -358,6 +382,21 @@ TEST_F(ServingTest, TheCliChecksAndReplaysAnEndpoint) {
             0);
   EXPECT_THAT(internal::read_file(out_.path() + "/replay.txt", "replay output"),
               HasSubstr("REPRODUCED"));
+}
+
+// What a server took from its prompt cache, where each writes it; anything
+// else (absent, another type, negative) is "not said", never an error.
+TEST(CompletionResponse, ReadsTheCachedPromptTokensWhereServersWriteThem) {
+  const std::string choices = R"("choices": [{"text": "a", "logprobs": null}])";
+  const auto cached = [&](const std::string& extra) {
+    return internal::parse_completion("{" + choices + extra + "}", "reply", false)
+        .cached_prompt_tokens;
+  };
+  EXPECT_EQ(cached(R"(, "usage": {"prompt_tokens_details": {"cached_tokens": 4}})"), 4);
+  EXPECT_EQ(cached(R"(, "timings": {"cache_n": 7, "prompt_n": 1})"), 7);
+  EXPECT_EQ(cached(""), -1);
+  EXPECT_EQ(cached(R"(, "usage": "none", "timings": {"cache_n": "x"})"), -1);
+  EXPECT_EQ(cached(R"(, "usage": {"prompt_tokens_details": {"cached_tokens": -3}})"), -1);
 }
 
 // Bad servers: a one-line error each, never a verdict.

@@ -71,6 +71,7 @@ class Request:
     def __init__(self, ids, max_tokens, skip_first):
         self.ids = list(ids[1:] if skip_first and len(ids) > 1 else ids)
         self.max_tokens = max_tokens
+        self.cached = 0
         self.tokens, self.logprobs, self.top = [], [], []
         self.done = threading.Event()
 
@@ -207,6 +208,7 @@ def make_handler(args, scheduler):
             cache.add(key)
             request = Request(ids, int(body.get("max_tokens", 16)),
                               warm and args.bug == "warm-cache")
+            request.cached = min(4, len(ids)) if warm else 0  # the cached prefix
             scheduler.submit(request)
             self.reply(200, self.completion(request, body, n))
 
@@ -250,6 +252,12 @@ def make_handler(args, scheduler):
             choice = {"index": 0, "text": text, "logprobs": logprobs, "finish_reason": "length"}
             out = {"id": "cmpl-%d" % n, "object": "text_completion", "model": args.model_name,
                    "choices": [choice]}
+            # What it served from its prompt cache, where each server says it.
+            if args.flavor == "llamacpp":
+                out["timings"] = {"cache_n": r.cached, "prompt_n": len(r.ids) - r.cached}
+            elif args.flavor != "plain":
+                out["usage"] = {"prompt_tokens": len(r.ids), "completion_tokens": len(r.tokens),
+                                "prompt_tokens_details": {"cached_tokens": r.cached}}
             f = args.fault
             if f == "no-logprobs":
                 choice["logprobs"] = None

@@ -333,6 +333,7 @@ json to_json(const Report& r) {
            {"model", r.model},
            {"prompts", r.prompts},
            {"needle_trials", r.needle_trials},
+           {"prompt_cache_tokens", r.prompt_cache_tokens},
            {"needle_distinct_completions", r.needle_distinct_completions},
            {"needle_divergence_positions", needle_positions_json(r.needle_divergence_positions)},
            {"env_differences", r.env_differences},
@@ -413,6 +414,7 @@ Report report_from_json(const json& file) {
   r.model = string_field(details, "model", "", where);
   r.prompts = int_field(details, "prompts", 0, where);
   r.needle_trials = int_field(details, "needle_trials", 0, where);
+  r.prompt_cache_tokens = internal::ints_field(details, "prompt_cache_tokens", where);
   r.needle_distinct_completions =
       internal::ints_field(details, "needle_distinct_completions", where);
   r.needle_divergence_positions = needle_positions_from_json(details);
@@ -492,6 +494,10 @@ std::string render_findings(const Report& r, int indent) {
   if (r.category == Category::kRunVarianceFixedBatch && r.runs > 0) {
     out << pad << "outputs: " << r.distinct_outputs << " distinct output"
         << (r.distinct_outputs == 1 ? "" : "s") << " in " << r.runs << " runs\n";
+  }
+  if (!r.prompt_cache_tokens.empty()) {
+    out << pad << "prompt cache (tokens the server served from it, per run; -1: not said): "
+        << join(r.prompt_cache_tokens) << "\n";
   }
   if (!r.needle_distinct_completions.empty()) {
     out << pad << "needle trials: distinct completions per prompt (run 0 and " << r.needle_trials

@@ -105,6 +105,41 @@ void count_needle_outcomes(CheckResult& result) {
   }
 }
 
+// The server's own word on its prompt cache: per run, the prompt tokens it
+// served from it. When the run that diverged from run 0 was served from the
+// cache and run 0 was not, the cache is the likely cause, named with the
+// counts — not a "cold start" of a server loaded long before.
+void read_cache_evidence(CheckResult& result) {
+  Report& report = result.report;
+  bool said = false;
+  for (const Trace& run : result.runs) {
+    int total = -1;
+    for (const TraceRow& row : run) {
+      if (row.cached_prompt_tokens >= 0) total = std::max(total, 0) + row.cached_prompt_tokens;
+    }
+    said = said || total >= 0;
+    report.prompt_cache_tokens.push_back(total);
+  }
+  if (!said) {
+    report.prompt_cache_tokens.clear();
+    return;
+  }
+  const std::optional<Divergence>& d = report.first_divergence;
+  const std::string run_label = "run ";
+  if (!d || d->index < 0 || d->right_label.rfind(run_label, 0) != 0) return;
+  const size_t r = std::stoul(d->right_label.substr(run_label.size()));
+  if (r >= result.runs.size() || static_cast<size_t>(d->index) >= result.runs[r].size()) return;
+  const TraceRow &cold = result.runs[0][d->index], &warm = result.runs[r][d->index];
+  if (warm.cached_prompt_tokens > 0 && cold.cached_prompt_tokens == 0) {
+    report.likely_causes.push_back(
+        "prompt cache: " + d->right_label + " was served " +
+        std::to_string(warm.cached_prompt_tokens) + " of prompt #" +
+        std::to_string(warm.prompt_index) + "'s " + std::to_string(warm.input_token_ids.size()) +
+        " tokens from the server's prompt cache, run 0 none: warm against cold");
+    report.cold_start_differs = false;
+  }
+}
+
 Category category_of(const Report& report) {
   if (const std::optional<Divergence>& d = report.first_found()) {
     // Prefill vs decode fails as such, whether tokens or (tier 2) logprobs differ.
@@ -140,6 +175,7 @@ const Phase* compare_phases(CheckResult& result, const std::vector<Phase>& phase
   }
   if (!compare_scores && !report.first_divergence) note_unasserted_logprobs(result);
   count_needle_outcomes(result);
+  read_cache_evidence(result);
   for (const DivergenceKind& kind : divergence_kinds()) {
     if (std::optional<Divergence>& d = report.*kind.member) {
       describe_text(*d, result.runs[0], tokenizer);

@@ -4,6 +4,7 @@
 #include "serving/completion_response.h"
 
 #include <algorithm>
+#include <climits>
 #include <nlohmann/json.hpp>
 
 #include "artifacts/json_io.h"
@@ -119,6 +120,21 @@ void read_content(const json& content, const std::string& where, Completion& c) 
   if (c.margins.size() != c.token_texts.size()) c.margins.clear();
 }
 
+// What the server says it took from its prompt cache: a non-negative integer
+// at one of the places servers write it, or -1.
+int cached_prompt_tokens_of(const json& response) {
+  for (const char* pointer : {"/usage/prompt_tokens_details/cached_tokens", "/timings/cache_n"}) {
+    try {
+      const json& n = response.at(json::json_pointer(pointer));
+      if (n.is_number_integer() && n.get<int64_t>() >= 0 && n.get<int64_t>() <= INT32_MAX) {
+        return static_cast<int>(n.get<int64_t>());
+      }
+    } catch (const json::exception&) {  // absent, or a parent of another type
+    }
+  }
+  return -1;
+}
+
 }  // namespace
 
 Completion parse_completion(const std::string& body, const std::string& where, bool want_logprobs) {
@@ -146,6 +162,7 @@ Completion parse_completion(const std::string& body, const std::string& where, b
   if (!choice.is_object()) throw Error(where + ": choices[0] is not an object");
   Completion c;
   c.text = text_of(member(choice, "text", where + " choices[0]"), where + " choices[0].text");
+  c.cached_prompt_tokens = cached_prompt_tokens_of(response);
   if (const auto reason = choice.find("finish_reason");
       reason != choice.end() && reason->is_string()) {
     c.finish_reason = reason->get<std::string>();

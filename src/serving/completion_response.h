@@ -22,6 +22,10 @@ struct Completion {
   // Top-1 minus top-2 logprob per token (equal to the logit margin, since both
   // share the softmax's normaliser); empty where fewer than 2 came back.
   std::vector<double> margins;
+  // The prompt tokens the server served from its cache:
+  // usage.prompt_tokens_details.cached_tokens (OpenAI, vLLM), else
+  // timings.cache_n (llama.cpp); -1 when it says neither.
+  int cached_prompt_tokens = -1;
 };
 
 // Parses a response body. The layouts read: OpenAI's legacy completions

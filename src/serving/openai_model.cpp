@@ -237,6 +237,7 @@ class OpenAiModel final : public Generator {
     }
     g.logprobs = c.logprobs;
     g.logit_margins = c.margins;
+    g.cached_prompt_tokens = c.cached_prompt_tokens;
     return g;
   }
 
