@@ -104,6 +104,29 @@ detllm_python_env() {
   return 0
 }
 
+# llama.cpp's own server, prebuilt in PyPI's xllamacpp wheel, for the serving
+# tests' real continuous-batching engine: DETLLM_LLAMA_SERVER_PYTHON, or "" with
+# the reason in $DETLLM_BUILD/llama-server-env-unavailable.txt.
+detllm_llama_server_env() {
+  local wheels=${DETLLM_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/detllm/wheels}
+  local note=$DETLLM_BUILD/llama-server-env-unavailable.txt
+  mkdir -p "$DETLLM_BUILD"
+  rm -f "$note"
+  if [[ ${DETLLM_PYTHON_ENV:-on} == off ]]; then
+    DETLLM_LLAMA_SERVER_PYTHON=""
+    echo "DETLLM_PYTHON_ENV=off" >"$note"
+    return 0
+  fi
+  if [[ -n ${DETLLM_LLAMA_SERVER_PYTHON:-} && -x $DETLLM_LLAMA_SERVER_PYTHON ]]; then
+    return 0
+  fi
+  DETLLM_LLAMA_SERVER_PYTHON=$(detllm_pinned_env "$DETLLM_BUILD/llama-server-env" \
+                                 "$DETLLM_ROOT/scripts/requirements-llama-server.txt" "$wheels" \
+                                 "$note" download)
+  [[ -z $DETLLM_LLAMA_SERVER_PYTHON ]] && echo "llama.cpp server tests will skip: $(cat "$note")" >&2
+  return 0
+}
+
 # The serving tests' real server (llama-cpp-python): DETLLM_SERVING_PYTHON.
 # llama.cpp is compiled for this CPU (GGML_NATIVE), so its wheel is cached
 # per CPU: a cache carried to another machine is not reused there.

@@ -130,12 +130,15 @@ void read_cache_evidence(CheckResult& result) {
   const size_t r = std::stoul(d->right_label.substr(run_label.size()));
   if (r >= result.runs.size() || static_cast<size_t>(d->index) >= result.runs[r].size()) return;
   const TraceRow &cold = result.runs[0][d->index], &warm = result.runs[r][d->index];
-  if (warm.cached_prompt_tokens > 0 && cold.cached_prompt_tokens == 0) {
+  if (cold.cached_prompt_tokens >= 0 && warm.cached_prompt_tokens > cold.cached_prompt_tokens) {
     report.likely_causes.push_back(
         "prompt cache: " + d->right_label + " was served " +
         std::to_string(warm.cached_prompt_tokens) + " of prompt #" +
         std::to_string(warm.prompt_index) + "'s " + std::to_string(warm.input_token_ids.size()) +
-        " tokens from the server's prompt cache, run 0 none: warm against cold");
+        " tokens from the server's prompt cache, run 0 " +
+        (cold.cached_prompt_tokens == 0 ? std::string("none")
+                                        : std::to_string(cold.cached_prompt_tokens)) +
+        ": warm against cold");
     report.cold_start_differs = false;
   }
 }

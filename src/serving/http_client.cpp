@@ -67,6 +67,12 @@ void start(Transfer& t, const HttpOptions& o) {
   if (!o.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, o.ca_file.c_str());
   // A redirect could carry the Authorization header to another host.
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  // One connection per request, closed when it is answered. Servers built on
+  // cpp-httplib (llama.cpp's) hold a worker thread per open connection for
+  // its keep-alive (5 s): a batch of more concurrent requests than they have
+  // workers waited those 5 s for connections the client kept idle, so a
+  // "batch of 24" arrived as 20 and then 4.
+  curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
