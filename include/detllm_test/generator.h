@@ -44,6 +44,10 @@ struct Generation {
   // prompt cache, as it says (usage.prompt_tokens_details.cached_tokens,
   // llama.cpp's timings.cache_n); -1 where it says nothing.
   int cached_prompt_tokens = -1;
+  // A served model: the slots its server had busy per decode step, on
+  // average, while it ran this request's batch (llama.cpp's /metrics); about
+  // 1 means it ran the batch one request at a time. -1 where it does not say.
+  double server_busy_slots = -1;
 };
 
 // What a model assigns, in one forward pass over a whole sequence (no cache),

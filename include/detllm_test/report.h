@@ -116,6 +116,9 @@ struct Report {
   // the server never saw it as a batch"): best-effort mode says so here and
   // the headline makes no claim for them; strict mode fails instead.
   std::vector<std::string> not_exercised;
+  // A served model's own account of each batch phase's concurrency, where it
+  // gives one ("batch size 8: 6.4 busy slots per decode step").
+  std::vector<std::string> server_concurrency;
   std::vector<std::string> notes;  // observations that did not fail the check
   std::string controls;            // DeterminismRecord::summary()
   std::string pack_dir;            // where the repro pack is, if written

@@ -38,6 +38,9 @@ struct TraceRow {
   // said (Generation::cached_prompt_tokens); -1: not said. Evidence, never
   // compared: a warm run is told from a cold one by it.
   int cached_prompt_tokens = -1;
+  // Its batch's concurrency as the server said (Generation::server_busy_slots);
+  // -1: not said. Evidence, never compared.
+  double server_busy_slots = -1;
 
   // Which of detLLM's optional fields the row had when it was read (rows made
   // here have all): the diff compares them as detLLM does, absent only equal

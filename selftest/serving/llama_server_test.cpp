@@ -45,13 +45,13 @@ class LlamaServerTest : public ::testing::Test {
     }
   }
 
-  // llama.cpp's server with 8 slots, continuous batching, one thread.
+  // llama.cpp's server with `slots` slots, continuous batching, one thread.
   struct Server {
-    Server()
+    explicit Server(int slots = 8)
         : port(testing::free_port()),
           process({DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, "--model",
                    gguf_->path() + "/toy.gguf", "--port", std::to_string(port), "--parallel",
-                   "8"}) {
+                   std::to_string(slots)}) {
       process.wait_until_serving(url() + "/models", 120);
     }
     std::string url(const std::string& query = "") const {
@@ -101,6 +101,33 @@ TEST_F(LlamaServerTest, UnderLoadItsLogprobsMove) {
   EXPECT_EQ(result.report.batch_divergence->right_label, "batch size 8");
   EXPECT_TRUE(result.report.batch_divergence->left_margin.has_value());
   EXPECT_TRUE(result.report.batch_divergence->right_margin.has_value());
+  // The server's own count says the batch was one: its slots shared steps.
+  ASSERT_EQ(result.report.server_concurrency.size(), 1u);
+  EXPECT_THAT(result.report.server_concurrency[0],
+              ::testing::MatchesRegex("batch size 8: [2-8]\\.[0-9] busy slots per decode step.*"));
+  EXPECT_TRUE(result.report.not_exercised.empty());
+}
+
+// The vacuous pass, from a real engine: with one slot, llama.cpp runs a batch
+// of 8 one request at a time, so batch size 8 agrees with batch size 1 and
+// proves nothing. Its /metrics say so; the report does not claim the batch,
+// and strict mode fails as UNSUPPORTED_REQUEST.
+TEST_F(LlamaServerTest, ABatchTheServerRanOneAtATimeIsNotClaimed) {
+  Server server(/*slots=*/1);
+  auto model = load_model(server.url("?disable_prompt_cache=true"));
+  CheckOptions o = options();
+  o.runs = 1;
+  o.vary_batch = {1, 8};
+  const CheckResult result = check(*model, kPrompts, o);
+  EXPECT_TRUE(result.passed()) << render_text(result.report);
+  ASSERT_EQ(result.report.not_exercised.size(), 1u);
+  EXPECT_THAT(result.report.not_exercised[0],
+              HasSubstr("batch size 8 was run one request at a time by the server: 1.0 busy "
+                        "slots per decode step"));
+  EXPECT_THAT(result.report.headline(), HasSubstr("; not exercised: batch size 8"));
+  o.determinism.mode = Mode::kStrict;
+  const CheckResult strict = check(*model, kPrompts, o);
+  EXPECT_EQ(strict.report.category, Category::kUnsupportedRequest) << render_text(strict.report);
 }
 
 // Negative control: with its prompt cache on, runs 1 and 2 are served from

@@ -23,6 +23,7 @@
 #include "detllm_test/replay.h"
 #include "detllm_test/report.h"
 #include "serving/completion_response.h"
+#include "serving/server_metrics.h"
 #include "server_process.h"
 #include "test_files.h"
 
@@ -397,6 +398,23 @@ TEST(CompletionResponse, ReadsTheCachedPromptTokensWhereServersWriteThem) {
   EXPECT_EQ(cached(""), -1);
   EXPECT_EQ(cached(R"(, "usage": "none", "timings": {"cache_n": "x"})"), -1);
   EXPECT_EQ(cached(R"(, "usage": {"prompt_tokens_details": {"cached_tokens": -3}})"), -1);
+}
+
+// llama.cpp's /metrics: the decode counters, and the concurrency between two
+// readings; anything else in the text is skipped, never an error.
+TEST(ServerMetrics, ReadsLlamaCppsDecodeCounters) {
+  const auto metrics = internal::parse_metrics(
+      "# HELP llamacpp:n_decode_total Total number of llama_decode() calls\n"
+      "llamacpp:n_decode_total 42\r\n"
+      "llamacpp:n_busy_slots_per_decode 2.28571\n"
+      "labelled{slot=\"0\"} 3\nbad line\nllamacpp:x nan\n");
+  EXPECT_EQ(metrics.size(), 2u);
+  const auto after = internal::llama_cpp_decode_counters(metrics);
+  ASSERT_TRUE(after.has_value());
+  const internal::DecodeCounters before{32, 32};  // 32 steps of one busy slot
+  EXPECT_NEAR(*internal::busy_slots_between(before, *after), 6.4, 1e-3);
+  EXPECT_FALSE(internal::busy_slots_between(*after, *after).has_value());  // no step between
+  EXPECT_FALSE(internal::llama_cpp_decode_counters(internal::parse_metrics("vllm:x 1\n")));
 }
 
 // Bad servers: a one-line error each, never a verdict.

@@ -342,6 +342,7 @@ json to_json(const Report& r) {
            {"likely_causes", r.likely_causes},
            {"capability_failures", r.capability_failures},
            {"not_exercised", r.not_exercised},
+           {"server_concurrency", r.server_concurrency},
            {"notes", r.notes},
            {"controls", r.controls},
        }},
@@ -424,6 +425,7 @@ Report report_from_json(const json& file) {
   r.likely_causes = strings_field(details, "likely_causes", where);
   r.capability_failures = strings_field(details, "capability_failures", where);
   r.not_exercised = strings_field(details, "not_exercised", where);
+  r.server_concurrency = strings_field(details, "server_concurrency", where);
   r.notes = strings_field(details, "notes", where);
   r.controls = string_field(details, "controls", "", where);
   // A report is read from files anyone can edit: one whose status says the
@@ -494,6 +496,9 @@ std::string render_findings(const Report& r, int indent) {
   if (r.category == Category::kRunVarianceFixedBatch && r.runs > 0) {
     out << pad << "outputs: " << r.distinct_outputs << " distinct output"
         << (r.distinct_outputs == 1 ? "" : "s") << " in " << r.runs << " runs\n";
+  }
+  for (const std::string& phase : r.server_concurrency) {
+    out << pad << "server concurrency: " << phase << "\n";
   }
   if (!r.prompt_cache_tokens.empty()) {
     out << pad << "prompt cache (tokens the server served from it, per run; -1: not said): "

@@ -35,6 +35,7 @@ const std::vector<TraceField>& trace_fields() {
       {"batch_position", &R::batch_position, 0, false},
       {"logit_margins", &R::logit_margins, 0, false},
       {"cached_prompt_tokens", &R::cached_prompt_tokens, 0, false},
+      {"server_busy_slots", &R::server_busy_slots, 0, false},
   };
   return fields;
 }

@@ -161,6 +161,21 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
     if (!report.passed && options.explain) {
       explain(model, requests, options, phases, found, report);
     }
+    // What the server says it ran each batch at: a batch it ran one request
+    // at a time is not claimed (strict mode: UNSUPPORTED_REQUEST).
+    internal::ServedConcurrency served = internal::served_concurrency(result, phases);
+    report.server_concurrency = served.measured;
+    for (const internal::Unexercised& phase : served.serialized) {
+      if (record.mode != Mode::kStrict) {
+        report.not_exercised.push_back(phase.why);
+        continue;
+      }
+      report.capability_failures.push_back(phase.why);
+      if (report.passed) {
+        report.passed = false;
+        report.category = Category::kUnsupportedRequest;
+      }
+    }
   }
   result.determinism = record;
   // Without keep_passing_pack a passing check leaves nothing: the temporary

@@ -3,6 +3,9 @@
 // a model on a server, exercise nothing.
 #include "check/exercise.h"
 
+#include <algorithm>
+#include <cstdio>
+
 namespace detllm::internal {
 
 std::vector<Unexercised> unexercised_phases(const ModelInfo& info,
@@ -26,6 +29,53 @@ std::vector<Unexercised> unexercised_phases(const ModelInfo& info,
     }
   }
   return found;
+}
+
+namespace {
+
+std::string slots(double busy) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", busy);
+  return text;
+}
+
+// Below this average, a batch's requests never shared a decode step.
+constexpr double kSerialized = 1.5;
+
+}  // namespace
+
+ServedConcurrency served_concurrency(CheckResult& result, const std::vector<Phase>& phases) {
+  ServedConcurrency served;
+  double needle_low = -1, needle_high = -1;
+  for (const Phase& phase : phases) {
+    if ((phase.kind != Phase::kBatchSize && phase.kind != Phase::kNeedle) ||
+        largest_batch(phase) < 2) {
+      continue;
+    }
+    double busy = -1;
+    for (const TraceRow& row : trace_of(result, phase))
+      busy = std::max(busy, row.server_busy_slots);
+    if (busy < 0) continue;  // the server said nothing
+    if (phase.kind == Phase::kNeedle) {
+      needle_low = needle_low < 0 ? busy : std::min(needle_low, busy);
+      needle_high = std::max(needle_high, busy);
+    } else {
+      served.measured.push_back(phase.label + ": " + slots(busy) +
+                                " busy slots per decode step (the server's /metrics)");
+    }
+    if (busy < kSerialized) {
+      served.serialized.push_back(
+          {phase.label + " was run one request at a time by the server: " + slots(busy) +
+               " busy slots per decode step (llamacpp:n_busy_slots_per_decode), so no batch of " +
+               std::to_string(largest_batch(phase)) + " was exercised",
+           false});
+    }
+  }
+  if (needle_high >= 0) {
+    served.measured.push_back("needle trials: " + slots(needle_low) + " to " + slots(needle_high) +
+                              " busy slots per decode step (the server's /metrics)");
+  }
+  return served;
 }
 
 }  // namespace detllm::internal

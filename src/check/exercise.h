@@ -25,6 +25,16 @@ struct Unexercised {
 std::vector<Unexercised> unexercised_phases(const ModelInfo& info,
                                             const std::vector<Phase>& phases);
 
+// After the phases ran: what the server said it ran each batch phase at
+// (TraceRow::server_busy_slots, from llama.cpp's /metrics), one line per
+// phase ("batch size 8: 6.4 busy slots per decode step"; the needle trials
+// as one line), and the batch phases it ran one request at a time.
+struct ServedConcurrency {
+  std::vector<std::string> measured;
+  std::vector<Unexercised> serialized;
+};
+ServedConcurrency served_concurrency(CheckResult& result, const std::vector<Phase>& phases);
+
 }  // namespace detllm::internal
 
 #endif  // DETLLM_SRC_CHECK_EXERCISE_H_

@@ -97,6 +97,7 @@ TraceRow row_of(const Generator& model, const std::string& tokenizer_id, const R
   t.batch_position = slot;
   t.logit_margins = std::move(gen.logit_margins);
   t.cached_prompt_tokens = gen.cached_prompt_tokens;
+  t.server_busy_slots = gen.server_busy_slots;
   return t;
 }
 

@@ -8,11 +8,13 @@
 #include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "artifacts/json_io.h"
 #include "detllm_test/error.h"
 #include "serving/completion_response.h"
 #include "serving/http_client.h"
+#include "serving/server_metrics.h"
 #include "serving/server_tokenizer.h"
 
 namespace detllm {
@@ -107,7 +109,12 @@ class OpenAiModel final : public Generator {
     std::vector<HttpRequest> requests;
     for (const TokenIds& ids : batch)
       requests.push_back({base_ + "/completions", body(ids, config)});
+    // The server's own count of what it ran at once, around the batch.
+    const std::optional<internal::DecodeCounters> before = decode_counters();
     const std::vector<HttpResponse> responses = internal::send_all(requests, http_);
+    const std::optional<internal::DecodeCounters> after = before ? decode_counters() : std::nullopt;
+    const std::optional<double> busy =
+        before && after ? internal::busy_slots_between(*before, *after) : std::nullopt;
     std::vector<Generation> out;
     for (size_t i = 0; i < responses.size(); ++i) {
       const std::string where = "the server at " + clean_url_ + ": the completion of row " +
@@ -118,11 +125,20 @@ class OpenAiModel final : public Generator {
       }
       out.push_back(generation_of(
           internal::parse_completion(responses[i].body, where, config.capture_logprobs), where));
+      if (busy) out.back().server_busy_slots = *busy;
     }
     return out;
   }
 
  private:
+  // llama.cpp's decode counters from its /metrics, where it serves them.
+  std::optional<internal::DecodeCounters> decode_counters() const {
+    if (!has_metrics_) return std::nullopt;
+    const HttpResponse r = internal::send({root_ + "/metrics", ""}, http_);
+    if (!r.error.empty() || r.status != 200) return std::nullopt;
+    return internal::llama_cpp_decode_counters(internal::parse_metrics(r.body));
+  }
+
   // /v1/models (the model chosen from it), what else the server says about
   // itself, and its tokenizer.
   void connect() {
@@ -164,6 +180,12 @@ class OpenAiModel final : public Generator {
     kind_ = server_kind(models, server);
     tokenizer_ = std::make_shared<internal::ServerTokenizer>(root_, model_, http_);
     server["kind"] = kind_;
+    has_metrics_ = true;
+    has_metrics_ = decode_counters().has_value();
+    server["concurrency_evidence"] =
+        has_metrics_ ? "GET /metrics around each batch: llamacpp:n_decode_total and "
+                       "llamacpp:n_busy_slots_per_decode"
+                     : "none: the server reports no per-step concurrency";
     server["tokenizer"] = tokenizer_->endpoint() == internal::ServerTokenizer::Endpoint::kBytes
                               ? "none: prompts sent as text, tokens compared by their text"
                               : "the server's";
@@ -244,6 +266,7 @@ class OpenAiModel final : public Generator {
   OpenAiOptions options_;
   internal::HttpOptions http_;
   std::string clean_url_, base_, root_, model_, kind_;
+  bool has_metrics_ = false;  // llama.cpp's /metrics, with its decode counters
   std::shared_ptr<internal::ServerTokenizer> tokenizer_;
   ModelInfo info_;
 };
