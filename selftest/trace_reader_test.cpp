@@ -510,5 +510,26 @@ TEST(ReportFromJson, RefusesALyingStatusAndEscapesItsStrings) {
   EXPECT_EQ(text.find('\r'), std::string::npos);
 }
 
+// A served model's tokenizer is named by its vocabulary's fingerprint; goldens
+// recorded when it was named by the model ("server:toy") still compare, on
+// their prompts' ids, and two different vocabularies do not.
+TEST(DiffTraces, AServersOldTokenizerNameStillCompares) {
+  TraceRow row;
+  row.prompt_id = "p";
+  row.input_token_ids = {1, 2};
+  row.input_token_ids_hash = token_ids_hash(row.input_token_ids);
+  row.generated_token_ids = {3};
+  Trace old_golden{row}, now{row}, other{row};
+  old_golden[0].tokenizer_id = "server:toy";
+  now[0].tokenizer_id = "server:7731d7231edf4f4c";
+  other[0].tokenizer_id = "server:0123456789abcdef";
+  EXPECT_FALSE(diff_traces(old_golden, now, {}));
+  const auto d = diff_traces(now, other, {});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->category, Category::kTokenizationMismatch);
+  other[0].tokenizer_id = "detllm/bytes";
+  EXPECT_TRUE(diff_traces(old_golden, other, {}));
+}
+
 }  // namespace
 }  // namespace detllm

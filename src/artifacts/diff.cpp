@@ -98,6 +98,25 @@ int64_t float32_ulps(double a, double b) {
   return std::llabs(ordered(static_cast<float>(a)) - ordered(static_cast<float>(b)));
 }
 
+// A served model's tokenizer as traces before 2026-12-06 named it: "server:"
+// and the model's name, where now it is "server:" and 16 hex digits of its
+// vocabulary's fingerprint.
+bool legacy_server_tokenizer(const std::string& id) {
+  const std::string prefix = "server:";
+  if (id.rfind(prefix, 0) != 0) return false;
+  const std::string rest = id.substr(prefix.size());
+  return rest.size() != 16 || rest.find_first_not_of("0123456789abcdef") != std::string::npos;
+}
+
+// The same tokenizer: the same id; or a served model's, named the old way on
+// one side, where the prompts' ids (compared before this) are the evidence,
+// so that goldens recorded before the fingerprints still compare.
+bool same_tokenizer(const TraceRow& l, const TraceRow& r) {
+  if (field_equal(l, r, TraceRow::kTokenizerId, l.tokenizer_id, r.tokenizer_id)) return true;
+  return l.tokenizer_id.rfind("server:", 0) == 0 && r.tokenizer_id.rfind("server:", 0) == 0 &&
+         (legacy_server_tokenizer(l.tokenizer_id) || legacy_server_tokenizer(r.tokenizer_id));
+}
+
 // Internal: compares two traces a row pair at a time. The stages (prompt ids,
 // tokenization, decoding, tokens, logprobs) keep their first divergence each,
 // so that the reported one is the most fundamental difference, as if every row
@@ -119,8 +138,7 @@ class TraceComparer {
     }
     if (best_ > kTokenizationStage) {
       const bool ids_differ = !same_tokenization(l, r);
-      if (ids_differ ||
-          !field_equal(l, r, TraceRow::kTokenizerId, l.tokenizer_id, r.tokenizer_id)) {
+      if (ids_differ || !same_tokenizer(l, r)) {
         Divergence d = make(Category::kTokenizationMismatch,
                             ids_differ ? "input_token_ids" : "tokenizer_id", i, l);
         d.detail = ids_differ ? "the prompt was tokenized differently"
