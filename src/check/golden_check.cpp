@@ -112,8 +112,8 @@ CheckOptions settled(const GoldenOptions& options, const Golden* golden) {
     throw Error("golden '" + options.path + "' at tier 0 would assert nothing: goldens are " +
                 "recorded and compared at tier 1 (tokens) or 2 (bitwise logprobs)" +
                 (golden && golden->settings.value("tier", json()) == 0
-                     ? std::string("; the file's settings say tier 0 (not written by a detllm "
-                                   "recording: delete it and record it again)")
+                     ? std::string("; the file's settings say tier 0: record it again at "
+                                   "tier 1 or 2")
                      : std::string()));
   }
   o.decoding.capture_logprobs = true;  // a golden always keeps them, for tier 2 later

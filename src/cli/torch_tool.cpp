@@ -26,10 +26,6 @@ std::string executable_dir() {
   return self.substr(0, self.find_last_of('/'));
 }
 
-}  // namespace
-
-namespace {
-
 volatile sig_atomic_t child_pid = 0;
 
 // Passes a termination signal on to the child; ours ends when it does.
