@@ -43,14 +43,12 @@ detllm_build() {
   cmake --build "$DETLLM_BUILD" --parallel "$(nproc)"
 }
 
-# The pinned Python environment of the reference tests (scripts/requirements.txt:
-# torch, transformers, tokenizers, ...): a venv in the build tree, made again only
-# when the requirements change. Wheels are kept in a wheel cache (the package
-# index here sends no cache headers, so pip's own HTTP cache keeps nothing);
-# with every wheel there, installing downloads nothing. Sets DETLLM_PYTHON to
-# its interpreter, or to "" with the reason in $DETLLM_BUILD/pyenv-unavailable.txt
-# (PyPI unreachable, DETLLM_PYTHON_ENV=off): the reference tests then skip. A
-# DETLLM_PYTHON already set to an interpreter is used as it is.
+# The pinned Python environments (the reference tests', the two real servers'):
+# venvs in the build tree, made again only when their requirements change.
+# Wheels are kept in a wheel cache (the package index here sends no cache
+# headers, so pip's own HTTP cache keeps nothing); with every wheel there,
+# installing downloads nothing. Where one cannot be made (PyPI unreachable,
+# DETLLM_PYTHON_ENV=off) its tests skip, saying why.
 # A pinned virtual environment: $1 the venv, $2 its requirements, $3 the wheel
 # cache, $4 where to say why it could not be made, $5 "download" (wheels from
 # PyPI) or "wheel" (sdists built into the cache once, for llama-cpp-python).
@@ -84,68 +82,52 @@ detllm_pinned_env() {
   rm -rf "$env"
 }
 
-detllm_python_env() {
-  local wheels=${DETLLM_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/detllm/wheels}
-  local note=$DETLLM_BUILD/pyenv-unavailable.txt
+# A pinned environment into the variable named $1: the venv $DETLLM_BUILD/$2
+# from scripts/$3, wheels in $4, "download" or "wheel" as $5; the reason it
+# could not be made goes to $DETLLM_BUILD/$2-unavailable.txt and $6 (the tests
+# that skip) is said to skip. A variable already set to an interpreter (another
+# build tree's environment) is used as it is; DETLLM_PYTHON_ENV=off makes none.
+detllm_env_into() {
+  local var=$1 name=$2 requirements=$3 wheels=$4 fetch=$5 tests=$6
+  local note=$DETLLM_BUILD/$name-unavailable.txt python
   mkdir -p "$DETLLM_BUILD"
   rm -f "$note"
   if [[ ${DETLLM_PYTHON_ENV:-on} == off ]]; then
-    DETLLM_PYTHON=""
+    printf -v "$var" '%s' ""
     echo "DETLLM_PYTHON_ENV=off" >"$note"
     return 0
   fi
-  # An environment of one's own (another build tree's): DETLLM_PYTHON=<venv>/bin/python.
-  if [[ -n ${DETLLM_PYTHON:-} && -x $DETLLM_PYTHON ]]; then
+  if [[ -n ${!var:-} && -x ${!var} ]]; then
     return 0
   fi
-  DETLLM_PYTHON=$(detllm_pinned_env "$DETLLM_BUILD/pyenv" "$DETLLM_ROOT/scripts/requirements.txt" \
-                                    "$wheels" "$note" download)
-  [[ -z $DETLLM_PYTHON ]] && echo "reference tests will skip: $(cat "$note")" >&2
+  python=$(detllm_pinned_env "$DETLLM_BUILD/$name" "$DETLLM_ROOT/scripts/$requirements" \
+                             "$wheels" "$note" "$fetch")
+  printf -v "$var" '%s' "$python"
+  [[ -z $python ]] && echo "$tests will skip: $(cat "$note")" >&2
   return 0
 }
 
+DETLLM_WHEELS=${DETLLM_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/detllm/wheels}
+
+# The reference tests' environment (torch, transformers, tokenizers):
+# DETLLM_PYTHON, or "" with the reason in $DETLLM_BUILD/pyenv-unavailable.txt.
+detllm_python_env() {
+  detllm_env_into DETLLM_PYTHON pyenv requirements.txt "$DETLLM_WHEELS" download "reference tests"
+}
+
 # llama.cpp's own server, prebuilt in PyPI's xllamacpp wheel, for the serving
-# tests' real continuous-batching engine: DETLLM_LLAMA_SERVER_PYTHON, or "" with
-# the reason in $DETLLM_BUILD/llama-server-env-unavailable.txt.
+# tests' real continuous-batching engine: DETLLM_LLAMA_SERVER_PYTHON.
 detllm_llama_server_env() {
-  local wheels=${DETLLM_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/detllm/wheels}
-  local note=$DETLLM_BUILD/llama-server-env-unavailable.txt
-  mkdir -p "$DETLLM_BUILD"
-  rm -f "$note"
-  if [[ ${DETLLM_PYTHON_ENV:-on} == off ]]; then
-    DETLLM_LLAMA_SERVER_PYTHON=""
-    echo "DETLLM_PYTHON_ENV=off" >"$note"
-    return 0
-  fi
-  if [[ -n ${DETLLM_LLAMA_SERVER_PYTHON:-} && -x $DETLLM_LLAMA_SERVER_PYTHON ]]; then
-    return 0
-  fi
-  DETLLM_LLAMA_SERVER_PYTHON=$(detllm_pinned_env "$DETLLM_BUILD/llama-server-env" \
-                                 "$DETLLM_ROOT/scripts/requirements-llama-server.txt" "$wheels" \
-                                 "$note" download)
-  [[ -z $DETLLM_LLAMA_SERVER_PYTHON ]] && echo "llama.cpp server tests will skip: $(cat "$note")" >&2
-  return 0
+  detllm_env_into DETLLM_LLAMA_SERVER_PYTHON llama-server-env requirements-llama-server.txt \
+                  "$DETLLM_WHEELS" download "llama.cpp server tests"
 }
 
 # The serving tests' real server (llama-cpp-python): DETLLM_SERVING_PYTHON.
 # llama.cpp is compiled for this CPU (GGML_NATIVE), so its wheel is cached
 # per CPU: a cache carried to another machine is not reused there.
 detllm_serving_env() {
-  local cpu wheels note=$DETLLM_BUILD/serving-env-unavailable.txt
-  mkdir -p "$DETLLM_BUILD"
-  rm -f "$note"
-  if [[ ${DETLLM_PYTHON_ENV:-on} == off ]]; then
-    DETLLM_SERVING_PYTHON=""
-    echo "DETLLM_PYTHON_ENV=off" >"$note"
-    return 0
-  fi
-  if [[ -n ${DETLLM_SERVING_PYTHON:-} && -x $DETLLM_SERVING_PYTHON ]]; then
-    return 0
-  fi
+  local cpu
   cpu=$( (grep -m1 '^flags' /proc/cpuinfo; gcc -dumpfullversion) | sha256sum | cut -c1-12)
-  wheels=${DETLLM_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/detllm/wheels}/serving-$cpu
-  DETLLM_SERVING_PYTHON=$(detllm_pinned_env "$DETLLM_BUILD/serving-env" \
-                            "$DETLLM_ROOT/scripts/requirements-serving.txt" "$wheels" "$note" wheel)
-  [[ -z $DETLLM_SERVING_PYTHON ]] && echo "llama.cpp serving tests will skip: $(cat "$note")" >&2
-  return 0
+  detllm_env_into DETLLM_SERVING_PYTHON serving-env requirements-serving.txt \
+                  "$DETLLM_WHEELS/serving-$cpu" wheel "llama.cpp serving tests"
 }

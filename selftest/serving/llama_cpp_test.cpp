@@ -14,6 +14,7 @@
 #include "detllm_test/check.h"
 #include "detllm_test/golden_check.h"
 #include "detllm_test/models.h"
+#include "gguf_suite.h"
 #include "server_process.h"
 
 namespace detllm {
@@ -21,31 +22,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const std::vector<Prompt> kPrompts = {
-    Prompt("Hello there, how are you"), Prompt("The capital of France is"), Prompt("1, 2, 3, 4,"),
-    Prompt("A much longer prompt, so that the others are padded")};
-
-class LlamaCppTest : public ::testing::Test {
+class LlamaCppTest : public testing::GgufSuite {
  protected:
-  static void SetUpTestSuite() {
-    if (std::string(DETLLM_SERVING_PYTHON).empty()) return;
-    gguf_ = new testing::TempDir;
-    const std::string command = std::string(DETLLM_SERVING_PYTHON) + " " + DETLLM_MAKE_GGUF + " " +
-                                gguf_->path() + "/toy.gguf";
-    ASSERT_EQ(std::system(command.c_str()), 0) << command;
-  }
-  static void TearDownTestSuite() {
-    delete gguf_;
-    gguf_ = nullptr;
-  }
-  void SetUp() override {
-    if (std::string(DETLLM_SERVING_PYTHON).empty()) {
-      std::ifstream note(DETLLM_SERVING_ENV_NOTE);
-      std::string why;
-      std::getline(note, why);
-      GTEST_SKIP() << "no serving environment (scripts/test makes it): " << why;
-    }
-  }
+  static void SetUpTestSuite() { write_gguf(DETLLM_SERVING_PYTHON); }
+  static void TearDownTestSuite() { remove_gguf(); }
+  void SetUp() override { skip_without(DETLLM_SERVING_PYTHON, DETLLM_SERVING_ENV_NOTE); }
 
   // llama-cpp-python's server on a free port, listing its model as "toy".
   struct Server {
@@ -58,7 +39,7 @@ class LlamaCppTest : public ::testing::Test {
                                     "-m",
                                     "llama_cpp.server",
                                     "--model",
-                                    gguf_->path() + "/toy.gguf",
+                                    gguf(),
                                     "--model_alias",
                                     "toy",
                                     "--host",
@@ -90,17 +71,15 @@ class LlamaCppTest : public ::testing::Test {
     return o;
   }
 
-  static testing::TempDir* gguf_;
   testing::TempDir out_;
 };
-testing::TempDir* LlamaCppTest::gguf_ = nullptr;
 
 TEST_F(LlamaCppTest, ServesTheGgufAndPassesAtTier2) {
   Server server({});
   auto model = load_model(server.url() + "?model=toy");
   const nlohmann::json about = nlohmann::json::parse(model->info().server_json);
   EXPECT_EQ(about["models"]["data"][0]["id"], "toy");
-  const CheckResult result = check(*model, kPrompts, options());
+  const CheckResult result = check(*model, prompts(), options());
   EXPECT_TRUE(result.passed()) << result.report.headline() << "\n" << server.process.log();
   EXPECT_EQ(result.report.tier_effective, 2);
   EXPECT_EQ(result.runs[0][0].generated_token_ids.size(), 8u);
@@ -116,12 +95,12 @@ TEST_F(LlamaCppTest, ItsPromptCacheChangesTheLogprobsWarmAgainstCold) {
   CheckOptions o = options();
   o.vary_batch.clear();
   o.needle_trials = 0;
-  const CheckResult result = check(*model, kPrompts, o);
+  const CheckResult result = check(*model, prompts(), o);
   ASSERT_FALSE(result.passed());
   EXPECT_EQ(result.report.category, Category::kScoreVariance) << result.report.headline();
   EXPECT_TRUE(result.report.cold_start_differs);
   // The tokens agree: tier 1 passes.
-  EXPECT_TRUE(check(*model, kPrompts,
+  EXPECT_TRUE(check(*model, prompts(),
                     [&] {
                       CheckOptions t1 = o;
                       t1.determinism.tier = 1;
@@ -149,18 +128,18 @@ TEST_F(LlamaCppTest, AGoldenMatchesTheSameServerAndNotAChangedSetting) {
   {
     Server server({});
     auto model = load_model(server.url());
-    ASSERT_TRUE(check_golden(*model, kPrompts, g).recorded);
+    ASSERT_TRUE(check_golden(*model, prompts(), g).recorded);
   }
   g.update = false;
   {
     Server server({});
     auto model = load_model(server.url());
-    const GoldenResult same = check_golden(*model, kPrompts, g);
+    const GoldenResult same = check_golden(*model, prompts(), g);
     EXPECT_TRUE(same.report.passed) << same.report.headline();
   }
   Server changed({"--rope_freq_base", "500"});  // a server setting, same model file
   auto model = load_model(changed.url());
-  const GoldenResult result = check_golden(*model, kPrompts, g);
+  const GoldenResult result = check_golden(*model, prompts(), g);
   EXPECT_EQ(result.report.category, Category::kGoldenMismatch) << result.report.headline();
 }
 

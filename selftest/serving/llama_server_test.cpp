@@ -7,11 +7,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <fstream>
-
 #include "detllm_test/check.h"
 #include "detllm_test/models.h"
+#include "gguf_suite.h"
 #include "server_process.h"
 
 namespace detllm {
@@ -19,39 +17,18 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const std::vector<Prompt> kPrompts = {
-    Prompt("Hello there, how are you"), Prompt("The capital of France is"), Prompt("1, 2, 3, 4,"),
-    Prompt("A much longer prompt, so that the others are padded")};
-
-class LlamaServerTest : public ::testing::Test {
+class LlamaServerTest : public testing::GgufSuite {
  protected:
-  static void SetUpTestSuite() {
-    if (std::string(DETLLM_LLAMA_SERVER_PYTHON).empty()) return;
-    gguf_ = new testing::TempDir;
-    const std::string command = std::string(DETLLM_LLAMA_SERVER_PYTHON) + " " + DETLLM_MAKE_GGUF +
-                                " " + gguf_->path() + "/toy.gguf";
-    ASSERT_EQ(std::system(command.c_str()), 0) << command;
-  }
-  static void TearDownTestSuite() {
-    delete gguf_;
-    gguf_ = nullptr;
-  }
-  void SetUp() override {
-    if (std::string(DETLLM_LLAMA_SERVER_PYTHON).empty()) {
-      std::ifstream note(DETLLM_LLAMA_SERVER_NOTE);
-      std::string why;
-      std::getline(note, why);
-      GTEST_SKIP() << "no llama.cpp server environment (scripts/test makes it): " << why;
-    }
-  }
+  static void SetUpTestSuite() { write_gguf(DETLLM_LLAMA_SERVER_PYTHON); }
+  static void TearDownTestSuite() { remove_gguf(); }
+  void SetUp() override { skip_without(DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_NOTE); }
 
   // llama.cpp's server with `slots` slots, continuous batching, one thread.
   struct Server {
     explicit Server(int slots = 8)
         : port(testing::free_port()),
-          process({DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, "--model",
-                   gguf_->path() + "/toy.gguf", "--port", std::to_string(port), "--parallel",
-                   std::to_string(slots)}) {
+          process({DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, "--model", gguf(),
+                   "--port", std::to_string(port), "--parallel", std::to_string(slots)}) {
       process.wait_until_serving(url() + "/models", 120);
     }
     std::string url(const std::string& query = "") const {
@@ -68,17 +45,21 @@ class LlamaServerTest : public ::testing::Test {
     o.determinism.tier = 2;
     return o;
   }
-
-  static testing::TempDir* gguf_;
+  // One run alone, then one among 7 others.
+  static CheckOptions under_load() {
+    CheckOptions o = options();
+    o.runs = 1;
+    o.vary_batch = {1, 8};
+    return o;
+  }
 };
-testing::TempDir* LlamaServerTest::gguf_ = nullptr;
 
 // Positive control: each request alone, its prompt cache off, repeated: bit
 // for bit the same, and the server says it served nothing from a cache.
 TEST_F(LlamaServerTest, AloneAndColdItIsBitIdenticalAtTier2) {
   Server server;
   auto model = load_model(server.url("?disable_prompt_cache=true"));
-  const CheckResult result = check(*model, kPrompts, options());
+  const CheckResult result = check(*model, prompts(), options());
   EXPECT_TRUE(result.passed()) << render_text(result.report) << server.process.log();
   EXPECT_EQ(result.report.tier_effective, 2);
   EXPECT_THAT(result.report.prompt_cache_tokens, ::testing::ElementsAre(0, 0, 0));
@@ -90,10 +71,7 @@ TEST_F(LlamaServerTest, AloneAndColdItIsBitIdenticalAtTier2) {
 TEST_F(LlamaServerTest, UnderLoadItsLogprobsMove) {
   Server server;
   auto model = load_model(server.url("?disable_prompt_cache=true"));
-  CheckOptions o = options();
-  o.runs = 1;
-  o.vary_batch = {1, 8};
-  const CheckResult result = check(*model, kPrompts, o);
+  const CheckResult result = check(*model, prompts(), under_load());
   ASSERT_FALSE(result.passed()) << render_text(result.report);
   EXPECT_THAT(result.report.category,
               ::testing::AnyOf(Category::kScoreVariance, Category::kBatchVariance));
@@ -115,10 +93,8 @@ TEST_F(LlamaServerTest, UnderLoadItsLogprobsMove) {
 TEST_F(LlamaServerTest, ABatchTheServerRanOneAtATimeIsNotClaimed) {
   Server server(/*slots=*/1);
   auto model = load_model(server.url("?disable_prompt_cache=true"));
-  CheckOptions o = options();
-  o.runs = 1;
-  o.vary_batch = {1, 8};
-  const CheckResult result = check(*model, kPrompts, o);
+  CheckOptions o = under_load();
+  const CheckResult result = check(*model, prompts(), o);
   EXPECT_TRUE(result.passed()) << render_text(result.report);
   ASSERT_EQ(result.report.not_exercised.size(), 1u);
   EXPECT_THAT(result.report.not_exercised[0],
@@ -126,7 +102,7 @@ TEST_F(LlamaServerTest, ABatchTheServerRanOneAtATimeIsNotClaimed) {
                         "slots per decode step"));
   EXPECT_THAT(result.report.headline(), HasSubstr("; not exercised: batch size 8"));
   o.determinism.mode = Mode::kStrict;
-  const CheckResult strict = check(*model, kPrompts, o);
+  const CheckResult strict = check(*model, prompts(), o);
   EXPECT_EQ(strict.report.category, Category::kUnsupportedRequest) << render_text(strict.report);
 }
 
@@ -136,7 +112,7 @@ TEST_F(LlamaServerTest, ABatchTheServerRanOneAtATimeIsNotClaimed) {
 TEST_F(LlamaServerTest, ItsPromptCacheIsNamedFromItsOwnCounts) {
   Server server;
   auto model = load_model(server.url());
-  const CheckResult result = check(*model, kPrompts, options());
+  const CheckResult result = check(*model, prompts(), options());
   ASSERT_FALSE(result.passed()) << render_text(result.report);
   ASSERT_TRUE(result.report.first_divergence);
   ASSERT_EQ(result.report.prompt_cache_tokens.size(), 3u);

@@ -22,9 +22,9 @@
 #include "detllm_test/openai_model.h"
 #include "detllm_test/replay.h"
 #include "detllm_test/report.h"
+#include "server_process.h"
 #include "serving/completion_response.h"
 #include "serving/server_metrics.h"
-#include "server_process.h"
 #include "test_files.h"
 
 namespace detllm {

@@ -1,0 +1,41 @@
+// The GGUF a real-server suite serves, written once per suite, and the skip
+// where its environment is missing.
+#include "gguf_suite.h"
+
+#include <cstdlib>
+#include <fstream>
+
+namespace detllm::testing {
+
+TempDir* GgufSuite::dir_ = nullptr;
+
+void GgufSuite::write_gguf(const std::string& python) {
+  if (python.empty()) return;
+  dir_ = new TempDir;
+  const std::string command = python + " " + DETLLM_MAKE_GGUF + " " + gguf();
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+void GgufSuite::remove_gguf() {
+  delete dir_;
+  dir_ = nullptr;
+}
+
+void GgufSuite::skip_without(const std::string& python, const std::string& note) {
+  if (!python.empty()) return;
+  std::ifstream why(note);
+  std::string line;
+  std::getline(why, line);
+  GTEST_SKIP() << "no pinned environment for this server (scripts/test makes it): " << line;
+}
+
+std::string GgufSuite::gguf() { return dir_->path() + "/toy.gguf"; }
+
+const std::vector<Prompt>& GgufSuite::prompts() {
+  static const std::vector<Prompt> prompts = {
+      Prompt("Hello there, how are you"), Prompt("The capital of France is"), Prompt("1, 2, 3, 4,"),
+      Prompt("A much longer prompt, so that the others are padded")};
+  return prompts;
+}
+
+}  // namespace detllm::testing
