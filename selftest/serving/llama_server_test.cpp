@@ -7,7 +7,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "artifacts/file_util.h"
 #include "detllm_test/check.h"
+#include "detllm_test/error.h"
 #include "detllm_test/models.h"
 #include "gguf_suite.h"
 #include "server_process.h"
@@ -104,6 +110,50 @@ TEST_F(LlamaServerTest, ABatchTheServerRanOneAtATimeIsNotClaimed) {
   o.determinism.mode = Mode::kStrict;
   const CheckResult strict = check(*model, prompts(), o);
   EXPECT_EQ(strict.report.category, Category::kUnsupportedRequest) << render_text(strict.report);
+}
+
+// 64 requests at once against 8 slots: the server queues them, every one is
+// answered, the tokens agree with each prompt alone (tier 1), and the server
+// says it ran them 8 or nearly 8 at a time.
+TEST_F(LlamaServerTest, SixtyFourRequestsQueueOnEightSlots) {
+  Server server;
+  auto model = load_model(server.url("?disable_prompt_cache=true"));
+  CheckOptions o = under_load();
+  o.vary_batch = {1, 64};
+  o.determinism.tier = 1;
+  const CheckResult result = check(*model, prompts(), o);
+  EXPECT_TRUE(result.passed()) << render_text(result.report);
+  EXPECT_EQ(result.batch_traces.at(64).size(), prompts().size());
+  ASSERT_EQ(result.report.server_concurrency.size(), 1u);
+  EXPECT_THAT(result.report.server_concurrency[0],
+              ::testing::MatchesRegex("batch size 64: [4-8]\\.[0-9] busy slots per decode step.*"));
+}
+
+// The server killed in the middle of a check: one line naming the server,
+// never a verdict, and no pack, whole or half-written.
+TEST_F(LlamaServerTest, AServerKilledMidCheckIsAOneLineErrorAndNoPack) {
+  auto server = std::make_unique<Server>();
+  auto model = load_model(server->url("?disable_prompt_cache=true"));
+  testing::TempDir packs;
+  CheckOptions o = options();
+  o.runs = 1000;  // far longer than the server lives
+  o.decoding.max_new_tokens = 64;
+  o.decoding.ignore_eos = true;
+  o.out_dir = packs.path();
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    server.reset();  // SIGKILL
+  });
+  std::string error;
+  try {
+    check(*model, prompts(), o);
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  killer.join();
+  EXPECT_THAT(error, HasSubstr("the server at http://127.0.0.1:"));
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  EXPECT_TRUE(internal::list_directory(packs.path()).empty());
 }
 
 // Negative control: with its prompt cache on, runs 1 and 2 are served from
