@@ -109,7 +109,6 @@ namespace {
 std::string not_a_pack(const fs::path& dir) {
   std::error_code error;
   if (fs::is_symlink(dir, error) || !fs::is_directory(dir, error)) return "it is not a folder";
-  bool has_report = false;
   for (auto it = fs::recursive_directory_iterator(dir, error);
        !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
     const fs::path& path = it->path();
@@ -121,14 +120,13 @@ std::string not_a_pack(const fs::path& dir) {
         (ext != ".json" && ext != ".jsonl" && ext != ".txt" && ext != ".html")) {
       return "it holds '" + name + "', which no pack has";
     }
-    has_report = has_report || name == "report.json";
   }
   if (error) return "it cannot be read: " + error.message();
   if (fs::is_empty(dir, error)) return "";
-  try {
+  try {  // missing, unreadable or another artifact: not a pack
     const nlohmann::json report =
         internal::read_json_file((dir / "report.json").string(), "report");
-    if (has_report && report.value("artifact_type", nlohmann::json()) == "report") return "";
+    if (report.value("artifact_type", nlohmann::json()) == "report") return "";
   } catch (const Error&) {
   }
   return "it has no report.json of a pack";

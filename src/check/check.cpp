@@ -140,12 +140,20 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
   CheckResult result;
   Report& report = result.report;
   describe_check(options, info, record, phases, threads_in_force, prompts.size(), report);
-  for (const internal::Unexercised& phase : internal::unexercised_phases(info, phases)) {
-    if (phase.always_unsupported || record.mode == Mode::kStrict) {
-      record.capability_failures.push_back(phase.why);
-    } else {
+  // A phase that exercised nothing is never claimed: the report says so, and
+  // strict mode (or any mode, for what no mode makes meaningful) fails on it.
+  // True when it fails.
+  const auto disclaim = [&](const internal::Unexercised& phase,
+                            std::vector<std::string>& failures) {
+    if (!phase.always_unsupported && record.mode != Mode::kStrict) {
       report.not_exercised.push_back(phase.why);
+      return false;
     }
+    failures.push_back(phase.why);
+    return true;
+  };
+  for (const internal::Unexercised& phase : internal::unexercised_phases(info, phases)) {
+    disclaim(phase, record.capability_failures);  // before anything runs
   }
   const Phase* found = nullptr;
   std::vector<json> envs;
@@ -162,16 +170,11 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
       explain(model, requests, options, phases, found, report);
     }
     // What the server says it ran each batch at: a batch it ran one request
-    // at a time is not claimed (strict mode: UNSUPPORTED_REQUEST).
+    // at a time is disclaimed once the phases ran.
     internal::ServedConcurrency served = internal::served_concurrency(result, phases);
     report.server_concurrency = served.measured;
     for (const internal::Unexercised& phase : served.serialized) {
-      if (record.mode != Mode::kStrict) {
-        report.not_exercised.push_back(phase.why);
-        continue;
-      }
-      report.capability_failures.push_back(phase.why);
-      if (report.passed) {
+      if (disclaim(phase, report.capability_failures) && report.passed) {
         report.passed = false;
         report.category = Category::kUnsupportedRequest;
       }

@@ -133,7 +133,9 @@ class OpenAiModel final : public Generator {
  private:
   // llama.cpp's decode counters from its /metrics, where it serves them.
   std::optional<internal::DecodeCounters> decode_counters() const {
-    if (!has_metrics_) return std::nullopt;
+    return has_metrics_ ? read_decode_counters() : std::nullopt;
+  }
+  std::optional<internal::DecodeCounters> read_decode_counters() const {
     const HttpResponse r = internal::send({root_ + "/metrics", ""}, http_);
     if (!r.error.empty() || r.status != 200) return std::nullopt;
     return internal::llama_cpp_decode_counters(internal::parse_metrics(r.body));
@@ -180,8 +182,7 @@ class OpenAiModel final : public Generator {
     kind_ = server_kind(models, server);
     tokenizer_ = std::make_shared<internal::ServerTokenizer>(root_, model_, http_);
     server["kind"] = kind_;
-    has_metrics_ = true;
-    has_metrics_ = decode_counters().has_value();
+    has_metrics_ = read_decode_counters().has_value();
     server["concurrency_evidence"] =
         has_metrics_ ? "GET /metrics around each batch: llamacpp:n_decode_total and "
                        "llamacpp:n_busy_slots_per_decode"
