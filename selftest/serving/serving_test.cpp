@@ -408,13 +408,33 @@ TEST(ServerMetrics, ReadsLlamaCppsDecodeCounters) {
       "llamacpp:n_decode_total 42\r\n"
       "llamacpp:n_busy_slots_per_decode 2.28571\n"
       "labelled{slot=\"0\"} 3\nbad line\nllamacpp:x nan\n");
-  EXPECT_EQ(metrics.size(), 2u);
-  const auto after = internal::llama_cpp_decode_counters(metrics);
+  EXPECT_EQ(metrics.size(), 3u);
+  const auto after = internal::decode_counters(metrics);
   ASSERT_TRUE(after.has_value());
   const internal::DecodeCounters before{32, 32};  // 32 steps of one busy slot
   EXPECT_NEAR(*internal::busy_slots_between(before, *after), 6.4, 1e-3);
   EXPECT_FALSE(internal::busy_slots_between(*after, *after).has_value());  // no step between
-  EXPECT_FALSE(internal::llama_cpp_decode_counters(internal::parse_metrics("vllm:x 1\n")));
+  EXPECT_FALSE(internal::decode_counters(internal::parse_metrics("vllm:x 1\n")));
+}
+
+// vLLM's /metrics label every sample (engine, model): samples of one name are
+// summed, quoted label values may hold braces and escaped quotes, and its
+// engine steps with the tokens they generated give the requests per step.
+TEST(ServerMetrics, ReadsVllmsLabelledStepCounters) {
+  const auto metrics = internal::parse_metrics(
+      "# TYPE vllm:generation_tokens_total counter\n"
+      "vllm:generation_tokens_total{engine=\"0\",model_name=\"/m {x} \\\"q\\\"\"} 256.0\n"
+      "vllm:iteration_tokens_total_count{engine=\"0\",model_name=\"m\"} 145.0\n"
+      "vllm:iteration_tokens_total_bucket{le=\"1.0\",engine=\"0\"} 128.0\n"
+      "vllm:iteration_tokens_total_bucket{le=\"8.0\",engine=\"0\"} 140.0\n"
+      "unclosed{a=\"} 1\n{nameless} 2\n");
+  EXPECT_EQ(metrics.at("vllm:generation_tokens_total"), 256.0);
+  EXPECT_EQ(metrics.at("vllm:iteration_tokens_total_bucket"), 268.0);
+  EXPECT_EQ(metrics.count("unclosed"), 0u);
+  const auto after = internal::decode_counters(metrics);
+  ASSERT_TRUE(after.has_value());
+  // 128 steps of one request each, then a batch of 8 over 17 steps.
+  EXPECT_NEAR(*internal::busy_slots_between({128, 128}, *after), 128.0 / 17, 1e-9);
 }
 
 // Bad servers: a one-line error each, never a verdict.

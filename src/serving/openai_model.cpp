@@ -131,14 +131,14 @@ class OpenAiModel final : public Generator {
   }
 
  private:
-  // llama.cpp's decode counters from its /metrics, where it serves them.
+  // The server's step counters from its /metrics, where it serves them.
   std::optional<internal::DecodeCounters> decode_counters() const {
     return has_metrics_ ? read_decode_counters() : std::nullopt;
   }
   std::optional<internal::DecodeCounters> read_decode_counters() const {
     const HttpResponse r = internal::send({root_ + "/metrics", ""}, http_);
     if (!r.error.empty() || r.status != 200) return std::nullopt;
-    return internal::llama_cpp_decode_counters(internal::parse_metrics(r.body));
+    return internal::decode_counters(internal::parse_metrics(r.body));
   }
 
   // /v1/models (the model chosen from it), what else the server says about
@@ -184,9 +184,9 @@ class OpenAiModel final : public Generator {
     server["kind"] = kind_;
     has_metrics_ = read_decode_counters().has_value();
     server["concurrency_evidence"] =
-        has_metrics_ ? "GET /metrics around each batch: llamacpp:n_decode_total and "
-                       "llamacpp:n_busy_slots_per_decode"
-                     : "none: the server reports no per-step concurrency";
+        has_metrics_ ? std::string("GET /metrics around each batch: ") +
+                           internal::kDecodeCounterSources
+                     : std::string("none: the server reports no per-step concurrency");
     server["tokenizer"] = tokenizer_->endpoint() == internal::ServerTokenizer::Endpoint::kBytes
                               ? "none: prompts sent as text, tokens compared by their text"
                               : "the server's";
@@ -267,7 +267,7 @@ class OpenAiModel final : public Generator {
   OpenAiOptions options_;
   internal::HttpOptions http_;
   std::string clean_url_, base_, root_, model_, kind_;
-  bool has_metrics_ = false;  // llama.cpp's /metrics, with its decode counters
+  bool has_metrics_ = false;  // a /metrics with step counters (llama.cpp's, vLLM's)
   std::shared_ptr<internal::ServerTokenizer> tokenizer_;
   ModelInfo info_;
 };

@@ -1,7 +1,8 @@
 // Internal: a server's own account of how it ran a batch, from its Prometheus
-// /metrics. llama.cpp counts its decode steps and the slots busy in each: read
-// before and after a batch, they give the concurrency the server really ran,
-// so that a check never claims a batch the server ran one request at a time.
+// /metrics. llama.cpp counts its decode steps and the slots busy in each, vLLM
+// its engine steps and the tokens it generated: read before and after a batch,
+// either gives the concurrency the server really ran, so that a check never
+// claims a batch the server ran one request at a time.
 #ifndef DETLLM_SRC_SERVING_SERVER_METRICS_H_
 #define DETLLM_SRC_SERVING_SERVER_METRICS_H_
 
@@ -12,18 +13,25 @@
 
 namespace detllm::internal {
 
-// The samples without labels of a Prometheus text exposition: "name value"
-// lines; comments, labelled samples and lines that are neither are skipped.
+// The samples of a Prometheus text exposition by metric name, the samples of
+// one name summed over their labels (vLLM labels each by engine and model).
+// Comments, histogram buckets' labels, and lines that are not samples are
+// skipped, never an error.
 std::map<std::string, double> parse_metrics(std::string_view text);
 
-// llama.cpp's decode counters: llama_decode() calls, and the busy slots
-// summed over them (its gauge is their running average).
+// Steps the server ran and the requests busy summed over them: llama.cpp's
+// llama_decode() calls and busy slots (its gauge is their running average), or
+// vLLM's engine steps and the tokens they generated (one per running request).
 struct DecodeCounters {
   double decodes = 0;
   double busy_slots = 0;
 };
-std::optional<DecodeCounters> llama_cpp_decode_counters(
-    const std::map<std::string, double>& metrics);
+std::optional<DecodeCounters> decode_counters(const std::map<std::string, double>& metrics);
+
+// Where decode_counters found them, for run_config.json.
+inline constexpr const char* kDecodeCounterSources =
+    "llamacpp:n_decode_total and llamacpp:n_busy_slots_per_decode (llama.cpp), or "
+    "vllm:iteration_tokens_total_count and vllm:generation_tokens_total (vLLM)";
 
 // The average busy slots per decode step between two readings; nullopt when
 // the server decoded nothing in between.
