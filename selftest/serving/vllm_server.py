@@ -39,8 +39,10 @@ def start(args):
     os.makedirs(args.dir, exist_ok=True)
     model = os.path.join(args.dir, "model")
     if not os.path.exists(os.path.join(model, "config.json")):
-        subprocess.run([sys.executable, os.path.join(HERE, "make_checkpoint.py"), model],
-                       check=True)
+        # 4,000 tokens more than the toy vocabulary: as wide as a small real
+        # one, so that near-ties occur where they do in real models.
+        subprocess.run([sys.executable, os.path.join(HERE, "make_checkpoint.py"), model,
+                        "--extra-tokens", "4000"], check=True)
     port = free_port()
     log = os.path.join(args.dir, "server.log")
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",

@@ -171,7 +171,7 @@ CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
     }
     // What the server says it ran each batch at: a batch it ran one request
     // at a time is disclaimed once the phases ran.
-    internal::ServedConcurrency served = internal::served_concurrency(result, phases);
+    internal::ServedConcurrency served = internal::served_concurrency(info, result, phases);
     report.server_concurrency = served.measured;
     for (const internal::Unexercised& phase : served.serialized) {
       if (disclaim(phase, report.capability_failures) && report.passed) {

