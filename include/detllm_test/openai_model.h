@@ -1,5 +1,5 @@
 // detllm::serving — a deployment as a model: any server with an
-// OpenAI-compatible /v1/completions (vLLM, SGLang, llama.cpp's server,
+// OpenAI-compatible /v1/completions or /v1/chat/completions (vLLM, SGLang, llama.cpp's server,
 // llama-cpp-python, TensorRT-LLM's trtllm-serve), checked through its API
 // like a model in this process. See docs/serving.md.
 #ifndef DETLLM_TEST_OPENAI_MODEL_H_
@@ -35,6 +35,12 @@ struct OpenAiOptions {
   // Ask the server not to reuse cached prompt prefixes (llama.cpp's
   // cache_prompt: false). Off: the cache is part of what is checked.
   bool disable_prompt_cache = false;
+  // Each prompt sent to /v1/chat/completions as one user message, through
+  // the server's chat template, instead of to /v1/completions as ids.
+  bool chat = false;
+  // Ask for the answer as server-sent events ("stream": true), put together
+  // token by token; the same answer as without, at tier 2, on a sound server.
+  bool stream = false;
 };
 
 // Connects (GET /v1/models, and /version or /props where the server has
@@ -47,7 +53,7 @@ bool is_endpoint(const std::string& spec);
 
 // The options of a URL load_model is given: "http://HOST:PORT/v1" or
 // "…/v1?model=NAME" (also ?api_key_env=VAR, ?verify_tls=false,
-// ?max_concurrency=N, ?disable_prompt_cache=true).
+// ?max_concurrency=N, ?disable_prompt_cache=true, ?chat=true, ?stream=true).
 OpenAiOptions openai_options_from_url(const std::string& url);
 
 }  // namespace detllm

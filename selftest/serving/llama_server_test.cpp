@@ -16,6 +16,7 @@
 
 #include "artifacts/file_util.h"
 #include "detllm_test/check.h"
+#include "detllm_test/diff.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
 #include "gguf_suite.h"
@@ -258,6 +259,65 @@ TEST_F(LlamaServerTest, ItsPromptCacheIsNamedFromItsOwnCounts) {
   EXPECT_THAT(result.report.likely_causes,
               ::testing::Contains(HasSubstr("tokens from the server's prompt cache, run 0 none: "
                                             "warm against cold")));
+}
+
+// The endpoints users call. A streamed answer (server-sent events), put
+// back together, is the answer sent whole: the same tokens and logprobs, bit
+// for bit (tier 2).
+TEST_F(LlamaServerTest, AStreamedAnswerIsTheWholeAnswerAtTier2) {
+  Server server;
+  auto whole = load_model(server.url("?disable_prompt_cache=true"));
+  auto streamed = load_model(server.url("?disable_prompt_cache=true&stream=true"));
+  RunOptions o;
+  o.decoding.max_new_tokens = 16;
+  o.out_dir = "";
+  const RunResult a = run(*whole, prompts(), o);
+  const RunResult b = run(*streamed, prompts(), o);
+  EXPECT_FALSE(diff_traces(a.trace, b.trace, {Category::kRunVarianceFixedBatch, true}));
+  EXPECT_EQ(b.trace.at(0).generated_token_ids.size(), 16u);
+}
+
+// /v1/chat/completions: each prompt one user message through the GGUF's chat
+// template (ChatML). Repeated, the same at tier 2; and the template is really
+// applied: the answers are not the plain completions'.
+TEST_F(LlamaServerTest, ChatCompletionsAreRepeatableThroughTheTemplate) {
+  Server server;
+  auto chat = load_model(server.url("?disable_prompt_cache=true&chat=true"));
+  const CheckResult result = check(*chat, prompts(), options());
+  EXPECT_TRUE(result.passed()) << render_text(result.report);
+  EXPECT_EQ(result.report.tier_effective, 2);
+  EXPECT_THAT(chat->info().server_json, HasSubstr("POST /v1/chat/completions"));
+  auto plain = load_model(server.url("?disable_prompt_cache=true"));
+  RunOptions o;
+  o.decoding.max_new_tokens = 8;
+  o.out_dir = "";
+  EXPECT_NE(run(*plain, prompts(), o).trace.at(0).generated_token_ids,
+            result.runs.at(0).at(0).generated_token_ids);
+}
+
+// Seeded sampling (temperature 0.9, seed 7), repeated: the same tokens and
+// logprobs each time, under load too. Another seed samples other tokens, so
+// the sampling is real, not greedy decoding under another name.
+TEST_F(LlamaServerTest, SeededSamplingIsRepeatable) {
+  Server server(8, "q8_0");
+  auto model = load_model(server.url("?disable_prompt_cache=true"));
+  CheckOptions o = options();
+  o.decoding.do_sample = true;
+  o.decoding.temperature = 0.9;
+  o.decoding.seed = 7;
+  o.vary_batch = {1, 8};
+  const CheckResult result = check(*model, prompts(), o);
+  EXPECT_TRUE(result.passed()) << render_text(result.report);
+  RunOptions other = o;
+  other.decoding.seed = 8;
+  other.out_dir = "";
+  const RunResult reseeded = run(*model, prompts(), other);
+  bool any_differs = false;
+  for (size_t i = 0; i < reseeded.trace.size(); ++i) {
+    any_differs = any_differs || reseeded.trace[i].generated_token_ids !=
+                                     result.runs.at(0).at(i).generated_token_ids;
+  }
+  EXPECT_TRUE(any_differs) << "seeds 7 and 8 sampled the same tokens for every prompt";
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "detllm_test/report.h"
 #include "server_process.h"
 #include "serving/completion_response.h"
+#include "serving/event_stream.h"
 #include "serving/server_metrics.h"
 #include "test_files.h"
 
@@ -398,6 +399,82 @@ TEST(CompletionResponse, ReadsTheCachedPromptTokensWhereServersWriteThem) {
   EXPECT_EQ(cached(""), -1);
   EXPECT_EQ(cached(R"(, "usage": "none", "timings": {"cache_n": "x"})"), -1);
   EXPECT_EQ(cached(R"(, "usage": {"prompt_tokens_details": {"cached_tokens": -3}})"), -1);
+}
+
+// A chat completion: the assistant's message is the text, and its logprobs'
+// tokens carry their ids as vLLM writes them (return_tokens_as_token_ids).
+TEST(CompletionResponse, ReadsAChatCompletion) {
+  const internal::Completion c = internal::parse_completion(
+      R"({"choices": [{"message": {"role": "assistant", "content": "ab"},
+          "logprobs": {"content": [
+            {"token": "token_id:7", "logprob": -0.5,
+             "top_logprobs": [{"token": "token_id:7", "logprob": -0.5},
+                              {"token": "token_id:9", "logprob": -1.25}]},
+            {"token": "token_id:8", "logprob": -0.25, "top_logprobs": []}]}}]})",
+      "chat", true);
+  EXPECT_EQ(c.text, "ab");
+  EXPECT_THAT(c.token_ids, ::testing::ElementsAre(7, 8));
+  EXPECT_THAT(c.logprobs, ::testing::ElementsAre(-0.5, -0.25));
+  EXPECT_TRUE(c.margins.empty());  // the second token came with no alternatives
+  EXPECT_THROW(internal::parse_completion(R"({"choices": [{"message": "ab"}]})", "chat", false),
+               Error);
+}
+
+// A streamed answer: each layout's chunks merged into the answer sent whole,
+// the usage from vLLM's last chunk (no choices) kept; a stream cut before
+// [DONE], a chunk that is not JSON, several choices or a change of logprobs
+// layout is a one-line error naming the chunk.
+TEST(EventStream, MergesChunksIntoTheWholeAnswer) {
+  const std::string legacy =
+      "data: {\"choices\": [{\"text\": \"a\", \"logprobs\": {\"tokens\": [\"token_id:4\"], "
+      "\"token_logprobs\": [-0.5], \"top_logprobs\": [{\"token_id:4\": -0.5, \"x\": -2}]}}]}\n\n"
+      ": a comment\n"
+      "data:{\"choices\": [{\"text\": \"b\", \"finish_reason\": \"length\", \"logprobs\": "
+      "{\"tokens\": [\"token_id:5\"], \"token_logprobs\": [-0.25], \"top_logprobs\": null}}]}\r\n"
+      "data: {\"choices\": [], \"usage\": {\"prompt_tokens_details\": {\"cached_tokens\": 3}}}\n"
+      "data: [DONE]\n\ndata: {\"after\": \"done, not read\"}\n";
+  const internal::Completion c = internal::parse_completion(
+      internal::merge_event_stream(legacy, "s"), "s", true);
+  EXPECT_EQ(c.text, "ab");
+  EXPECT_EQ(c.finish_reason, "length");
+  EXPECT_THAT(c.token_ids, ::testing::ElementsAre(4, 5));
+  EXPECT_THAT(c.logprobs, ::testing::ElementsAre(-0.5, -0.25));
+  EXPECT_EQ(c.cached_prompt_tokens, 3);
+
+  const std::string chat =
+      "data: {\"choices\": [{\"delta\": {\"role\": \"assistant\", \"content\": null}}]}\n"
+      "data: {\"choices\": [{\"delta\": {\"content\": \"x\"}, \"logprobs\": {\"content\": "
+      "[{\"id\": 2, \"token\": \"x\", \"logprob\": -1}]}}], \"timings\": {\"cache_n\": 0}}\n"
+      "data: [DONE]\n";
+  const internal::Completion d =
+      internal::parse_completion(internal::merge_event_stream(chat, "s"), "s", true);
+  EXPECT_EQ(d.text, "x");
+  EXPECT_THAT(d.token_ids, ::testing::ElementsAre(2));
+  EXPECT_EQ(d.cached_prompt_tokens, 0);
+
+  auto error = [](const std::string& body) {
+    try {
+      internal::merge_event_stream(body, "the server");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(error("data: {\"choices\": [{\"text\": \"a\"}]}\n"),
+              HasSubstr("the stream ended before its last event (data: [DONE]), after 1 chunks"));
+  EXPECT_THAT(error("data: {nope\ndata: [DONE]\n"),
+              HasSubstr("the server (stream chunk 0) is not a JSON object"));
+  EXPECT_THAT(error("data: {\"choices\": [{}, {}]}\ndata: [DONE]\n"),
+              HasSubstr("holds 2 choices; 1 was asked for"));
+  EXPECT_THAT(error("data: {\"choices\": [{\"text\": \"a\", \"logprobs\": {\"tokens\": []}}]}\n"
+                    "data: {\"choices\": [{\"text\": \"b\", \"logprobs\": {\"content\": []}}]}\n"
+                    "data: [DONE]\n"),
+              HasSubstr("(stream chunk 1): its logprobs are laid out unlike"));
+  // An error event is the server's error, named by parse_completion.
+  EXPECT_THROW(internal::parse_completion(
+                   internal::merge_event_stream("data: {\"error\": \"overloaded\"}\n", "s"), "s",
+                   true),
+               Error);
 }
 
 // llama.cpp's /metrics: the decode counters, and the concurrency between two

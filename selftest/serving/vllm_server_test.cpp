@@ -15,6 +15,7 @@
 
 #include "artifacts/json_io.h"
 #include "detllm_test/check.h"
+#include "detllm_test/diff.h"
 #include "detllm_test/models.h"
 
 namespace detllm {
@@ -140,6 +141,33 @@ TEST_F(VllmServerTest, ItsPrefixCacheIsNamedFromItsOwnCounts) {
   EXPECT_THAT(result.report.likely_causes,
               ::testing::Contains(HasSubstr("tokens from the server's prompt cache, run 0 none: "
                                             "warm against cold")));
+}
+
+// The endpoints users call, on vLLM: a streamed answer put back together is
+// the answer sent whole (tier 2); chat completions through the checkpoint's
+// chat template and seeded sampling are repeatable at tier 2.
+TEST_F(VllmServerTest, StreamedChatAndSampledAnswersAreRepeatable) {
+  auto whole = load_model(url("float32"));
+  auto streamed = load_model(url("float32", "?stream=true"));
+  RunOptions o;
+  o.out_dir = "";
+  o.decoding.max_new_tokens = 16;
+  const RunResult a = run(*whole, prompts(), o);
+  const RunResult b = run(*streamed, prompts(), o);
+  EXPECT_FALSE(diff_traces(a.trace, b.trace, {Category::kRunVarianceFixedBatch, true}));
+
+  auto chat = load_model(url("float32", "?chat=true"));
+  const CheckResult chatted = check(*chat, prompts(), options());
+  EXPECT_TRUE(chatted.passed()) << render_text(chatted.report);
+  EXPECT_NE(chatted.runs.at(0).at(0).generated_token_ids, a.trace.at(0).generated_token_ids);
+
+  CheckOptions sampled = options();
+  sampled.decoding.do_sample = true;
+  sampled.decoding.temperature = 0.9;
+  sampled.decoding.seed = 7;
+  const CheckResult result = check(*whole, prompts(), sampled);
+  EXPECT_TRUE(result.passed()) << render_text(result.report);
+  EXPECT_NE(result.runs.at(0).at(0).generated_token_ids, a.trace.at(0).generated_token_ids);
 }
 
 }  // namespace

@@ -103,9 +103,12 @@ void read_content(const json& content, const std::string& where, Completion& c) 
     if (!entry.is_object()) throw Error(at + " is not an object");
     c.token_texts.push_back(text_of(member(entry, "token", at), at + "'s token"));
     c.logprobs.push_back(number(member(entry, "logprob", at), at + "'s logprob"));
+    // llama.cpp's "id", or vLLM's "token_id:N" token (return_tokens_as_token_ids).
     const auto id = entry.find("id");
-    all_ids = all_ids && id != entry.end() && id->is_number_integer();
-    if (all_ids) c.token_ids.push_back(id->get<int64_t>());
+    std::optional<int64_t> token_id = token_id_of(c.token_texts.back());
+    if (id != entry.end() && id->is_number_integer()) token_id = id->get<int64_t>();
+    all_ids = all_ids && token_id.has_value();
+    if (all_ids) c.token_ids.push_back(*token_id);
     const auto top = entry.find("top_logprobs");
     if (top == entry.end() || top->is_null()) continue;
     if (!top->is_array()) throw Error(at + "'s top_logprobs is not an array");
@@ -161,7 +164,14 @@ Completion parse_completion(const std::string& body, const std::string& where, b
   const json& choice = choices[0];
   if (!choice.is_object()) throw Error(where + ": choices[0] is not an object");
   Completion c;
-  c.text = text_of(member(choice, "text", where + " choices[0]"), where + " choices[0].text");
+  if (const auto message = choice.find("message"); message != choice.end()) {
+    // A chat completion: the assistant's message (content null: no text).
+    if (!message->is_object()) throw Error(where + ": choices[0].message is not an object");
+    const json& content = member(*message, "content", where + " choices[0].message");
+    if (!content.is_null()) c.text = text_of(content, where + " choices[0].message.content");
+  } else {
+    c.text = text_of(member(choice, "text", where + " choices[0]"), where + " choices[0].text");
+  }
   c.cached_prompt_tokens = cached_prompt_tokens_of(response);
   if (const auto reason = choice.find("finish_reason");
       reason != choice.end() && reason->is_string()) {

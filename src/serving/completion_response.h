@@ -1,4 +1,4 @@
-// Internal: a /v1/completions response read into what a trace needs — each
+// Internal: a /v1/completions or /v1/chat/completions response read into what a trace needs — each
 // generated token (its id where the server names it), its logprob and the
 // top-1 minus top-2 margin — from either logprobs layout servers write.
 #ifndef DETLLM_SRC_SERVING_COMPLETION_RESPONSE_H_
@@ -28,7 +28,8 @@ struct Completion {
   int cached_prompt_tokens = -1;
 };
 
-// Parses a response body. The layouts read: OpenAI's legacy completions
+// Parses a response body: a completion's choices[0].text or a chat
+// completion's choices[0].message.content. The logprobs layouts read: OpenAI's legacy completions
 // logprobs ({tokens, token_logprobs, top_logprobs}, as vLLM, SGLang and
 // llama-cpp-python write it) and the chat-style one ({content: [{token,
 // logprob, top_logprobs, id?}]}, as llama.cpp's server writes it). Throws

@@ -15,6 +15,7 @@
 #include "serving/completion_response.h"
 #include "serving/http_client.h"
 #include "serving/server_metrics.h"
+#include "serving/event_stream.h"
 #include "serving/server_tokenizer.h"
 
 namespace detllm {
@@ -107,8 +108,8 @@ class OpenAiModel final : public Generator {
   std::vector<Generation> generate(const std::vector<TokenIds>& batch,
                                    const GenerationConfig& config) override {
     std::vector<HttpRequest> requests;
-    for (const TokenIds& ids : batch)
-      requests.push_back({base_ + "/completions", body(ids, config)});
+    const std::string path = options_.chat ? "/chat/completions" : "/completions";
+    for (const TokenIds& ids : batch) requests.push_back({base_ + path, body(ids, config)});
     // The server's own count of what it ran at once, around the batch.
     const std::optional<internal::DecodeCounters> before = decode_counters();
     const std::vector<HttpResponse> responses = internal::send_all(requests, http_);
@@ -123,8 +124,11 @@ class OpenAiModel final : public Generator {
       if (!responses[i].error.empty() || responses[i].status != 200) {
         throw Error(where + " failed: " + failure_of(responses[i]));
       }
-      out.push_back(generation_of(
-          internal::parse_completion(responses[i].body, where, config.capture_logprobs), where));
+      const std::string body = options_.stream
+                                   ? internal::merge_event_stream(responses[i].body, where)
+                                   : responses[i].body;
+      out.push_back(
+          generation_of(internal::parse_completion(body, where, config.capture_logprobs), where));
       if (busy) out.back().server_busy_slots = *busy;
     }
     return out;
@@ -191,6 +195,9 @@ class OpenAiModel final : public Generator {
                               ? "none: prompts sent as text, tokens compared by their text"
                               : "the server's";
     server["request_options"] = request_options();
+    server["api"] = options_.chat ? "POST /v1/chat/completions: each prompt one user message, "
+                                    "through the server's chat template"
+                                  : "POST /v1/completions";
     const char* reset = cache_reset_path(kind_);
     server["prefix_cache"] = reset != nullptr ? std::string("reset before run 0: POST ") + reset
                              : kind_ == "llama.cpp" && options_.disable_prompt_cache
@@ -206,6 +213,8 @@ class OpenAiModel final : public Generator {
     if (options_.max_concurrency != OpenAiOptions().max_concurrency) {
       info_.name += "&max_concurrency=" + std::to_string(options_.max_concurrency);
     }
+    if (options_.chat) info_.name += "&chat=true";
+    if (options_.stream) info_.name += "&stream=true";
     info_.capabilities.max_concurrent_requests = options_.max_concurrency;
     info_.backend = "openai";
     info_.file = clean_url_;
@@ -220,7 +229,11 @@ class OpenAiModel final : public Generator {
 
   // The options every request carries beside the prompt and decoding.
   json request_options() const {
-    json o = {{"n", 1}, {"stream", false}, {"echo", false}};
+    json o = {{"n", 1}, {"stream", options_.stream}};
+    if (!options_.chat) o["echo"] = false;
+    // vLLM sends the usage (its cached-token count) in a last chunk only when
+    // asked; llama.cpp sends it anyway.
+    if (options_.stream) o["stream_options"] = {{"include_usage", true}};
     if (kind_ == "vllm") o["return_tokens_as_token_ids"] = true;
     if (kind_ == "llama.cpp" && options_.disable_prompt_cache) o["cache_prompt"] = false;
     return o;
@@ -231,7 +244,9 @@ class OpenAiModel final : public Generator {
     b["model"] = model_;
     // Ids where the server reads them (not every server takes a list of ids).
     const bool as_ids = tokenizer_->endpoint() == internal::ServerTokenizer::Endpoint::kRoot;
-    if (as_ids) {
+    if (options_.chat) {
+      b["messages"] = json::array({{{"role", "user"}, {"content", tokenizer_->decode(ids)}}});
+    } else if (as_ids) {
       b["prompt"] = ids;
     } else {
       b["prompt"] = tokenizer_->decode(ids);
@@ -242,7 +257,12 @@ class OpenAiModel final : public Generator {
     b["top_p"] = c.top_p;
     if (c.do_sample) b["seed"] = c.seed;
     if (c.top_k > 0) b["top_k"] = c.top_k;
-    if (c.capture_logprobs) b["logprobs"] = 2;  // the top 2: margins and near-ties
+    if (c.capture_logprobs && options_.chat) {
+      b["logprobs"] = true;
+      b["top_logprobs"] = 2;  // the top 2: margins and near-ties
+    } else if (c.capture_logprobs) {
+      b["logprobs"] = 2;
+    }
     if (c.ignore_eos && kind_ != "openai-compatible") b["ignore_eos"] = true;
     return b.dump();
   }
@@ -310,6 +330,10 @@ OpenAiOptions openai_options_from_url(const std::string& url) {
       o.verify_tls = flag();
     } else if (key == "disable_prompt_cache") {
       o.disable_prompt_cache = flag();
+    } else if (key == "chat") {
+      o.chat = flag();
+    } else if (key == "stream") {
+      o.stream = flag();
     } else if (key == "max_concurrency") {
       try {
         o.max_concurrency = std::stoi(value);
@@ -320,7 +344,7 @@ OpenAiOptions openai_options_from_url(const std::string& url) {
     } else if (!key.empty()) {
       throw Error("unknown server URL option '?" + key +
                   "=' (known: model, api_key_env, verify_tls, max_concurrency, "
-                  "disable_prompt_cache)");
+                  "disable_prompt_cache, chat, stream)");
     }
   }
   return o;
