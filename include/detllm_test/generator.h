@@ -48,6 +48,9 @@ struct Generation {
   // average, while it ran this request's batch (llama.cpp's /metrics); about
   // 1 means it ran the batch one request at a time. -1 where it does not say.
   double server_busy_slots = -1;
+  // A served model: its server is another process than the one that ran the
+  // batch before (its /metrics counters went back: it restarted in between).
+  bool server_restarted = false;
 };
 
 // What a model assigns, in one forward pass over a whole sequence (no cache),

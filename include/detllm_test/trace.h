@@ -41,6 +41,9 @@ struct TraceRow {
   // Its batch's concurrency as the server said (Generation::server_busy_slots);
   // -1: not said. Evidence, never compared.
   double server_busy_slots = -1;
+  // The server restarted between the batch before and this row's
+  // (Generation::server_restarted). Evidence, never compared.
+  bool server_restarted = false;
 
   // Which of detLLM's optional fields the row had when it was read (rows made
   // here have all): the diff compares them as detLLM does, absent only equal

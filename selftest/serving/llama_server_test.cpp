@@ -45,9 +45,9 @@ class LlamaServerTest : public testing::GgufSuite {
   // llama.cpp's server of the model stored as `type`, with `slots` slots,
   // continuous batching, one thread; its KV cache per slot unless `unified`.
   struct Server {
-    explicit Server(int slots = 8, const std::string& type = "f16", bool unified = false)
-        : port(testing::free_port()),
-          process(argv(slots, type, unified, port)) {
+    explicit Server(int slots = 8, const std::string& type = "f16", bool unified = false,
+                    int port = testing::free_port())
+        : port(port), process(argv(slots, type, unified, port)) {
       process.wait_until_serving(url() + "/models", 120);
     }
     static std::vector<std::string> argv(int slots, const std::string& type, bool unified,
@@ -259,6 +259,29 @@ TEST_F(LlamaServerTest, ItsPromptCacheIsNamedFromItsOwnCounts) {
   EXPECT_THAT(result.report.likely_causes,
               ::testing::Contains(HasSubstr("tokens from the server's prompt cache, run 0 none: "
                                             "warm against cold")));
+}
+
+// The server restarted between runs 0 and 1, on the same port: the check goes
+// on against the new process, and the report says the runs were served by
+// two processes (llama.cpp's /metrics counters went back).
+TEST_F(LlamaServerTest, ARestartBetweenRunsIsNoticed) {
+  auto server = std::make_unique<Server>();
+  const int port = server->port;
+  auto model = load_model(server->url("?disable_prompt_cache=true"));
+  CheckOptions o = options();
+  o.on_progress = [&](const Progress& p) {
+    if (p.phase == "run 1 of 3" && p.prompts_done == p.prompts_total) {
+      server.reset();  // SIGKILL, then the same model on the same port
+      server = std::make_unique<Server>(8, "f16", false, port);
+    }
+  };
+  const CheckResult result = check(*model, prompts(), o);
+  EXPECT_TRUE(result.passed()) << render_text(result.report);  // the same model, alone
+  EXPECT_THAT(result.report.notes,
+              ::testing::Contains(HasSubstr("the server restarted before run 1 (its /metrics "
+                                            "counters went back)")));
+  EXPECT_TRUE(result.runs.at(1).at(0).server_restarted);
+  EXPECT_FALSE(result.runs.at(2).at(0).server_restarted);
 }
 
 // The endpoints users call. A streamed answer (server-sent events), put

@@ -36,6 +36,7 @@ const std::vector<TraceField>& trace_fields() {
       {"logit_margins", &R::logit_margins, 0, false},
       {"cached_prompt_tokens", &R::cached_prompt_tokens, 0, false},
       {"server_busy_slots", &R::server_busy_slots, 0, false},
+      {"server_restarted", &R::server_restarted, 0, false},
   };
   return fields;
 }

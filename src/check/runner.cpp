@@ -98,6 +98,7 @@ TraceRow row_of(const Generator& model, const std::string& tokenizer_id, const R
   t.logit_margins = std::move(gen.logit_margins);
   t.cached_prompt_tokens = gen.cached_prompt_tokens;
   t.server_busy_slots = gen.server_busy_slots;
+  t.server_restarted = gen.server_restarted;
   return t;
 }
 

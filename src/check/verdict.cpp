@@ -111,6 +111,40 @@ void count_needle_outcomes(CheckResult& result) {
   }
 }
 
+// A server restarted during the check (its /metrics counters went back): the
+// phases before and after were served by two processes. Said in a note; where
+// a divergence's right side ran after the restart, named as a likely cause.
+void read_restart_evidence(CheckResult& result, const std::vector<Phase>& phases) {
+  Report& report = result.report;
+  const Phase* restarted = nullptr;
+  for (const Phase& phase : phases) {
+    const Trace& trace = trace_of(result, phase);
+    if (std::any_of(trace.begin(), trace.end(),
+                    [](const TraceRow& row) { return row.server_restarted; })) {
+      restarted = &phase;
+      break;
+    }
+  }
+  if (restarted == nullptr) return;
+  report.notes.push_back("the server restarted before " + restarted->label +
+                         " (its /metrics counters went back): the phases before it and from it "
+                         "on were served by two processes");
+  const size_t at = static_cast<size_t>(restarted - phases.data());
+  for (const DivergenceKind& kind : divergence_kinds()) {
+    const std::optional<Divergence>& d = report.*kind.member;
+    if (!d) continue;
+    for (size_t i = at; i < phases.size(); ++i) {
+      if (phases[i].label == d->right_label ||
+          d->right_label.rfind(phases[i].label + " (", 0) == 0) {
+        report.likely_causes.push_back("server restart: " + d->right_label +
+                                       " ran on a server restarted after " + d->left_label +
+                                       " (its /metrics counters went back)");
+        return;
+      }
+    }
+  }
+}
+
 // The server's own word on its prompt cache: per run, the prompt tokens it
 // served from it. When the run that diverged from run 0 was served from the
 // cache and run 0 was not, the cache is the likely cause, named with the
@@ -185,6 +219,7 @@ const Phase* compare_phases(CheckResult& result, const std::vector<Phase>& phase
   if (!compare_scores && !report.first_divergence) note_unasserted_logprobs(result, phases);
   count_needle_outcomes(result);
   read_cache_evidence(result);
+  read_restart_evidence(result, phases);
   for (const DivergenceKind& kind : divergence_kinds()) {
     if (std::optional<Divergence>& d = report.*kind.member) {
       describe_text(*d, result.runs[0], tokenizer);

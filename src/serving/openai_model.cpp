@@ -116,6 +116,9 @@ class OpenAiModel final : public Generator {
     const std::optional<internal::DecodeCounters> after = before ? decode_counters() : std::nullopt;
     const std::optional<double> busy =
         before && after ? internal::busy_slots_between(*before, *after) : std::nullopt;
+    // Counters that went back since the last batch: the server restarted.
+    const bool restarted = before && last_counters_ && before->decodes < last_counters_->decodes;
+    if (after) last_counters_ = after;
     std::vector<Generation> out;
     for (size_t i = 0; i < responses.size(); ++i) {
       const std::string where = "the server at " + clean_url_ + ": the completion of row " +
@@ -130,6 +133,7 @@ class OpenAiModel final : public Generator {
       out.push_back(
           generation_of(internal::parse_completion(body, where, config.capture_logprobs), where));
       if (busy) out.back().server_busy_slots = *busy;
+      out.back().server_restarted = restarted;
     }
     return out;
   }
@@ -288,6 +292,7 @@ class OpenAiModel final : public Generator {
   internal::HttpOptions http_;
   std::string clean_url_, base_, root_, model_, kind_;
   bool has_metrics_ = false;  // a /metrics with step counters (llama.cpp's, vLLM's)
+  std::optional<internal::DecodeCounters> last_counters_;  // after the last batch
   std::shared_ptr<internal::ServerTokenizer> tokenizer_;
   ModelInfo info_;
 };
