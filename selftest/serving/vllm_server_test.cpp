@@ -74,6 +74,10 @@ TEST_F(VllmServerTest, AloneItIsBitIdenticalAtTier2) {
   EXPECT_TRUE(result.passed()) << render_text(result.report);
   EXPECT_EQ(result.report.tier_effective, 2);
   EXPECT_THAT(result.report.prompt_cache_tokens, ::testing::ElementsAre(0, 0, 0));
+  // The prefix cache was emptied before run 0 and kept on, but no run used
+  // it (each prompt is under one block): the report says so.
+  EXPECT_THAT(result.report.notes,
+              ::testing::Contains(HasSubstr("no run was served from the server's prompt cache")));
 }
 
 // Negative controls, the engine's own: in float32 and in bfloat16, the same

@@ -164,6 +164,16 @@ void read_cache_evidence(CheckResult& result) {
     report.prompt_cache_tokens.clear();
     return;
   }
+  // Runs after run 0 that the server says took nothing from its cache were
+  // not warm runs, whatever the check expected of them: said, not claimed.
+  if (report.prompt_cache_tokens.size() > 1 &&
+      std::all_of(report.prompt_cache_tokens.begin() + 1, report.prompt_cache_tokens.end(),
+                  [](int n) { return n == 0; })) {
+    report.notes.push_back(
+        "no run was served from the server's prompt cache (its counts say 0 tokens in every run "
+        "after run 0): repeated runs compared cold with cold, and a cache effect was not "
+        "exercised");
+  }
   const std::optional<Divergence>& d = report.first_divergence;
   const std::string run_label = "run ";
   if (!d || d->index < 0 || d->right_label.rfind(run_label, 0) != 0) return;
