@@ -24,8 +24,8 @@
 
 #include <chrono>
 #include <cstdio>
-#include <functional>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -48,9 +48,12 @@ constexpr int kNewTokens = 16;
 const std::vector<std::string> kPrompts = {"Hello there, how are you", "The capital of France is",
                                            "1, 2, 3, 4,",
                                            "A much longer prompt, so that the others are padded"};
-const std::vector<std::string> kFillers = {
-    "Once upon a time", "the rain in spain falls mainly", "x = 1; y = 2; print(x + y)",
-    "In the beginning there was", "A", "Some more words to make a longer filler prompt here"};
+const std::vector<std::string> kFillers = {"Once upon a time",
+                                           "the rain in spain falls mainly",
+                                           "x = 1; y = 2; print(x + y)",
+                                           "In the beginning there was",
+                                           "A",
+                                           "Some more words to make a longer filler prompt here"};
 
 // llama.cpp's server on one of the GGUFs, started once per model and kept
 // for every benchmark of it.
@@ -60,8 +63,9 @@ struct Server {
     const std::string make = std::string(DETLLM_LLAMA_SERVER_PYTHON) + " " + DETLLM_MAKE_GGUF +
                              " " + gguf + " --type " + type + " --layers 4 --width 256";
     if (std::system(make.c_str()) != 0) throw std::runtime_error("failed: " + make);
-    std::vector<std::string> argv = {DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT,
-                                     "--model", gguf, "--port", std::to_string(port)};
+    std::vector<std::string> argv = {
+        DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, "--model", gguf, "--port",
+        std::to_string(port)};
     if (unified) argv.push_back("--kv-unified");
     process = std::make_unique<detllm::testing::ServerProcess>(argv);
     process->wait_until_serving(url() + "/models", 120);
@@ -84,10 +88,11 @@ Server& server(const std::string& model) {
 std::vector<std::string> texts(const Server& s, const std::vector<std::string>& prompts) {
   std::vector<detllm::internal::HttpRequest> requests;
   for (const std::string& p : prompts) {
-    requests.push_back({s.url() + "/completions",
-                        json({{"prompt", p}, {"max_tokens", kNewTokens}, {"temperature", 0},
-                              {"cache_prompt", false}})
-                            .dump()});
+    requests.push_back({s.url() + "/completions", json({{"prompt", p},
+                                                        {"max_tokens", kNewTokens},
+                                                        {"temperature", 0},
+                                                        {"cache_prompt", false}})
+                                                      .dump()});
   }
   std::vector<std::string> out;
   for (const auto& r : detllm::internal::send_all(requests, {})) {
@@ -120,7 +125,7 @@ Outcome ours(const Server& s, int tier, int seed) {
     c.out_dir = "";
     c.explain = false;
     const detllm::CheckResult r = detllm::check(*model, prompts, c);
-    o.requests += 1;  // run 0
+    o.requests += 1;                                                             // run 0
     for (const auto& row : r.needle_traces.at(0)) o.requests += row.batch_size;  // with fillers
     if (!r.passed()) {
       o.detected = true;
@@ -194,17 +199,15 @@ void register_all() {
             ->Unit(benchmark::kSecond)
             ->UseRealTime();
       }
-      benchmark::RegisterBenchmark(("SGLang/batch_sizes" + suffix).c_str(),
-                                   [=](benchmark::State& st) {
-                                     report(st, [&] { return sglang(server(model), seed); });
-                                   })
+      benchmark::RegisterBenchmark(
+          ("SGLang/batch_sizes" + suffix).c_str(),
+          [=](benchmark::State& st) { report(st, [&] { return sglang(server(model), seed); }); })
           ->Iterations(1)
           ->Unit(benchmark::kSecond)
           ->UseRealTime();
-      benchmark::RegisterBenchmark(("vLLM/needle" + suffix).c_str(),
-                                   [=](benchmark::State& st) {
-                                     report(st, [&] { return vllm(server(model), seed); });
-                                   })
+      benchmark::RegisterBenchmark(
+          ("vLLM/needle" + suffix).c_str(),
+          [=](benchmark::State& st) { report(st, [&] { return vllm(server(model), seed); }); })
           ->Iterations(1)
           ->Unit(benchmark::kSecond)
           ->UseRealTime();
@@ -216,8 +219,9 @@ void register_all() {
 
 int main(int argc, char** argv) {
   if (std::string(DETLLM_LLAMA_SERVER_PYTHON).empty()) {
-    std::fprintf(stderr, "no DETLLM_LLAMA_SERVER_PYTHON: configure with scripts/test's pinned "
-                         "llama.cpp server environment\n");
+    std::fprintf(stderr,
+                 "no DETLLM_LLAMA_SERVER_PYTHON: configure with scripts/test's pinned "
+                 "llama.cpp server environment\n");
     return 1;
   }
   register_all();

@@ -26,7 +26,7 @@ class GgufSuite : public ::testing::Test {
   // `note` (where scripts/lib.sh says why the environment is missing).
   static void skip_without(const std::string& python, const std::string& note);
   static std::string gguf(const std::string& name = "toy");  // a GGUF's path
-  static std::string dir();  // where they are written
+  static std::string dir();                                  // where they are written
   // Prompts for its ASCII vocabulary, the last long enough to pad the others.
   static const std::vector<Prompt>& prompts();
 

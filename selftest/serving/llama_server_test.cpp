@@ -52,9 +52,14 @@ class LlamaServerTest : public testing::GgufSuite {
     }
     static std::vector<std::string> argv(int slots, const std::string& type, bool unified,
                                          int port) {
-      std::vector<std::string> argv = {DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT,
-                                       "--model", gguf(type), "--port", std::to_string(port),
-                                       "--parallel", std::to_string(slots)};
+      std::vector<std::string> argv = {DETLLM_LLAMA_SERVER_PYTHON,
+                                       DETLLM_LLAMA_SERVER_SCRIPT,
+                                       "--model",
+                                       gguf(type),
+                                       "--port",
+                                       std::to_string(port),
+                                       "--parallel",
+                                       std::to_string(slots)};
       if (unified) argv.push_back("--kv-unified");
       return argv;
     }

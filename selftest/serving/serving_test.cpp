@@ -433,8 +433,8 @@ TEST(EventStream, MergesChunksIntoTheWholeAnswer) {
       "{\"tokens\": [\"token_id:5\"], \"token_logprobs\": [-0.25], \"top_logprobs\": null}}]}\r\n"
       "data: {\"choices\": [], \"usage\": {\"prompt_tokens_details\": {\"cached_tokens\": 3}}}\n"
       "data: [DONE]\n\ndata: {\"after\": \"done, not read\"}\n";
-  const internal::Completion c = internal::parse_completion(
-      internal::merge_event_stream(legacy, "s"), "s", true);
+  const internal::Completion c =
+      internal::parse_completion(internal::merge_event_stream(legacy, "s"), "s", true);
   EXPECT_EQ(c.text, "ab");
   EXPECT_EQ(c.finish_reason, "length");
   EXPECT_THAT(c.token_ids, ::testing::ElementsAre(4, 5));
@@ -471,10 +471,10 @@ TEST(EventStream, MergesChunksIntoTheWholeAnswer) {
                     "data: [DONE]\n"),
               HasSubstr("(stream chunk 1): its logprobs are laid out unlike"));
   // An error event is the server's error, named by parse_completion.
-  EXPECT_THROW(internal::parse_completion(
-                   internal::merge_event_stream("data: {\"error\": \"overloaded\"}\n", "s"), "s",
-                   true),
-               Error);
+  EXPECT_THROW(
+      internal::parse_completion(
+          internal::merge_event_stream("data: {\"error\": \"overloaded\"}\n", "s"), "s", true),
+      Error);
 }
 
 // llama.cpp's /metrics: the decode counters, and the concurrency between two

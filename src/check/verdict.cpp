@@ -75,8 +75,8 @@ void note_unasserted_logprobs(CheckResult& result, const std::vector<Phase>& pha
     const std::optional<Divergence> d =
         diff_traces(run0, trace_of(result, phase), {Category::kScoreVariance, true});
     if (!d) continue;
-    result.report.notes.push_back("logprobs differ between " + phase.left_label +
-                                  " and " + phase.label +
+    result.report.notes.push_back("logprobs differ between " + phase.left_label + " and " +
+                                  phase.label +
                                   " (not asserted below tier 2; tier 2 would fail as "
                                   "SCORE_VARIANCE)");
     return;

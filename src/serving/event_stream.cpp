@@ -29,8 +29,7 @@ std::string text_of(const json& choice, const std::string& where) {
   const json* text = nullptr;
   if (const auto it = choice.find("text"); it != choice.end()) {
     text = &*it;
-  } else if (const auto delta = choice.find("delta");
-             delta != choice.end() && delta->is_object()) {
+  } else if (const auto delta = choice.find("delta"); delta != choice.end() && delta->is_object()) {
     if (const auto content = delta->find("content"); content != delta->end()) text = &*content;
   }
   if (text == nullptr || text->is_null()) return "";

@@ -13,9 +13,9 @@
 #include "artifacts/json_io.h"
 #include "detllm_test/error.h"
 #include "serving/completion_response.h"
+#include "serving/event_stream.h"
 #include "serving/http_client.h"
 #include "serving/server_metrics.h"
-#include "serving/event_stream.h"
 #include "serving/server_tokenizer.h"
 
 namespace detllm {
@@ -192,9 +192,9 @@ class OpenAiModel final : public Generator {
     server["kind"] = kind_;
     has_metrics_ = read_decode_counters().has_value();
     server["concurrency_evidence"] =
-        has_metrics_ ? std::string("GET /metrics around each batch: ") +
-                           internal::kDecodeCounterSources
-                     : std::string("none: the server reports no per-step concurrency");
+        has_metrics_
+            ? std::string("GET /metrics around each batch: ") + internal::kDecodeCounterSources
+            : std::string("none: the server reports no per-step concurrency");
     server["tokenizer"] = tokenizer_->endpoint() == internal::ServerTokenizer::Endpoint::kBytes
                               ? "none: prompts sent as text, tokens compared by their text"
                               : "the server's";
