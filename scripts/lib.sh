@@ -74,7 +74,8 @@ detllm_pinned_env() {
        ! { if [[ $fetch == wheel ]]; then
              "$env/bin/pip" wheel -q --wheel-dir "$wheels" -r "$requirements" >>"$log" 2>&1
            else
-             "$env/bin/pip" download -q "${deps[@]}" --dest "$wheels" -r "$requirements" >>"$log" 2>&1
+             "$env/bin/pip" download -q "${deps[@]}" --dest "$wheels" \
+                                     -r "$requirements" >>"$log" 2>&1
            fi &&
            "$env/bin/pip" install -q "${deps[@]}" --no-index --find-links "$wheels" \
                                   -r "$requirements" >>"$log" 2>&1; }; then

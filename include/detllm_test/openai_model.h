@@ -1,7 +1,7 @@
 // detllm::serving — a deployment as a model: any server with an
-// OpenAI-compatible /v1/completions or /v1/chat/completions (vLLM, SGLang, llama.cpp's server,
-// llama-cpp-python, TensorRT-LLM's trtllm-serve), checked through its API
-// like a model in this process. See docs/serving.md.
+// OpenAI-compatible /v1/completions or /v1/chat/completions (vLLM, SGLang,
+// llama.cpp's server, llama-cpp-python, TensorRT-LLM's trtllm-serve), checked
+// through its API like a model in this process. See docs/serving.md.
 #ifndef DETLLM_TEST_OPENAI_MODEL_H_
 #define DETLLM_TEST_OPENAI_MODEL_H_
 

@@ -1,6 +1,7 @@
-// Internal: a /v1/completions or /v1/chat/completions response read into what a trace needs — each
-// generated token (its id where the server names it), its logprob and the
-// top-1 minus top-2 margin — from either logprobs layout servers write.
+// Internal: a /v1/completions or /v1/chat/completions response read into what
+// a trace needs — each generated token (its id where the server names it), its
+// logprob and the top-1 minus top-2 margin — from either logprobs layout
+// servers write.
 #ifndef DETLLM_SRC_SERVING_COMPLETION_RESPONSE_H_
 #define DETLLM_SRC_SERVING_COMPLETION_RESPONSE_H_
 
@@ -29,13 +30,14 @@ struct Completion {
 };
 
 // Parses a response body: a completion's choices[0].text or a chat
-// completion's choices[0].message.content. The logprobs layouts read: OpenAI's legacy completions
-// logprobs ({tokens, token_logprobs, top_logprobs}, as vLLM, SGLang and
-// llama-cpp-python write it) and the chat-style one ({content: [{token,
-// logprob, top_logprobs, id?}]}, as llama.cpp's server writes it). Throws
-// detllm::Error, its message begun with `where`, for a body that is not JSON,
-// an error object, a number of choices other than one, missing logprobs when
-// `want_logprobs`, arrays of mismatched lengths, or values of the wrong type.
+// completion's choices[0].message.content. The logprobs layouts read: OpenAI's
+// legacy completions logprobs ({tokens, token_logprobs, top_logprobs}, as
+// vLLM, SGLang and llama-cpp-python write it) and the chat-style one
+// ({content: [{token, logprob, top_logprobs, id?}]}, as llama.cpp's server
+// and every chat completion write it). Throws detllm::Error, its message begun
+// with `where`, for a body that is not JSON, an error object, a number of
+// choices other than one, missing logprobs when `want_logprobs`, arrays of
+// mismatched lengths, or values of the wrong type.
 Completion parse_completion(const std::string& body, const std::string& where, bool want_logprobs);
 
 }  // namespace detllm::internal
