@@ -94,6 +94,7 @@ TEST_F(LlamaServerTest, AloneAndColdItIsBitIdenticalAtTier2) {
   const CheckResult result = check(*model, prompts(), options());
   EXPECT_TRUE(result.passed()) << render_text(result.report) << server.process.log();
   EXPECT_EQ(result.report.tier_effective, 2);
+  EXPECT_THAT(model->info().server_json, HasSubstr("llamacpp:n_decode_total"));
   EXPECT_THAT(result.report.prompt_cache_tokens, ::testing::ElementsAre(0, 0, 0));
 }
 

@@ -73,6 +73,7 @@ TEST_F(VllmServerTest, AloneItIsBitIdenticalAtTier2) {
   const CheckResult result = check(*model, prompts(), options());
   EXPECT_TRUE(result.passed()) << render_text(result.report);
   EXPECT_EQ(result.report.tier_effective, 2);
+  EXPECT_THAT(model->info().server_json, HasSubstr("vllm:iteration_tokens_total_count"));
   EXPECT_THAT(result.report.prompt_cache_tokens, ::testing::ElementsAre(0, 0, 0));
   // The prefix cache was emptied before run 0 and kept on, but no run used
   // it (each prompt is under one block): the report says so.

@@ -143,10 +143,13 @@ class OpenAiModel final : public Generator {
   std::optional<internal::DecodeCounters> decode_counters() const {
     return has_metrics_ ? read_decode_counters() : std::nullopt;
   }
-  std::optional<internal::DecodeCounters> read_decode_counters() const {
+  std::optional<internal::DecodeCounters> read_decode_counters(
+      std::string* source = nullptr) const {
     const HttpResponse r = internal::send({root_ + "/metrics", ""}, http_);
     if (!r.error.empty() || r.status != 200) return std::nullopt;
-    return internal::decode_counters(internal::parse_metrics(r.body));
+    const auto metrics = internal::parse_metrics(r.body);
+    if (source != nullptr) *source = internal::decode_counter_source(metrics);
+    return internal::decode_counters(metrics);
   }
 
   // /v1/models (the model chosen from it), what else the server says about
@@ -190,11 +193,11 @@ class OpenAiModel final : public Generator {
     kind_ = server_kind(models, server);
     tokenizer_ = std::make_shared<internal::ServerTokenizer>(root_, model_, http_);
     server["kind"] = kind_;
-    has_metrics_ = read_decode_counters().has_value();
+    std::string source;
+    has_metrics_ = read_decode_counters(&source).has_value();
     server["concurrency_evidence"] =
-        has_metrics_
-            ? std::string("GET /metrics around each batch: ") + internal::kDecodeCounterSources
-            : std::string("none: the server reports no per-step concurrency");
+        has_metrics_ ? "GET /metrics around each batch: " + source
+                     : std::string("none: the server reports no per-step concurrency");
     server["tokenizer"] = tokenizer_->endpoint() == internal::ServerTokenizer::Endpoint::kBytes
                               ? "none: prompts sent as text, tokens compared by their text"
                               : "the server's";

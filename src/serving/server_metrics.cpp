@@ -55,6 +55,14 @@ std::map<std::string, double> parse_metrics(std::string_view text) {
   return samples;
 }
 
+std::string decode_counter_source(const std::map<std::string, double>& metrics) {
+  return metrics.count("llamacpp:n_decode_total") > 0
+             ? "llamacpp:n_decode_total and llamacpp:n_busy_slots_per_decode (busy slots per "
+               "decode step)"
+             : "vllm:iteration_tokens_total_count and vllm:generation_tokens_total (tokens "
+               "generated per engine step: one per running request)";
+}
+
 std::optional<DecodeCounters> decode_counters(const std::map<std::string, double>& metrics) {
   const auto value = [&](const char* name) -> std::optional<double> {
     const auto found = metrics.find(name);

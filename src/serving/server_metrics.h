@@ -28,10 +28,8 @@ struct DecodeCounters {
 };
 std::optional<DecodeCounters> decode_counters(const std::map<std::string, double>& metrics);
 
-// Where decode_counters found them, for run_config.json.
-inline constexpr const char* kDecodeCounterSources =
-    "llamacpp:n_decode_total and llamacpp:n_busy_slots_per_decode (llama.cpp), or "
-    "vllm:iteration_tokens_total_count and vllm:generation_tokens_total (vLLM)";
+// Which counters decode_counters read in `metrics`, for run_config.json.
+std::string decode_counter_source(const std::map<std::string, double>& metrics);
 
 // The average busy slots per decode step between two readings; nullopt when
 // the server decoded nothing in between.
