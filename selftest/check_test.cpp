@@ -18,6 +18,7 @@
 #include "controls/control_table.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
+#include "detllm_test/options.h"
 #include "test_models.h"
 
 namespace detllm {
@@ -107,6 +108,29 @@ TEST_F(CheckTest, BuiltinModelIsBitwiseRepeatableOnCpu) {
   o.determinism.tier = 2;
   CheckResult result = check(*model, kPrompts, o);
   EXPECT_TRUE(result.passed()) << render_text(result.report);
+}
+
+// Temperature as OpenAI's API reads it: 0 is greedy, recorded as greedy always
+// was; 1 samples (seeded, so repeatable), and draws other tokens than greedy.
+TEST_F(CheckTest, TemperatureOneSamplesAndZeroIsGreedy) {
+  CheckOptions greedy = options(2), sampled = options(2);
+  internal::apply(greedy, Temperature(0));
+  internal::apply(sampled, Temperature(1));
+  internal::apply(sampled, Seed(3));
+  EXPECT_FALSE(greedy.decoding.do_sample);
+  EXPECT_EQ(greedy.decoding.temperature, 1.0);
+  EXPECT_TRUE(sampled.decoding.do_sample);
+  auto model = make_builtin_model(BuiltinConfig::tiny());
+  const CheckResult a = check(*model, kPrompts, greedy), b = check(*model, kPrompts, sampled);
+  EXPECT_TRUE(a.passed() && b.passed()) << render_text(b.report);
+  EXPECT_TRUE(b.runs.at(0).at(0).decoding_do_sample);
+  bool differs = false;
+  for (size_t i = 0; i < kPrompts.size(); ++i)
+    differs = differs || a.runs[0][i].generated_token_ids != b.runs[0][i].generated_token_ids;
+  EXPECT_TRUE(differs) << "temperature 1 decoded greedily";
+  CheckOptions negative = options(1);
+  internal::apply(negative, Temperature(-1));
+  EXPECT_THROW(check(*model, kPrompts, negative), Error);
 }
 
 // A batch of 8 over one prompt really is a batch of 8, with fillers of other lengths.

@@ -30,21 +30,32 @@ if(NOT category STREQUAL "PASS" OR NOT EXISTS ${WORK_DIR}/diff_pack/report.txt
    OR EXISTS ${WORK_DIR}/diff_pack/diffs/first_divergence.json)
   message(FATAL_ERROR "diff --out wrote: ${diff_report}")
 endif()
-# --temperature 0 is greedy (as OpenAI's API, vLLM and transformers read it),
-# whatever --top-p says: its trace equals the default greedy run's, decoding
-# settings included; a real temperature is sampling, and its settings differ.
+# Temperature as OpenAI's API, vLLM and transformers read it: 0 (the default)
+# is greedy, and its trace equals the default run's, decoding settings
+# included; anything above 0 samples, temperature 1 too (it was greedy before
+# 2026-12-06), and its settings differ. --top-p without a temperature above 0
+# is refused rather than ignored.
 expect(0 "repro pack" ${DETLLM} run --prompt Hello --prompt "Two words" --out ${WORK_DIR}/greedy)
-expect(0 "repro pack" ${DETLLM} run --prompt Hello --prompt "Two words" --temperature 0 --top-p 0.5
+expect(0 "repro pack" ${DETLLM} run --prompt Hello --prompt "Two words" --temperature 0
        --out ${WORK_DIR}/temperature0)
-expect(0 "repro pack" ${DETLLM} run --prompt Hello --prompt "Two words" --temperature 0.5
-       --out ${WORK_DIR}/temperature05)
+expect(0 "repro pack" ${DETLLM} run --prompt Hello --prompt "Two words" --temperature 1
+       --out ${WORK_DIR}/temperature1)
+expect(2 "--top-p and --top-k shape sampling, which --temperature 0"
+       ${DETLLM} run --prompt Hello --top-p 0.5 --out ${WORK_DIR}/refused)
+expect(2 "--temperature must be 0 .greedy. or above .sampling."
+       ${DETLLM} run --prompt Hello --temperature -1 --out ${WORK_DIR}/refused)
 file(GLOB greedy LIST_DIRECTORIES true ${WORK_DIR}/greedy/*)
 file(GLOB temperature0 LIST_DIRECTORIES true ${WORK_DIR}/temperature0/*)
-file(GLOB temperature05 LIST_DIRECTORIES true ${WORK_DIR}/temperature05/*)
+file(GLOB temperature1 LIST_DIRECTORIES true ${WORK_DIR}/temperature1/*)
+file(READ ${temperature1}/run_config.json sampled_config)
+string(JSON sampled GET "${sampled_config}" decoding do_sample)
+if(NOT sampled)
+  message(FATAL_ERROR "--temperature 1 did not sample: ${sampled_config}")
+endif()
 expect(0 "no divergence: 2 rows agree" ${DETLLM} diff --left ${greedy}/trace.jsonl
        --right ${temperature0}/trace.jsonl)
 expect(1 "GEN_CONTEXT_MISMATCH" ${DETLLM} diff --left ${greedy}/trace.jsonl
-       --right ${temperature05}/trace.jsonl)
+       --right ${temperature1}/trace.jsonl)
 # Token ids are integers: 1.9 or 1e27 is bad input naming the file and line.
 set(row_head "{\"prompt_id\": \"a\", \"generated_token_ids\": ")
 file(WRITE ${WORK_DIR}/ints.jsonl "${row_head}[1]}\n")

@@ -39,7 +39,7 @@
 
 // Same tokens (tier 2: and bitwise logprobs) in every run at one batch size.
 // Options: Runs (3), BatchSize (1), Tier, Strict/BestEffort, Seed, Threads,
-// MaxNewTokens, Decoding.
+// MaxNewTokens, Temperature, Decoding.
 // The model and the prompts are quoted by the preprocessor, as EXPECT_EQ quotes
 // its operands.
 #define DETLLM_EXPECT_REPEATABLE(model, ...) \
@@ -49,7 +49,7 @@
 
 // Every prompt's output at each batch size (and in each needle trial) equals
 // its output at the first batch size. Options: BatchSizes ({1, 4, 16}), Needle,
-// Runs (1), Tier, Strict/BestEffort, Seed, Threads, MaxNewTokens, Decoding.
+// Runs (1), Tier, Strict/BestEffort, Seed, Threads, MaxNewTokens, Temperature, Decoding.
 #define DETLLM_EXPECT_BATCH_INVARIANT(model, ...) \
   DETLLM_INTERNAL_CHECK_PROPERTY(kBatchInvariant, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
 #define DETLLM_ASSERT_BATCH_INVARIANT(model, ...) \
@@ -58,7 +58,7 @@
 // Every prompt's output with each intra-op CPU thread count equals its output
 // with the first (a float reduction split over another number of threads can
 // round differently). Options: ThreadCounts ({1, 2, 4}), BatchSize, Runs (1),
-// Tier, Strict/BestEffort, Seed, MaxNewTokens, Decoding.
+// Tier, Strict/BestEffort, Seed, MaxNewTokens, Temperature, Decoding.
 #define DETLLM_EXPECT_THREAD_INVARIANT(model, ...) \
   DETLLM_INTERNAL_CHECK_PROPERTY(kThreadInvariant, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
 #define DETLLM_ASSERT_THREAD_INVARIANT(model, ...) \

@@ -85,6 +85,14 @@ struct MaxNewTokens {
   int value;
 };
 
+// Temperature as OpenAI's API, vLLM and transformers read it: 0 is greedy
+// (the default), anything above 0 samples at that temperature, seeded by
+// Seed. Top-p and top-k are kept as Decoding set them.
+struct Temperature {
+  explicit Temperature(double t) : value(t) {}
+  double value;
+};
+
 // Every decoding setting at once (sampling, temperature, top-p, top-k, ...).
 struct Decoding {
   explicit Decoding(GenerationConfig c) : config(std::move(c)) {}
@@ -136,6 +144,12 @@ inline void apply(CheckOptions& o, const Seed& v) {
 }
 inline void apply(CheckOptions& o, const Threads& v) { o.determinism.threads = v.value; }
 inline void apply(CheckOptions& o, const MaxNewTokens& v) { o.decoding.max_new_tokens = v.value; }
+inline void apply(CheckOptions& o, const Temperature& v) {
+  // 0: greedy, recorded as greedy always was (temperature 1); a negative one
+  // is sampling's, refused by the check as any bad temperature.
+  o.decoding.do_sample = v.value != 0;
+  o.decoding.temperature = v.value != 0 ? v.value : 1.0;
+}
 inline void apply(CheckOptions& o, const Decoding& v) { o.decoding = v.config; }
 inline void apply(CheckOptions& o, const Preflight&) { o.preflight = true; }
 inline void apply(CheckOptions& o, const Explain& v) { o.explain = v.value; }

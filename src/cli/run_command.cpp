@@ -39,7 +39,7 @@ struct RunFlags {
   uint64_t seed = 0;
   int max_new_tokens = 16;
   bool ignore_eos = false;
-  double temperature = 1.0, top_p = 1.0;
+  double temperature = 0.0, top_p = 1.0;
   int top_k = 0;
   std::string dtype = "float32", device = "cpu", out = "artifacts";
   bool redact = true;
@@ -112,10 +112,11 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
                "generate max-new-tokens tokens even past the model's eos tokens "
                "(generation_config.json)");
   app.add_option("--temperature", f.temperature,
-                 "sampling when != 1 or with --top-p/--top-k; 0 is greedy, as in OpenAI's API")
+                 "0 is greedy; above 0 samples at that temperature, seeded by --seed (as in "
+                 "OpenAI's API, vLLM and transformers)")
       ->capture_default_str();
-  app.add_option("--top-p", f.top_p)->capture_default_str();
-  app.add_option("--top-k", f.top_k)->capture_default_str();
+  app.add_option("--top-p", f.top_p, "with --temperature above 0")->capture_default_str();
+  app.add_option("--top-k", f.top_k, "with --temperature above 0")->capture_default_str();
   app.add_option("--dtype", f.dtype, "float32, bfloat16 or float16")->capture_default_str();
   app.add_option("--device", f.device, "cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--out", f.out, "root of the repro packs")->capture_default_str();
@@ -183,14 +184,24 @@ detllm::CheckOptions check_options(const RunFlags& f) {
   o.decoding.max_new_tokens = f.max_new_tokens;
   o.decoding.ignore_eos = f.ignore_eos;
   o.decoding.seed = f.seed;
-  // Temperature 0 is greedy (OpenAI's API, vLLM, transformers), whatever top-p
-  // and top-k say: recorded as the default greedy settings, so that its traces
-  // compare equal with those of a greedy run.
+  // Temperature as OpenAI's API, vLLM and transformers read it: 0 (the
+  // default) is greedy, recorded as the greedy settings every trace and golden
+  // has always had (do_sample false, temperature 1); anything above 0 samples,
+  // temperature 1 included.
+  if (!(f.temperature >= 0.0)) {
+    throw detllm::Error("--temperature must be 0 (greedy) or above (sampling), not " +
+                        std::to_string(f.temperature));
+  }
   const bool greedy = f.temperature == 0.0;
+  if (greedy && (f.top_p != 1.0 || f.top_k != 0)) {
+    throw detllm::Error(
+        "--top-p and --top-k shape sampling, which --temperature 0 (greedy, the default) does not "
+        "do: give --temperature above 0 too");
+  }
+  o.decoding.do_sample = !greedy;
   o.decoding.temperature = greedy ? 1.0 : f.temperature;
-  o.decoding.top_p = greedy ? 1.0 : f.top_p;
-  o.decoding.top_k = greedy ? 0 : f.top_k;
-  o.decoding.do_sample = !greedy && (f.temperature != 1.0 || f.top_p != 1.0 || f.top_k != 0);
+  o.decoding.top_p = f.top_p;
+  o.decoding.top_k = f.top_k;
   o.out_dir = f.out;
   o.env.redact = f.redact;
   o.env.redact_vars = f.redact_vars;
