@@ -4,9 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 
 #include "detllm_test/error.h"
+#include "detllm_test/model_config.h"
 #include "test_models.h"
 
 namespace detllm {
@@ -21,6 +23,31 @@ GenerationConfig greedy(int tokens = 8) {
 }
 
 TokenIds bytes(const std::string& text) { return ByteTokenizer().encode(text); }
+
+// The CLI's help lists what the loader loads, from the loader's own lists:
+// every preset and every model_type, each of them loadable.
+TEST(ModelLists, TheClisHelpNamesEveryPresetAndFamily) {
+  const std::string command = std::string(DETLLM_CLI_PATH) + " check --help";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string help;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) help.append(buffer, n);
+  ASSERT_EQ(pclose(pipe), 0);
+  std::string flat;  // CLI11 wraps long help lines
+  for (char c : help) {
+    if (c == '\n') c = ' ';
+    if (c != ' ' || flat.empty() || flat.back() != ' ') flat += c;
+  }
+  for (const std::string& name : BuiltinConfig::preset_names()) {
+    EXPECT_THAT(flat, ::testing::HasSubstr("builtin:" + name + ","));
+    EXPECT_NO_THROW(BuiltinConfig::preset_named(name));
+  }
+  for (const std::string& type : BuiltinConfig::llama_architecture_types()) {
+    EXPECT_THAT(flat, ::testing::HasSubstr(" " + type)) << type;
+  }
+  EXPECT_THAT(flat, ::testing::HasSubstr("model_type gpt2, llama,"));
+}
 
 TEST(BuiltinModel, GeneratesRequestedTokensWithLogprobsAndMargins) {
   auto model = make_builtin_model(BuiltinConfig::tiny());

@@ -13,6 +13,7 @@
 #include "detllm_test/check.h"
 #include "detllm_test/determinism.h"
 #include "detllm_test/golden_check.h"
+#include "detllm_test/model_config.h"
 #include "detllm_test/models.h"
 #include "detllm_test/report.h"
 
@@ -60,15 +61,20 @@ constexpr const char* kGoldenSettingFlags[] = {"--tier",  "--mode",           "-
                                                "--seed",  "--max-new-tokens", "--temperature",
                                                "--top-p", "--top-k",          "--ignore-eos"};
 
+// --model's help, from the loader's own lists: every preset, every
+// model_type a checkpoint may have (a test compares it with those lists).
+std::string model_help() {
+  std::string presets;
+  for (const std::string& name : BuiltinConfig::preset_names())
+    presets += "builtin:" + name + ", ";
+  return presets + "a Hugging Face checkpoint directory (model_type " +
+         BuiltinConfig::supported_model_types() +
+         "), an AOTInductor .pt2 package, a TorchScript file, or a server's OpenAI-compatible "
+         "API: http[s]://HOST:PORT/v1[?model=NAME] (docs/serving.md)";
+}
+
 void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
-  app.add_option(
-         "--model", f.model,
-         "builtin:tiny, builtin:small, builtin:llama-tiny, builtin:llama-small, a Hugging Face "
-         "checkpoint directory (GPT-2, Llama, Mistral, Qwen2, Qwen3, Phi-3), an AOTInductor .pt2 "
-         "package, a TorchScript file, or a server's OpenAI-compatible API: "
-         "http[s]://HOST:PORT/v1[?model=NAME] "
-         "(docs/serving.md)")
-      ->capture_default_str();
+  app.add_option("--model", f.model, model_help())->capture_default_str();
   app.add_option("--prompt", f.prompts, "a prompt (repeatable)");
   app.add_option("--prompt-file", f.prompt_file,
                  "JSON Lines: a string, or an object with prompt or text");
