@@ -274,6 +274,56 @@ TEST_F(FixtureTest, AppliesTheControlsDuringTheTest) {
   EXPECT_EQ(artifact_dir(), test_artifact_dir());
 }
 
+// A fixture's determinism_options() are the assertions' defaults: its thread
+// count and TF32 reach the check's determinism_applied.json, where before each
+// assertion opened its controls from CheckOptions' defaults. An option the
+// assertion gives wins; a whole CheckOptions is a base the others change.
+class OverridingFixtureTest : public DeterminismTest {
+ protected:
+  void SetUp() override {
+    setenv("DETLLM_ARTIFACTS_DIR", root_.path().c_str(), 1);
+    DeterminismTest::SetUp();
+  }
+  void TearDown() override {
+    DeterminismTest::TearDown();
+    unsetenv("DETLLM_ARTIFACTS_DIR");
+  }
+  DeterminismOptions determinism_options() const override {
+    DeterminismOptions o;
+    o.threads = 2;
+    o.allow_tf32 = true;
+    return o;
+  }
+  // The determinism_applied.json of the one pack this test kept.
+  nlohmann::json applied() {
+    const std::vector<std::string> packs = internal::list_directory(test_artifact_dir());
+    EXPECT_EQ(packs.size(), 1u);
+    std::ifstream in(test_artifact_dir() + "/" + packs.at(0) + "/determinism_applied.json");
+    return nlohmann::json::parse(in);
+  }
+  testing::TempDir root_;
+};
+
+TEST_F(OverridingFixtureTest, ItsOptionsAreTheAssertionsDefaults) {
+  setenv("DETLLM_KEEP_ARTIFACTS", "1", 1);
+  EXPECT_REPEATABLE(models().builtin, kPrompts, Runs(2));
+  unsetenv("DETLLM_KEEP_ARTIFACTS");
+  const nlohmann::json record = applied();
+  EXPECT_EQ(record["threads"], 2);
+  EXPECT_EQ(record["torch_controls"]["tf32_cublas"]["requested"], "on");
+
+  const CheckOptions given = internal::make_options(internal::Property::kRepeatable, Threads(1));
+  EXPECT_EQ(given.determinism.threads, 1);  // the assertion's option wins
+  EXPECT_TRUE(given.determinism.allow_tf32);
+  CheckOptions base;
+  base.runs = 7;
+  const CheckOptions composed =
+      internal::make_options(internal::Property::kRepeatable, Tier(2), base, Tf32(false));
+  EXPECT_EQ(composed.runs, 7);
+  EXPECT_EQ(composed.determinism.tier, 2);  // given before the base, still applied
+  EXPECT_FALSE(composed.determinism.allow_tf32);
+}
+
 TEST(Fixture, RestoresTheControlsInTearDown) {
   class Probe : public DeterminismTest {
    public:

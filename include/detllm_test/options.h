@@ -4,12 +4,16 @@
 //   EXPECT_BATCH_INVARIANT(model, prompts, detllm::BatchSizes({1, 8, 32}));
 //   EXPECT_BATCH_INVARIANT(model, prompts, detllm::Needle(8, /*max_batch_size=*/16));
 //
-// Any order; a later option of the same kind wins.
+// Any order; a later option of the same kind wins. Inside a DeterminismTest
+// the fixture's determinism_options() are the defaults the options change; a
+// whole CheckOptions is the base the other options change, wherever it is.
 #ifndef DETLLM_TEST_OPTIONS_H_
 #define DETLLM_TEST_OPTIONS_H_
 
 #include <cstdint>
 #include <initializer_list>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "detllm_test/check.h"
@@ -85,6 +89,35 @@ struct MaxNewTokens {
   int value;
 };
 
+// Each determinism control (determinism.h's DeterminismOptions), one option
+// each; Determinism sets them all at once, as a fixture's
+// determinism_options() does.
+struct WarnOnly {
+  explicit WarnOnly(bool on = true) : value(on) {}
+  bool value;
+};
+struct DeterministicAlgorithms {
+  explicit DeterministicAlgorithms(bool on = true) : value(on) {}
+  bool value;
+};
+struct Tf32 {  // allow TF32 in float32 matmuls and convolutions (default off)
+  explicit Tf32(bool on = true) : value(on) {}
+  bool value;
+};
+struct SplitK {  // allow cuBLAS split-K in float16/bfloat16 GEMMs (default on)
+  explicit SplitK(bool on = true) : value(on) {}
+  bool value;
+};
+struct SdpaBackends {  // attention backends to allow, of math, flash, mem_efficient, cudnn
+  SdpaBackends(std::initializer_list<std::string> names) : values(names) {}
+  explicit SdpaBackends(std::vector<std::string> names) : values(std::move(names)) {}
+  std::vector<std::string> values;
+};
+struct Determinism {
+  explicit Determinism(DeterminismOptions o) : options(std::move(o)) {}
+  DeterminismOptions options;
+};
+
 // Temperature as OpenAI's API, vLLM and transformers read it: 0 is greedy
 // (the default), anything above 0 samples at that temperature, seeded by
 // Seed. Top-p and top-k are kept as Decoding set them.
@@ -153,7 +186,19 @@ inline void apply(CheckOptions& o, const Temperature& v) {
 inline void apply(CheckOptions& o, const Decoding& v) { o.decoding = v.config; }
 inline void apply(CheckOptions& o, const Preflight&) { o.preflight = true; }
 inline void apply(CheckOptions& o, const Explain& v) { o.explain = v.value; }
-inline void apply(CheckOptions& o, const CheckOptions& v) { o = v; }
+inline void apply(CheckOptions& o, const WarnOnly& v) { o.determinism.warn_only = v.value; }
+inline void apply(CheckOptions& o, const DeterministicAlgorithms& v) {
+  o.determinism.deterministic_algorithms = v.value;
+}
+inline void apply(CheckOptions& o, const Tf32& v) { o.determinism.allow_tf32 = v.value; }
+inline void apply(CheckOptions& o, const SplitK& v) { o.determinism.cublas_split_k = v.value; }
+inline void apply(CheckOptions& o, const SdpaBackends& v) { o.determinism.sdpa_backends = v.values; }
+inline void apply(CheckOptions& o, const Determinism& v) { o.determinism = v.options; }
+// A whole CheckOptions is the base (make_options applies it first).
+inline void apply(CheckOptions&, const CheckOptions&) {}
+inline void apply_base(CheckOptions& o, const CheckOptions& v) { o = v; }
+template <typename Option>
+void apply_base(CheckOptions&, const Option&) {}
 }  // namespace internal
 
 }  // namespace detllm

@@ -6,8 +6,10 @@
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "detllm_test/env.h"
+#include "detllm_test/internal/assertion_impl.h"
 #include "detllm_test/version.h"
 
 namespace detllm {
@@ -33,11 +35,26 @@ bool keep_artifacts() {
   return keep != nullptr && std::string(keep) == "1";
 }
 
+namespace {
+// The running DeterminismTest's options: the assertions' defaults.
+std::optional<DeterminismOptions> fixture_determinism;
+}  // namespace
+
+namespace internal {
+const DeterminismOptions* active_fixture_determinism() {
+  return fixture_determinism ? &*fixture_determinism : nullptr;
+}
+}  // namespace internal
+
 void DeterminismTest::SetUp() {
-  scope_ = std::make_unique<DeterminismScope>(determinism_options(), device());
+  fixture_determinism = determinism_options();
+  scope_ = std::make_unique<DeterminismScope>(*fixture_determinism, device());
 }
 
-void DeterminismTest::TearDown() { scope_.reset(); }
+void DeterminismTest::TearDown() {
+  scope_.reset();
+  fixture_determinism.reset();
+}
 
 const DeterminismRecord& DeterminismTest::determinism() const {
   static const DeterminismRecord kNone;

@@ -42,11 +42,17 @@ std::vector<Prompt> as_prompts(const Prompts& prompts) {
   return std::vector<Prompt>(std::begin(prompts), std::end(prompts));
 }
 
-// Internal: the defaults of each assertion, then the options in order.
+// Internal: the determinism options of the DeterminismTest whose test is
+// running (its determinism_options()), or nullptr outside one.
+const DeterminismOptions* active_fixture_determinism();
+
+// Internal: a whole CheckOptions given (the base), else the defaults: the
+// running fixture's determinism options, then each assertion's own; then the
+// options in order.
 template <typename... Options>
 CheckOptions make_options(Property property, const Options&... options) {
   CheckOptions o;
-  o.out_dir.clear();  // chosen per test by check_property
+  if (const DeterminismOptions* fixture = active_fixture_determinism()) o.determinism = *fixture;
   if (property == Property::kBatchInvariant) {
     o.runs = 1;
     o.batch_size = 1;
@@ -61,6 +67,8 @@ CheckOptions make_options(Property property, const Options&... options) {
     o.vary_threads = {1, 2, 4};
     o.determinism.threads = 1;
   }
+  (apply_base(o, options), ...);
+  o.out_dir.clear();  // chosen per test by check_property
   (apply(o, options), ...);
   // Needle mode alone compares the needle trials with batch size 1 only.
   constexpr bool needle = (std::is_same_v<Options, Needle> || ...);
@@ -95,6 +103,13 @@ void apply_golden(GoldenOptions& g, const Option& option) {
   };
 }
 inline void apply_golden(GoldenOptions& g, const LogprobUlps& v) { g.logprob_ulps = v.value; }
+// A whole CheckOptions is the base the other options change, wherever it is.
+inline void apply_golden(GoldenOptions& g, const CheckOptions& base) {
+  g.overrides = [previous = g.overrides, base](CheckOptions& o) {
+    o = base;
+    if (previous) previous(o);
+  };
+}
 
 template <typename Model, typename Prompts, typename... Options>
 ::testing::AssertionResult CheckMatchesGolden(const char* model_text, const char* prompts_text,
