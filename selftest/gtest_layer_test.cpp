@@ -404,6 +404,24 @@ ChildResult run_self(const std::string& arguments, const std::string& environmen
   return result;
 }
 
+// failures.txt, the file CTest attaches to a failed test, holds the failures
+// of this run only: a second run of the same failing test leaves one message,
+// not two (the first run's would be uploaded as if it were new).
+TEST(ChildProcess, FailuresTxtHoldsThisRunsFailuresOnly) {
+  testing::TempDir dir;
+  const std::string env = "DETLLM_ARTIFACTS_DIR='" + dir.path() + "'";
+  const std::string filter = "--gtest_filter=DISABLED_DeliberatelyFailing.RunVariant";
+  for (int run = 0; run < 2; ++run) EXPECT_EQ(run_self(filter, env).exit_status, 1);
+  std::ifstream in(dir.path() + "/DISABLED_DeliberatelyFailing.RunVariant/failures.txt");
+  const std::string text(std::istreambuf_iterator<char>(in), {});
+  size_t messages = 0;
+  for (size_t at = text.find("RUN_VARIANCE_FIXED_BATCH —"); at != std::string::npos;
+       at = text.find("RUN_VARIANCE_FIXED_BATCH —", at + 1)) {
+    ++messages;
+  }
+  EXPECT_EQ(messages, 1u) << text;
+}
+
 // Each assertion and each category, from a separate process as CI runs it:
 // exit status, message, XML property and the pack on disk.
 TEST(ChildProcess, FailingSuiteExitsNonZeroWithMessageXmlAndPack) {

@@ -192,7 +192,9 @@ inline void apply(CheckOptions& o, const DeterministicAlgorithms& v) {
 }
 inline void apply(CheckOptions& o, const Tf32& v) { o.determinism.allow_tf32 = v.value; }
 inline void apply(CheckOptions& o, const SplitK& v) { o.determinism.cublas_split_k = v.value; }
-inline void apply(CheckOptions& o, const SdpaBackends& v) { o.determinism.sdpa_backends = v.values; }
+inline void apply(CheckOptions& o, const SdpaBackends& v) {
+  o.determinism.sdpa_backends = v.values;
+}
 inline void apply(CheckOptions& o, const Determinism& v) { o.determinism = v.options; }
 // A whole CheckOptions is the base (make_options applies it first).
 inline void apply(CheckOptions&, const CheckOptions&) {}

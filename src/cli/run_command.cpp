@@ -65,8 +65,7 @@ constexpr const char* kGoldenSettingFlags[] = {"--tier",  "--mode",           "-
 // model_type a checkpoint may have (a test compares it with those lists).
 std::string model_help() {
   std::string presets;
-  for (const std::string& name : BuiltinConfig::preset_names())
-    presets += "builtin:" + name + ", ";
+  for (const std::string& name : BuiltinConfig::preset_names()) presets += "builtin:" + name + ", ";
   return presets + "a Hugging Face checkpoint directory (model_type " +
          BuiltinConfig::supported_model_types() +
          "), an AOTInductor .pt2 package, a TorchScript file, or a server's OpenAI-compatible "

@@ -4,6 +4,7 @@
 #include "detllm_test/fixture.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -110,7 +111,25 @@ std::string environment_summary() {
   return line;
 }
 
+namespace {
+
+// Removes a test's failures.txt as the test starts: the file CTest attaches
+// on failure then holds this run's failures only, never an earlier run's.
+class StaleFailuresRemover : public ::testing::EmptyTestEventListener {
+  void OnTestStart(const ::testing::TestInfo&) override {
+    std::error_code ignored;
+    std::filesystem::remove(test_artifact_dir() + "/failures.txt", ignored);
+  }
+};
+
+}  // namespace
+
 void DeterminismEnvironment::SetUp() {
+  static bool listening = false;  // once, however many times the environment is set up
+  if (!listening) {
+    ::testing::UnitTest::GetInstance()->listeners().Append(new StaleFailuresRemover);
+    listening = true;
+  }
   use_ctest_gpu_assignment();
   prepare_process_environment();
   std::cout << "[ detllm   ] " << environment_summary() << std::endl;
