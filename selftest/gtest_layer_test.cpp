@@ -233,6 +233,11 @@ TEST(Matchers, OnCheckResults) {
   EXPECT_EQ(explain<const CheckResult&>(DivergesAt(0, 0), good), "which does not diverge");
   EXPECT_EQ(explain<const CheckResult&>(HasCategory(Category::kPass), good),
             "whose category is PASS");
+  // A result with a pack names it, as the macros do, for a failing EXPECT_THAT.
+  CheckResult packed = run_variant;
+  packed.pack_dir = "artifacts/Suite.Test/20261206-run";
+  EXPECT_THAT(explain<const CheckResult&>(IsRepeatable(), packed),
+              ::testing::EndsWith("; repro pack: artifacts/Suite.Test/20261206-run"));
 }
 
 TEST(Matchers, OnGenerations) {

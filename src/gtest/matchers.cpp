@@ -25,7 +25,11 @@ class ResultMatcher : public ::testing::MatcherInterface<const CheckResult&> {
 
   bool MatchAndExplain(const CheckResult& result, MatchResultListener* listener) const override {
     const bool matched = predicate_(result);
-    if (listener->IsInterested()) *listener << explain_(result);
+    if (listener->IsInterested()) {
+      *listener << explain_(result);
+      // Shown only when the expectation fails: where to look, as the macros say.
+      if (!result.pack_dir.empty()) *listener << "; repro pack: " << result.pack_dir;
+    }
     return matched;
   }
   void DescribeTo(std::ostream* os) const override { *os << description_; }
