@@ -9,6 +9,11 @@ install(TARGETS detllm detllm_artifacts detllm_serving detllm_core detllm_gtest 
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS detllm_torch DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/detllm_test)
+# The installed libtorch half of the CLI finds the libtorch it was linked with
+# where it is (a torch wheel's torch/lib, a libtorch archive), as the build
+# tree's copy does: that directory is its installed run path (Debian's
+# /usr/lib is searched anyway).
+set_property(TARGET detllm_torch APPEND PROPERTY INSTALL_RPATH "${DETLLM_TORCH_LIBRARY_DIR}")
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/detllm_test DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/schemas/ DESTINATION ${CMAKE_INSTALL_DATADIR}/detllm_test/schemas)
 install(EXPORT detllm_testTargets NAMESPACE detllm:: DESTINATION ${DETLLM_CMAKE_DIR})

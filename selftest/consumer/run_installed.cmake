@@ -28,3 +28,7 @@ step(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build -G Ninja -DCMAKE_BUI
      "-DCMAKE_PREFIX_PATH=${prefix_path}" ${extra})
 step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 step(${CMAKE_CTEST_COMMAND} --test-dir ${WORK_DIR}/build --output-on-failure)
+# The installed CLI runs, its libtorch half (libexec/detllm_test/detllm-torch)
+# included, from whichever libtorch the package was built against.
+step(${WORK_DIR}/prefix/bin/detllm check --model builtin:tiny --prompt Hello --runs 2
+     --max-new-tokens 4 --out ${WORK_DIR}/packs)
