@@ -33,6 +33,8 @@ detllm_install_dependencies() {
   $install >/dev/null
 }
 
+# Configures and builds $DETLLM_BUILD with the CMake arguments given; only the
+# targets in DETLLM_BUILD_TARGETS (space-separated) when it is set, else all.
 detllm_build() {
   mkdir -p "$DETLLM_BUILD"
   local launcher=()
@@ -40,7 +42,10 @@ detllm_build() {
   cmake -S "$DETLLM_ROOT" -B "$DETLLM_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     "${launcher[@]}" "$@" >"$DETLLM_BUILD/configure.log" 2>&1 ||
     { cat "$DETLLM_BUILD/configure.log" >&2; exit 1; }
-  cmake --build "$DETLLM_BUILD" --parallel "$(nproc)"
+  local targets=()
+  local target
+  for target in ${DETLLM_BUILD_TARGETS:-}; do targets+=(--target "$target"); done
+  cmake --build "$DETLLM_BUILD" --parallel "$(nproc)" "${targets[@]}"
 }
 
 # The pinned Python environments (the reference tests', the two real servers'):
