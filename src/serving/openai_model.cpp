@@ -15,6 +15,7 @@
 #include "serving/completion_response.h"
 #include "serving/event_stream.h"
 #include "serving/http_client.h"
+#include "serving/server_flavor.h"
 #include "serving/server_metrics.h"
 #include "serving/server_tokenizer.h"
 
@@ -44,30 +45,6 @@ std::optional<json> get_json(const std::string& url, internal::HttpOptions http)
   return body;
 }
 
-// Which server this is, from what it answers: its request options differ
-// (only vLLM knows return_tokens_as_token_ids; only llama.cpp cache_prompt).
-std::string server_kind(const json& models, const json& server) {
-  if (server.contains("props")) return "llama.cpp";
-  std::string owner;
-  if (models.is_object() && models.contains("data") && models["data"].is_array() &&
-      !models["data"].empty() && models["data"][0].is_object()) {
-    const json& first = models["data"][0];
-    if (first.contains("owned_by") && first["owned_by"].is_string()) owner = first["owned_by"];
-  }
-  if (owner == "vllm") return "vllm";
-  if (owner == "sglang") return "sglang";
-  return "openai-compatible";
-}
-
-// The server's endpoint that empties its prefix cache, or nullptr: vLLM's
-// /reset_prefix_cache, SGLang's /flush_cache. llama.cpp's server has none
-// (disable_prompt_cache asks it to skip the cache per request instead).
-const char* cache_reset_path(const std::string& kind) {
-  if (kind == "vllm") return "/reset_prefix_cache";
-  if (kind == "sglang") return "/flush_cache";
-  return nullptr;
-}
-
 class OpenAiModel final : public Generator {
  public:
   explicit OpenAiModel(const OpenAiOptions& options) : options_(options) {
@@ -94,7 +71,7 @@ class OpenAiModel final : public Generator {
   ModelInfo info() const override { return info_; }
 
   std::string reset_caches() override {
-    const char* path = cache_reset_path(kind_);
+    const char* path = flavor_->cache_reset;
     if (path == nullptr) return "";
     const HttpResponse r = internal::send({root_ + path, "{}"}, http_);
     if (!r.error.empty() || r.status != 200) {
@@ -190,9 +167,9 @@ class OpenAiModel final : public Generator {
     json server = {{"base_url", clean_url_}, {"models", models}};
     if (auto version = get_json(root_ + "/version", http_)) server["version"] = *version;
     if (auto props = get_json(root_ + "/props", http_)) server["props"] = *props;
-    kind_ = server_kind(models, server);
+    flavor_ = &internal::server_flavor(models, server.contains("props"));
     tokenizer_ = std::make_shared<internal::ServerTokenizer>(root_, model_, http_);
-    server["kind"] = kind_;
+    server["kind"] = flavor_->name;
     std::string source;
     has_metrics_ = read_decode_counters(&source).has_value();
     server["concurrency_evidence"] =
@@ -205,9 +182,9 @@ class OpenAiModel final : public Generator {
     server["api"] = options_.chat ? "POST /v1/chat/completions: each prompt one user message, "
                                     "through the server's chat template"
                                   : "POST /v1/completions";
-    const char* reset = cache_reset_path(kind_);
+    const char* reset = flavor_->cache_reset;
     server["prefix_cache"] = reset != nullptr ? std::string("reset before run 0: POST ") + reset
-                             : kind_ == "llama.cpp" && options_.disable_prompt_cache
+                             : flavor_->takes_cache_prompt && options_.disable_prompt_cache
                                  ? "not used: cache_prompt false"
                                  : "as served (no reset endpoint)";
     // A URL load_model reads back (replay), with the options that change
@@ -241,8 +218,8 @@ class OpenAiModel final : public Generator {
     // vLLM sends the usage (its cached-token count) in a last chunk only when
     // asked; llama.cpp sends it anyway.
     if (options_.stream) o["stream_options"] = {{"include_usage", true}};
-    if (kind_ == "vllm") o["return_tokens_as_token_ids"] = true;
-    if (kind_ == "llama.cpp" && options_.disable_prompt_cache) o["cache_prompt"] = false;
+    if (flavor_->tokens_as_ids) o["return_tokens_as_token_ids"] = true;
+    if (flavor_->takes_cache_prompt && options_.disable_prompt_cache) o["cache_prompt"] = false;
     return o;
   }
 
@@ -270,7 +247,7 @@ class OpenAiModel final : public Generator {
     } else if (c.capture_logprobs) {
       b["logprobs"] = 2;
     }
-    if (c.ignore_eos && kind_ != "openai-compatible") b["ignore_eos"] = true;
+    if (c.ignore_eos && flavor_->takes_ignore_eos) b["ignore_eos"] = true;
     return b.dump();
   }
 
@@ -293,7 +270,8 @@ class OpenAiModel final : public Generator {
 
   OpenAiOptions options_;
   internal::HttpOptions http_;
-  std::string clean_url_, base_, root_, model_, kind_;
+  std::string clean_url_, base_, root_, model_;
+  const internal::ServerFlavor* flavor_ = nullptr;  // set by connect()
   bool has_metrics_ = false;  // a /metrics with step counters (llama.cpp's, vLLM's)
   std::optional<internal::DecodeCounters> last_counters_;  // after the last batch
   std::shared_ptr<internal::ServerTokenizer> tokenizer_;
