@@ -240,6 +240,27 @@ TEST(Matchers, OnCheckResults) {
               ::testing::EndsWith("; repro pack: artifacts/Suite.Test/20261206-run"));
 }
 
+// detllm::check() called in a test, with the default out_dir, behaves like an
+// assertion: its pack goes under the test's artifact directory
+// ($DETLLM_ARTIFACTS_DIR/<Suite.Test>), kept on failure only, and a failing
+// matcher names it.
+TEST_F(AssertionTest, ACheckInATestWritesWhereTheAssertionsDo) {
+  CheckOptions o;
+  o.runs = 2;
+  o.decoding.max_new_tokens = 6;
+  const std::vector<Prompt> prompts(kPrompts.begin(), kPrompts.end());
+  const CheckResult good = check(*models().builtin, prompts, o);
+  EXPECT_TRUE(good.passed());
+  EXPECT_TRUE(good.pack_dir.empty());
+  EXPECT_TRUE(packs().empty());
+  const CheckResult bad = check(*models().dropout, prompts, o);
+  ASSERT_FALSE(bad.passed());
+  EXPECT_EQ(packs().size(), 1u);
+  EXPECT_THAT(bad.pack_dir, ::testing::StartsWith(test_artifact_dir() + "/"));
+  EXPECT_THAT(explain<const CheckResult&>(IsRepeatable(), bad),
+              HasSubstr("; repro pack: " + bad.pack_dir));
+}
+
 TEST(Matchers, OnGenerations) {
   Generation a{{1, 2, 3}, {-0.5, -1.0, -2.0}, {}};
   Generation b = a;

@@ -12,6 +12,7 @@
 #include "check/check_pack.h"
 #include "check/exercise.h"
 #include "check/limits.h"
+#include "check/pack_defaults.h"
 #include "check/phases.h"
 #include "check/run_config.h"
 #include "check/runner.h"
@@ -26,7 +27,8 @@ using internal::Phase;
 using internal::Request;
 using nlohmann::json;
 
-RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOptions& options) {
+RunResult run(Generator& model, const std::vector<Prompt>& prompts, const RunOptions& given) {
+  const RunOptions options = internal::with_pack_defaults(given);  // in a test: the test's dir
   internal::validate_run(prompts, options);
   const std::vector<Request> requests = internal::tokenize(model, prompts);
   internal::check_token_positions(requests, options.batch_size, options.decoding);
@@ -120,8 +122,8 @@ void describe_check(const CheckOptions& options, const ModelInfo& info,
 
 }  // namespace
 
-CheckResult check(Generator& model, const std::vector<Prompt>& prompts,
-                  const CheckOptions& options) {
+CheckResult check(Generator& model, const std::vector<Prompt>& prompts, const CheckOptions& given) {
+  const CheckOptions options = internal::with_pack_defaults(given);  // in a test: the test's dir
   internal::validate_check(prompts, options);
   const std::vector<Request> requests = internal::tokenize(model, prompts);
   const ModelInfo info = model.info();

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "check/pack_defaults.h"
 #include "detllm_test/env.h"
 #include "detllm_test/internal/assertion_impl.h"
 #include "detllm_test/version.h"
@@ -128,6 +129,12 @@ void DeterminismEnvironment::SetUp() {
   static bool listening = false;  // once, however many times the environment is set up
   if (!listening) {
     ::testing::UnitTest::GetInstance()->listeners().Append(new StaleFailuresRemover);
+    // A check() or run() with the default out_dir, called in a test, writes
+    // where the assertions do: the test's directory, kept on failure only.
+    internal::set_pack_defaults([]() -> std::optional<internal::PackDefaults> {
+      if (::testing::UnitTest::GetInstance()->current_test_info() == nullptr) return std::nullopt;
+      return internal::PackDefaults{test_artifact_dir(), keep_artifacts()};
+    });
     listening = true;
   }
   use_ctest_gpu_assignment();

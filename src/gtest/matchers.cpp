@@ -27,8 +27,12 @@ class ResultMatcher : public ::testing::MatcherInterface<const CheckResult&> {
     const bool matched = predicate_(result);
     if (listener->IsInterested()) {
       *listener << explain_(result);
-      // Shown only when the expectation fails: where to look, as the macros say.
-      if (!result.pack_dir.empty()) *listener << "; repro pack: " << result.pack_dir;
+      // Asked for only when the expectation fails: where to look, said and
+      // recorded as the macros do.
+      if (!result.pack_dir.empty()) {
+        *listener << "; repro pack: " << result.pack_dir;
+        ::testing::Test::RecordProperty("detllm_repro_pack", result.pack_dir);
+      }
     }
     return matched;
   }
