@@ -22,8 +22,8 @@
 #include "detllm_test/models.h"
 #include "detllm_test/trace.h"
 #include "explain/localize.h"
-#include "hf/tokenizer_files.h"
 #include "test_models.h"
+#include "tokenizers/tokenizer_files.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 // text, which is encoded and the ids decoded again.
 #include "detllm_test/error.h"
 #include "fuzz_input.h"
-#include "hf/tokenizer_files.h"
+#include "tokenizers/tokenizer_files.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto parts = detllm::fuzz::split_input(data, size, 2);

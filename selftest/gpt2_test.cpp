@@ -17,9 +17,9 @@
 #include "detllm_test/check.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
-#include "hf/pretokenizer.h"
 #include "reference_check.h"
 #include "test_models.h"
+#include "tokenizers/pretokenizer.h"
 
 namespace detllm {
 namespace {

@@ -2,6 +2,8 @@
 // 3's and Qwen2's Split regexes, SentencePiece-style BPE with byte fallback
 // (Prepend/Replace normalizers as Llama 2 ships them, or Metaspace), added
 // tokens, post-processors, and the errors of malformed files.
+#include "detllm_test/hf_tokenizer.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,9 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "detllm_test/error.h"
-#include "detllm_test/hf_tokenizer.h"
-#include "hf/tokenizer_files.h"
 #include "test_files.h"
+#include "tokenizers/tokenizer_files.h"
 
 namespace detllm {
 namespace {

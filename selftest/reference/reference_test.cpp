@@ -17,8 +17,8 @@
 #include "artifacts/json_io.h"
 #include "detllm_test/determinism.h"
 #include "detllm_test/models.h"
-#include "hf/tokenizer_files.h"
 #include "models/builtin_model.h"
+#include "tokenizers/tokenizer_files.h"
 
 namespace detllm {
 namespace {

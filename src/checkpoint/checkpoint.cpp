@@ -12,9 +12,9 @@
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
 #include "hf/hf_config.h"
-#include "hf/tokenizer_files.h"
 #include "models/builtin_model.h"
 #include "models/decoding.h"
+#include "tokenizers/tokenizer_files.h"
 
 namespace detllm {
 namespace {

@@ -1,6 +1,6 @@
 // UTF-8 decoding and encoding by code point, lossy repair, and string replacement for the
 // tokenizers.
-#include "hf/utf8.h"
+#include "tokenizers/utf8.h"
 
 namespace detllm::internal {
 

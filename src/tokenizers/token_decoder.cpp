@@ -1,12 +1,12 @@
 // tokenizer.json's decoders, step by step as tokenizers applies them. What
 // they do to text that is not valid UTF-8 matters: a decode of a prefix of a
 // sequence cuts characters, and both sides must show the same replacement.
-#include "hf/token_decoder.h"
+#include "tokenizers/token_decoder.h"
 
 #include "artifacts/json_io.h"
 #include "detllm_test/error.h"
-#include "hf/bpe.h"
-#include "hf/utf8.h"
+#include "tokenizers/bpe.h"
+#include "tokenizers/utf8.h"
 
 namespace detllm::internal {
 namespace {

@@ -12,12 +12,12 @@
 #include "artifacts/json_io.h"
 #include "artifacts/sha256.h"
 #include "detllm_test/error.h"
-#include "hf/bpe.h"
-#include "hf/pretokenizer.h"
-#include "hf/token_decoder.h"
-#include "hf/tokenizer_files.h"
-#include "hf/unicode_classes.h"
-#include "hf/utf8.h"
+#include "tokenizers/bpe.h"
+#include "tokenizers/pretokenizer.h"
+#include "tokenizers/token_decoder.h"
+#include "tokenizers/tokenizer_files.h"
+#include "tokenizers/unicode_classes.h"
+#include "tokenizers/utf8.h"
 
 namespace detllm {
 namespace internal {

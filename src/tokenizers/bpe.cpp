@@ -1,6 +1,6 @@
 // What GPT-2's tokenizer and tokenizer.json's BPE share: the vocabulary table
 // (ids bounded by the file's size), byte-pair merges by rank, the byte alphabet.
-#include "hf/bpe.h"
+#include "tokenizers/bpe.h"
 
 #include <algorithm>
 #include <queue>
@@ -8,7 +8,7 @@
 
 #include "artifacts/json_io.h"
 #include "detllm_test/error.h"
-#include "hf/utf8.h"
+#include "tokenizers/utf8.h"
 
 namespace detllm::internal {
 
