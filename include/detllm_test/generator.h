@@ -1,5 +1,6 @@
-// detllm::core — the one interface the harness drives: a batch of tokenized prompts in,
-// generated tokens (and their log-probabilities) out.
+// detllm::artifacts — the one interface the harness drives (header only, torch-free, so that
+// detllm::serving implements it too): a batch of tokenized prompts in, generated tokens (and
+// their log-probabilities) out.
 #ifndef DETLLM_TEST_GENERATOR_H_
 #define DETLLM_TEST_GENERATOR_H_
 
