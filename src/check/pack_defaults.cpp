@@ -11,14 +11,10 @@ std::function<std::optional<PackDefaults>()>& provider() {
   return instance;
 }
 
-template <typename Options>
-Options resolved(const Options& options) {
-  if (options.out_dir != RunOptions().out_dir || !provider()) return options;
-  const std::optional<PackDefaults> defaults = provider()();
-  if (!defaults) return options;
-  Options o = options;
-  o.out_dir = defaults->out_dir;
-  return o;
+// The provider's defaults where `out_dir` is the default one, else nullopt.
+std::optional<PackDefaults> defaults_for(const std::string& out_dir) {
+  if (out_dir != RunOptions().out_dir || !provider()) return std::nullopt;
+  return provider()();
 }
 
 }  // namespace
@@ -27,13 +23,20 @@ void set_pack_defaults(std::function<std::optional<PackDefaults>()> p) {
   provider() = std::move(p);
 }
 
-RunOptions with_pack_defaults(const RunOptions& options) { return resolved(options); }
+RunOptions with_pack_defaults(const RunOptions& options) {
+  const std::optional<PackDefaults> d = defaults_for(options.out_dir);
+  if (!d) return options;
+  RunOptions o = options;
+  o.out_dir = d->out_dir;
+  return o;
+}
 
 CheckOptions with_pack_defaults(const CheckOptions& options) {
-  CheckOptions o = resolved(options);
-  if (o.out_dir != options.out_dir && o.keep_passing_pack) {
-    o.keep_passing_pack = provider()()->keep_passing_pack;
-  }
+  const std::optional<PackDefaults> d = defaults_for(options.out_dir);
+  if (!d) return options;
+  CheckOptions o = options;
+  o.out_dir = d->out_dir;
+  o.keep_passing_pack = o.keep_passing_pack && d->keep_passing_pack;
   return o;
 }
 
