@@ -335,8 +335,13 @@ TEST_F(OverridingFixtureTest, ItsOptionsAreTheAssertionsDefaults) {
   EXPECT_REPEATABLE(models().builtin, kPrompts, Runs(2));
   unsetenv("DETLLM_KEEP_ARTIFACTS");
   const nlohmann::json record = applied();
-  EXPECT_EQ(record["threads"], 2);
-  EXPECT_EQ(record["torch_controls"]["tf32_cublas"]["requested"], "on");
+  EXPECT_EQ(record.at("threads"), 2);
+  // libtorch 1.13 names the switch tf32_cublas, 2.x fp32_precision_cuda_matmul.
+  const nlohmann::json& torch = record.at("torch_controls");
+  const nlohmann::json& tf32 = torch.contains("tf32_cublas")
+                                   ? torch.at("tf32_cublas")
+                                   : torch.at("fp32_precision_cuda_matmul");
+  EXPECT_THAT(tf32.at("requested").get<std::string>(), ::testing::AnyOf("on", "tf32"));
 
   const CheckOptions given = internal::make_options(internal::Property::kRepeatable, Threads(1));
   EXPECT_EQ(given.determinism.threads, 1);  // the assertion's option wins
