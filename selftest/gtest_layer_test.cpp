@@ -261,6 +261,25 @@ TEST_F(AssertionTest, ACheckInATestWritesWhereTheAssertionsDo) {
               HasSubstr("; repro pack: " + bad.pack_dir));
 }
 
+// check_golden() too: a golden of builtin:tiny compared with another model
+// fails, and its pack is under the test's directory; a passing one leaves none.
+TEST_F(AssertionTest, AGoldenCheckInATestWritesWhereTheAssertionsDo) {
+  testing::TempDir dir;
+  GoldenOptions g;
+  g.path = dir.path() + "/golden.jsonl";
+  g.base.decoding.max_new_tokens = 6;
+  g.update = g.force = true;  // recorded here, whatever CI says
+  const std::vector<Prompt> prompts(kPrompts.begin(), kPrompts.end());
+  ASSERT_TRUE(check_golden(*models().builtin, prompts, g).recorded);
+  g.update = g.force = false;
+  EXPECT_TRUE(check_golden(*models().builtin, prompts, g).passed());
+  EXPECT_TRUE(packs().empty());
+  const GoldenResult other = check_golden(*models().dropout, prompts, g);
+  ASSERT_FALSE(other.passed());
+  EXPECT_EQ(packs().size(), 1u);
+  EXPECT_THAT(other.pack_dir, ::testing::StartsWith(test_artifact_dir() + "/"));
+}
+
 TEST(Matchers, OnGenerations) {
   Generation a{{1, 2, 3}, {-0.5, -1.0, -2.0}, {}};
   Generation b = a;

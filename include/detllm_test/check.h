@@ -38,8 +38,9 @@ struct RunOptions {
   // Root of the repro packs; each goes to <out_dir>/<run_id>/. Empty: no pack.
   // Left at "artifacts" inside a GoogleTest test (with detllm's environment,
   // which detllm_test_main registers): the test's artifact directory,
-  // $DETLLM_ARTIFACTS_DIR/<Suite.Test>, and a check's passing pack is kept
-  // only with DETLLM_KEEP_ARTIFACTS=1 — as the assertions do.
+  // $DETLLM_ARTIFACTS_DIR/<Suite.Test>, and a check's (or check_golden's)
+  // passing pack is kept only with DETLLM_KEEP_ARTIFACTS=1 — as the
+  // assertions do.
   std::string out_dir = "artifacts";
   // One forward pass (the first prompt, one new token) under the controls before
   // the runs, so that an op of the model without a deterministic kernel stops

@@ -12,6 +12,7 @@
 #include "artifacts/json_io.h"
 #include "artifacts/prompt_json.h"
 #include "check/batch_plan.h"
+#include "check/pack_defaults.h"
 #include "check/phases.h"
 #include "check/run_config.h"
 #include "detllm_test/env_snapshot.h"
@@ -118,7 +119,7 @@ CheckOptions settled(const GoldenOptions& options, const Golden* golden) {
   }
   o.decoding.capture_logprobs = true;  // a golden always keeps them, for tier 2 later
   o.runs = 1;
-  return o;
+  return internal::with_pack_defaults(o);  // in a test: the test's directory, as check()
 }
 
 std::vector<internal::Request> requests_of(const Trace& rows) {
