@@ -186,31 +186,24 @@ void report(benchmark::State& state, const std::function<Outcome()>& method) {
   state.counters["detected"] = o.detected ? 1 : 0;
 }
 
+// One benchmark: a single iteration of `method`, timed on the wall clock.
+void add(const std::string& name, std::function<Outcome()> method) {
+  benchmark::RegisterBenchmark(name.c_str(), [method](benchmark::State& st) { report(st, method); })
+      ->Iterations(1)
+      ->Unit(benchmark::kSecond)
+      ->UseRealTime();
+}
+
 void register_all() {
   for (const std::string model : {"f16", "q8_0_unified"}) {
     for (int seed = 1; seed <= 10; ++seed) {
       const std::string suffix = "/" + model + "/seed:" + std::to_string(seed);
       for (int tier : {2, 1}) {
-        benchmark::RegisterBenchmark(("Ours/tier" + std::to_string(tier) + suffix).c_str(),
-                                     [=](benchmark::State& st) {
-                                       report(st, [&] { return ours(server(model), tier, seed); });
-                                     })
-            ->Iterations(1)
-            ->Unit(benchmark::kSecond)
-            ->UseRealTime();
+        add("Ours/tier" + std::to_string(tier) + suffix,
+            [=] { return ours(server(model), tier, seed); });
       }
-      benchmark::RegisterBenchmark(
-          ("SGLang/batch_sizes" + suffix).c_str(),
-          [=](benchmark::State& st) { report(st, [&] { return sglang(server(model), seed); }); })
-          ->Iterations(1)
-          ->Unit(benchmark::kSecond)
-          ->UseRealTime();
-      benchmark::RegisterBenchmark(
-          ("vLLM/needle" + suffix).c_str(),
-          [=](benchmark::State& st) { report(st, [&] { return vllm(server(model), seed); }); })
-          ->Iterations(1)
-          ->Unit(benchmark::kSecond)
-          ->UseRealTime();
+      add("SGLang/batch_sizes" + suffix, [=] { return sglang(server(model), seed); });
+      add("vLLM/needle" + suffix, [=] { return vllm(server(model), seed); });
     }
   }
 }

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "served_checks.h"
+
 namespace detllm::testing {
 
 TempDir* GgufSuite::dir_ = nullptr;
@@ -37,11 +39,6 @@ std::string GgufSuite::dir() {
   return dir_->path();
 }
 
-const std::vector<Prompt>& GgufSuite::prompts() {
-  static const std::vector<Prompt> prompts = {
-      Prompt("Hello there, how are you"), Prompt("The capital of France is"), Prompt("1, 2, 3, 4,"),
-      Prompt("A much longer prompt, so that the others are padded")};
-  return prompts;
-}
+const std::vector<Prompt>& GgufSuite::prompts() { return served_prompts(); }
 
 }  // namespace detllm::testing

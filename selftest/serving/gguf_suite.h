@@ -27,7 +27,7 @@ class GgufSuite : public ::testing::Test {
   static void skip_without(const std::string& python, const std::string& note);
   static std::string gguf(const std::string& name = "toy");  // a GGUF's path
   static std::string dir();                                  // where they are written
-  // Prompts for its ASCII vocabulary, the last long enough to pad the others.
+  // The real-server suites' prompts (served_checks.h).
   static const std::vector<Prompt>& prompts();
 
  private:

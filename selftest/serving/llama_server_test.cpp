@@ -20,6 +20,7 @@
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
 #include "gguf_suite.h"
+#include "served_checks.h"
 #include "server_process.h"
 
 namespace detllm {
@@ -108,18 +109,7 @@ class LlamaServerFloatTest : public LlamaServerTest,
 TEST_P(LlamaServerFloatTest, UnderLoadItsLogprobsMove) {
   Server server(8, GetParam());
   auto model = load_model(server.url("?disable_prompt_cache=true"));
-  const CheckResult result = check(*model, prompts(), under_load());
-  ASSERT_FALSE(result.passed()) << render_text(result.report);
-  EXPECT_EQ(result.report.category, Category::kScoreVariance) << render_text(result.report);
-  ASSERT_TRUE(result.report.batch_divergence);
-  EXPECT_EQ(result.report.batch_divergence->right_label, "batch size 8");
-  EXPECT_TRUE(result.report.batch_divergence->left_margin.has_value());
-  EXPECT_TRUE(result.report.batch_divergence->right_margin.has_value());
-  // The server's own count says the batch was one: its slots shared steps.
-  ASSERT_EQ(result.report.server_concurrency.size(), 1u);
-  EXPECT_THAT(result.report.server_concurrency[0],
-              ::testing::MatchesRegex("batch size 8: [2-8]\\.[0-9] busy slots per decode step.*"));
-  EXPECT_TRUE(result.report.not_exercised.empty());
+  testing::expect_logprobs_moved_under_load(check(*model, prompts(), under_load()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Weights, LlamaServerFloatTest, ::testing::Values("f32", "f16"));

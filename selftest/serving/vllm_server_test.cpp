@@ -17,6 +17,7 @@
 #include "detllm_test/check.h"
 #include "detllm_test/diff.h"
 #include "detllm_test/models.h"
+#include "served_checks.h"
 
 namespace detllm {
 namespace {
@@ -43,12 +44,7 @@ class VllmServerTest : public ::testing::Test {
     return "http://127.0.0.1:" + std::to_string(json.at("port").get<int>()) + "/v1" + query;
   }
 
-  // Prompts of the toy vocabulary, each under vLLM's CPU block of 128
-  // tokens, so that no run is served from its prefix cache.
-  static std::vector<Prompt> prompts() {
-    return {Prompt("Hello there, how are you"), Prompt("The capital of France is"),
-            Prompt("1, 2, 3, 4,"), Prompt("A much longer prompt, so that the others are padded")};
-  }
+  static const std::vector<Prompt>& prompts() { return testing::served_prompts(); }
 
   static CheckOptions options() {
     CheckOptions o;
@@ -90,16 +86,7 @@ class VllmServerDtypeTest : public VllmServerTest,
 
 TEST_P(VllmServerDtypeTest, UnderLoadItsLogprobsMove) {
   auto model = load_model(url(GetParam()));
-  const CheckResult result = check(*model, prompts(), under_load());
-  ASSERT_FALSE(result.passed()) << render_text(result.report);
-  EXPECT_EQ(result.report.category, Category::kScoreVariance) << render_text(result.report);
-  ASSERT_TRUE(result.report.batch_divergence);
-  EXPECT_EQ(result.report.batch_divergence->right_label, "batch size 8");
-  EXPECT_TRUE(result.report.batch_divergence->left_margin.has_value());
-  ASSERT_EQ(result.report.server_concurrency.size(), 1u);
-  EXPECT_THAT(result.report.server_concurrency[0],
-              ::testing::MatchesRegex("batch size 8: [2-8]\\.[0-9] busy slots per decode step.*"));
-  EXPECT_TRUE(result.report.not_exercised.empty());
+  testing::expect_logprobs_moved_under_load(check(*model, prompts(), under_load()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, VllmServerDtypeTest, ::testing::Values("float32", "bfloat16"));

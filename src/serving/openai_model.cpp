@@ -120,13 +120,10 @@ class OpenAiModel final : public Generator {
   std::optional<internal::DecodeCounters> decode_counters() const {
     return has_metrics_ ? read_decode_counters() : std::nullopt;
   }
-  std::optional<internal::DecodeCounters> read_decode_counters(
-      std::string* source = nullptr) const {
+  std::optional<internal::DecodeCounters> read_decode_counters() const {
     const HttpResponse r = internal::send({root_ + "/metrics", ""}, http_);
     if (!r.error.empty() || r.status != 200) return std::nullopt;
-    const auto metrics = internal::parse_metrics(r.body);
-    if (source != nullptr) *source = internal::decode_counter_source(metrics);
-    return internal::decode_counters(metrics);
+    return internal::decode_counters(internal::parse_metrics(r.body));
   }
 
   // /v1/models (the model chosen from it), what else the server says about
@@ -170,10 +167,10 @@ class OpenAiModel final : public Generator {
     flavor_ = &internal::server_flavor(models, server.contains("props"));
     tokenizer_ = std::make_shared<internal::ServerTokenizer>(root_, model_, http_);
     server["kind"] = flavor_->name;
-    std::string source;
-    has_metrics_ = read_decode_counters(&source).has_value();
+    const std::optional<internal::DecodeCounters> counters = read_decode_counters();
+    has_metrics_ = counters.has_value();
     server["concurrency_evidence"] =
-        has_metrics_ ? "GET /metrics around each batch: " + source
+        has_metrics_ ? std::string("GET /metrics around each batch: ") + counters->source
                      : std::string("none: the server reports no per-step concurrency");
     server["tokenizer"] = tokenizer_->endpoint() == internal::ServerTokenizer::Endpoint::kBytes
                               ? "none: prompts sent as text, tokens compared by their text"

@@ -55,14 +55,6 @@ std::map<std::string, double> parse_metrics(std::string_view text) {
   return samples;
 }
 
-std::string decode_counter_source(const std::map<std::string, double>& metrics) {
-  return metrics.count("llamacpp:n_decode_total") > 0
-             ? "llamacpp:n_decode_total and llamacpp:n_busy_slots_per_decode (busy slots per "
-               "decode step)"
-             : "vllm:iteration_tokens_total_count and vllm:generation_tokens_total (tokens "
-               "generated per engine step: one per running request)";
-}
-
 std::optional<DecodeCounters> decode_counters(const std::map<std::string, double>& metrics) {
   const auto value = [&](const char* name) -> std::optional<double> {
     const auto found = metrics.find(name);
@@ -71,10 +63,18 @@ std::optional<DecodeCounters> decode_counters(const std::map<std::string, double
   };
   const auto decodes = value("llamacpp:n_decode_total");
   const auto average = value("llamacpp:n_busy_slots_per_decode");
-  if (decodes && average) return DecodeCounters{*decodes, *decodes * *average};
+  if (decodes && average) {
+    return DecodeCounters{*decodes, *decodes * *average,
+                          "llamacpp:n_decode_total and llamacpp:n_busy_slots_per_decode (busy "
+                          "slots per decode step)"};
+  }
   const auto steps = value("vllm:iteration_tokens_total_count");
   const auto generated = value("vllm:generation_tokens_total");
-  if (steps && generated) return DecodeCounters{*steps, *generated};
+  if (steps && generated) {
+    return DecodeCounters{*steps, *generated,
+                          "vllm:iteration_tokens_total_count and vllm:generation_tokens_total "
+                          "(tokens generated per engine step: one per running request)"};
+  }
   return std::nullopt;
 }
 

@@ -25,11 +25,9 @@ std::map<std::string, double> parse_metrics(std::string_view text);
 struct DecodeCounters {
   double decodes = 0;
   double busy_slots = 0;
+  const char* source = "";  // the counters read, for run_config.json
 };
 std::optional<DecodeCounters> decode_counters(const std::map<std::string, double>& metrics);
-
-// Which counters decode_counters read in `metrics`, for run_config.json.
-std::string decode_counter_source(const std::map<std::string, double>& metrics);
 
 // The average busy slots per decode step between two readings; nullopt when
 // the server decoded nothing in between.

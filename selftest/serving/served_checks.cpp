@@ -1,0 +1,31 @@
+// The real-server suites' prompts and their under-load expectation.
+#include "served_checks.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "detllm_test/report.h"
+
+namespace detllm::testing {
+
+const std::vector<Prompt>& served_prompts() {
+  static const std::vector<Prompt> prompts = {
+      Prompt("Hello there, how are you"), Prompt("The capital of France is"), Prompt("1, 2, 3, 4,"),
+      Prompt("A much longer prompt, so that the others are padded")};
+  return prompts;
+}
+
+void expect_logprobs_moved_under_load(const CheckResult& result) {
+  ASSERT_FALSE(result.passed()) << render_text(result.report);
+  EXPECT_EQ(result.report.category, Category::kScoreVariance) << render_text(result.report);
+  ASSERT_TRUE(result.report.batch_divergence);
+  EXPECT_EQ(result.report.batch_divergence->right_label, "batch size 8");
+  EXPECT_TRUE(result.report.batch_divergence->left_margin.has_value());
+  EXPECT_TRUE(result.report.batch_divergence->right_margin.has_value());
+  ASSERT_EQ(result.report.server_concurrency.size(), 1u);
+  EXPECT_THAT(result.report.server_concurrency[0],
+              ::testing::MatchesRegex("batch size 8: [2-8]\\.[0-9] busy slots per decode step.*"));
+  EXPECT_TRUE(result.report.not_exercised.empty());
+}
+
+}  // namespace detllm::testing
