@@ -362,13 +362,13 @@ TEST_F(OverridingFixtureTest, ItsOptionsAreTheAssertionsDefaults) {
                                    : torch.at("fp32_precision_cuda_matmul");
   EXPECT_THAT(tf32.at("requested").get<std::string>(), ::testing::AnyOf("on", "tf32"));
 
-  const CheckOptions given = internal::make_options(internal::Property::kRepeatable, Threads(1));
+  const CheckOptions given = internal::make_options(internal::Property::kRun, Threads(1));
   EXPECT_EQ(given.determinism.threads, 1);  // the assertion's option wins
   EXPECT_TRUE(given.determinism.allow_tf32);
   CheckOptions base;
   base.runs = 7;
   const CheckOptions composed =
-      internal::make_options(internal::Property::kRepeatable, Tier(2), base, Tf32(false));
+      internal::make_options(internal::Property::kRun, Tier(2), base, Tf32(false));
   EXPECT_EQ(composed.runs, 7);
   EXPECT_EQ(composed.determinism.tier, 2);  // given before the base, still applied
   EXPECT_FALSE(composed.determinism.allow_tf32);

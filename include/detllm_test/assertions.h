@@ -43,26 +43,26 @@
 // The model and the prompts are quoted by the preprocessor, as EXPECT_EQ quotes
 // its operands.
 #define DETLLM_EXPECT_REPEATABLE(model, ...) \
-  DETLLM_INTERNAL_CHECK_PROPERTY(kRepeatable, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
+  DETLLM_INTERNAL_CHECK_PROPERTY(kRun, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
 #define DETLLM_ASSERT_REPEATABLE(model, ...) \
-  DETLLM_INTERNAL_CHECK_PROPERTY(kRepeatable, GTEST_FATAL_FAILURE_, model, __VA_ARGS__)
+  DETLLM_INTERNAL_CHECK_PROPERTY(kRun, GTEST_FATAL_FAILURE_, model, __VA_ARGS__)
 
 // Every prompt's output at each batch size (and in each needle trial) equals
 // its output at the first batch size. Options: BatchSizes ({1, 4, 16}), Needle,
 // Runs (1), Tier, Strict/BestEffort, Seed, Threads, MaxNewTokens, Temperature, Decoding.
 #define DETLLM_EXPECT_BATCH_INVARIANT(model, ...) \
-  DETLLM_INTERNAL_CHECK_PROPERTY(kBatchInvariant, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
+  DETLLM_INTERNAL_CHECK_PROPERTY(kBatchSize, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
 #define DETLLM_ASSERT_BATCH_INVARIANT(model, ...) \
-  DETLLM_INTERNAL_CHECK_PROPERTY(kBatchInvariant, GTEST_FATAL_FAILURE_, model, __VA_ARGS__)
+  DETLLM_INTERNAL_CHECK_PROPERTY(kBatchSize, GTEST_FATAL_FAILURE_, model, __VA_ARGS__)
 
 // Every prompt's output with each intra-op CPU thread count equals its output
 // with the first (a float reduction split over another number of threads can
 // round differently). Options: ThreadCounts ({1, 2, 4}), BatchSize, Runs (1),
 // Tier, Strict/BestEffort, Seed, MaxNewTokens, Temperature, Decoding.
 #define DETLLM_EXPECT_THREAD_INVARIANT(model, ...) \
-  DETLLM_INTERNAL_CHECK_PROPERTY(kThreadInvariant, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
+  DETLLM_INTERNAL_CHECK_PROPERTY(kThreads, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
 #define DETLLM_ASSERT_THREAD_INVARIANT(model, ...) \
-  DETLLM_INTERNAL_CHECK_PROPERTY(kThreadInvariant, GTEST_FATAL_FAILURE_, model, __VA_ARGS__)
+  DETLLM_INTERNAL_CHECK_PROPERTY(kThreads, GTEST_FATAL_FAILURE_, model, __VA_ARGS__)
 
 // The logprobs a model gives its own generated tokens while decoding
 // incrementally (KV cache) equal those of one forward pass over the prompt and
@@ -71,9 +71,9 @@
 // TorchScript, a callable with a ScoreFunction); greedy decoding. Options:
 // BatchSize, Tier, Strict/BestEffort, Seed, Threads, MaxNewTokens.
 #define DETLLM_EXPECT_PREFILL_MATCHES_DECODE(model, ...) \
-  DETLLM_INTERNAL_CHECK_PROPERTY(kPrefillMatchesDecode, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
+  DETLLM_INTERNAL_CHECK_PROPERTY(kPrefill, GTEST_NONFATAL_FAILURE_, model, __VA_ARGS__)
 #define DETLLM_ASSERT_PREFILL_MATCHES_DECODE(model, ...) \
-  DETLLM_INTERNAL_CHECK_PROPERTY(kPrefillMatchesDecode, GTEST_FATAL_FAILURE_, model, __VA_ARGS__)
+  DETLLM_INTERNAL_CHECK_PROPERTY(kPrefill, GTEST_FATAL_FAILURE_, model, __VA_ARGS__)
 
 // The outputs equal those a golden file recorded (golden.h): one run under the
 // golden's settings (batch size, decoding, seed, tier, threads; an option

@@ -9,6 +9,8 @@
 
 namespace detllm {
 
+struct Report;
+
 // A run id that cannot collide between threads or concurrent processes:
 // UTC time, process id and random bits, e.g. "20261123T052233Z-4711-9f3a1c2b".
 std::string new_run_id();
@@ -36,6 +38,10 @@ class PackWriter {
   // file system has none): identical artifacts, e.g. the runs' environment
   // snapshots, cost a link instead of a file.
   void write_same_as(const std::string& relative_path, const std::string& written_relative_path);
+  // A report's files, as every pack has them: report.json, report.txt (with
+  // the pack's path, when report.pack_dir names it) and, when something
+  // diverged, diffs/first_divergence.json.
+  void write_report(const Report& report);
 
   // Moves the pack into place and returns its path. With `replace_existing`, an
   // earlier pack there (report.json and only a pack's kinds of files) or an

@@ -18,6 +18,7 @@
 #include "artifacts/file_util.h"
 #include "artifacts/json_io.h"
 #include "detllm_test/error.h"
+#include "detllm_test/report.h"
 
 namespace detllm {
 
@@ -94,6 +95,16 @@ void PackWriter::write_same_as(const std::string& relative_path,
 
 void PackWriter::write_json(const std::string& relative_path, const nlohmann::json& json) {
   write_text(relative_path, internal::dump(json, 2) + "\n");
+}
+
+void PackWriter::write_report(const Report& report) {
+  write_json("report.json", to_json(report));
+  write_text("report.txt",
+             render_text(report) +
+                 (report.pack_dir.empty() ? "" : "repro pack: " + report.pack_dir + "\n"));
+  if (const std::optional<Divergence>& d = report.first_found()) {
+    write_json("diffs/first_divergence.json", to_json(*d));
+  }
 }
 
 void PackWriter::write_trace(const std::string& relative_path, const Trace& trace) {

@@ -1,8 +1,10 @@
-// A check's repro pack. A passing check's runs usually have the same
-// environment and the same trace: those are written once and linked, since
-// creating a file costs far more than the bytes in it.
+// The repro pack of a run, a check or a golden check. A passing check's runs
+// usually have the same environment and the same trace: those are written
+// once and linked, since creating a file costs far more than the bytes in it.
 #include "check/check_pack.h"
 
+#include "artifacts/file_util.h"
+#include "check/comparisons.h"
 #include "check/run_config.h"
 
 namespace detllm::internal {
@@ -49,56 +51,59 @@ class PhaseFiles {
 };
 
 // report.html, with both sides' rows of the prompt that diverged.
-std::string html_of(const Report& report, CheckResult& result, const Phase* found,
-                    const Tokenizer& tokenizer) {
+std::string html_of(CheckRun& run) {
+  const Report& report = run.result.report;
   const std::optional<Divergence>& d = report.first_found();
   const TraceRow* left = nullptr;
   const TraceRow* right = nullptr;
-  if (d && found && !result.runs.empty() && d->index >= 0) {
-    const Trace& right_trace = trace_of(result, *found);
-    if (d->index < static_cast<int>(result.runs[0].size()) &&
-        d->index < static_cast<int>(right_trace.size())) {
-      left = &result.runs[0][d->index];
-      right = &right_trace[d->index];
+  if (d && run.found && !run.result.runs.empty() && d->index >= 0) {
+    const bool phase_is_left = comparison_of(run.found->kind).phase_is_left;
+    const Trace& other = trace_of(run, *run.found);
+    const Trace& now = run.result.runs[0];
+    const Trace& l = phase_is_left ? other : now;
+    const Trace& r = phase_is_left ? now : other;
+    if (d->index < static_cast<int>(l.size()) && d->index < static_cast<int>(r.size())) {
+      left = &l[d->index];
+      right = &r[d->index];
     }
   }
-  return render_html(report, left, right, &tokenizer);
+  return render_html(report, left, right, &run.model.tokenizer());
 }
 
 }  // namespace
 
-void write_check_pack(PackWriter& pack, Generator& model, const std::vector<Prompt>& prompts,
-                      const std::vector<Request>& requests, const CheckOptions& options,
-                      const std::vector<Phase>& phases, const std::vector<json>& envs,
-                      const Phase* found, CheckResult& result) {
+void write_pack(PackWriter& pack, CheckRun& run) {
+  CheckResult& result = run.result;
   Report& report = result.report;
-  report.pack_dir = pack.final_path();
-  if (result.runs.empty()) {  // nothing ran (an unsupported request): what there is
-    pack.write_json("env.json", envs[0]);
-    pack.write_trace("trace.jsonl", {});
+  if (run.verdict) report.pack_dir = pack.final_path();
+  if (result.runs.empty() || !run.verdict) {  // run(), or nothing ran: what there is
+    pack.write_json("env.json", run.envs.at(0));
+    pack.write_trace("trace.jsonl", result.runs.empty() ? Trace{} : result.runs[0]);
   } else {
     PhaseFiles files(pack);
-    for (const Phase& phase : phases) {
-      if (phase.kind == Phase::kRun) {
-        files.add_run(phase, envs.at(phase.value), trace_of(result, phase));
+    for (const Phase& phase : run.phases) {
+      if (phase.kind == PhaseKind::kRun) {
+        files.add_run(phase, run.envs.at(phase.value), trace_of(run, phase));
+      } else if (phase.kind == PhaseKind::kGolden) {
+        // The golden as it was, byte for byte: `detllm diff` reads it as a trace.
+        pack.write_text(phase.trace_file, read_file(run.golden->path, "golden"));
+        pack.write_json("golden_env.json", run.golden->env);
       } else {
-        files.add(phase, trace_of(result, phase));
+        files.add(phase, trace_of(run, phase));
       }
     }
   }
-  json config =
-      run_config_json(model, options, result.determinism, values_of(phases, Phase::kBatchSize),
-                      options.runs, prompts, envs[0]);
-  config["replay"] = replay_json(options, phases, requests);
+  const CheckOptions& options = run.options;
+  json config = run_config_json(
+      run.model, options, result.determinism, values_of(run.phases, PhaseKind::kBatchSize),
+      static_cast<int>(values_of(run.phases, PhaseKind::kRun).size()), run.prompts, run.envs.at(0));
+  if (run.verdict) config["replay"] = replay_json(options, run.phases, run.requests);
+  if (run.golden) config["replay"]["golden"] = {{"logprob_ulps", run.golden->logprob_ulps}};
   pack.write_json("run_config.json", config);
   pack.write_json("determinism_applied.json", determinism_applied_json(result.determinism));
-  pack.write_json("report.json", to_json(report));
-  pack.write_text("report.txt", render_text(report) + "repro pack: " + report.pack_dir + "\n");
-  if (const auto& divergence = report.first_found()) {
-    pack.write_json("diffs/first_divergence.json", to_json(*divergence));
-  }
-  if (!report.passed) {
-    pack.write_text("report.html", html_of(report, result, found, model.tokenizer()));
+  if (run.verdict) {
+    pack.write_report(report);
+    if (!report.passed || report.first_found()) pack.write_text("report.html", html_of(run));
   }
   result.pack_dir = pack.commit();
 }

@@ -6,20 +6,27 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "check/comparisons.h"
+
 namespace detllm::internal {
+namespace {
+
+Comparison::Varies varies(const Phase& phase) { return comparison_of(phase.kind).varies; }
+
+}  // namespace
 
 std::vector<Unexercised> unexercised_phases(const ModelInfo& info,
                                             const std::vector<Phase>& phases) {
   std::vector<Unexercised> found;
   const int at_once = info.capabilities.max_concurrent_requests;
   for (const Phase& phase : phases) {
-    if (phase.kind == Phase::kThreads && !info.server_url.empty()) {
+    if (varies(phase) == Comparison::Varies::kThreads && !info.server_url.empty()) {
       found.push_back({phase.label +
                            ": this process's intra-op thread count cannot reach a model "
                            "served at " +
                            info.server_url + " (its threads are the server's own)",
                        true});
-    } else if ((phase.kind == Phase::kBatchSize || phase.kind == Phase::kNeedle) && at_once > 0 &&
+    } else if (varies(phase) == Comparison::Varies::kBatch && at_once > 0 &&
                largest_batch(phase) > at_once) {
       found.push_back({phase.label + " was sent at most " + std::to_string(at_once) + " request" +
                            (at_once == 1 ? "" : "s") + " at a time (max_concurrency=" +
@@ -46,22 +53,17 @@ constexpr double kSerialized = 1.05;
 
 }  // namespace
 
-ServedConcurrency served_concurrency(const ModelInfo& info, CheckResult& result,
-                                     const std::vector<Phase>& phases) {
+ServedConcurrency served_concurrency(const ModelInfo& info, CheckRun& run) {
   ServedConcurrency served;
   double needle_low = -1, needle_high = -1;
-  for (const Phase& phase : phases) {
-    if ((phase.kind != Phase::kBatchSize && phase.kind != Phase::kNeedle) ||
-        largest_batch(phase) < 2) {
-      continue;
-    }
+  for (const Phase& phase : run.phases) {
+    if (varies(phase) != Comparison::Varies::kBatch || largest_batch(phase) < 2) continue;
     double busy = -1;
-    for (const TraceRow& row : trace_of(result, phase))
-      busy = std::max(busy, row.server_busy_slots);
+    for (const TraceRow& row : trace_of(run, phase)) busy = std::max(busy, row.server_busy_slots);
     if (busy < 0) {
       // llama-cpp-python's server, for one, runs every request alone and
       // says nothing: the batch is neither claimed nor denied.
-      if (!info.server_url.empty() && phase.kind == Phase::kBatchSize) {
+      if (!info.server_url.empty() && phase.kind == Phase::Kind::kBatchSize) {
         served.measured.push_back(phase.label +
                                   ": unverified: the server reports no per-step concurrency "
                                   "(no /metrics step counters), so whether it ran the " +
@@ -70,7 +72,7 @@ ServedConcurrency served_concurrency(const ModelInfo& info, CheckResult& result,
       }
       continue;
     }
-    if (phase.kind == Phase::kNeedle) {
+    if (phase.kind == Phase::Kind::kNeedle) {
       needle_low = needle_low < 0 ? busy : std::min(needle_low, busy);
       needle_high = std::max(needle_high, busy);
     } else {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "check/check_run.h"
 #include "check/phases.h"
 #include "detllm_test/generator.h"
 
@@ -34,8 +35,7 @@ struct ServedConcurrency {
   std::vector<std::string> measured;
   std::vector<Unexercised> serialized;
 };
-ServedConcurrency served_concurrency(const ModelInfo& info, CheckResult& result,
-                                     const std::vector<Phase>& phases);
+ServedConcurrency served_concurrency(const ModelInfo& info, CheckRun& run);
 
 }  // namespace detllm::internal
 

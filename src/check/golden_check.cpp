@@ -1,5 +1,6 @@
-// check_golden(): one run under the golden's settings compared with the golden,
-// or recorded as the new one; op fingerprints for naming the op that moved.
+// check_golden(): the check pipeline with run 0 and the golden's phase (its
+// rows read from the file), under the golden's settings; or one run recorded
+// as the new golden, with op fingerprints for naming the op that moved.
 #include "detllm_test/golden_check.h"
 
 #include <algorithm>
@@ -8,17 +9,16 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "artifacts/file_util.h"
 #include "artifacts/json_io.h"
 #include "artifacts/prompt_json.h"
 #include "check/batch_plan.h"
 #include "check/pack_defaults.h"
 #include "check/phases.h"
+#include "check/pipeline.h"
 #include "check/run_config.h"
 #include "detllm_test/env_snapshot.h"
 #include "detllm_test/error.h"
 #include "detllm_test/golden.h"
-#include "detllm_test/repro_pack.h"
 #include "explain/localize.h"
 
 namespace detllm {
@@ -122,30 +122,21 @@ CheckOptions settled(const GoldenOptions& options, const Golden* golden) {
   return internal::with_pack_defaults(o);  // in a test: the test's directory, as check()
 }
 
-std::vector<internal::Request> requests_of(const Trace& rows) {
-  std::vector<internal::Request> requests;
-  for (const TraceRow& row : rows) {
-    requests.push_back(
-        {row.input_token_ids, row.input_token_ids_hash, row.prompt_id, row.prompt_index});
-  }
-  return requests;
-}
-
 bool observable(const Generator& model, const CheckOptions& o) {
   return o.explain && model.info().capabilities.ops_unobservable.empty();
 }
 
 // Each prompt's op fingerprints, its batches run again as they ran, with the
 // golden's controls; empty if the model's ops cannot be observed.
-std::vector<std::vector<std::string>> fingerprints_of(Generator& model, const Trace& rows,
-                                                      const CheckOptions& o) {
+std::vector<std::vector<std::string>> fingerprints_of(const internal::CheckRun& run) {
+  Generator& model = run.model;
+  const CheckOptions& o = run.options;
   if (!observable(model, o)) return {};
   DeterminismScope scope(o.determinism, model.info().device);
-  const std::vector<internal::Request> requests = requests_of(rows);
-  std::vector<std::vector<std::string>> out(rows.size());
-  for (const internal::BatchPlan& plan : internal::run_phase(o, rows.size()).plans) {
+  std::vector<std::vector<std::string>> out(run.requests.size());
+  for (const internal::BatchPlan& plan : run.phases.front().plans) {
     const auto batch =
-        internal::op_fingerprints(model, internal::batch_ids(plan, requests), o.decoding);
+        internal::op_fingerprints(model, internal::batch_ids(plan, run.requests), o.decoding);
     if (batch.empty()) return {};
     for (size_t slot = 0; slot < plan.slots.size(); ++slot) {
       if (plan.slots[slot] >= 0) out[plan.slots[slot]] = batch[slot];
@@ -154,36 +145,9 @@ std::vector<std::vector<std::string>> fingerprints_of(Generator& model, const Tr
   return out;
 }
 
-// A golden mismatch's first differing op, from the golden's fingerprints.
-void explain(Generator& model, const CheckOptions& o, const Golden& golden, const Trace& now,
-             Report& report) {
-  const Divergence& d = *report.first_divergence;
-  if (!observable(model, o) || d.index < 0 || d.token_index < 0) return;
-  if (golden.op_fingerprints.size() != golden.rows.size()) {
-    report.notes.push_back(
-        "the first differing op is not named: the golden holds no op fingerprints (recorded "
-        "from a callable model, without explain, or by an older detllm); re-record it to have "
-        "them");
-    return;
-  }
-  internal::Localization found;
-  try {
-    DeterminismScope scope(o.determinism, model.info().device);
-    const std::vector<internal::Request> requests = requests_of(now);
-    const internal::LocalizationSide side =
-        internal::side_of(internal::run_phase(o, now.size()).plans, d.index, requests, 0);
-    GenerationConfig config = o.decoding;
-    config.max_new_tokens = d.token_index + 1;
-    found = internal::localize_against(model, side, config, golden.op_fingerprints[d.index]);
-  } catch (const std::exception& e) {
-    found.why = std::string("localisation failed: ") + e.what();
-  }
-  found.add_to(report);
-}
-
-RunResult run_once(Generator& model, const std::vector<Prompt>& prompts, CheckOptions o) {
-  o.out_dir.clear();  // the golden check writes its own pack
-  return run(model, prompts, o);
+// Run 0 alone: the phase a golden is recorded from and compared with.
+std::vector<internal::Phase> run_alone(const internal::CheckRun& run) {
+  return {internal::run_phase(run.options, run.requests.size())};
 }
 
 GoldenResult record(Generator& model, const std::vector<Prompt>& prompts,
@@ -205,59 +169,31 @@ GoldenResult record(Generator& model, const std::vector<Prompt>& prompts,
       // A corrupt golden is simply replaced.
     }
   }
-  const CheckOptions o = settled(options, before ? &*before : nullptr);
-  RunResult run = run_once(model, prompts, o);
+  CheckOptions o = settled(options, before ? &*before : nullptr);
+  o.out_dir.clear();  // the golden file is what recording writes
+  internal::CheckRun run(model, prompts, o);
+  run.verdict = false;
+  internal::execute(run, run_alone);
+  if (!run.result.determinism.capability_failures.empty()) {
+    throw Error("unsupported request: " + run.result.determinism.capability_failures.front());
+  }
   Golden golden;
-  golden.rows = run.trace;
+  golden.rows = run.result.runs.at(0);
   golden.settings = settings_json(o, prompts, golden.rows);
   golden.model = model_json(model);
   golden.env = capture_env(model.info(), o.env);
-  golden.op_fingerprints = fingerprints_of(model, golden.rows, o);
+  golden.op_fingerprints = fingerprints_of(run);
   write_golden(options.path, golden);
 
   GoldenResult result;
   result.recorded = true;
   result.changes = golden_changes(before, golden);
-  result.runs.push_back(std::move(run.trace));
-  result.determinism = run.determinism;
+  result.runs = std::move(run.result.runs);
+  result.determinism = std::move(run.result.determinism);
   result.report.golden = options.path;
   result.report.runs = 1;
   result.report.model = model.info().name;
   return result;
-}
-
-// The comparison's repro pack: both sides, the report, the divergence.
-void write_golden_pack(Generator& model, const std::vector<Prompt>& prompts, const CheckOptions& o,
-                       const GoldenOptions& options, const Golden& golden, const json& env,
-                       GoldenResult& result) {
-  PackWriter pack(o.out_dir, new_run_id());
-  Report& report = result.report;
-  report.pack_dir = pack.final_path();
-  if (report.first_divergence) {
-    report.first_divergence->left_trace = "golden.jsonl";
-    report.first_divergence->right_trace = "trace.jsonl";
-  }
-  pack.write_json("env.json", env);
-  pack.write_json("golden_env.json", golden.env);
-  pack.write_trace("trace.jsonl", result.runs[0]);
-  pack.write_text("golden.jsonl", internal::read_file(report.golden, "golden"));
-  json config = internal::run_config_json(model, o, result.determinism, {}, 1, prompts, env);
-  config["replay"] = internal::replay_json(o, {internal::run_phase(o, result.runs[0].size())},
-                                           requests_of(result.runs[0]));
-  config["replay"]["golden"] = {{"logprob_ulps", options.logprob_ulps}};
-  pack.write_json("run_config.json", config);
-  pack.write_json("determinism_applied.json", determinism_applied_json(result.determinism));
-  pack.write_json("report.json", to_json(report));
-  pack.write_text("report.txt", render_text(report) + "repro pack: " + report.pack_dir + "\n");
-  if (const auto& d = report.first_divergence) {
-    pack.write_json("diffs/first_divergence.json", to_json(*d));
-    const bool rows = d->index >= 0 && d->index < static_cast<int>(golden.rows.size()) &&
-                      d->index < static_cast<int>(result.runs[0].size());
-    pack.write_text("report.html",
-                    render_html(report, rows ? &golden.rows[d->index] : nullptr,
-                                rows ? &result.runs[0][d->index] : nullptr, &model.tokenizer()));
-  }
-  result.pack_dir = pack.commit();
 }
 
 }  // namespace
@@ -278,68 +214,21 @@ GoldenResult check_golden(Generator& model, const std::vector<Prompt>& prompts,
                 options.path + " --update-golden)");
   }
   const Golden golden = read_golden(options.path);
-  const CheckOptions o = settled(options, &golden);
+  internal::GoldenSide side;
+  side.path = options.path;
+  side.rows = golden.rows;
+  side.env = golden.env;
+  side.fingerprints = golden.op_fingerprints;
+  side.logprob_ulps = options.logprob_ulps;
+  side.other_model = other_model(golden, model, options.path);
+  internal::CheckRun run(model, prompts, settled(options, &golden));
+  run.golden = &side;
+  internal::execute(run, [](const internal::CheckRun& r) {
+    return std::vector<internal::Phase>{internal::run_phase(r.options, r.requests.size()),
+                                        internal::golden_phase()};
+  });
   GoldenResult result;
-  RunResult run = run_once(model, prompts, o);
-  const json env = capture_env(model.info(), o.env);
-  result.determinism = run.determinism;
-  result.runs.push_back(std::move(run.trace));
-
-  Report& report = result.report;
-  report.golden = options.path;
-  report.model = model.info().name;
-  report.runs = 1;
-  report.prompts = static_cast<int>(prompts.size());
-  report.baseline_batch_size = o.batch_size;
-  report.batch_sizes = {o.batch_size};
-  report.tier_requested = result.determinism.tier_requested;
-  report.tier_effective = result.determinism.tier_effective;
-  report.mode = to_string(result.determinism.mode);
-  report.controls = result.determinism.summary();
-  report.notes = result.determinism.warnings;
-  const bool compare_scores = report.tier_effective >= 2;
-  const DiffOptions diff{Category::kGoldenMismatch, compare_scores, "golden", "now",
-                         options.logprob_ulps};
-  report.first_divergence = diff_traces(golden.rows, result.runs[0], diff);
-  if (!compare_scores && !report.first_divergence &&
-      diff_traces(golden.rows, result.runs[0], {Category::kGoldenMismatch, true})) {
-    report.notes.push_back("logprobs differ from the golden (not asserted below tier 2)");
-  }
-  if (compare_scores && options.logprob_ulps > 0) {
-    report.notes.push_back("logprobs within " + std::to_string(options.logprob_ulps) +
-                           " float32 ULPs of the golden's count as equal");
-  }
-  report.env_differences = env_differences(golden.env, env);
-  report.likely_causes = env_likely_causes(golden.env, env);
-  // A golden of another model: said always; a failure in strict mode, where a
-  // gate must be about the model it names.
-  const std::string other = other_model(golden, model, options.path);
-  if (!other.empty() && o.determinism.mode == Mode::kStrict && !report.first_divergence) {
-    Divergence d;
-    d.category = Category::kGenContextMismatch;
-    d.field = "model";
-    d.left_label = "golden";
-    d.right_label = "now";
-    d.detail = other;
-    report.first_divergence = d;
-  } else if (!other.empty()) {
-    report.notes.push_back(other);
-  }
-  if (const auto& d = report.first_divergence) {
-    describe_text(*report.first_divergence, golden.rows, model.tokenizer());
-    const bool output_changed =
-        d->category == Category::kGoldenMismatch || d->category == Category::kScoreVariance;
-    report.category = output_changed ? Category::kGoldenMismatch : d->category;
-    if (output_changed) explain(model, o, golden, result.runs[0], report);
-  }
-  if (report.tier_effective == 0 && report.category != Category::kPass) {
-    report.notes.push_back("observed " + to_string(report.category) + " (not asserted at tier 0)");
-    report.category = Category::kPass;
-  }
-  report.passed = report.category == Category::kPass;
-  if (!o.out_dir.empty() && (o.keep_passing_pack || !report.passed)) {
-    write_golden_pack(model, prompts, o, options, golden, env, result);
-  }
+  static_cast<CheckResult&>(result) = std::move(run.result);
   return result;
 }
 

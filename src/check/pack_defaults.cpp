@@ -23,14 +23,6 @@ void set_pack_defaults(std::function<std::optional<PackDefaults>()> p) {
   provider() = std::move(p);
 }
 
-RunOptions with_pack_defaults(const RunOptions& options) {
-  const std::optional<PackDefaults> d = defaults_for(options.out_dir);
-  if (!d) return options;
-  RunOptions o = options;
-  o.out_dir = d->out_dir;
-  return o;
-}
-
 CheckOptions with_pack_defaults(const CheckOptions& options) {
   const std::optional<PackDefaults> d = defaults_for(options.out_dir);
   if (!d) return options;

@@ -23,8 +23,8 @@ struct PackDefaults {
 void set_pack_defaults(std::function<std::optional<PackDefaults>()> provider);
 
 // `options` with the default out_dir replaced as the provider says (only
-// keep_passing_pack's default, true, is lowered; false stays false).
-RunOptions with_pack_defaults(const RunOptions& options);
+// keep_passing_pack's default, true, is lowered; false stays false; run()
+// writes its pack whatever it says).
 CheckOptions with_pack_defaults(const CheckOptions& options);
 
 }  // namespace detllm::internal

@@ -30,6 +30,15 @@ Phase run_phase(const RunOptions& options, size_t requests) {
   return run;
 }
 
+Phase golden_phase() {
+  Phase golden;
+  golden.kind = Phase::Kind::kGolden;
+  golden.label = "golden";
+  golden.left_label = "now";
+  golden.trace_file = "golden.jsonl";
+  return golden;
+}
+
 std::vector<Phase> check_phases(const CheckOptions& options, size_t requests,
                                 int threads_in_force) {
   const uint64_t seed = options.determinism.seed.value_or(0);
@@ -44,21 +53,24 @@ std::vector<Phase> check_phases(const CheckOptions& options, size_t requests,
     phases.push_back(std::move(run));
   }
   for (const int b : extra(options.vary_batch, options.batch_size)) {
-    phases.push_back({Phase::kBatchSize, b, label_batch(b), label_batch(options.batch_size),
+    phases.push_back({Phase::Kind::kBatchSize, b, label_batch(b), label_batch(options.batch_size),
                       label_batch(b), "traces/batch_" + std::to_string(b) + ".jsonl",
                       plan_in_order(requests, b, seed)});
   }
   for (const int t : extra(options.vary_threads, threads_in_force)) {
     const std::string label = "threads " + std::to_string(t);
-    phases.push_back({Phase::kThreads, t, label, "threads " + std::to_string(threads_in_force),
-                      label, "traces/threads_" + std::to_string(t) + ".jsonl", run0.plans, t});
+    phases.push_back({Phase::Kind::kThreads, t, label,
+                      "threads " + std::to_string(threads_in_force), label,
+                      "traces/threads_" + std::to_string(t) + ".jsonl", run0.plans, t});
   }
   if (options.prefill_vs_decode) {
-    phases.push_back({Phase::kPrefill, 0, "prefill", "decode", "", "traces/prefill.jsonl", {}});
+    phases.push_back(
+        {Phase::Kind::kPrefill, 0, "prefill", "decode", "", "traces/prefill.jsonl", {}});
   }
   for (int t = 0; t < options.needle_trials; ++t) {
     phases.push_back(
-        {Phase::kNeedle, t, "needle trial " + std::to_string(t), label_batch(options.batch_size),
+        {Phase::Kind::kNeedle, t, "needle trial " + std::to_string(t),
+         label_batch(options.batch_size),
          "needle trial " + std::to_string(t + 1) + " of " + std::to_string(options.needle_trials),
          "traces/needle_" + std::to_string(t) + ".jsonl",
          plan_needles(requests, t, options.needle_max_batch_size, seed)});
@@ -84,37 +96,6 @@ int largest_batch(const std::vector<Phase>& phases) {
   int largest = 0;
   for (const Phase& phase : phases) largest = std::max(largest, largest_batch(phase));
   return largest;
-}
-
-std::optional<Divergence> Report::*finding_of(Phase::Kind kind) {
-  switch (kind) {
-    case Phase::kRun:
-      return &Report::first_divergence;
-    case Phase::kBatchSize:
-    case Phase::kNeedle:
-      return &Report::batch_divergence;
-    case Phase::kThreads:
-      return &Report::thread_divergence;
-    case Phase::kPrefill:
-      return &Report::prefill_divergence;
-  }
-  return &Report::first_divergence;
-}
-
-Trace& trace_of(CheckResult& result, const Phase& phase) {
-  switch (phase.kind) {
-    case Phase::kRun:
-      return result.runs.at(phase.value);
-    case Phase::kBatchSize:
-      return result.batch_traces[phase.value];
-    case Phase::kThreads:
-      return result.thread_traces[phase.value];
-    case Phase::kPrefill:
-      return result.prefill_trace;
-    case Phase::kNeedle:
-      return result.needle_traces.at(phase.value);
-  }
-  return result.prefill_trace;
 }
 
 }  // namespace detllm::internal

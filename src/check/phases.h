@@ -11,12 +11,13 @@
 
 #include "check/batch_plan.h"
 #include "detllm_test/check.h"
+#include "detllm_test/internal/phase_kind.h"
 
 namespace detllm::internal {
 
 struct Phase {
-  enum Kind { kRun, kBatchSize, kThreads, kPrefill, kNeedle };
-  Kind kind = kRun;
+  using Kind = PhaseKind;
+  Kind kind = Kind::kRun;
   int value = 0;                 // the run, batch size, thread count or needle trial; 0 for prefill
   std::string label;             // this side in a divergence: "run 3", "batch size 4", "prefill"
   std::string left_label;        // run 0 named by what this phase varies: "batch size 1", "decode"
@@ -30,6 +31,9 @@ struct Phase {
 // batch_size at a time.
 Phase run_phase(const RunOptions& options, size_t requests);
 
+// A golden check's second phase: the golden file's rows, read, not run.
+Phase golden_phase();
+
 // Every phase of a check of `options` (already validated) over `requests`
 // prompts, in the order they run: runs, batch sizes, thread counts (those
 // other than `threads_in_force`), prefill, needle trials. Phase 0 is run 0,
@@ -42,14 +46,6 @@ std::vector<int> values_of(const std::vector<Phase>& phases, Phase::Kind kind);
 // The largest batch a phase runs, and any of `phases`.
 int largest_batch(const Phase& phase);
 int largest_batch(const std::vector<Phase>& phases);
-
-// The finding of report.json that a phase's divergence from run 0 fills:
-// first_divergence for runs, batch_divergence for batch sizes and needles, ...
-std::optional<Divergence> Report::*finding_of(Phase::Kind kind);
-
-// The result's trace that a phase fills: runs[r], batch_traces[b], ...; runs
-// and needle_traces must already hold a trace per run and trial.
-Trace& trace_of(CheckResult& result, const Phase& phase);
 
 }  // namespace detllm::internal
 

@@ -90,22 +90,6 @@ std::unique_ptr<Generator> load_replay_model(const std::string& pack_dir, const 
   return load_model(spec, model_options);
 }
 
-// The check's options as the pack recorded them (run_config.json's "replay").
-CheckOptions options_of(const json& replay) {
-  CheckOptions o;
-  o.runs = replay.at("runs").get<int>();
-  o.batch_size = replay.at("batch_size").get<int>();
-  o.vary_batch = replay.at("vary_batch").get<std::vector<int>>();
-  o.vary_threads = replay.value("vary_threads", std::vector<int>{});
-  o.prefill_vs_decode = replay.value("prefill_vs_decode", false);
-  o.needle_trials = replay.at("needle_trials").get<int>();
-  o.needle_max_batch_size = replay.at("needle_max_batch_size").get<int>();
-  o.preflight = replay.value("preflight", false);
-  o.decoding = internal::decoding_from_json(replay.at("decoding"));
-  internal::read_determinism_json(replay.at("determinism"), o.determinism);
-  return o;
-}
-
 // The pack's model files whose hash differs now, as sentences.
 std::vector<std::string> model_changes(const json& config, const Generator& model) {
   std::vector<std::string> changes;
@@ -170,7 +154,7 @@ ReplayResult replay(const std::string& pack_dir, const ReplayOptions& options) {
   std::vector<Prompt> prompts;
   std::unique_ptr<Generator> model;
   try {
-    check_options = options_of(config["replay"]);
+    check_options = internal::options_from_replay(config["replay"]);
     prompts = prompts_of(config);
     check_options.out_dir = options.out_dir;
     check_options.keep_passing_pack = false;

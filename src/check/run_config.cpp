@@ -4,6 +4,7 @@
 
 #include "artifacts/json_io.h"
 #include "artifacts/prompt_json.h"
+#include "check/comparisons.h"
 #include "detllm_test/version.h"
 
 namespace detllm::internal {
@@ -88,24 +89,34 @@ json replay_json(const CheckOptions& o, const std::vector<Phase>& phases,
   // no batches of its own.
   json composition = json::array();
   for (const Phase& phase : phases) {
-    if (phase.kind == Phase::kRun && phase.value == 0) {
+    if (phase.kind == Phase::Kind::kRun && phase.value == 0) {
       composition.push_back(
           batches("runs at batch size " + std::to_string(o.batch_size), phase.plans));
-    } else if (phase.kind != Phase::kRun && !phase.plans.empty()) {
+    } else if (phase.kind != Phase::Kind::kRun && !phase.plans.empty()) {
       composition.push_back(batches(phase.label, phase.plans));
     }
   }
-  return {{"runs", o.runs},
-          {"batch_size", o.batch_size},
-          {"vary_batch", o.vary_batch},
-          {"vary_threads", o.vary_threads},
-          {"prefill_vs_decode", o.prefill_vs_decode},
-          {"needle_trials", o.needle_trials},
-          {"needle_max_batch_size", o.needle_max_batch_size},
-          {"preflight", o.preflight},
-          {"decoding", decoding_json(o.decoding)},
-          {"determinism", determinism_json(o.determinism)},
-          {"batch_composition", composition}};
+  json replay = {{"batch_size", o.batch_size},
+                 {"preflight", o.preflight},
+                 {"decoding", decoding_json(o.decoding)},
+                 {"determinism", determinism_json(o.determinism)},
+                 {"batch_composition", composition}};
+  for (const Comparison& c : comparisons()) {
+    if (c.write_options) c.write_options(o, replay);
+  }
+  return replay;
+}
+
+CheckOptions options_from_replay(const json& replay) {
+  CheckOptions o;
+  o.batch_size = replay.at("batch_size").get<int>();
+  for (const Comparison& c : comparisons()) {
+    if (c.read_options) c.read_options(replay, o);
+  }
+  o.preflight = replay.value("preflight", false);
+  o.decoding = decoding_from_json(replay.at("decoding"));
+  read_determinism_json(replay.at("determinism"), o.determinism);
+  return o;
 }
 
 json run_config_json(const Generator& model, const RunOptions& options,

@@ -37,6 +37,9 @@ void read_determinism_json(const nlohmann::json& json, DeterminismOptions& into)
 // token ids), from the phases the check ran.
 nlohmann::json replay_json(const CheckOptions& options, const std::vector<Phase>& phases,
                            const std::vector<Request>& requests);
+// The check's options read back from a replay block (throws nlohmann's
+// exceptions for a missing required field or a wrong type).
+CheckOptions options_from_replay(const nlohmann::json& replay);
 
 nlohmann::json run_config_json(const Generator& model, const RunOptions& options,
                                const DeterminismRecord& record, const std::vector<int>& vary_batch,

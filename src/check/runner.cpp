@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "artifacts/json_io.h"
+#include "check/comparisons.h"
 #include "detllm_test/env_snapshot.h"
 #include "detllm_test/error.h"
 #include "explain/localize.h"
@@ -189,31 +190,36 @@ Trace run_plans(Generator& model, const std::vector<Request>& requests,
   return run_plans(model, requests, plans, decoding, nullptr);
 }
 
-void run_phases(Generator& model, const std::vector<Request>& requests,
-                const std::vector<Phase>& phases, const CheckOptions& options, CheckResult& result,
-                std::vector<nlohmann::json>& envs) {
+void run_phases(CheckRun& run) {
+  Generator& model = run.model;
+  const CheckOptions& options = run.options;
   // Unless a preflight was asked for, run 0 is the first call after loading:
   // nothing warms the model up, so a cold first call that differs is caught.
-  if (options.preflight) run_preflight(model, requests, options);
-  if (const std::string reset = model.reset_caches(); !reset.empty()) {
-    result.report.notes.push_back("run 0 started with the model's caches emptied (" + reset +
-                                  "); the runs after it could reuse what it cached");
+  if (options.preflight) run_preflight(model, run.requests, options);
+  // Repeated runs start cold, so that a warm run's prompt cache is caught.
+  if (run.verdict && !run.golden) {
+    if (const std::string reset = model.reset_caches(); !reset.empty()) {
+      run.result.report.notes.push_back("run 0 started with the model's caches emptied (" + reset +
+                                        "); the runs after it could reuse what it cached");
+    }
   }
-  result.runs.resize(values_of(phases, Phase::kRun).size());
-  result.needle_traces.resize(values_of(phases, Phase::kNeedle).size());
+  run.result.runs.resize(values_of(run.phases, PhaseKind::kRun).size());
+  run.result.needle_traces.resize(values_of(run.phases, PhaseKind::kNeedle).size());
   ProgressReporter progress(options);
   const int threads_in_force = at::get_num_threads();
   const ModelInfo info = model.info();
-  for (const Phase& phase : phases) {
+  for (const Phase& phase : run.phases) {
+    if (phase.kind == PhaseKind::kGolden) continue;  // read, not run
     const int threads = phase.threads > 0 ? phase.threads : threads_in_force;
     if (at::get_num_threads() != threads) at::set_num_threads(threads);
-    if (phase.kind == Phase::kRun) envs.push_back(capture_env(info, options.env));
-    if (phase.kind == Phase::kPrefill) {
-      trace_of(result, phase) = prefill_trace(model, result.runs.at(0));
+    if (phase.kind == PhaseKind::kRun) run.envs.push_back(capture_env(info, options.env));
+    if (phase.kind == PhaseKind::kPrefill) {
+      trace_of(run, phase) = prefill_trace(model, run.result.runs.at(0));
       continue;
     }
-    progress.begin(phase.progress, static_cast<int>(requests.size()));
-    trace_of(result, phase) = run_plans(model, requests, phase.plans, options.decoding, &progress);
+    progress.begin(phase.progress, static_cast<int>(run.requests.size()));
+    trace_of(run, phase) = run_plans(model, run.requests, phase.plans, options.decoding,
+                                     phase.progress.empty() ? nullptr : &progress);
   }
   if (at::get_num_threads() != threads_in_force) at::set_num_threads(threads_in_force);
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "check/batch_plan.h"
+#include "check/check_run.h"
 #include "check/phases.h"
 #include "detllm_test/check.h"
 
@@ -26,12 +27,11 @@ void run_preflight(Generator& model, const std::vector<Request>& requests,
 Trace run_plans(Generator& model, const std::vector<Request>& requests,
                 const std::vector<BatchPlan>& plans, const GenerationConfig& decoding);
 
-// Runs every phase into its trace of `result`, in order, with an environment
-// snapshot before each run (into `envs`) and progress reported after each
-// batch; the thread count in force is restored afterwards.
-void run_phases(Generator& model, const std::vector<Request>& requests,
-                const std::vector<Phase>& phases, const CheckOptions& options, CheckResult& result,
-                std::vector<nlohmann::json>& envs);
+// Runs every phase into its trace (comparisons.h), in order, with an
+// environment snapshot before each run (into run.envs) and progress reported
+// after each batch; the thread count in force is restored afterwards. A
+// golden's phase runs nothing: its rows were read from the file.
+void run_phases(CheckRun& run);
 
 }  // namespace detllm::internal
 

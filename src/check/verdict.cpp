@@ -1,6 +1,7 @@
 // The verdict of a check. One loop over the report's divergence kinds, each
-// comparing the phases that fill it; then what no single comparison shows
-// (distinct outputs, a cold first run, the environment, logprob notes), and
+// comparing the phases that fill it (comparisons.h); then what no single
+// comparison shows (distinct outputs, a cold first run, the environment, the
+// server's cache and restarts, the golden's recording, logprob notes), and
 // the category: the first divergence found decides, else the environment,
 // and tier 0 asserts nothing.
 #include "check/verdict.h"
@@ -9,6 +10,8 @@
 #include <map>
 #include <set>
 #include <string>
+
+#include "check/comparisons.h"
 
 namespace detllm::internal {
 namespace {
@@ -25,27 +28,37 @@ std::string output_key(const Trace& trace, bool with_scores) {
   return key.dump();
 }
 
-// Run 0 against every phase that fills `kind`'s finding, stopping at the
-// first divergence; returns the phase that found it.
-const Phase* compare_kind(CheckResult& result, const std::vector<Phase>& phases,
-                          const DivergenceKind& kind, bool compare_scores) {
-  std::optional<Divergence>& finding = result.report.*kind.member;
-  const Trace& run0 = result.runs.at(0);
-  for (const Phase& phase : phases) {
-    if (finding_of(phase.kind) != kind.member || &phase == &phases.front()) continue;
-    const Trace& right = trace_of(result, phase);
-    finding =
-        diff_traces(run0, right, {kind.category, compare_scores, phase.left_label, phase.label});
+// Run 0 against every phase that fills `kind`'s finding (the golden: the
+// golden against run 0), stopping at the first divergence; returns the phase
+// that found it. The divergence's text is read from its left side.
+const Phase* compare_kind(CheckRun& run, const DivergenceKind& kind, bool compare_scores) {
+  std::optional<Divergence>& finding = run.result.report.*kind.member;
+  const Phase& run0 = run.phases.front();
+  for (const Phase& phase : run.phases) {
+    const Comparison& c = comparison_of(phase.kind);
+    if (c.finding != kind.member || &phase == &run0) continue;
+    const Trace& other = trace_of(run, phase);
+    const Trace& now = run.result.runs.at(0);
+    const int64_t ulps =
+        run.golden && phase.kind == PhaseKind::kGolden ? run.golden->logprob_ulps : 0;
+    const Trace& left = c.phase_is_left ? other : now;
+    const Trace& right = c.phase_is_left ? now : other;
+    finding = c.phase_is_left
+                  ? diff_traces(left, right,
+                                {c.category, compare_scores, phase.label, phase.left_label, ulps})
+                  : diff_traces(left, right,
+                                {c.category, compare_scores, phase.left_label, phase.label, ulps});
     if (!finding) continue;
-    finding->left_trace = phases.front().trace_file;
-    finding->right_trace = phase.trace_file;
-    if (phase.kind == Phase::kNeedle && finding->index >= 0 &&
+    finding->left_trace = c.phase_is_left ? phase.trace_file : run0.trace_file;
+    finding->right_trace = c.phase_is_left ? run0.trace_file : phase.trace_file;
+    if (phase.kind == PhaseKind::kNeedle && finding->index >= 0 &&
         finding->index < static_cast<int>(right.size())) {
       // A needle trial's batches differ per prompt: name this one's.
       const TraceRow& row = right[finding->index];
       finding->right_label += " (batch size " + std::to_string(row.batch_size) + ", position " +
                               std::to_string(row.batch_position) + ")";
     }
+    describe_text(*finding, left, run.model.tokenizer());
     return &phase;
   }
   return nullptr;
@@ -68,17 +81,19 @@ bool cold_start_differs(const CheckResult& result, bool compare_scores) {
 // Below tier 2 logprobs are not asserted, but a reader should still learn
 // that they moved, in which phase first, and how to assert them: a server's
 // batch that keeps its tokens but moves its logprobs passes at tier 1.
-void note_unasserted_logprobs(CheckResult& result, const std::vector<Phase>& phases) {
-  const Trace& run0 = result.runs.at(0);
-  for (const Phase& phase : phases) {
-    if (&phase == &phases.front() || phase.kind == Phase::kPrefill) continue;
+void note_unasserted_logprobs(CheckRun& run) {
+  const Trace& run0 = run.result.runs.at(0);
+  for (const Phase& phase : run.phases) {
+    if (&phase == &run.phases.front() || phase.kind == PhaseKind::kPrefill) continue;
     const std::optional<Divergence> d =
-        diff_traces(run0, trace_of(result, phase), {Category::kScoreVariance, true});
+        diff_traces(run0, trace_of(run, phase), {Category::kScoreVariance, true});
     if (!d) continue;
-    result.report.notes.push_back("logprobs differ between " + phase.left_label + " and " +
-                                  phase.label +
-                                  " (not asserted below tier 2; tier 2 would fail as "
-                                  "SCORE_VARIANCE)");
+    const Comparison& c = comparison_of(phase.kind);
+    run.result.report.notes.push_back(
+        c.phase_is_left ? "logprobs differ from the " + phase.label + " (not asserted below tier 2)"
+                        : "logprobs differ between " + phase.left_label + " and " + phase.label +
+                              " (not asserted below tier 2; tier 2 would fail as "
+                              "SCORE_VARIANCE)");
     return;
   }
 }
@@ -114,11 +129,12 @@ void count_needle_outcomes(CheckResult& result) {
 // A server restarted during the check (its /metrics counters went back): the
 // phases before and after were served by two processes. Said in a note; where
 // a divergence's right side ran after the restart, named as a likely cause.
-void read_restart_evidence(CheckResult& result, const std::vector<Phase>& phases) {
-  Report& report = result.report;
+void read_restart_evidence(CheckRun& run) {
+  const std::vector<Phase>& phases = run.phases;
+  Report& report = run.result.report;
   const Phase* restarted = nullptr;
   for (const Phase& phase : phases) {
-    const Trace& trace = trace_of(result, phase);
+    const Trace& trace = trace_of(run, phase);
     if (std::any_of(trace.begin(), trace.end(),
                     [](const TraceRow& row) { return row.server_restarted; })) {
       restarted = &phase;
@@ -193,56 +209,88 @@ void read_cache_evidence(CheckResult& result) {
   }
 }
 
-Category category_of(const Report& report) {
+// The golden's own evidence: the environment it was recorded in, the
+// tolerance it was compared with, and whether it is this model's at all — a
+// golden of another model is said always, and fails in strict mode, where a
+// gate must be about the model it names.
+void read_golden_evidence(CheckRun& run) {
+  Report& report = run.result.report;
+  const GoldenSide& golden = *run.golden;
+  report.golden = golden.path;
+  if (report.tier_effective >= 2 && golden.logprob_ulps > 0) {
+    report.notes.push_back("logprobs within " + std::to_string(golden.logprob_ulps) +
+                           " float32 ULPs of the golden's count as equal");
+  }
+  report.env_differences = env_differences(golden.env, run.envs.at(0));
+  report.likely_causes = env_likely_causes(golden.env, run.envs.at(0));
+  if (golden.other_model.empty()) return;
+  if (run.options.determinism.mode == Mode::kStrict && !report.first_divergence) {
+    Divergence d;
+    d.category = Category::kGenContextMismatch;
+    d.field = "model";
+    d.left_label = "golden";
+    d.right_label = "now";
+    d.detail = golden.other_model;
+    report.first_divergence = d;
+  } else {
+    report.notes.push_back(golden.other_model);
+  }
+}
+
+// The first divergence found decides; a comparison whose logprobs alone
+// differing fail as its own category (prefill vs decode, the golden) says so.
+Category category_of(const CheckRun& run) {
+  const Report& report = run.result.report;
   if (const std::optional<Divergence>& d = report.first_found()) {
-    // Prefill vs decode fails as such, whether tokens or (tier 2) logprobs differ.
-    return &d == &report.prefill_divergence ? Category::kPrefillDecodeMismatch : d->category;
+    if (run.found) {
+      const Comparison& c = comparison_of(run.found->kind);
+      if (c.scores_fail_as_category &&
+          (d->category == Category::kScoreVariance || d->category == c.category)) {
+        return c.category;
+      }
+    }
+    return d->category;
   }
   return report.env_mismatch_run >= 0 ? Category::kEnvMismatch : Category::kPass;
 }
 
 }  // namespace
 
-const Phase* compare_phases(CheckResult& result, const std::vector<Phase>& phases,
-                            const std::vector<json>& envs, int tier_effective,
-                            const Tokenizer& tokenizer) {
+void compare_phases(CheckRun& run) {
+  CheckResult& result = run.result;
   Report& report = result.report;
-  const bool compare_scores = tier_effective >= 2;
+  const bool compare_scores = report.tier_effective >= 2;
   std::set<std::string> outputs;
   for (const Trace& trace : result.runs) outputs.insert(output_key(trace, compare_scores));
   report.distinct_outputs = static_cast<int>(outputs.size());
-  report.prefill_compared = !values_of(phases, Phase::kPrefill).empty();
+  report.prefill_compared = !values_of(run.phases, PhaseKind::kPrefill).empty();
 
-  const Phase* found = nullptr;  // first in divergence_kinds() order, as first_found()
+  run.found = nullptr;  // first in divergence_kinds() order, as first_found()
   for (const DivergenceKind& kind : divergence_kinds()) {
-    const Phase* phase = compare_kind(result, phases, kind, compare_scores);
-    if (!found) found = phase;
+    const Phase* phase = compare_kind(run, kind, compare_scores);
+    if (!run.found) run.found = phase;
   }
   if (report.first_divergence)
     report.cold_start_differs = cold_start_differs(result, compare_scores);
+  const std::vector<json>& envs = run.envs;
   for (size_t r = 1; r < envs.size() && report.env_mismatch_run < 0; ++r) {
     if (envs[r]["fingerprint"] != envs[0]["fingerprint"]) {
       report.env_mismatch_run = static_cast<int>(r);
       report.env_differences = env_differences(envs[0], envs[r]);
     }
   }
-  if (!compare_scores && !report.first_divergence) note_unasserted_logprobs(result, phases);
+  if (!compare_scores && !report.first_divergence) note_unasserted_logprobs(run);
   count_needle_outcomes(result);
   read_cache_evidence(result);
-  read_restart_evidence(result, phases);
-  for (const DivergenceKind& kind : divergence_kinds()) {
-    if (std::optional<Divergence>& d = report.*kind.member) {
-      describe_text(*d, result.runs[0], tokenizer);
-    }
-  }
-  Category category = category_of(report);
-  if (tier_effective == 0 && category != Category::kPass) {
+  read_restart_evidence(run);
+  if (run.golden) read_golden_evidence(run);
+  Category category = category_of(run);
+  if (report.tier_effective == 0 && category != Category::kPass) {
     report.notes.push_back("observed " + to_string(category) + " (not asserted at tier 0)");
     category = Category::kPass;
   }
   report.category = category;
   report.passed = category == Category::kPass;
-  return found;
 }
 
 }  // namespace detllm::internal

@@ -47,10 +47,7 @@ json read_env(const std::string& pack) {
 std::string write_pack(const std::string& out, const Report& report) {
   const fs::path dir = fs::absolute(out).lexically_normal();
   PackWriter pack(dir.parent_path().string(), dir.filename().string());
-  pack.write_json("report.json", to_json(report));
-  pack.write_text("report.txt", render_text(report));
-  const auto& d = report.first_divergence;
-  if (d) pack.write_json("diffs/first_divergence.json", to_json(*d));
+  pack.write_report(report);
   return pack.commit(/*replace_existing=*/true);
 }
 

@@ -10,50 +10,18 @@
 #include <iostream>
 #include <sstream>
 
+#include "check/comparisons.h"
 #include "detllm_test/error.h"
 #include "detllm_test/fixture.h"
 
 namespace detllm::internal {
 namespace {
 
-std::string join(const std::vector<int>& values) {
-  std::string out;
-  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + std::to_string(values[i]);
-  return out;
-}
-
-// "model is repeatable over 5 runs (tier 1, batch size 1)".
+// "model is repeatable over 5 runs (tier 1, batch size 1) on prompts".
 std::string claim(Property property, const char* model, const char* prompts,
                   const CheckOptions& o) {
-  std::ostringstream out;
-  out << model;
-  if (property == Property::kRepeatable) {
-    out << " is repeatable over " << o.runs << " runs (tier " << o.determinism.tier
-        << ", batch size " << o.batch_size << ")";
-  } else if (property == Property::kPrefillMatchesDecode) {
-    out << " scores its decoded tokens in one forward pass as it decoded them (tier "
-        << o.determinism.tier << ", batch size " << o.batch_size << ")";
-  } else if (property == Property::kThreadInvariant) {
-    std::vector<int> counts = {o.determinism.threads};
-    for (int t : o.vary_threads) {
-      if (t != o.determinism.threads) counts.push_back(t);
-    }
-    out << " is thread invariant at thread counts " << join(counts) << " (tier "
-        << o.determinism.tier << ", batch size " << o.batch_size << ")";
-  } else {
-    std::vector<int> sizes = {o.batch_size};
-    for (int b : o.vary_batch) {
-      if (b != o.batch_size) sizes.push_back(b);
-    }
-    out << " is batch invariant at batch sizes " << join(sizes);
-    if (o.needle_trials > 0) {
-      out << " and in " << o.needle_trials << " needle trials up to batch size "
-          << o.needle_max_batch_size;
-    }
-    out << " (tier " << o.determinism.tier << ")";
-  }
-  out << " on " << prompts;
-  return out.str();
+  const Comparison& c = comparison_of(property);
+  return std::string(model) + (c.claim ? c.claim(o) : std::string(" passes")) + " on " + prompts;
 }
 
 // Appends a failed assertion's message to <test dir>/failures.txt, the file
@@ -78,6 +46,10 @@ std::string claim(Property property, const char* model, const char* prompts,
 }
 
 }  // namespace
+
+void apply_assertion_defaults(Property property, CheckOptions& options) {
+  if (const auto defaults = comparison_of(property).assertion_defaults) defaults(options);
+}
 
 ::testing::AssertionResult check_property(Property property, const char* model_text,
                                           const char* prompts_text, Generator& model,

@@ -12,12 +12,18 @@
 
 #include "detllm_test/check.h"
 #include "detllm_test/golden_check.h"
+#include "detllm_test/internal/phase_kind.h"
 #include "detllm_test/options.h"
 
 namespace detllm::internal {
 
-// Internal: what an assertion claims.
-enum class Property { kRepeatable, kBatchInvariant, kThreadInvariant, kPrefillMatchesDecode };
+// Internal: what an assertion claims — the comparison its check makes
+// (its defaults and claim are in the comparison table).
+using Property = PhaseKind;
+
+// Internal: the defaults of the assertion of `property` (the comparison
+// table's), over the running fixture's determinism options.
+void apply_assertion_defaults(Property property, CheckOptions& options);
 
 // Internal: runs the check and turns its result into an AssertionResult whose
 // message quotes the macro's `model` and `prompts` arguments.
@@ -53,27 +59,14 @@ template <typename... Options>
 CheckOptions make_options(Property property, const Options&... options) {
   CheckOptions o;
   if (const DeterminismOptions* fixture = active_fixture_determinism()) o.determinism = *fixture;
-  if (property == Property::kBatchInvariant) {
-    o.runs = 1;
-    o.batch_size = 1;
-    o.vary_batch = {1, 4, 16};
-  }
-  if (property == Property::kPrefillMatchesDecode) {
-    o.runs = 1;
-    o.prefill_vs_decode = true;
-  }
-  if (property == Property::kThreadInvariant) {
-    o.runs = 1;
-    o.vary_threads = {1, 2, 4};
-    o.determinism.threads = 1;
-  }
+  apply_assertion_defaults(property, o);
   (apply_base(o, options), ...);
   o.out_dir.clear();  // chosen per test by check_property
   (apply(o, options), ...);
   // Needle mode alone compares the needle trials with batch size 1 only.
   constexpr bool needle = (std::is_same_v<Options, Needle> || ...);
   constexpr bool batch_sizes = (std::is_same_v<Options, BatchSizes> || ...);
-  if (property == Property::kBatchInvariant && needle && !batch_sizes) o.vary_batch.clear();
+  if (property == Property::kBatchSize && needle && !batch_sizes) o.vary_batch.clear();
   return o;
 }
 
