@@ -4,7 +4,8 @@
 
 #include "detllm_test/error.h"
 #include "fuzz_input.h"
-#include "hf/hf_config.h"
+#include "model_config/hf_config.h"
+#include "safetensors/safetensors_header.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto json = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);

@@ -2,7 +2,7 @@
 #include <sstream>
 
 #include "detllm_test/error.h"
-#include "hf/safetensors_header.h"
+#include "safetensors/safetensors_header.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));

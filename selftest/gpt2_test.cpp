@@ -13,7 +13,7 @@
 
 #include "artifacts/json_io.h"
 #include "artifacts/sha256.h"
-#include "checkpoint/safetensors.h"
+#include "checkpoint/tensor_file.h"
 #include "detllm_test/check.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"

@@ -12,11 +12,11 @@
 
 #include "artifacts/json_io.h"
 #include "artifacts/sha256.h"
-#include "checkpoint/safetensors.h"
+#include "checkpoint/tensor_file.h"
 #include "detllm_test/check.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
-#include "hf/hf_config.h"
+#include "model_config/hf_config.h"
 #include "models/builtin_model.h"
 #include "reference_check.h"
 #include "test_models.h"

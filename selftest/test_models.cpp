@@ -11,8 +11,8 @@
 #include <random>
 
 #include "artifacts/file_util.h"
-#include "checkpoint/safetensors.h"
-#include "hf/hf_config.h"
+#include "checkpoint/tensor_file.h"
+#include "model_config/hf_config.h"
 
 namespace detllm::testing {
 namespace {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "detllm_test/model_family.h"
+
 namespace detllm {
 
 // How rotary position embeddings stretch beyond the trained context, as
@@ -110,20 +112,23 @@ struct BuiltinConfig {
   // larger than GPT-2's 0.02 so that random-weight logits have clear winners.
   double embedding_std = 1.0;
 
-  // The model_types of the Llama architecture, declared once: llama, mistral,
-  // qwen2, qwen3, phi3, qwen3_moe, qwen2_moe, mixtral, gemma2, gemma3_text.
+  // The model_types of the Llama architecture, from the family table
+  // (model_family.h): llama, mistral, qwen2, qwen3, phi3, qwen3_moe, ...
   static const std::vector<std::string>& llama_architecture_types();
   // "gpt2, llama, ..., qwen2_moe or mixtral": every model_type supported, for errors.
   static std::string supported_model_types();
   bool is_llama_architecture() const;
-  bool gemma() const { return model_type == "gemma2" || model_type == "gemma3_text"; }
+  bool gemma() const;
+  // The family-traits row of model_type (model_family.h); throws
+  // detllm::Error for a model_type the engine does not run.
+  const ModelFamily& family() const;
   // Whether layer `layer` attends through the sliding window.
   bool windowed_layer(int64_t layer) const;
   // Whether layer `layer`'s MLP is a mixture of experts.
   bool sparse_layer(int64_t layer) const;
   // Phi-3 stores q, k and v as one qkv_proj, and gate and up as one
   // gate_up_proj (each run as one matmul, then split).
-  bool fused_projections() const { return model_type == "phi3"; }
+  bool fused_projections() const;
 
   // `tiny`: 2 layers, width 64, byte vocabulary; a check runs in milliseconds.
   static BuiltinConfig tiny();

@@ -8,10 +8,10 @@
 
 #include "artifacts/json_io.h"
 #include "artifacts/sha256.h"
-#include "checkpoint/safetensors.h"
+#include "checkpoint/tensor_file.h"
 #include "detllm_test/error.h"
 #include "detllm_test/models.h"
-#include "hf/hf_config.h"
+#include "model_config/hf_config.h"
 #include "models/builtin_model.h"
 #include "models/decoding.h"
 #include "tokenizers/tokenizer_files.h"
@@ -135,13 +135,17 @@ std::unique_ptr<Generator> load_checkpoint(const std::string& directory,
   }
   const json config_json = internal::read_json_file(config_path, "model config");
   const std::string where = "model config '" + config_path + "'";
+  const auto family_of = [&]() -> const ModelFamily* {
+    const json type = config_json.is_object() ? config_json.value("model_type", json()) : json();
+    return type.is_string() ? find_model_family(type.get<std::string>()) : nullptr;
+  };
   if (gpt2_only && config_json.is_object() && config_json.contains("model_type") &&
-      config_json["model_type"] != "gpt2") {
+      (!family_of() || family_of()->llama_architecture)) {
     throw Error(where + ": model_type " + config_json["model_type"].dump() +
                 " is not a GPT-2-family model (load_hf_model reads the others)");
   }
   const BuiltinConfig config = internal::read_hf_config(config_json, where);
-  const bool gpt2 = config.model_type == "gpt2";
+  const bool gpt2 = !config.is_llama_architecture();
   const std::vector<std::string> tokenizer_files =
       gpt2 ? internal::gpt2_tokenizer_files(directory) : internal::hf_tokenizer_files(directory);
   for (const std::string& name : tokenizer_files) {

@@ -28,7 +28,7 @@ BuiltinModel::BuiltinModel(BuiltinConfig config, const ModelOptions& options,
   const auto fail = [](const std::string& problem) { throw Error("built-in model: " + problem); };
   const auto text = [](auto value) { return std::to_string(value); };
   const bool llama = config_.is_llama_architecture();
-  if (!llama && config_.model_type != "gpt2") {
+  if (!find_model_family(config_.model_type)) {
     fail("model_type '" + config_.model_type + "' is not supported; expected " +
          BuiltinConfig::supported_model_types());
   }
@@ -244,7 +244,9 @@ at::Tensor BuiltinModel::experts(const BuiltinWeights::Block& w, const at::Tenso
     const at::Tensor logits = at::linear(flat, w.router_weight);
     auto [top, index] = at::topk(at::softmax(logits.to(at::kFloat), -1), K, -1);
     if (config_.norm_topk_prob) top = top / top.sum(-1, /*keepdim=*/true);
-    if (config_.model_type != "mixtral") top = top.to(logits.scalar_type());
+    if (config_.family().experts != ModelFamily::Experts::kMixtral) {
+      top = top.to(logits.scalar_type());  // Mixtral keeps its routing weights in float32
+    }
     record_expert_routing(layer, logits, index);
     // Each token's choices in expert order, the order their outputs are summed in.
     auto [sorted, order] = index.sort(-1);

@@ -277,7 +277,7 @@ BuiltinWeights BuiltinWeights::empty_like(const BuiltinConfig& c) {
   const Dims d = dims_of(c);
   BuiltinWeights w;
   w.llama = c.is_llama_architecture();
-  w.mixtral = c.model_type == "mixtral";
+  w.mixtral = c.family().experts == ModelFamily::Experts::kMixtral;
   const Architecture& a = architecture(w.llama);
   for (const TopWeight& top : a.before) fill(w.*top.member, top.shape, d);
   w.blocks.resize(static_cast<size_t>(c.n_layer));

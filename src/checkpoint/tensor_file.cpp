@@ -1,6 +1,6 @@
 // safetensors files as libtorch tensors: read (the header validated first, by
 // safetensors_header.cpp) and written.
-#include "checkpoint/safetensors.h"
+#include "checkpoint/tensor_file.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -10,7 +10,6 @@
 
 #include "artifacts/json_io.h"
 #include "detllm_test/error.h"
-#include "hf/hf_config.h"
 
 namespace detllm::internal {
 namespace {

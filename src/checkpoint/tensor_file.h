@@ -1,7 +1,7 @@
-// Internal: safetensors files as tensors: reading one (its header validated by
-// safetensors_header.h first) and writing one.
-#ifndef DETLLM_SRC_CHECKPOINT_SAFETENSORS_H_
-#define DETLLM_SRC_CHECKPOINT_SAFETENSORS_H_
+// Internal: safetensors files as libtorch tensors: reading one (the format,
+// header and index, is src/safetensors/'s) and writing one.
+#ifndef DETLLM_SRC_CHECKPOINT_TENSOR_FILE_H_
+#define DETLLM_SRC_CHECKPOINT_TENSOR_FILE_H_
 
 #include <ATen/ATen.h>
 
@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "hf/safetensors_header.h"
+#include "safetensors/safetensors_header.h"
 
 namespace detllm::internal {
 
@@ -68,4 +68,4 @@ void write_safetensors(const std::string& path,
 
 }  // namespace detllm::internal
 
-#endif  // DETLLM_SRC_CHECKPOINT_SAFETENSORS_H_
+#endif  // DETLLM_SRC_CHECKPOINT_TENSOR_FILE_H_

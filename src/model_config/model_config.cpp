@@ -9,9 +9,13 @@
 namespace detllm {
 
 const std::vector<std::string>& BuiltinConfig::llama_architecture_types() {
-  static const std::vector<std::string> types = {"llama",  "mistral",    "qwen2",     "qwen3",
-                                                 "phi3",   "qwen3_moe",  "qwen2_moe", "mixtral",
-                                                 "gemma2", "gemma3_text"};
+  static const std::vector<std::string> types = [] {
+    std::vector<std::string> out;
+    for (const ModelFamily& family : model_families()) {
+      if (family.llama_architecture) out.push_back(family.model_type);
+    }
+    return out;
+  }();
   return types;
 }
 
@@ -29,14 +33,33 @@ std::string listed(const std::vector<std::string>& names) {
 }  // namespace
 
 std::string BuiltinConfig::supported_model_types() {
-  std::vector<std::string> all = {"gpt2"};
-  for (const std::string& type : llama_architecture_types()) all.push_back(type);
+  std::vector<std::string> all;
+  for (const ModelFamily& family : model_families()) all.push_back(family.model_type);
   return listed(all);
 }
 
+const ModelFamily& BuiltinConfig::family() const {
+  const ModelFamily* found = find_model_family(model_type);
+  if (!found) {
+    throw Error("model_type '" + model_type + "' is not supported; expected " +
+                supported_model_types());
+  }
+  return *found;
+}
+
 bool BuiltinConfig::is_llama_architecture() const {
-  const auto& types = llama_architecture_types();
-  return std::find(types.begin(), types.end(), model_type) != types.end();
+  const ModelFamily* found = find_model_family(model_type);
+  return found && found->llama_architecture;
+}
+
+bool BuiltinConfig::gemma() const {
+  const ModelFamily* found = find_model_family(model_type);
+  return found && found->gemma != ModelFamily::Gemma::kNone;
+}
+
+bool BuiltinConfig::fused_projections() const {
+  const ModelFamily* found = find_model_family(model_type);
+  return found && found->fused_projections;
 }
 
 bool BuiltinConfig::windowed_layer(int64_t layer) const {

@@ -1,6 +1,6 @@
 // The header of a safetensors file validated without libtorch (fuzzed): length,
 // JSON, each tensor's dtype, shape and byte range inside the file.
-#include "hf/safetensors_header.h"
+#include "safetensors/safetensors_header.h"
 
 #include <algorithm>
 #include <limits>
@@ -41,8 +41,8 @@ namespace {
 // One tensor's entry of the header, checked against the `data_size` bytes
 // after it: a known dtype, a shape whose byte count does not overflow, and
 // data_offsets that hold exactly that many bytes.
-SafetensorsHeader::Entry read_entry(const std::string& name, const json& value,
-                                    uint64_t data_size, const std::string& where) {
+SafetensorsHeader::Entry read_entry(const std::string& name, const json& value, uint64_t data_size,
+                                    const std::string& where) {
   const std::string tensor = where + ", tensor '" + name + "'";
   if (!value.is_object() || !value.contains("dtype") || !value.contains("shape") ||
       !value.contains("data_offsets")) {
@@ -144,6 +144,28 @@ SafetensorsHeader read_safetensors_header(std::istream& in, uint64_t file_size,
   }
   check_tiling(std::move(ranges), data_size, where);
   return result;
+}
+
+std::map<std::string, std::string> read_safetensors_index(const nlohmann::json& index,
+                                                          const std::string& where) {
+  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
+    throw Error(where + ": has no weight_map object");
+  }
+  std::map<std::string, std::string> shard_of;
+  for (const auto& [tensor, shard] : index["weight_map"].items()) {
+    if (!shard.is_string()) {
+      throw Error(where + ": weight_map[" + quote_text(tensor) + "] is not a file name");
+    }
+    const std::string name = shard.get<std::string>();
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+        name.find('\\') != std::string::npos) {
+      throw Error(where + ": weight_map[" + quote_text(tensor) + "] is " + quote_text(name) +
+                  ", not a file name in the checkpoint directory");
+    }
+    shard_of[tensor] = name;
+  }
+  if (shard_of.empty()) throw Error(where + ": weight_map is empty");
+  return shard_of;
 }
 
 }  // namespace detllm::internal

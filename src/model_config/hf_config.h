@@ -1,8 +1,10 @@
 // Internal: the JSON files of a Hugging Face checkpoint directory besides the
-// weights and the tokenizer: config.json, generation_config.json and
-// model.safetensors.index.json. Torch-free, so that they are fuzzed (fuzz/).
-#ifndef DETLLM_SRC_HF_HF_CONFIG_H_
-#define DETLLM_SRC_HF_HF_CONFIG_H_
+// weights and the tokenizer: config.json (through the family table,
+// model_family.h) and generation_config.json. Torch-free, so that they are
+// fuzzed (fuzz/); the shard index is the safetensors format's
+// (safetensors/safetensors_header.h).
+#ifndef DETLLM_SRC_MODEL_CONFIG_HF_CONFIG_H_
+#define DETLLM_SRC_MODEL_CONFIG_HF_CONFIG_H_
 
 #include <cstdint>
 #include <map>
@@ -24,14 +26,9 @@ BuiltinConfig read_hf_config(const nlohmann::json& config, const std::string& wh
 // transformers falls back to): a number, a list of them, or absent.
 std::vector<int64_t> read_eos_token_ids(const nlohmann::json& config, const std::string& where);
 
-// model.safetensors.index.json's weight_map: tensor name -> shard file name.
-// Shard names must be plain file names in the directory (no path).
-std::map<std::string, std::string> read_safetensors_index(const nlohmann::json& index,
-                                                          const std::string& where);
-
 // The config.json that read_hf_config reads back as `config`.
 nlohmann::json hf_config_json(const BuiltinConfig& config);
 
 }  // namespace detllm::internal
 
-#endif  // DETLLM_SRC_HF_HF_CONFIG_H_
+#endif  // DETLLM_SRC_MODEL_CONFIG_HF_CONFIG_H_

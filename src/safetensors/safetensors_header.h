@@ -1,14 +1,17 @@
-// Internal: the header of a safetensors file (8-byte little-endian header
-// length, a JSON header naming each tensor's dtype, shape and byte range, then
-// the raw bytes), parsed and validated without libtorch: every entry is
+// Internal: the safetensors format, its one home — a file's header (8-byte
+// little-endian header length, a JSON header naming each tensor's dtype, shape
+// and byte range, then the raw bytes) and a sharded checkpoint's index,
+// parsed and validated without libtorch (checkpoint/tensor_file.h turns the
+// byte ranges into tensors): every entry is
 // checked before a byte of data is read, so a corrupt or truncated file is a
 // detllm::Error, never an out-of-bounds read.
-#ifndef DETLLM_SRC_HF_SAFETENSORS_HEADER_H_
-#define DETLLM_SRC_HF_SAFETENSORS_HEADER_H_
+#ifndef DETLLM_SRC_SAFETENSORS_SAFETENSORS_HEADER_H_
+#define DETLLM_SRC_SAFETENSORS_SAFETENSORS_HEADER_H_
 
 #include <cstdint>
 #include <istream>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -34,6 +37,11 @@ uint64_t safetensors_dtype_bytes(const std::string& dtype);
 SafetensorsHeader read_safetensors_header(std::istream& in, uint64_t file_size,
                                           const std::string& where);
 
+// model.safetensors.index.json's weight_map: tensor name -> shard file name.
+// Shard names must be plain file names in the directory (no path).
+std::map<std::string, std::string> read_safetensors_index(const nlohmann::json& index,
+                                                          const std::string& where);
+
 }  // namespace detllm::internal
 
-#endif  // DETLLM_SRC_HF_SAFETENSORS_HEADER_H_
+#endif  // DETLLM_SRC_SAFETENSORS_SAFETENSORS_HEADER_H_

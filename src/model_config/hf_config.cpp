@@ -1,6 +1,6 @@
 // config.json, generation_config.json and the shard index of a Hugging Face
 // checkpoint, read into BuiltinConfig; settings it does not implement are refused.
-#include "hf/hf_config.h"
+#include "model_config/hf_config.h"
 
 #include <set>
 
@@ -180,7 +180,7 @@ void read_rope_parameters(const ConfigReader& c, const ConfigReader& r, BuiltinC
 // The experts of qwen3_moe, qwen2_moe and mixtral. transformers 5 writes
 // Qwen3-MoE's expert count as num_local_experts, older checkpoints as num_experts.
 void read_experts(const ConfigReader& c, BuiltinConfig& config) {
-  const bool mixtral = config.model_type == "mixtral";
+  const bool mixtral = config.family().experts == ModelFamily::Experts::kMixtral;
   config.n_experts =
       mixtral ? c.required("num_local_experts") : c.required("num_experts", "num_local_experts");
   config.n_experts_per_token = c.required("num_experts_per_tok");
@@ -192,7 +192,7 @@ void read_experts(const ConfigReader& c, BuiltinConfig& config) {
   config.moe_inner = mixtral ? config.n_inner : c.required("moe_intermediate_size");
   config.norm_topk_prob = mixtral || c.flag("norm_topk_prob", false);
   if (mixtral) return;
-  if (config.model_type == "qwen2_moe") {
+  if (config.family().experts == ModelFamily::Experts::kQwenShared) {
     config.shared_expert_inner = c.required("shared_expert_intermediate_size");
   }
   config.decoder_sparse_step = c.optional("decoder_sparse_step", 1);
@@ -217,7 +217,7 @@ double optional_number(const ConfigReader& c, const char* key, double fallback) 
 // transformers' pattern: every other layer sliding (Gemma 2), or five in
 // every sliding_window_pattern (Gemma 3).
 void read_gemma(const ConfigReader& c, BuiltinConfig& config) {
-  const bool gemma3 = config.model_type == "gemma3_text";
+  const bool gemma3 = config.family().gemma == ModelFamily::Gemma::kGemma3;
   config.tie_word_embeddings = c.flag("tie_word_embeddings", true);
   config.query_pre_attn_scalar = optional_number(c, "query_pre_attn_scalar", 256);
   config.attn_logit_softcapping = optional_number(c, "attn_logit_softcapping", gemma3 ? 0 : 50);
@@ -230,7 +230,6 @@ void read_gemma(const ConfigReader& c, BuiltinConfig& config) {
                           : c.has_null("sliding_window") ? 0
                                                          : 4096;
   if (gemma3) {
-    config.qk_norm = true;
     c.refuse_flag("use_bidirectional_attention", false);
     if (config.rope_local_theta == 0) {
       config.rope_local_theta = c.number("rope_local_base_freq", 10000.0);
@@ -256,10 +255,10 @@ void read_gemma(const ConfigReader& c, BuiltinConfig& config) {
     config.sliding_layers.push_back((i + 1) % pattern != 0);
 }
 
-BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
+BuiltinConfig read_llama(const ConfigReader& c, const ModelFamily& family) {
   BuiltinConfig config;
-  config.preset = model_type;
-  config.model_type = model_type;
+  config.preset = family.model_type;
+  config.model_type = family.model_type;
   config.n_embd = c.required("hidden_size");
   config.n_layer = c.required("num_hidden_layers");
   config.n_head = c.required("num_attention_heads");
@@ -289,32 +288,26 @@ BuiltinConfig read_llama(const ConfigReader& c, const std::string& model_type) {
   if (c.has("partial_rotary_factor") && c.number("partial_rotary_factor", 1.0) != 1.0) {
     c.fail("partial_rotary_factor other than 1 is not supported");
   }
-  read_rope(c, config, model_type == "gemma3_text" ? 1000000.0 : 10000.0);
-  if (gemma) {
-    read_gemma(c, config);
-    config.attention_bias = config.attention_output_bias = c.flag("attention_bias", false);
-  } else if (model_type == "qwen2" || model_type == "qwen2_moe") {
-    // Qwen2's q, k and v have biases (Qwen2-MoE's config may turn them off:
-    // qkv_bias); o_proj none.
-    config.attention_bias = model_type == "qwen2" || c.flag("qkv_bias", true);
-    c.refuse_flag("use_sliding_window", false);
-  } else if (model_type == "qwen3" || model_type == "qwen3_moe") {
-    // Qwen3: attention_bias puts biases on q, k, v and o alike; q and k are
-    // normalised per head.
-    config.attention_bias = config.attention_output_bias = c.flag("attention_bias", false);
-    config.qk_norm = true;
-    c.refuse_flag("use_sliding_window", false);
-  } else {
-    config.attention_bias = config.attention_output_bias = c.flag("attention_bias", false);
-    c.refuse_flag("mlp_bias", false);
+  read_rope(c, config, family.default_rope_theta);
+  if (gemma) read_gemma(c, config);
+  switch (family.biases) {
+    case ModelFamily::Biases::kAttentionBias:
+      config.attention_bias = config.attention_output_bias = c.flag("attention_bias", false);
+      break;
+    case ModelFamily::Biases::kQkv:
+      config.attention_bias = true;
+      break;
+    case ModelFamily::Biases::kQkvFlag:
+      config.attention_bias = c.flag("qkv_bias", true);
+      break;
   }
-  if ((model_type == "mistral" || model_type == "phi3" || model_type == "mixtral") &&
-      c.has("sliding_window")) {
+  config.qk_norm = family.qk_norm;
+  if (family.no_sliding_window) c.refuse_flag("use_sliding_window", false);
+  if (family.refuses_mlp_bias) c.refuse_flag("mlp_bias", false);
+  if (family.sliding_window_key && c.has("sliding_window")) {
     config.sliding_window = c.optional("sliding_window", 0);
   }
-  if (model_type == "qwen3_moe" || model_type == "qwen2_moe" || model_type == "mixtral") {
-    read_experts(c, config);
-  }
+  if (family.experts != ModelFamily::Experts::kNone) read_experts(c, config);
   return config;
 }
 
@@ -324,10 +317,9 @@ BuiltinConfig read_hf_config(const json& config, const std::string& where) {
   ConfigReader c(config, where);
   if (!config.is_object()) c.fail("not a JSON object");
   const std::string model_type = c.text("model_type", "gpt2");
-  if (model_type == "gpt2") return read_gpt2(c);
-  BuiltinConfig probe;
-  probe.model_type = model_type;
-  if (probe.is_llama_architecture()) return read_llama(c, model_type);
+  if (const ModelFamily* family = find_model_family(model_type)) {
+    return family->llama_architecture ? read_llama(c, *family) : read_gpt2(c);
+  }
   c.fail("model_type '" + model_type + "' is not supported; expected " +
          BuiltinConfig::supported_model_types());
 }
@@ -345,28 +337,6 @@ std::vector<int64_t> read_eos_token_ids(const json& config, const std::string& w
   return ids;
 }
 
-std::map<std::string, std::string> read_safetensors_index(const json& index,
-                                                          const std::string& where) {
-  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
-    throw Error(where + ": has no weight_map object");
-  }
-  std::map<std::string, std::string> shard_of;
-  for (const auto& [tensor, shard] : index["weight_map"].items()) {
-    if (!shard.is_string()) {
-      throw Error(where + ": weight_map[" + quote_text(tensor) + "] is not a file name");
-    }
-    const std::string name = shard.get<std::string>();
-    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
-        name.find('\\') != std::string::npos) {
-      throw Error(where + ": weight_map[" + quote_text(tensor) + "] is " + quote_text(name) +
-                  ", not a file name in the checkpoint directory");
-    }
-    shard_of[tensor] = name;
-  }
-  if (shard_of.empty()) throw Error(where + ": weight_map is empty");
-  return shard_of;
-}
-
 json hf_config_json(const BuiltinConfig& c) {
   if (!c.is_llama_architecture()) {
     return {{"model_type", "gpt2"},
@@ -381,14 +351,9 @@ json hf_config_json(const BuiltinConfig& c) {
             {"layer_norm_epsilon", c.layer_norm_epsilon},
             {"tie_word_embeddings", c.tie_word_embeddings}};
   }
-  static const std::map<std::string, std::string> kArchitectures = {
-      {"llama", "LlamaForCausalLM"},        {"mistral", "MistralForCausalLM"},
-      {"qwen2", "Qwen2ForCausalLM"},        {"qwen3", "Qwen3ForCausalLM"},
-      {"phi3", "Phi3ForCausalLM"},          {"qwen3_moe", "Qwen3MoeForCausalLM"},
-      {"qwen2_moe", "Qwen2MoeForCausalLM"}, {"mixtral", "MixtralForCausalLM"},
-      {"gemma2", "Gemma2ForCausalLM"},      {"gemma3_text", "Gemma3ForCausalLM"}};
+  const ModelFamily& family = c.family();
   json config = {{"model_type", c.model_type},
-                 {"architectures", {kArchitectures.at(c.model_type)}},
+                 {"architectures", {family.architecture}},
                  {"vocab_size", c.vocab_size},
                  {"max_position_embeddings", c.n_positions},
                  {"hidden_size", c.n_embd},
@@ -427,14 +392,13 @@ json hf_config_json(const BuiltinConfig& c) {
       if (r.mscale_all_dim > 0) config["rope_scaling"]["mscale_all_dim"] = r.mscale_all_dim;
     }
   }
-  if (c.model_type == "qwen2" || c.model_type == "qwen2_moe") {
-    config["use_sliding_window"] = false;
-    if (c.model_type == "qwen2_moe") config["qkv_bias"] = c.attention_bias;
-  } else {
+  if (family.biases == ModelFamily::Biases::kAttentionBias) {
     config["attention_bias"] = c.attention_bias;
+  } else if (family.biases == ModelFamily::Biases::kQkvFlag) {
+    config["qkv_bias"] = c.attention_bias;
   }
-  if (c.model_type == "qwen3" || c.model_type == "qwen3_moe") config["use_sliding_window"] = false;
-  if (c.model_type == "mistral" || c.model_type == "phi3" || c.model_type == "mixtral") {
+  if (family.no_sliding_window) config["use_sliding_window"] = false;
+  if (family.sliding_window_key) {
     config["sliding_window"] = c.sliding_window > 0 ? json(c.sliding_window) : json(nullptr);
   }
   if (c.gemma()) {
@@ -458,7 +422,7 @@ json hf_config_json(const BuiltinConfig& c) {
   }
   if (c.n_experts > 0) {
     config["num_experts_per_tok"] = c.n_experts_per_token;
-    if (c.model_type == "mixtral") {
+    if (family.experts == ModelFamily::Experts::kMixtral) {
       config["num_local_experts"] = c.n_experts;
     } else {
       config["num_experts"] = c.n_experts;
