@@ -3,10 +3,8 @@
 // tokenizer.model. The pipeline is tokenizers' own: added tokens are split off
 // first, then each remaining segment is normalized, pre-tokenized into pieces,
 // and each piece merged by the BPE model; the post-processor adds its tokens.
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "detllm_test/hf_tokenizer.h"
 
-#include <pcre2.h>
 #include <utf8proc.h>
 
 #include <algorithm>
@@ -21,6 +19,7 @@
 #include "detllm_test/error.h"
 #include "tokenizers/bpe.h"
 #include "tokenizers/pretokenizer.h"
+#include "tokenizers/regex.h"
 #include "tokenizers/token_decoder.h"
 #include "tokenizers/tokenizer_files.h"
 #include "tokenizers/unicode_classes.h"
@@ -36,79 +35,6 @@ constexpr char kMetaspace[] = "\xe2\x96\x81";  // U+2581, SentencePiece's space
 bool starts_with(const std::string& text, const std::string& prefix) {
   return text.compare(0, prefix.size(), prefix) == 0;
 }
-
-// A compiled PCRE2 pattern (Unicode classes, lookahead), JIT-compiled where
-// PCRE2 can, with match limits so that a hostile pattern fails instead of
-// hanging. Valid UTF-8 is checked once per text, not once per match (which
-// would make splitting quadratic); invalid UTF-8 runs a second compilation
-// that treats invalid bytes as barriers.
-class Regex {
- public:
-  Regex(const std::string& pattern, const std::string& where) {
-    valid_ = compile(pattern, PCRE2_UTF | PCRE2_UCP, where);
-    invalid_ = compile(pattern, PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, where);
-    pcre2_jit_compile(valid_.get(), PCRE2_JIT_COMPLETE);  // when JIT is unavailable, interpreted
-    context_.reset(pcre2_match_context_create(nullptr));
-    pcre2_set_match_limit(context_.get(), 1000000);
-    pcre2_set_depth_limit(context_.get(), 10000);
-  }
-
-  // Byte ranges [begin, end) of every non-empty match, left to right.
-  std::vector<std::pair<size_t, size_t>> find_all(const std::string& text) const {
-    const pcre2_code* code = valid_.get();
-    uint32_t options = 0;  // the first match checks the whole text's UTF-8
-    std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> data(
-        pcre2_match_data_create_from_pattern(code, nullptr), &pcre2_match_data_free);
-    std::vector<std::pair<size_t, size_t>> out;
-    size_t from = 0;
-    while (from < text.size()) {
-      int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), from,
-                           options, data.get(), context_.get());
-      if (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21 && code == valid_.get()) {
-        code = invalid_.get();
-        options = 0;
-        continue;
-      }
-      if (code == valid_.get()) options = PCRE2_NO_UTF_CHECK;
-      if (rc == PCRE2_ERROR_NOMATCH) break;
-      if (rc < 0) throw Error("tokenizer Split pattern failed: " + message(rc));
-      const PCRE2_SIZE* range = pcre2_get_ovector_pointer(data.get());
-      if (range[1] == range[0]) {  // an empty match: move on one code point
-        size_t next = range[0] + 1;
-        while (next < text.size() && (static_cast<unsigned char>(text[next]) & 0xC0) == 0x80)
-          ++next;
-        from = next;
-        continue;
-      }
-      out.emplace_back(range[0], range[1]);
-      from = range[1];
-    }
-    return out;
-  }
-
- private:
-  static std::string message(int code) {
-    PCRE2_UCHAR buffer[256];
-    pcre2_get_error_message(code, buffer, sizeof buffer);
-    return reinterpret_cast<const char*>(buffer);
-  }
-  using Code = std::unique_ptr<pcre2_code, decltype(&pcre2_code_free)>;
-  static Code compile(const std::string& pattern, uint32_t options, const std::string& where) {
-    int error = 0;
-    PCRE2_SIZE offset = 0;
-    Code code(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options,
-                            &error, &offset, nullptr),
-              &pcre2_code_free);
-    if (!code) {
-      throw Error(where + ": pattern " + internal::quote_text(pattern) + " does not compile at " +
-                  std::to_string(offset) + ": " + message(error));
-    }
-    return code;
-  }
-  Code valid_{nullptr, &pcre2_code_free}, invalid_{nullptr, &pcre2_code_free};
-  std::unique_ptr<pcre2_match_context, decltype(&pcre2_match_context_free)> context_{
-      nullptr, &pcre2_match_context_free};
-};
 
 // One segment of text between added tokens, as it moves through the pipeline.
 struct Segment {
@@ -468,7 +394,7 @@ class HfTokenizer final : public Tokenizer {
       fail("has Split behavior " + behavior + ", which is not supported (Isolated, Removed)");
     }
     if (internal::bool_field(pre, "invert", false, where)) fail("has Split invert=true");
-    auto compiled = std::make_shared<Regex>(regex, where);
+    auto compiled = std::make_shared<internal::Regex>(regex, where);
     const bool keep = behavior == "Isolated";
     steps_.push_back([compiled, keep](Segment& segment) {
       split_pieces(segment, [&](const std::string& piece) {
