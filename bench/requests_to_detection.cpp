@@ -58,22 +58,22 @@ const std::vector<std::string> kFillers = {"Once upon a time",
 // llama.cpp's server on one of the GGUFs, started once per model and kept
 // for every benchmark of it.
 struct Server {
-  explicit Server(const std::string& type, bool unified) : port(detllm::testing::free_port()) {
-    const std::string gguf = dir.path() + "/" + type + ".gguf";
-    const std::string make = std::string(DETLLM_LLAMA_SERVER_PYTHON) + " " + DETLLM_MAKE_GGUF +
-                             " " + gguf + " --type " + type + " --layers 4 --width 256";
-    if (std::system(make.c_str()) != 0) throw std::runtime_error("failed: " + make);
-    std::vector<std::string> argv = {
-        DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, "--model", gguf, "--port",
-        std::to_string(port)};
-    if (unified) argv.push_back("--kv-unified");
-    process = std::make_unique<detllm::testing::ServerProcess>(argv);
-    process->wait_until_serving(url() + "/models", 120);
+  Server(const std::string& type, bool unified) : gguf(make(dir.path(), type)) {
+    server = std::make_unique<detllm::testing::LlamaServer>(
+        DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, gguf,
+        detllm::testing::LlamaServer::Options{8, unified, 0});
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/v1"; }
+  static std::string make(const std::string& dir, const std::string& type) {
+    const std::string gguf = dir + "/" + type + ".gguf";
+    const std::string command = std::string(DETLLM_LLAMA_SERVER_PYTHON) + " " + DETLLM_MAKE_GGUF +
+                                " " + gguf + " --type " + type + " --layers 4 --width 256";
+    if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
+    return gguf;
+  }
+  std::string url() const { return server->url(); }
   detllm::testing::TempDir dir;
-  int port;
-  std::unique_ptr<detllm::testing::ServerProcess> process;
+  std::string gguf;
+  std::unique_ptr<detllm::testing::LlamaServer> server;
 };
 
 Server& server(const std::string& model) {

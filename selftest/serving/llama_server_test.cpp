@@ -45,30 +45,11 @@ class LlamaServerTest : public testing::GgufSuite {
 
   // llama.cpp's server of the model stored as `type`, with `slots` slots,
   // continuous batching, one thread; its KV cache per slot unless `unified`.
-  struct Server {
+  struct Server : testing::LlamaServer {
     explicit Server(int slots = 8, const std::string& type = "f16", bool unified = false,
-                    int port = testing::free_port())
-        : port(port), process(argv(slots, type, unified, port)) {
-      process.wait_until_serving(url() + "/models", 120);
-    }
-    static std::vector<std::string> argv(int slots, const std::string& type, bool unified,
-                                         int port) {
-      std::vector<std::string> argv = {DETLLM_LLAMA_SERVER_PYTHON,
-                                       DETLLM_LLAMA_SERVER_SCRIPT,
-                                       "--model",
-                                       gguf(type),
-                                       "--port",
-                                       std::to_string(port),
-                                       "--parallel",
-                                       std::to_string(slots)};
-      if (unified) argv.push_back("--kv-unified");
-      return argv;
-    }
-    std::string url(const std::string& query = "") const {
-      return "http://127.0.0.1:" + std::to_string(port) + "/v1" + query;
-    }
-    int port;
-    testing::ServerProcess process;
+                    int port = 0)
+        : LlamaServer(DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, gguf(type),
+                      {slots, unified, port}) {}
   };
 
   static CheckOptions options() {
@@ -93,7 +74,7 @@ TEST_F(LlamaServerTest, AloneAndColdItIsBitIdenticalAtTier2) {
   Server server;
   auto model = load_model(server.url("?disable_prompt_cache=true"));
   const CheckResult result = check(*model, prompts(), options());
-  EXPECT_TRUE(result.passed()) << render_text(result.report) << server.process.log();
+  EXPECT_TRUE(result.passed()) << render_text(result.report) << server.process().log();
   EXPECT_EQ(result.report.tier_effective, 2);
   EXPECT_THAT(model->info().server_json, HasSubstr("llamacpp:n_decode_total"));
   EXPECT_THAT(result.report.prompt_cache_tokens, ::testing::ElementsAre(0, 0, 0));
@@ -262,7 +243,7 @@ TEST_F(LlamaServerTest, ItsPromptCacheIsNamedFromItsOwnCounts) {
 // two processes (llama.cpp's /metrics counters went back).
 TEST_F(LlamaServerTest, ARestartBetweenRunsIsNoticed) {
   auto server = std::make_unique<Server>();
-  const int port = server->port;
+  const int port = server->port();
   auto model = load_model(server->url("?disable_prompt_cache=true"));
   CheckOptions o = options();
   o.on_progress = [&](const Progress& p) {

@@ -124,4 +124,22 @@ ToyServer::ToyServer(std::vector<std::string> flags)
   std::ifstream(files_.path() + "/port") >> port_;
 }
 
+LlamaServer::LlamaServer(const std::string& python, const std::string& script,
+                         const std::string& gguf, const Options& options)
+    : port_(options.port > 0 ? options.port : free_port()),
+      process_(argv(python, script, gguf, options, port_)) {
+  process_.wait_until_serving(url("/models"), 120);
+}
+
+std::vector<std::string> LlamaServer::argv(const std::string& python, const std::string& script,
+                                           const std::string& gguf, const Options& options,
+                                           int port) {
+  std::vector<std::string> argv = {python,       script,
+                                   "--model",    gguf,
+                                   "--port",     std::to_string(port),
+                                   "--parallel", std::to_string(options.slots)};
+  if (options.unified) argv.push_back("--kv-unified");
+  return argv;
+}
+
 }  // namespace detllm::testing

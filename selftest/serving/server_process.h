@@ -55,6 +55,32 @@ class ToyServer {
   int port_ = 0;
 };
 
+// llama.cpp's own server (llama_server.py, run by the pinned xllamacpp
+// environment's `python`) on `gguf`, on a free 127.0.0.1 port: continuous
+// batching over `slots` slots, one thread, its KV cache per slot unless
+// `unified`. The tests and the benchmark start it the same way.
+class LlamaServer {
+ public:
+  struct Options {
+    int slots = 8;
+    bool unified = false;
+    int port = 0;  // 0: a free one
+  };
+  LlamaServer(const std::string& python, const std::string& script, const std::string& gguf,
+              const Options& options);
+  std::string url(const std::string& query = "") const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/v1" + query;
+  }
+  int port() const { return port_; }
+  const ServerProcess& process() const { return process_; }
+
+ private:
+  static std::vector<std::string> argv(const std::string& python, const std::string& script,
+                                       const std::string& gguf, const Options& options, int port);
+  int port_;
+  ServerProcess process_;
+};
+
 }  // namespace detllm::testing
 
 #endif  // DETLLM_SELFTEST_SERVING_SERVER_PROCESS_H_
