@@ -33,6 +33,10 @@ struct Golden {
   // "files" [{"path", "sha256"}].
   nlohmann::json model;
   nlohmann::json env;  // the env snapshot of the recording
+  // The model's own numeric noise, measured when it was recorded, for
+  // Tolerance::Auto(): {"noise": nats, "measurements": [{"varied": "threads 2",
+  // "max_abs_logprob_diff": ...}, ...], "positions": N}; null when not measured.
+  nlohmann::json calibration;
   // Per prompt (in rows' order), per forward pass of its recording (the
   // prefill, then one per generated token): the fingerprints of the computing
   // ATen ops' outputs, space-separated (explain/localize.h). Empty when not

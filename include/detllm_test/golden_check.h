@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "detllm_test/check.h"
+#include "detllm_test/tolerance.h"
 
 namespace detllm {
 
@@ -33,6 +34,16 @@ struct GoldenOptions {
   // Tier 2: logprobs within this many float32 ULPs of the golden's count as
   // equal (0: bitwise). At tier 1 only tokens are compared.
   int64_t logprob_ulps = 0;
+  // exact (the default): one free run compared with the golden as above.
+  // Otherwise the model scores the golden's own tokens (teacher forcing) and
+  // each generated position is judged by the tolerance (tolerance.h);
+  // auto takes it from the golden's calibration.
+  Tolerance tolerance;
+  // When recording: measure the model's own numeric noise for
+  // Tolerance::Auto() (other thread counts and batch sizes, one-pass scoring)
+  // and keep it in the golden's header. Costs one scoring pass per prompt per
+  // thread count and one generation at another batch size.
+  bool calibrate = true;
   // Record instead of comparing: write (or rewrite) the golden from this run.
   // Also when DETLLM_UPDATE_GOLDEN is "1" or "force". Refused (detllm::Error)
   // when the CI variable is set, unless `force` or DETLLM_UPDATE_GOLDEN=force,

@@ -53,6 +53,41 @@ struct ExpertRoutingDivergence {
   double left_margin = 0, right_margin = 0;
 };
 
+// A golden compared with a tolerance (tolerance.h): the candidate scored the
+// golden's own tokens (teacher forcing), every generated position measured.
+struct GoldenDrift {
+  struct Position {
+    int prompt = -1;  // the prompt's index
+    int token = -1;   // its generated token's index
+    int64_t golden_token = -1, candidate_top1 = -1;
+    double golden_logprob = 0, candidate_logprob = 0;  // of the golden token
+    double drift = 0;                                  // |candidate - golden| logprob
+    // top-1 less top-2 logit; NaN where a side did not record one.
+    double golden_margin = 0, candidate_margin = 0;
+    bool flip() const { return candidate_top1 != golden_token; }
+  };
+  std::string tolerance;  // Tolerance::to_string() of the one applied
+  double logprob_tolerance = 0;
+  double margin_tolerance = 0;
+  std::string calibration;             // how `auto` was measured; "" otherwise
+  int positions = 0;                   // generated positions compared
+  bool exact = true;                   // every token and logprob bit for bit
+  std::optional<Position> largest;     // the largest drift let through
+  std::vector<Position> benign_flips;  // flips at a golden margin within tolerance
+  std::optional<Position> failure;     // the first position beyond tolerance
+  // The failure's kind: a flip where the golden's margin was above the
+  // tolerance ("confident flip", a regression), or the logprob beyond it ("drift").
+  std::string failure_kind;
+  // Every compared position as (golden margin, drift, passed), for
+  // report.html's plot: at most kMaxPlotted, spread over the positions.
+  struct Point {
+    double margin = 0, drift = 0;
+    bool passed = true;
+  };
+  std::vector<Point> points;
+  static constexpr size_t kMaxPlotted = 2000;
+};
+
 struct Report {
   bool passed = true;
   Category category = Category::kPass;
@@ -109,6 +144,8 @@ struct Report {
   // golden's recording and likely_causes those that change numerics, named
   // with both values (env_likely_causes).
   std::string golden;
+  // A golden compared with a tolerance: the drift, the benign flips, the failure.
+  std::optional<GoldenDrift> golden_drift;
   std::vector<std::string> likely_causes;
   std::vector<std::string> capability_failures;
   // Phases that ran but could not exercise what they vary, one sentence each

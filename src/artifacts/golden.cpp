@@ -91,6 +91,9 @@ Golden read_golden(const std::string& path) {
     const std::string where = "golden '" + path + "' line 1";
     golden.settings = object_field(header, "settings", where);
     golden.model = object_field(header, "model", where);
+    if (header.contains("calibration") && !header["calibration"].is_null()) {
+      golden.calibration = object_field(header, "calibration", where);
+    }
     golden.env = read_header(lines, "env_snapshot");
     read_fingerprints(lines, golden);
   }
@@ -105,6 +108,7 @@ void write_golden(const std::string& path, const Golden& golden) {
                  {"artifact_type", "golden"},
                  {"settings", golden.settings},
                  {"model", golden.model}};
+  if (!golden.calibration.is_null()) header["calibration"] = golden.calibration;
   std::string text = internal::dump(header) + "\n" + internal::dump(golden.env) + "\n";
   for (size_t i = 0; i < golden.op_fingerprints.size(); ++i) {
     const json entry = {{"artifact_type", kFingerprints},

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "artifacts/golden_drift.h"
 #include "artifacts/json_io.h"
 #include "detllm_test/error.h"
 #include "detllm_test/version.h"
@@ -339,6 +340,7 @@ json to_json(const Report& r) {
            {"env_differences", r.env_differences},
            {"env_mismatch_run", r.env_mismatch_run},
            {"golden", r.golden.empty() ? json(nullptr) : json(r.golden)},
+           {"golden_drift", internal::golden_drift_json(r.golden_drift)},
            {"likely_causes", r.likely_causes},
            {"capability_failures", r.capability_failures},
            {"not_exercised", r.not_exercised},
@@ -422,6 +424,7 @@ Report report_from_json(const json& file) {
   r.env_differences = strings_field(details, "env_differences", where);
   r.env_mismatch_run = int_field(details, "env_mismatch_run", -1, where);
   r.golden = string_field(details, "golden", "", where);
+  r.golden_drift = internal::golden_drift_from_json(details);
   r.likely_causes = strings_field(details, "likely_causes", where);
   r.capability_failures = strings_field(details, "capability_failures", where);
   r.not_exercised = strings_field(details, "not_exercised", where);
@@ -490,6 +493,7 @@ std::string render_findings(const Report& r, int indent) {
     out << pad << "first divergence" << between << " (" << to_string(d->category) << "):\n"
         << render_divergence_text(*d, indent + 2);
   }
+  if (r.golden_drift) out << internal::render_golden_drift(*r.golden_drift, pad);
   if (r.expert_routing) out << pad << render_expert_routing(*r.expert_routing) << "\n";
   if (r.first_divergent_op) out << pad << render_op_divergence(*r.first_divergent_op) << "\n";
   if (r.layer_drift) out << pad << render_layer_drift(*r.layer_drift) << "\n";

@@ -98,7 +98,11 @@ void write_pack(PackWriter& pack, CheckRun& run) {
       run.model, options, result.determinism, values_of(run.phases, PhaseKind::kBatchSize),
       static_cast<int>(values_of(run.phases, PhaseKind::kRun).size()), run.prompts, run.envs.at(0));
   if (run.verdict) config["replay"] = replay_json(options, run.phases, run.requests);
-  if (run.golden) config["replay"]["golden"] = {{"logprob_ulps", run.golden->logprob_ulps}};
+  if (run.golden) {
+    // The tolerance as asked for: auto is resolved again from the golden.
+    config["replay"]["golden"] = {{"logprob_ulps", run.golden->logprob_ulps},
+                                  {"tolerance", run.golden->asked}};
+  }
   pack.write_json("run_config.json", config);
   pack.write_json("determinism_applied.json", determinism_applied_json(result.determinism));
   if (run.verdict) {

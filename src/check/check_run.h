@@ -12,6 +12,7 @@
 #include "check/batch_plan.h"
 #include "check/phases.h"
 #include "detllm_test/check.h"
+#include "detllm_test/tolerance.h"
 
 namespace detllm::internal {
 
@@ -23,7 +24,12 @@ struct GoldenSide {
   nlohmann::json env;                                  // the recording's snapshot
   std::vector<std::vector<std::string>> fingerprints;  // per prompt; empty: none recorded
   int64_t logprob_ulps = 0;
-  std::string other_model;  // "golden '...' was recorded for model ..."; "": this model's
+  // Not exact: run 0 is the golden's tokens scored by the model (teacher
+  // forcing), judged by this (resolved) tolerance.
+  Tolerance tolerance;
+  std::string asked = "exact";  // the tolerance as given ("auto", "logprob=...")
+  std::string calibration;      // how `auto` was measured, for the report
+  std::string other_model;      // "golden '...' was recorded for model ..."; "": this model's
 };
 
 struct CheckRun {

@@ -12,6 +12,7 @@
 #include "artifacts/json_io.h"
 #include "artifacts/prompt_json.h"
 #include "check/batch_plan.h"
+#include "check/calibration.h"
 #include "check/pack_defaults.h"
 #include "check/phases.h"
 #include "check/pipeline.h"
@@ -183,6 +184,9 @@ GoldenResult record(Generator& model, const std::vector<Prompt>& prompts,
   golden.model = model_json(model);
   golden.env = capture_env(model.info(), o.env);
   golden.op_fingerprints = fingerprints_of(run);
+  if (options.calibrate && o.decoding.capture_logprobs && !o.decoding.do_sample) {
+    golden.calibration = internal::calibrate(run);
+  }
   write_golden(options.path, golden);
 
   GoldenResult result;
@@ -221,11 +225,23 @@ GoldenResult check_golden(Generator& model, const std::vector<Prompt>& prompts,
   side.fingerprints = golden.op_fingerprints;
   side.logprob_ulps = options.logprob_ulps;
   side.other_model = other_model(golden, model, options.path);
+  side.tolerance = options.tolerance;
+  side.asked = options.tolerance.to_string();
+  if (options.tolerance.kind == Tolerance::Kind::kAuto) {
+    side.tolerance = resolve_auto(golden.calibration, options.path);
+    side.calibration = internal::describe_calibration(golden.calibration);
+  }
   internal::CheckRun run(model, prompts, settled(options, &golden));
+  if (side.tolerance.kind != Tolerance::Kind::kExact && run.options.decoding.do_sample) {
+    throw Error("golden '" + options.path +
+                "' was recorded with sampling: a tolerance compares greedy goldens, whose "
+                "tokens are the model's top-1");
+  }
   run.golden = &side;
-  internal::execute(run, [](const internal::CheckRun& r) {
-    return std::vector<internal::Phase>{internal::run_phase(r.options, r.requests.size()),
-                                        internal::golden_phase()};
+  internal::execute(run, [&side](const internal::CheckRun& r) {
+    internal::Phase now = internal::run_phase(r.options, r.requests.size());
+    now.teacher_forced = side.tolerance.kind != Tolerance::Kind::kExact;
+    return std::vector<internal::Phase>{now, internal::golden_phase()};
   });
   GoldenResult result;
   static_cast<CheckResult&>(result) = std::move(run.result);

@@ -25,6 +25,9 @@ struct Phase {
   std::string trace_file;        // in the pack: "traces/run_3.jsonl"
   std::vector<BatchPlan> plans;  // empty for prefill, which rescores run 0 in one pass
   int threads = 0;               // intra-op threads to run at; 0: as they are
+  // Run 0 of a golden check with a tolerance: the golden's tokens scored in
+  // one pass per prompt instead of generated.
+  bool teacher_forced = false;
 };
 
 // A run's one phase (run() and golden checks): the prompts in order,

@@ -173,7 +173,10 @@ ReplayResult replay(const std::string& pack_dir, const ReplayOptions& options) {
     GoldenOptions g;
     g.path = golden.string();
     g.base = check_options;
-    g.logprob_ulps = config["replay"].value("golden", json::object()).value("logprob_ulps", 0);
+    const json recorded = config["replay"].value("golden", json::object());
+    g.logprob_ulps = recorded.value("logprob_ulps", 0);
+    g.tolerance = Tolerance::parse(
+        internal::string_field(recorded, "tolerance", "exact", "run_config.json's replay.golden"));
     g.overrides = [check_options](CheckOptions& o) {  // the settings the pack ran with
       o.decoding = check_options.decoding;
       o.batch_size = check_options.batch_size;

@@ -126,20 +126,19 @@ Trace run_plans(Generator& model, const std::vector<Request>& requests,
   return trace;
 }
 
-// Run 0 scored in one forward pass per prompt: each row's tokens are the
-// model's argmax at every generated position, its scores the logprobs of run
-// 0's tokens there.
-Trace prefill_trace(Generator& model, const Trace& run0) {
-  Trace trace = run0;
+}  // namespace
+
+Trace rescore(Generator& model, const Trace& rows, const std::string& needed_for) {
+  Trace trace = rows;
   for (TraceRow& row : trace) {
     if (row.generated_token_ids.empty()) continue;
     TokenIds sequence = row.input_token_ids;
     sequence.insert(sequence.end(), row.generated_token_ids.begin(), row.generated_token_ids.end());
     std::optional<SequenceScores> scored = model.score(sequence, row.input_token_ids.size());
     if (!scored) {
-      throw Error("model '" + model.info().name +
-                  "' cannot score a sequence, which comparing prefill with decode needs (the "
-                  "built-in, GPT-2 and TorchScript models can; a callable needs a ScoreFunction)");
+      throw Error("model '" + model.info().name + "' cannot score a sequence, which " + needed_for +
+                  " needs (the built-in, GPT-2 and TorchScript models can; a callable needs a "
+                  "ScoreFunction)");
     }
     if (scored->argmax.size() != row.generated_token_ids.size() ||
         scored->logprobs.size() != row.generated_token_ids.size()) {
@@ -154,8 +153,6 @@ Trace prefill_trace(Generator& model, const Trace& run0) {
   }
   return trace;
 }
-
-}  // namespace
 
 std::vector<Request> tokenize(const Generator& model, const std::vector<Prompt>& prompts) {
   std::vector<Request> requests;
@@ -213,8 +210,12 @@ void run_phases(CheckRun& run) {
     const int threads = phase.threads > 0 ? phase.threads : threads_in_force;
     if (at::get_num_threads() != threads) at::set_num_threads(threads);
     if (phase.kind == PhaseKind::kRun) run.envs.push_back(capture_env(info, options.env));
+    if (phase.teacher_forced) {
+      trace_of(run, phase) = rescore(model, run.golden->rows, "a golden compared with a tolerance");
+      continue;
+    }
     if (phase.kind == PhaseKind::kPrefill) {
-      trace_of(run, phase) = prefill_trace(model, run.result.runs.at(0));
+      trace_of(run, phase) = rescore(model, run.result.runs.at(0), "comparing prefill with decode");
       continue;
     }
     progress.begin(phase.progress, static_cast<int>(run.requests.size()));

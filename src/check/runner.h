@@ -21,6 +21,12 @@ std::vector<Request> tokenize(const Generator& model, const std::vector<Prompt>&
 void run_preflight(Generator& model, const std::vector<Request>& requests,
                    const RunOptions& options);
 
+// `rows` scored in one forward pass per prompt: each row's tokens become the
+// model's top-1 at every generated position, its scores the logprobs of the
+// row's own tokens there, its margins the model's. Throws naming
+// `needed_for` when the model cannot score a sequence.
+Trace rescore(Generator& model, const Trace& rows, const std::string& needed_for);
+
 // Runs the planned batches and returns one row per request, in prompt order.
 // Throws naming the prompt for NaN logits, and the model for a generation of
 // the wrong shape.

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "artifacts/golden_drift.h"
 #include "check/comparisons.h"
 
 namespace detllm::internal {
@@ -28,6 +29,29 @@ std::string output_key(const Trace& trace, bool with_scores) {
   return key.dump();
 }
 
+// A golden's prompts that are not the ones asked for now, as a
+// GEN_CONTEXT_MISMATCH: teacher forcing scores the golden's own sequences,
+// so other prompts must be refused before anything is compared.
+std::optional<Divergence> other_prompts(const Trace& golden, const std::vector<Request>& requests) {
+  for (size_t i = 0; i < std::max(golden.size(), requests.size()); ++i) {
+    if (i < golden.size() && i < requests.size() && golden[i].input_token_ids == requests[i].ids) {
+      continue;
+    }
+    Divergence d;
+    d.category = Category::kGenContextMismatch;
+    d.field = "input_token_ids";
+    d.index = static_cast<int>(i);
+    d.left_label = "golden";
+    d.right_label = "now";
+    d.detail = golden.size() != requests.size()
+                   ? "the golden holds " + std::to_string(golden.size()) + " prompts, not " +
+                         std::to_string(requests.size())
+                   : "prompt #" + std::to_string(i) + " is not the golden's prompt";
+    return d;
+  }
+  return std::nullopt;
+}
+
 // Run 0 against every phase that fills `kind`'s finding (the golden: the
 // golden against run 0), stopping at the first divergence; returns the phase
 // that found it. The divergence's text is read from its left side.
@@ -43,11 +67,23 @@ const Phase* compare_kind(CheckRun& run, const DivergenceKind& kind, bool compar
         run.golden && phase.kind == PhaseKind::kGolden ? run.golden->logprob_ulps : 0;
     const Trace& left = c.phase_is_left ? other : now;
     const Trace& right = c.phase_is_left ? now : other;
-    finding = c.phase_is_left
-                  ? diff_traces(left, right,
-                                {c.category, compare_scores, phase.label, phase.left_label, ulps})
-                  : diff_traces(left, right,
-                                {c.category, compare_scores, phase.left_label, phase.label, ulps});
+    if (phase.kind == PhaseKind::kGolden && run.golden->tolerance.kind != Tolerance::Kind::kExact) {
+      // Teacher-forced: run 0 scored the golden's tokens; the tolerance judges
+      // — the same prompts first.
+      finding = other_prompts(left, run.requests);
+      if (finding) return &phase;
+      GoldenDrift drift = measure_drift(left, right, run.golden->tolerance, compare_scores);
+      drift.calibration = run.golden->calibration;
+      if (drift.failure) finding = drift_divergence(drift, left);
+      run.result.report.golden_drift = std::move(drift);
+    } else {
+      finding =
+          c.phase_is_left
+              ? diff_traces(left, right,
+                            {c.category, compare_scores, phase.label, phase.left_label, ulps})
+              : diff_traces(left, right,
+                            {c.category, compare_scores, phase.left_label, phase.label, ulps});
+    }
     if (!finding) continue;
     finding->left_trace = c.phase_is_left ? phase.trace_file : run0.trace_file;
     finding->right_trace = c.phase_is_left ? run0.trace_file : phase.trace_file;
@@ -220,6 +256,9 @@ void read_golden_evidence(CheckRun& run) {
   if (report.tier_effective >= 2 && golden.logprob_ulps > 0) {
     report.notes.push_back("logprobs within " + std::to_string(golden.logprob_ulps) +
                            " float32 ULPs of the golden's count as equal");
+  }
+  if (report.golden_drift && !report.golden_drift->failure && !report.golden_drift->exact) {
+    report.notes.push_back(drift_note(*report.golden_drift));
   }
   report.env_differences = env_differences(golden.env, run.envs.at(0));
   report.likely_causes = env_likely_causes(golden.env, run.envs.at(0));

@@ -53,6 +53,7 @@ struct RunFlags {
   std::string golden;
   bool update_golden = false, force_update_golden = false;
   int64_t logprob_ulps = 0;
+  std::string tolerance = "exact";
   std::vector<std::string> given;  // the settings given on the command line
 };
 
@@ -139,6 +140,10 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
                  "with --golden: record it even when CI is set");
     app.add_option("--logprob-ulps", f.logprob_ulps,
                    "with --golden at tier 2: logprobs within this many float32 ULPs agree");
+    app.add_option("--tolerance", f.tolerance,
+                   "with --golden: exact (default), auto (from the golden's calibration) or "
+                   "logprob=X[,margin=Y]: the golden's tokens scored by the model and each "
+                   "position judged by the tolerance (docs/release-gating.md)");
   }
 }
 
@@ -241,6 +246,7 @@ int check_with_golden(Generator& model, const std::vector<Prompt>& prompts,
   g.update = f.update_golden || f.force_update_golden;
   g.force = f.force_update_golden;
   g.logprob_ulps = f.logprob_ulps;
+  g.tolerance = Tolerance::parse(f.tolerance);
   g.overrides = [given = f.given, options](CheckOptions& o) {
     auto was_given = [&](const char* flag) {
       return std::find(given.begin(), given.end(), flag) != given.end();

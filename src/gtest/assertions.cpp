@@ -82,8 +82,11 @@ void apply_assertion_defaults(Property property, CheckOptions& options) {
   GoldenOptions g = options;
   g.base.out_dir = test_artifact_dir();
   g.base.keep_passing_pack = keep_artifacts();
+  const std::string within = g.tolerance.kind == Tolerance::Kind::kExact
+                                 ? std::string()
+                                 : " within tolerance " + g.tolerance.to_string();
   const std::string value_of = std::string("Value of: ") + model_text + " matches golden '" +
-                               g.path + "' on " + prompts_text + "\n";
+                               g.path + "'" + within + " on " + prompts_text + "\n";
   const bool recording = g.update || golden_update_requested();
   if (!recording && !std::filesystem::exists(g.path)) {
     const auto& argv = ::testing::internal::GetArgvs();

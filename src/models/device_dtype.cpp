@@ -34,6 +34,7 @@ at::ScalarType parse_dtype(const std::string& name) {
   if (name == "float32" || name == "fp32" || name == "float") return at::kFloat;
   if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
   if (name == "float16" || name == "fp16" || name == "half") return at::kHalf;
+  if (name == "float64" || name == "fp64" || name == "double") return at::kDouble;
   throw Error("unsupported dtype '" + name + "'; expected float32, bfloat16 or float16");
 }
 

@@ -96,6 +96,7 @@ void apply_golden(GoldenOptions& g, const Option& option) {
   };
 }
 inline void apply_golden(GoldenOptions& g, const LogprobUlps& v) { g.logprob_ulps = v.value; }
+inline void apply_golden(GoldenOptions& g, const Tolerance& t) { g.tolerance = t; }
 // A whole CheckOptions is the base the other options change, wherever it is.
 inline void apply_golden(GoldenOptions& g, const CheckOptions& base) {
   g.overrides = [previous = g.overrides, base](CheckOptions& o) {
