@@ -127,6 +127,18 @@ expect(0 "recorded:\n  new golden: 2 prompts" ${CMAKE_COMMAND} -E env --unset=CI
        --golden ${WORK_DIR}/golden/padded.jsonl --update-golden)
 expect(0 "PASS: the outputs match golden" ${DETLLM} check --model ${GOOD_MODEL} --prompt Hello
        --prompt "A longer prompt so that the others are padded." --golden ${WORK_DIR}/golden/padded.jsonl)
+# A tolerance: auto from the golden's calibration passes the same model
+# exactly. Teacher forcing scores one sequence per pass, so the padding bug
+# (a batch effect) is not seen, and the report says batching was not
+# exercised; a tolerance that is not one is refused (exit 2).
+expect(0 "every token and logprob exact" ${DETLLM} check --model ${GOOD_MODEL} --prompt Hello
+       --prompt "A longer prompt so that the others are padded." --golden ${WORK_DIR}/golden/padded.jsonl
+       --tolerance auto)
+expect(0 "batching was not exercised" ${DETLLM} check --model ${BUGGY_MODEL} --prompt Hello
+       --prompt "A longer prompt so that the others are padded." --golden ${WORK_DIR}/golden/padded.jsonl
+       --tolerance logprob=1e-4 --out ${WORK_DIR}/tolerance_packs --validate-schema)
+expect(2 "tolerance \"loose\" is not understood" ${DETLLM} check --model ${GOOD_MODEL} --prompt Hello
+       --golden ${WORK_DIR}/golden/padded.jsonl --tolerance loose)
 expect(1 "GOLDEN_MISMATCH" ${DETLLM} check --model ${BUGGY_MODEL} --prompt Hello
        --prompt "A longer prompt so that the others are padded." --golden ${WORK_DIR}/golden/padded.jsonl
        --out ${WORK_DIR}/golden_packs --validate-schema)

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "artifacts/file_util.h"
+#include "artifacts/schema_check.h"
 #include "detllm_test/detllm_test.h"
 #include "test_models.h"
 
@@ -285,6 +286,75 @@ TEST_F(GoldenTest, CorruptAndTruncatedGoldensAreClearErrors) {
               HasSubstr("has no trace rows"));
   EXPECT_NONFATAL_FAILURE(EXPECT_MATCHES_GOLDEN(*model, kPrompts, golden("bad.jsonl")),
                           "Actual: error: golden");
+}
+
+// A tolerance: the golden's tokens scored by the model (teacher forcing).
+// Recording measures the model's own noise into the header; auto passes the
+// blessed model exactly, and a real change (layer-norm epsilon 1e-5 -> 1e-3)
+// fails it naming the position, the golden's margin and the drift, in the
+// assertion's message too.
+TEST_F(GoldenTest, TeacherForcedWithAToleranceTellsDriftFromRegression) {
+  auto blessed = tiny();
+  record(*blessed, golden("calibrated.jsonl"));
+  const Golden written = read_golden(golden("calibrated.jsonl"));
+  ASSERT_TRUE(written.calibration.is_object());
+  EXPECT_EQ(written.calibration["measurements"].size(), 4u);  // one pass, threads 2 and 4, batch 4
+
+  GoldenOptions automatic = options(golden("calibrated.jsonl"));
+  automatic.tolerance = Tolerance::Auto();
+  const GoldenResult same = check_golden(*blessed, kPrompts, automatic);
+  EXPECT_TRUE(same.passed()) << render_text(same.report);
+  ASSERT_TRUE(same.report.golden_drift);
+  EXPECT_TRUE(same.report.golden_drift->exact);
+  EXPECT_EQ(same.report.golden_drift->positions, 3 * 8);
+  EXPECT_THAT(same.report.golden_drift->calibration, HasSubstr("auto: noise"));
+
+  auto changed = tiny(0, 1e-3);
+  const GoldenResult regression = check_golden(*changed, kPrompts, automatic);
+  ASSERT_FALSE(regression.passed());
+  EXPECT_EQ(regression.report.category, Category::kGoldenMismatch);
+  ASSERT_TRUE(regression.report.golden_drift && regression.report.golden_drift->failure);
+  EXPECT_THAT(render_text(regression.report), HasSubstr("beyond tolerance first at prompt #"));
+  EXPECT_THAT(regression.report.first_divergence->detail, HasSubstr("the golden's margin"));
+  EXPECT_TRUE(std::filesystem::exists(regression.pack_dir + "/report.html"));
+  EXPECT_THAT(internal::validate_pack(regression.pack_dir), ::testing::IsEmpty());
+
+  // A loose tolerance lets the drift through, saying how far it went.
+  GoldenOptions loose = automatic;
+  loose.tolerance = Tolerance::Given(1.0, 0);
+  const GoldenResult drifted = check_golden(*changed, kPrompts, loose);
+  EXPECT_TRUE(drifted.passed()) << render_text(drifted.report);
+  EXPECT_THAT(drifted.report.notes, ::testing::Contains(HasSubstr("within tolerance logprob=1")));
+
+  EXPECT_MATCHES_GOLDEN(*blessed, kPrompts, golden("calibrated.jsonl"), Tolerance::Auto());
+  EXPECT_NONFATAL_FAILURE(
+      EXPECT_MATCHES_GOLDEN(*changed, kPrompts, golden("calibrated.jsonl"), Tolerance::Auto()),
+      "within tolerance auto on");
+}
+
+TEST_F(GoldenTest, AutoNeedsACalibrationAndTheGoldensOwnPrompts) {
+  auto model = tiny();
+  GoldenOptions o = options(golden("plain.jsonl"));
+  o.update = true;
+  o.calibrate = false;
+  {
+    ScopedEnv no_ci("CI", nullptr);
+    check_golden(*model, kPrompts, o);
+  }
+  GoldenOptions automatic = options(golden("plain.jsonl"));
+  automatic.tolerance = Tolerance::Auto();
+  try {
+    check_golden(*model, kPrompts, automatic);
+    ADD_FAILURE() << "auto without a calibration";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("holds no calibration"));
+  }
+  GoldenOptions given = options(golden("plain.jsonl"));
+  given.tolerance = Tolerance::Given(1e-4);
+  const std::vector<Prompt> others = {"Choose one: A or B.", "Another prompt", "def f():"};
+  const GoldenResult result = check_golden(*model, others, given);
+  ASSERT_FALSE(result.passed());
+  EXPECT_EQ(result.report.category, Category::kGenContextMismatch) << render_text(result.report);
 }
 
 }  // namespace

@@ -257,6 +257,14 @@ void read_golden_evidence(CheckRun& run) {
     report.notes.push_back("logprobs within " + std::to_string(golden.logprob_ulps) +
                            " float32 ULPs of the golden's count as equal");
   }
+  // Teacher forcing scores one sequence per forward pass: whatever the
+  // golden's batches did is not exercised, and a PASS must not claim it.
+  if (report.golden_drift && run.options.batch_size > 1) {
+    report.not_exercised.push_back(
+        "batch size " + std::to_string(run.options.batch_size) +
+        " (the golden's): teacher forcing scores one sequence per forward pass, so batching was "
+        "not exercised (the exact comparison and EXPECT_BATCH_INVARIANT check it)");
+  }
   if (report.golden_drift && !report.golden_drift->failure && !report.golden_drift->exact) {
     report.notes.push_back(drift_note(*report.golden_drift));
   }
