@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "artifacts/golden_drift.h"
 #include "detllm_test/report.h"
 
 namespace detllm {
@@ -154,6 +155,60 @@ void drift_plot(std::ostringstream& out, const LayerDrift& layer_drift) {
       << " font-size=11>10^" << lo << "</text></svg></figure>\n";
 }
 
+// A golden compared with a tolerance: each position's drift against the
+// golden's margin there (both log scales), the tolerance's two lines, the
+// failing positions in red — a flip left of the margin line is benign.
+void margin_plot(std::ostringstream& out, const GoldenDrift& g) {
+  const double width = 640, height = 260, pad = 46;
+  const auto log_of = [](double v) { return std::log10(std::max(v, 1e-12)); };
+  double x_lo = 0, x_hi = 1, y_lo = -9, y_hi = -1;
+  bool any = false;
+  for (const GoldenDrift::Point& p : g.points) {
+    if (p.margin <= 0) continue;
+    x_lo = any ? std::min(x_lo, log_of(p.margin)) : log_of(p.margin);
+    x_hi = any ? std::max(x_hi, log_of(p.margin)) : log_of(p.margin);
+    if (p.drift > 0) y_hi = std::max(y_hi, log_of(p.drift));
+    any = true;
+  }
+  for (const double t : {g.margin_tolerance, g.logprob_tolerance}) {
+    if (t > 0) x_lo = std::min(x_lo, log_of(t)), y_hi = std::max(y_hi, log_of(t) + 1);
+  }
+  x_lo = std::floor(x_lo), x_hi = std::max(std::ceil(x_hi), x_lo + 1), y_hi = std::ceil(y_hi);
+  const auto X = [&](double v) {
+    return pad + (width - 2 * pad) * (log_of(v) - x_lo) / (x_hi - x_lo);
+  };
+  const auto Y = [&](double v) {
+    const double clamped = std::max(log_of(v), y_lo);
+    return height - pad - (height - 2 * pad) * (clamped - y_lo) / (y_hi - y_lo);
+  };
+  out << "<figure><figcaption>drift of the golden token's logprob against the golden's margin, "
+         "per position (log scales; red: beyond tolerance; drift 0 on the bottom line)"
+         "</figcaption><svg width="
+      << width << " height=" << height << " viewBox=\"0 0 " << width << " " << height << "\">"
+      << "<rect x=0 y=0 width=" << width << " height=" << height << " fill=\"#fafafa\"/>";
+  out.precision(3);
+  if (g.logprob_tolerance > 0) {
+    out << "<line x1=" << pad << " x2=" << width - pad << " y1=" << Y(g.logprob_tolerance)
+        << " y2=" << Y(g.logprob_tolerance) << " stroke=\"#c22\" stroke-dasharray=\"4\"/>"
+        << "<text x=" << width - pad << " y=" << Y(g.logprob_tolerance) - 4
+        << " font-size=10 text-anchor=end>logprob tolerance " << g.logprob_tolerance << "</text>";
+  }
+  if (g.margin_tolerance > 0) {
+    out << "<line y1=" << pad << " y2=" << height - pad << " x1=" << X(g.margin_tolerance)
+        << " x2=" << X(g.margin_tolerance) << " stroke=\"#999\" stroke-dasharray=\"4\"/>";
+  }
+  for (const GoldenDrift::Point& p : g.points) {
+    if (p.margin <= 0) continue;
+    out << "<circle cx=" << X(p.margin) << " cy=" << Y(p.drift) << " r=3 fill=\""
+        << (p.passed ? "#1a7f37" : "#c22") << "\"><title>margin " << p.margin << ", drift "
+        << p.drift << "</title></circle>";
+  }
+  out << "<text x=" << pad << " y=" << height - 8 << " font-size=11>golden margin 10^" << x_lo
+      << " … 10^" << x_hi << "</text><text x=2 y=14 font-size=11>drift 10^" << y_hi
+      << "</text><text x=2 y=" << height - pad << " font-size=11>10^" << y_lo
+      << "</text></svg></figure>\n";
+}
+
 }  // namespace
 
 std::string render_html(const Report& r, const TraceRow* left, const TraceRow* right,
@@ -169,7 +224,7 @@ std::string render_html(const Report& r, const TraceRow* left, const TraceRow* r
       << "white-space:pre;background:#f4f4f4}.tok.diverged{background:#fdd;border-color:#c22;"
       << "font-weight:bold}.tok.after{opacity:.55}table{border-collapse:collapse}"
       << "td{border-bottom:1px solid #eee;padding:3px 8px;vertical-align:top}"
-      << "code{background:#f4f4f4;padding:1px 4px}</style></head><body>\n";
+      << "code{background:#f4f4f4;padding:1px 4px}pre{white-space:pre-wrap}</style></head><body>\n";
   out << "<h1 class=" << (r.passed ? "PASS" : "FAIL") << ">" << escape(r.headline()) << "</h1>\n";
   out << "<table><tr><td>model</td><td><code>" << escape(r.model) << "</code></td></tr>"
       << "<tr><td>tier</td><td>" << r.tier_requested << " requested, " << r.tier_effective
@@ -190,6 +245,11 @@ std::string render_html(const Report& r, const TraceRow* left, const TraceRow* r
   if (r.first_divergent_op) {
     out << "<h2>First divergent op</h2><p><code>"
         << escape(render_op_divergence(*r.first_divergent_op)) << "</code></p>\n";
+  }
+  if (r.golden_drift) {
+    out << "<h2>Against the golden, tolerance " << escape(r.golden_drift->tolerance) << "</h2><pre>"
+        << escape(internal::render_golden_drift(*r.golden_drift, "")) << "</pre>";
+    margin_plot(out, *r.golden_drift);
   }
   if (r.layer_drift) {
     out << "<h2>Layer drift</h2>";
