@@ -131,6 +131,14 @@ class Generator {
                                               size_t /*prompt_length*/) {
     return std::nullopt;
   }
+  // The same for a teacher-forced golden comparison, however the model can:
+  // score() where it scores in one pass; a server answers one request per
+  // position (each prefix, one greedy token), where the logprob of a golden
+  // token that is not its top-1 is unknown (NaN).
+  virtual std::optional<SequenceScores> teacher_force(const TokenIds& sequence,
+                                                      size_t prompt_length) {
+    return score(sequence, prompt_length);
+  }
   // Empties the caches that carry state from one request into the next (a
   // server's prefix cache), so that a check's run 0 starts cold and the runs
   // after it can reuse what run 0 left: a cache that changes outputs is then

@@ -60,8 +60,10 @@ struct GoldenDrift {
     int prompt = -1;  // the prompt's index
     int token = -1;   // its generated token's index
     int64_t golden_token = -1, candidate_top1 = -1;
-    double golden_logprob = 0, candidate_logprob = 0;  // of the golden token
-    double drift = 0;                                  // |candidate - golden| logprob
+    // Of the golden token; the candidate's is NaN where a server did not say
+    // (its top-1 was another token), and so is the drift.
+    double golden_logprob = 0, candidate_logprob = 0;
+    double drift = 0;  // |candidate - golden| logprob
     // top-1 less top-2 logit; NaN where a side did not record one.
     double golden_margin = 0, candidate_margin = 0;
     bool flip() const { return candidate_top1 != golden_token; }
@@ -78,7 +80,8 @@ struct GoldenDrift {
   // The failure's kind: a flip where the golden's margin was above the
   // tolerance ("confident flip", a regression), or the logprob beyond it ("drift").
   std::string failure_kind;
-  // Every compared position as (golden margin, drift, passed), for
+  // Every compared position as (golden margin, drift, passed; -1 where
+  // unknown), for
   // report.html's plot: at most kMaxPlotted, spread over the positions.
   struct Point {
     double margin = 0, drift = 0;

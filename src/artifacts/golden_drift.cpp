@@ -41,8 +41,8 @@ json position_json(const Position& p) {
           {"golden_token", p.golden_token},
           {"candidate_top1", p.candidate_top1},
           {"golden_logprob", p.golden_logprob},
-          {"candidate_logprob", p.candidate_logprob},
-          {"drift", p.drift},
+          {"candidate_logprob", finite(p.candidate_logprob)},
+          {"drift", finite(p.drift)},
           {"golden_margin", finite(p.golden_margin)},
           {"candidate_margin", finite(p.candidate_margin)}};
 }
@@ -61,8 +61,8 @@ Position position_from_json(const json& o, const std::string& at) {
   p.golden_token = integer_field(o, "golden_token", -1, -1, INT64_MAX, at);
   p.candidate_top1 = integer_field(o, "candidate_top1", -1, -1, INT64_MAX, at);
   p.golden_logprob = number_field(o, "golden_logprob", 0.0, at);
-  p.candidate_logprob = number_field(o, "candidate_logprob", 0.0, at);
-  p.drift = number_field(o, "drift", 0.0, at);
+  p.candidate_logprob = nan_or_number(o, "candidate_logprob", at);  // unknown over an API
+  p.drift = nan_or_number(o, "drift", at);
   p.golden_margin = nan_or_number(o, "golden_margin", at);
   p.candidate_margin = nan_or_number(o, "candidate_margin", at);
   return p;
@@ -116,7 +116,8 @@ GoldenDrift measure_drift(const Trace& golden, const Trace& candidate, const Tol
     const bool within = !compare_logprobs || p.drift <= tolerance.logprob;
     const bool passed = near_tie || (within && !p.flip());
     if (k % every == 0) {
-      drift.points.push_back({std::isnan(p.golden_margin) ? -1 : p.golden_margin, p.drift, passed});
+      drift.points.push_back({std::isnan(p.golden_margin) ? -1 : p.golden_margin,
+                              std::isnan(p.drift) ? -1 : p.drift, passed});
     }
     if (!passed) {
       if (!drift.failure) {
@@ -126,7 +127,10 @@ GoldenDrift measure_drift(const Trace& golden, const Trace& candidate, const Tol
       continue;
     }
     if (p.flip()) drift.benign_flips.push_back(p);
-    if (compare_logprobs && (!drift.largest || p.drift > drift.largest->drift)) drift.largest = p;
+    if (compare_logprobs && !std::isnan(p.drift) &&
+        (!drift.largest || p.drift > drift.largest->drift)) {
+      drift.largest = p;
+    }
   }
   return drift;
 }

@@ -128,13 +128,16 @@ Trace run_plans(Generator& model, const std::vector<Request>& requests,
 
 }  // namespace
 
-Trace rescore(Generator& model, const Trace& rows, const std::string& needed_for) {
+Trace rescore(Generator& model, const Trace& rows, const std::string& needed_for,
+              bool teacher_forcing) {
   Trace trace = rows;
   for (TraceRow& row : trace) {
     if (row.generated_token_ids.empty()) continue;
     TokenIds sequence = row.input_token_ids;
     sequence.insert(sequence.end(), row.generated_token_ids.begin(), row.generated_token_ids.end());
-    std::optional<SequenceScores> scored = model.score(sequence, row.input_token_ids.size());
+    std::optional<SequenceScores> scored =
+        teacher_forcing ? model.teacher_force(sequence, row.input_token_ids.size())
+                        : model.score(sequence, row.input_token_ids.size());
     if (!scored) {
       throw Error("model '" + model.info().name + "' cannot score a sequence, which " + needed_for +
                   " needs (the built-in, GPT-2 and TorchScript models can; a callable needs a "
@@ -211,7 +214,8 @@ void run_phases(CheckRun& run) {
     if (at::get_num_threads() != threads) at::set_num_threads(threads);
     if (phase.kind == PhaseKind::kRun) run.envs.push_back(capture_env(info, options.env));
     if (phase.teacher_forced) {
-      trace_of(run, phase) = rescore(model, run.golden->rows, "a golden compared with a tolerance");
+      trace_of(run, phase) =
+          rescore(model, run.golden->rows, "a golden compared with a tolerance", true);
       continue;
     }
     if (phase.kind == PhaseKind::kPrefill) {

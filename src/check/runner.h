@@ -24,8 +24,11 @@ void run_preflight(Generator& model, const std::vector<Request>& requests,
 // `rows` scored in one forward pass per prompt: each row's tokens become the
 // model's top-1 at every generated position, its scores the logprobs of the
 // row's own tokens there, its margins the model's. Throws naming
-// `needed_for` when the model cannot score a sequence.
-Trace rescore(Generator& model, const Trace& rows, const std::string& needed_for);
+// `needed_for` when the model cannot score a sequence. With
+// `teacher_forcing`, however the model can (Generator::teacher_force: a
+// server one request per position), else in one pass (Generator::score).
+Trace rescore(Generator& model, const Trace& rows, const std::string& needed_for,
+              bool teacher_forcing = false);
 
 // Runs the planned batches and returns one row per request, in prompt order.
 // Throws naming the prompt for NaN logits, and the model for a generation of

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -113,6 +114,42 @@ class OpenAiModel final : public Generator {
       out.back().server_restarted = restarted;
     }
     return out;
+  }
+
+  // One request per position: each prefix of `sequence` from `prompt_length`
+  // on, one greedy token with its top-2 logprobs, sent at once as a batch
+  // would be (the server batches them as it does any load).
+  std::optional<SequenceScores> teacher_force(const TokenIds& sequence,
+                                              size_t prompt_length) override {
+    GenerationConfig one;
+    one.max_new_tokens = 1;
+    one.capture_logprobs = true;
+    one.ignore_eos = true;  // the golden's next token may be any, EOS included
+    SequenceScores scores;
+    constexpr size_t kAtOnce = 64;  // requests in flight, bounded
+    for (size_t from = prompt_length; from < sequence.size(); from += kAtOnce) {
+      std::vector<TokenIds> prefixes;
+      for (size_t t = from; t < std::min(sequence.size(), from + kAtOnce); ++t) {
+        prefixes.emplace_back(sequence.begin(), sequence.begin() + static_cast<std::ptrdiff_t>(t));
+      }
+      const std::vector<Generation> answers = generate(prefixes, one);
+      for (size_t i = 0; i < answers.size(); ++i) {
+        const Generation& g = answers[i];
+        if (g.tokens.size() != 1 || g.logprobs.size() != 1) {
+          throw Error("the server at " + clean_url_ + " returned " +
+                      std::to_string(g.tokens.size()) + " tokens for one asked for (position " +
+                      std::to_string(from + i - prompt_length) + ")");
+        }
+        const bool golden = g.tokens[0] == sequence[from + i];
+        scores.argmax.push_back(g.tokens[0]);
+        scores.logprobs.push_back(golden ? g.logprobs[0]
+                                         : std::numeric_limits<double>::quiet_NaN());
+        scores.logit_margins.push_back(g.logit_margins.empty()
+                                           ? std::numeric_limits<double>::quiet_NaN()
+                                           : g.logit_margins[0]);
+      }
+    }
+    return scores;
   }
 
  private:
