@@ -131,7 +131,7 @@ expect(0 "PASS: the outputs match golden" ${DETLLM} check --model ${GOOD_MODEL} 
 # exactly. Teacher forcing scores one sequence per pass, so the padding bug
 # (a batch effect) is not seen, and the report says batching was not
 # exercised; a tolerance that is not one is refused (exit 2).
-expect(0 "every token and logprob exact" ${DETLLM} check --model ${GOOD_MODEL} --prompt Hello
+expect(0 "PASS: the outputs match golden" ${DETLLM} check --model ${GOOD_MODEL} --prompt Hello
        --prompt "A longer prompt so that the others are padded." --golden ${WORK_DIR}/golden/padded.jsonl
        --tolerance auto)
 expect(0 "batching was not exercised" ${DETLLM} check --model ${BUGGY_MODEL} --prompt Hello

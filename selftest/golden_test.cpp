@@ -290,7 +290,7 @@ TEST_F(GoldenTest, CorruptAndTruncatedGoldensAreClearErrors) {
 
 // A tolerance: the golden's tokens scored by the model (teacher forcing).
 // Recording measures the model's own noise into the header; auto passes the
-// blessed model exactly, and a real change (layer-norm epsilon 1e-5 -> 1e-3)
+// blessed model, and a real change (layer-norm epsilon 1e-5 -> 1e-3)
 // fails it naming the position, the golden's margin and the drift, in the
 // assertion's message too.
 TEST_F(GoldenTest, TeacherForcedWithAToleranceTellsDriftFromRegression) {
@@ -305,7 +305,9 @@ TEST_F(GoldenTest, TeacherForcedWithAToleranceTellsDriftFromRegression) {
   const GoldenResult same = check_golden(*blessed, kPrompts, automatic);
   EXPECT_TRUE(same.passed()) << render_text(same.report);
   ASSERT_TRUE(same.report.golden_drift);
-  EXPECT_TRUE(same.report.golden_drift->exact);
+  // Bit for bit only where scoring in one pass computes what decoding did
+  // (netlib: yes; MKL: no, and the calibration's one-pass measurement is that).
+  EXPECT_FALSE(same.report.golden_drift->failure);
   EXPECT_EQ(same.report.golden_drift->positions, 3 * 8);
   EXPECT_THAT(same.report.golden_drift->calibration, HasSubstr("auto: noise"));
 
