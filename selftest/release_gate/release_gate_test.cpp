@@ -8,7 +8,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <ostream>
 
 #include "artifacts/golden_drift.h"
 #include "artifacts/json_io.h"
@@ -42,6 +44,9 @@ struct Gated {
   const char* model;  // a load_model() spec; "ref:NAME": the reference fixture's checkpoint
   int new_tokens;
 };
+
+// gtest prints a parameter in the test's listing: its name.
+void PrintTo(const Gated& g, std::ostream* out) { *out << g.name; }
 
 std::string spec_of(const Gated& g) {
   const std::string model = g.model;
@@ -119,6 +124,8 @@ struct Regression {
   const char* name;
   std::function<void(const std::string& dir)> make;  // changes the copy in `dir`
 };
+
+void PrintTo(const Regression& r, std::ostream* out) { *out << r.name; }
 
 void edit_config(const std::string& dir, const std::function<void(json&)>& edit) {
   const std::string path = dir + "/config.json";
