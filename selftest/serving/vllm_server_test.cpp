@@ -13,11 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "artifacts/golden_drift.h"
 #include "artifacts/json_io.h"
 #include "detllm_test/check.h"
 #include "detllm_test/diff.h"
+#include "detllm_test/golden_check.h"
 #include "detllm_test/models.h"
 #include "served_checks.h"
+#include "test_files.h"
 
 namespace detllm {
 namespace {
@@ -160,6 +163,39 @@ TEST_F(VllmServerTest, StreamedChatAndSampledAnswersAreRepeatable) {
   const CheckResult result = check(*whole, prompts(), sampled);
   EXPECT_TRUE(result.passed()) << render_text(result.report);
   EXPECT_NE(result.runs.at(0).at(0).generated_token_ids, a.trace.at(0).generated_token_ids);
+}
+
+// Across engines: a golden our engine records on the checkpoint vLLM serves
+// (the same save_pretrained files), gated against vLLM's float32 server,
+// teacher-forced over its API (one request per position). Measured: vLLM's
+// float32 computes our engine's golden within 5e-6, so `auto` passes it —
+// unlike llama.cpp's (LlamaServerTest.GatesItsDeploymentsAgainstOurEnginesGolden).
+TEST_F(VllmServerTest, ItsDeploymentIsGatedAgainstOurEnginesGolden) {
+  auto ours = load_model(std::string(DETLLM_VLLM_STATE_DIR) + "/float32/model");
+  testing::TempDir dir;
+  GoldenOptions record;
+  record.path = dir.path() + "/engine_golden.jsonl";
+  record.update = true;
+  record.force = true;
+  record.base.out_dir.clear();
+  record.base.decoding.max_new_tokens = 16;
+  record.base.determinism.tier = 2;
+  check_golden(*ours, prompts(), record);
+  auto served = load_model(url("float32"));
+  // auto, and a tolerance loose enough to measure the largest drift.
+  for (const Tolerance& tolerance : {Tolerance::Auto(), Tolerance::Given(10, 0)}) {
+    GoldenOptions gate = record;
+    gate.update = false;
+    gate.tolerance = tolerance;
+    const GoldenResult result = check_golden(*served, prompts(), gate);
+    ASSERT_TRUE(result.report.golden_drift) << render_text(result.report);
+    const GoldenDrift& d = *result.report.golden_drift;
+    EXPECT_EQ(d.positions, static_cast<int>(prompts().size()) * 16);
+    EXPECT_TRUE(result.passed()) << render_text(result.report);
+    std::cout << "[ engines  ] vLLM float32 against our engine's golden, " << tolerance.to_string()
+              << ": " << (result.passed() ? "PASS" : "FAIL") << "\n"
+              << internal::render_golden_drift(d, "  ") << std::flush;
+  }
 }
 
 }  // namespace
