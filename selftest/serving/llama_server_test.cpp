@@ -168,16 +168,8 @@ TEST_F(LlamaServerTest, ComputesTheSameModelAsOurEngineOnTheCheckpoint) {
 // too (docs/release-gating.md).
 TEST_F(LlamaServerTest, GatesItsDeploymentsAgainstOurEnginesGolden) {
   auto ours = load_model(checkpoint());
-  GoldenOptions record;
-  record.path = dir() + "/engine_golden.jsonl";
-  record.update = true;
-  record.force = true;
-  record.base.out_dir.clear();
-  record.base.decoding.max_new_tokens = 16;
-  record.base.determinism.tier = 2;
-  check_golden(*ours, prompts(), record);
-  GoldenOptions automatic = record;
-  automatic.update = false;
+  GoldenOptions automatic =
+      testing::record_engine_golden(*ours, prompts(), dir() + "/engine_golden.jsonl");
   automatic.tolerance = Tolerance::Auto();
   GoldenOptions given = automatic;
   given.tolerance = Tolerance::Given(2e-2);

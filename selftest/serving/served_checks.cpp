@@ -1,4 +1,5 @@
-// The real-server suites' prompts and their under-load expectation.
+// The real-server suites' prompts, their under-load expectation, and our engine's golden of the
+// checkpoint a server serves.
 #include "served_checks.h"
 
 #include <gmock/gmock.h>
@@ -26,6 +27,21 @@ void expect_logprobs_moved_under_load(const CheckResult& result) {
   EXPECT_THAT(result.report.server_concurrency[0],
               ::testing::MatchesRegex("batch size 8: [2-8]\\.[0-9] busy slots per decode step.*"));
   EXPECT_TRUE(result.report.not_exercised.empty());
+}
+
+GoldenOptions record_engine_golden(Generator& engine, const std::vector<Prompt>& prompts,
+                                   const std::string& path) {
+  GoldenOptions record;
+  record.path = path;
+  record.update = true;
+  record.force = true;  // a test's own golden, under CI too
+  record.base.out_dir.clear();
+  record.base.decoding.max_new_tokens = 16;
+  record.base.determinism.tier = 2;
+  check_golden(engine, prompts, record);
+  GoldenOptions gate = record;
+  gate.update = false;
+  return gate;
 }
 
 }  // namespace detllm::testing

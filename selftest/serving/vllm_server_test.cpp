@@ -173,19 +173,12 @@ TEST_F(VllmServerTest, StreamedChatAndSampledAnswersAreRepeatable) {
 TEST_F(VllmServerTest, ItsDeploymentIsGatedAgainstOurEnginesGolden) {
   auto ours = load_model(std::string(DETLLM_VLLM_STATE_DIR) + "/float32/model");
   testing::TempDir dir;
-  GoldenOptions record;
-  record.path = dir.path() + "/engine_golden.jsonl";
-  record.update = true;
-  record.force = true;
-  record.base.out_dir.clear();
-  record.base.decoding.max_new_tokens = 16;
-  record.base.determinism.tier = 2;
-  check_golden(*ours, prompts(), record);
+  const GoldenOptions record =
+      testing::record_engine_golden(*ours, prompts(), dir.path() + "/engine_golden.jsonl");
   auto served = load_model(url("float32"));
   // auto, and a tolerance loose enough to measure the largest drift.
   for (const Tolerance& tolerance : {Tolerance::Auto(), Tolerance::Given(10, 0)}) {
     GoldenOptions gate = record;
-    gate.update = false;
     gate.tolerance = tolerance;
     const GoldenResult result = check_golden(*served, prompts(), gate);
     ASSERT_TRUE(result.report.golden_drift) << render_text(result.report);

@@ -4,7 +4,6 @@
 #include "artifacts/golden_drift.h"
 
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <sstream>
 
@@ -19,12 +18,8 @@ using Position = GoldenDrift::Position;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::string number(double value) {
-  if (std::isnan(value)) return "unknown";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g", value);
-  return text;
-}
+// A drift or margin for a message; NaN is what a server did not say.
+std::string number(double value) { return std::isnan(value) ? "unknown" : format_number(value); }
 
 std::string where(const Position& p) {
   return "prompt #" + std::to_string(p.prompt) + ", generated token " + std::to_string(p.token);

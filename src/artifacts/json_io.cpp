@@ -144,6 +144,12 @@ std::vector<int> ints_field(const nlohmann::json& object, const char* key,
   return out;
 }
 
+std::string format_number(double value, const char* format) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, format, value);
+  return buffer;
+}
+
 std::string quote_text(const std::string& text, size_t max_bytes) {
   std::string shown = text.size() > max_bytes ? text.substr(0, max_bytes) : text;
   // JSON string escaping is exactly the one-line escaping a message wants.

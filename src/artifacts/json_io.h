@@ -54,6 +54,10 @@ std::vector<std::string> strings_field(const nlohmann::json& object, const char*
 std::vector<int> ints_field(const nlohmann::json& object, const char* key,
                             const std::string& where);
 
+// `value` printed with a printf format ("%.3g" by default) for a message or
+// a report line.
+std::string format_number(double value, const char* format = "%.3g");
+
 // `text` as a double-quoted, escaped string for a one-line message:
 // quote_text("a\nb") == "\"a\\nb\"". Longer than `max_bytes` is elided.
 std::string quote_text(const std::string& text, size_t max_bytes = 60);

@@ -31,12 +31,6 @@ std::optional<Divergence> divergence_or_null(const json& details, const char* ke
   return d;
 }
 
-std::string format_number(double value, const char* format) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, format, value);
-  return buffer;
-}
-
 std::string join(const std::vector<int>& values) {
   std::string out;
   for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + std::to_string(values[i]);
@@ -50,9 +44,9 @@ std::string side_line(const std::string& label, int64_t token, const std::string
   if (token < 0) return line + "(no token: the generation ended here)";
   line += std::to_string(token);
   if (!text.empty()) line += " " + internal::quote_text(text, 24);
-  if (logprob) line += "  logprob " + format_number(*logprob, "%.9g");
+  if (logprob) line += "  logprob " + internal::format_number(*logprob, "%.9g");
   if (margin) {
-    line += "  margin " + format_number(*margin, "%.4g");
+    line += "  margin " + internal::format_number(*margin, "%.4g");
     if (*margin < kNearTieMargin) line += " (near-tie)";
   }
   return line;

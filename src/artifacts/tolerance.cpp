@@ -2,11 +2,11 @@
 // `auto` resolved from a golden's calibration.
 #include "detllm_test/tolerance.h"
 
-#include <charconv>
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <nlohmann/json.hpp>
+#include <system_error>
 
 #include "artifacts/json_io.h"
 #include "detllm_test/error.h"
@@ -24,14 +24,10 @@ std::string number(double value) {
 
 // A finite number >= 0 from `text`, or throws naming `what`.
 double non_negative(const std::string& text, const std::string& what) {
-  size_t used = 0;
   double value = -1;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || text.empty() || !std::isfinite(value) || value < 0) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || !std::isfinite(value) ||
+      value < 0) {
     throw Error("tolerance " + what + " " + internal::quote_text(text, 40) +
                 " is not a number >= 0");
   }

@@ -6,11 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 #include "artifacts/json_io.h"
 #include "check/runner.h"
-#include "detllm_test/error.h"
 #include "detllm_test/tolerance.h"
 
 namespace detllm::internal {
@@ -36,12 +34,6 @@ std::pair<double, int> logprob_noise(const Trace& a, const Trace& b) {
   return {largest, positions};
 }
 
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g", value);
-  return text;
-}
-
 }  // namespace
 
 json calibrate(CheckRun& run) {
@@ -57,11 +49,7 @@ json calibrate(CheckRun& run) {
   };
   const int threads_in_force = at::get_num_threads();
   // A model that cannot score is measured at the other batch size alone.
-  std::optional<Trace> scored;
-  try {
-    scored = rescore(model, rows, "calibration");
-  } catch (const Error&) {
-  }
+  const std::optional<Trace> scored = rescore_if_able(model, rows);
   if (scored) {
     add("one-pass scoring", *scored, rows);
     for (const int t : {1, 2, 4}) {
@@ -98,9 +86,10 @@ std::string describe_calibration(const json& calibration) {
         (varied.empty() ? "" : ", ") + printable(m["varied"].get<std::string>().substr(0, 40));
   }
   const json noise = calibration.value("noise", json());
-  return "auto: noise " + (noise.is_number() ? number(noise.get<double>()) : std::string("?")) +
-         (varied.empty() ? "" : " (" + varied + ")") + " x " + number(kAutoFactor) + ", floor " +
-         number(kAutoFloor);
+  return "auto: noise " +
+         (noise.is_number() ? format_number(noise.get<double>()) : std::string("?")) +
+         (varied.empty() ? "" : " (" + varied + ")") + " x " + format_number(kAutoFactor) +
+         ", floor " + format_number(kAutoFloor);
 }
 
 }  // namespace detllm::internal

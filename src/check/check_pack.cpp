@@ -87,7 +87,7 @@ void write_pack(PackWriter& pack, CheckRun& run) {
       } else if (phase.kind == PhaseKind::kGolden) {
         // The golden as it was, byte for byte: `detllm diff` reads it as a trace.
         pack.write_text(phase.trace_file, read_file(run.golden->path, "golden"));
-        pack.write_json("golden_env.json", run.golden->env);
+        pack.write_json("golden_env.json", run.golden->file.env);
       } else {
         files.add(phase, trace_of(run, phase));
       }

@@ -12,17 +12,16 @@
 #include "check/batch_plan.h"
 #include "check/phases.h"
 #include "detllm_test/check.h"
+#include "detllm_test/golden.h"
 #include "detllm_test/tolerance.h"
 
 namespace detllm::internal {
 
-// The golden a golden check compares with: its rows are the left side of the
-// golden phase, read from the file, never run.
+// The golden a golden check compares with, and how: its rows are the left
+// side of the golden phase, read from the file, never run.
 struct GoldenSide {
   std::string path;
-  Trace rows;
-  nlohmann::json env;                                  // the recording's snapshot
-  std::vector<std::vector<std::string>> fingerprints;  // per prompt; empty: none recorded
+  Golden file;  // rows, the recording's env snapshot, op fingerprints, calibration
   int64_t logprob_ulps = 0;
   // Not exact: run 0 is the golden's tokens scored by the model (teacher
   // forcing), judged by this (resolved) tolerance.

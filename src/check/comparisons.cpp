@@ -38,7 +38,7 @@ std::string claim_repeatable(const CheckOptions& o) {
 // kGolden: the golden file's rows.
 Trace& golden_slot(CheckRun& run, int) {
   if (!run.golden) throw Error("internal: a golden phase without a golden");
-  return run.golden->rows;
+  return run.golden->file.rows;
 }
 
 // kBatchSize: one run at each other batch size.
@@ -109,21 +109,21 @@ std::string claim_prefill(const CheckOptions& o) {
 
 const std::vector<Comparison>& comparisons() {
   static const std::vector<Comparison> table = {
-      {PhaseKind::kRun, "runs", &Report::first_divergence, Category::kRunVarianceFixedBatch, false,
-       false, Varies::kNothing, run_slot, write_runs, read_runs, nullptr, claim_repeatable},
-      {PhaseKind::kGolden, "golden", &Report::first_divergence, Category::kGoldenMismatch, true,
-       true, Varies::kNothing, golden_slot, nullptr, nullptr, nullptr, nullptr},
-      {PhaseKind::kBatchSize, "batch sizes", &Report::batch_divergence, Category::kBatchVariance,
-       false, false, Varies::kBatch, batch_slot, write_batch_sizes, read_batch_sizes,
-       batch_defaults, claim_batch_invariant},
-      {PhaseKind::kNeedle, "needle trials", &Report::batch_divergence, Category::kBatchVariance,
-       false, false, Varies::kBatch, needle_slot, write_needles, read_needles, nullptr, nullptr},
-      {PhaseKind::kThreads, "thread counts", &Report::thread_divergence, Category::kThreadVariance,
-       false, false, Varies::kThreads, thread_slot, write_threads, read_threads, thread_defaults,
+      {PhaseKind::kRun, &Report::first_divergence, Category::kRunVarianceFixedBatch, false, false,
+       Varies::kNothing, run_slot, write_runs, read_runs, nullptr, claim_repeatable},
+      {PhaseKind::kGolden, &Report::first_divergence, Category::kGoldenMismatch, true, true,
+       Varies::kNothing, golden_slot, nullptr, nullptr, nullptr, nullptr},
+      {PhaseKind::kBatchSize, &Report::batch_divergence, Category::kBatchVariance, false, false,
+       Varies::kBatch, batch_slot, write_batch_sizes, read_batch_sizes, batch_defaults,
+       claim_batch_invariant},
+      {PhaseKind::kNeedle, &Report::batch_divergence, Category::kBatchVariance, false, false,
+       Varies::kBatch, needle_slot, write_needles, read_needles, nullptr, nullptr},
+      {PhaseKind::kThreads, &Report::thread_divergence, Category::kThreadVariance, false, false,
+       Varies::kThreads, thread_slot, write_threads, read_threads, thread_defaults,
        claim_thread_invariant},
-      {PhaseKind::kPrefill, "prefill vs decode", &Report::prefill_divergence,
-       Category::kPrefillDecodeMismatch, true, false, Varies::kNothing, prefill_slot, write_prefill,
-       read_prefill, prefill_defaults, claim_prefill},
+      {PhaseKind::kPrefill, &Report::prefill_divergence, Category::kPrefillDecodeMismatch, true,
+       false, Varies::kNothing, prefill_slot, write_prefill, read_prefill, prefill_defaults,
+       claim_prefill},
   };
   return table;
 }

@@ -24,7 +24,6 @@ struct Comparison {
   enum class Varies { kNothing, kBatch, kThreads };
 
   PhaseKind kind;
-  const char* name;  // "batch sizes"
   // The report finding its divergence from run 0 fills, and the category it
   // fails as. With `scores_fail_as_category`, logprobs alone differing
   // (SCORE_VARIANCE) fail as `category` too: prefill vs decode, the golden.

@@ -184,7 +184,7 @@ GoldenResult record(Generator& model, const std::vector<Prompt>& prompts,
   golden.model = model_json(model);
   golden.env = capture_env(model.info(), o.env);
   golden.op_fingerprints = fingerprints_of(run);
-  if (options.calibrate && o.decoding.capture_logprobs && !o.decoding.do_sample) {
+  if (options.calibrate && !o.decoding.do_sample) {  // settled() always captures logprobs
     golden.calibration = internal::calibrate(run);
   }
   write_golden(options.path, golden);
@@ -217,12 +217,10 @@ GoldenResult check_golden(Generator& model, const std::vector<Prompt>& prompts,
                 "--golden " +
                 options.path + " --update-golden)");
   }
-  const Golden golden = read_golden(options.path);
   internal::GoldenSide side;
   side.path = options.path;
-  side.rows = golden.rows;
-  side.env = golden.env;
-  side.fingerprints = golden.op_fingerprints;
+  side.file = read_golden(options.path);
+  const Golden& golden = side.file;
   side.logprob_ulps = options.logprob_ulps;
   side.other_model = other_model(golden, model, options.path);
   side.tolerance = options.tolerance;

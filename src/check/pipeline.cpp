@@ -39,7 +39,7 @@ void explain(CheckRun& run) {
     return;
   }
   const GoldenSide* golden = run.found->kind == PhaseKind::kGolden ? run.golden : nullptr;
-  if (golden && golden->fingerprints.size() != golden->rows.size()) {
+  if (golden && golden->file.op_fingerprints.size() != golden->file.rows.size()) {
     report.notes.push_back(
         "the first differing op is not named: the golden holds no op fingerprints (recorded "
         "from a callable model, without explain, or by an older detllm); re-record it to have "
@@ -53,7 +53,8 @@ void explain(CheckRun& run) {
   try {
     const LocalizationSide now = side_of(run.phases.front().plans, d->index, run.requests, threads);
     if (golden) {
-      localization = localize_against(run.model, now, config, golden->fingerprints[d->index]);
+      localization =
+          localize_against(run.model, now, config, golden->file.op_fingerprints[d->index]);
     } else {
       const int other_threads = run.found->threads > 0 ? run.found->threads : threads;
       const LocalizationSide other =

@@ -128,8 +128,7 @@ Trace run_plans(Generator& model, const std::vector<Request>& requests,
 
 }  // namespace
 
-Trace rescore(Generator& model, const Trace& rows, const std::string& needed_for,
-              bool teacher_forcing) {
+std::optional<Trace> rescore_if_able(Generator& model, const Trace& rows, bool teacher_forcing) {
   Trace trace = rows;
   for (TraceRow& row : trace) {
     if (row.generated_token_ids.empty()) continue;
@@ -138,11 +137,7 @@ Trace rescore(Generator& model, const Trace& rows, const std::string& needed_for
     std::optional<SequenceScores> scored =
         teacher_forcing ? model.teacher_force(sequence, row.input_token_ids.size())
                         : model.score(sequence, row.input_token_ids.size());
-    if (!scored) {
-      throw Error("model '" + model.info().name + "' cannot score a sequence, which " + needed_for +
-                  " needs (the built-in, GPT-2 and TorchScript models can; a callable needs a "
-                  "ScoreFunction)");
-    }
+    if (!scored) return std::nullopt;
     if (scored->argmax.size() != row.generated_token_ids.size() ||
         scored->logprobs.size() != row.generated_token_ids.size()) {
       throw Error("model '" + model.info().name + "' scored " +
@@ -155,6 +150,17 @@ Trace rescore(Generator& model, const Trace& rows, const std::string& needed_for
     row.logit_margins = scored->logit_margins;
   }
   return trace;
+}
+
+Trace rescore(Generator& model, const Trace& rows, const std::string& needed_for,
+              bool teacher_forcing) {
+  std::optional<Trace> trace = rescore_if_able(model, rows, teacher_forcing);
+  if (!trace) {
+    throw Error("model '" + model.info().name + "' cannot score a sequence, which " + needed_for +
+                " needs (the built-in, GPT-2 and TorchScript models can; a callable needs a "
+                "ScoreFunction)");
+  }
+  return std::move(*trace);
 }
 
 std::vector<Request> tokenize(const Generator& model, const std::vector<Prompt>& prompts) {
@@ -215,7 +221,7 @@ void run_phases(CheckRun& run) {
     if (phase.kind == PhaseKind::kRun) run.envs.push_back(capture_env(info, options.env));
     if (phase.teacher_forced) {
       trace_of(run, phase) =
-          rescore(model, run.golden->rows, "a golden compared with a tolerance", true);
+          rescore(model, run.golden->file.rows, "a golden compared with a tolerance", true);
       continue;
     }
     if (phase.kind == PhaseKind::kPrefill) {

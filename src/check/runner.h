@@ -3,6 +3,8 @@
 #define DETLLM_SRC_CHECK_RUNNER_H_
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "check/batch_plan.h"
@@ -29,6 +31,10 @@ void run_preflight(Generator& model, const std::vector<Request>& requests,
 // server one request per position), else in one pass (Generator::score).
 Trace rescore(Generator& model, const Trace& rows, const std::string& needed_for,
               bool teacher_forcing = false);
+// The same, or nullopt for a model that cannot score at all (a row of the
+// wrong shape still throws).
+std::optional<Trace> rescore_if_able(Generator& model, const Trace& rows,
+                                     bool teacher_forcing = false);
 
 // Runs the planned batches and returns one row per request, in prompt order.
 // Throws naming the prompt for NaN logits, and the model for a generation of

@@ -252,7 +252,6 @@ void read_cache_evidence(CheckResult& result) {
 void read_golden_evidence(CheckRun& run) {
   Report& report = run.result.report;
   const GoldenSide& golden = *run.golden;
-  report.golden = golden.path;
   if (report.tier_effective >= 2 && golden.logprob_ulps > 0) {
     report.notes.push_back("logprobs within " + std::to_string(golden.logprob_ulps) +
                            " float32 ULPs of the golden's count as equal");
@@ -268,8 +267,8 @@ void read_golden_evidence(CheckRun& run) {
   if (report.golden_drift && !report.golden_drift->failure && !report.golden_drift->exact) {
     report.notes.push_back(drift_note(*report.golden_drift));
   }
-  report.env_differences = env_differences(golden.env, run.envs.at(0));
-  report.likely_causes = env_likely_causes(golden.env, run.envs.at(0));
+  report.env_differences = env_differences(golden.file.env, run.envs.at(0));
+  report.likely_causes = env_likely_causes(golden.file.env, run.envs.at(0));
   if (golden.other_model.empty()) return;
   if (run.options.determinism.mode == Mode::kStrict && !report.first_divergence) {
     Divergence d;
