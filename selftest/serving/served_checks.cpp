@@ -24,9 +24,11 @@ void expect_logprobs_moved_under_load(const CheckResult& result) {
   EXPECT_TRUE(result.report.batch_divergence->left_margin.has_value());
   EXPECT_TRUE(result.report.batch_divergence->right_margin.has_value());
   ASSERT_EQ(result.report.server_concurrency.size(), 1u);
+  // How many of the 8 shared a step varies from run to run (vLLM once
+  // averaged 1.9); that they ran together at all is what not_exercised says.
   EXPECT_THAT(result.report.server_concurrency[0],
-              ::testing::MatchesRegex("batch size 8: [2-8]\\.[0-9] busy slots per decode step.*"));
-  EXPECT_TRUE(result.report.not_exercised.empty());
+              ::testing::MatchesRegex("batch size 8: [1-8]\\.[0-9] busy slots per decode step.*"));
+  EXPECT_TRUE(result.report.not_exercised.empty()) << render_text(result.report);
 }
 
 GoldenOptions record_engine_golden(Generator& engine, const std::vector<Prompt>& prompts,
