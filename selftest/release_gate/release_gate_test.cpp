@@ -119,10 +119,11 @@ INSTANTIATE_TEST_SUITE_P(Goldens, CrossStack,
                            return name.substr(0, name.find('.'));
                          });
 
-// A regression of the Qwen3 checkpoint, made for real in a copy of it.
+// A regression of a reference checkpoint, made for real in a copy of it.
 struct Regression {
   const char* name;
   std::function<void(const std::string& dir)> make;  // changes the copy in `dir`
+  Gated golden = {"qwen3.jsonl", "ref:qwen3", 16};   // the checkpoint and its golden
 };
 
 void PrintTo(const Regression& r, std::ostream* out) { *out << r.name; }
@@ -147,13 +148,13 @@ class Regressions : public ::testing::TestWithParam<Regression> {
 // no longer tokenize the same, as GEN_CONTEXT_MISMATCH.
 TEST_P(Regressions, FailUnderAutoOnBothStacks) {
   testing::TempDir dir;
-  const std::string copy = dir.path() + "/qwen3";
-  std::filesystem::copy(DETLLM_REFERENCE_DIR "/models/qwen3", copy);
+  const Gated& golden = GetParam().golden;
+  const std::string copy = dir.path() + "/model";
+  std::filesystem::copy(spec_of(golden), copy);
   GetParam().make(copy);
   auto model = load_model(copy);
-  const Gated qwen3{"qwen3.jsonl", "ref:qwen3", 16};
   const GoldenResult result =
-      check_golden(*model, {kPrompts.begin(), kPrompts.end()}, gate(qwen3, Tolerance::Auto()));
+      check_golden(*model, {kPrompts.begin(), kPrompts.end()}, gate(golden, Tolerance::Auto()));
   ASSERT_FALSE(result.passed()) << render_text(result.report);
   ASSERT_TRUE(result.report.first_divergence) << render_text(result.report);
   const Divergence& d = *result.report.first_divergence;
@@ -169,7 +170,7 @@ TEST_P(Regressions, FailUnderAutoOnBothStacks) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Qwen3, Regressions,
+    Checkpoints, Regressions,
     ::testing::Values(Regression{"RmsNormEpsilon",
                                  [](const std::string& dir) {
                                    edit_config(
@@ -207,7 +208,18 @@ INSTANTIATE_TEST_SUITE_P(
                                    ASSERT_FALSE(merges.empty());
                                    merges.erase(merges.begin());  // the first, most frequent merge
                                    std::ofstream(path) << t.dump();
-                                 }}),
+                                 }},
+                      // The attention mask off by one position: Mixtral's
+                      // sliding window one key wider (the off-by-one that
+                      // implementations of Mistral's window once disagreed on).
+                      Regression{"SlidingWindowOffByOne",
+                                 [](const std::string& dir) {
+                                   edit_config(dir, [](json& c) {
+                                     ASSERT_EQ(c["sliding_window"], 6);
+                                     c["sliding_window"] = 7;
+                                   });
+                                 },
+                                 {"mixtral.jsonl", "ref:mixtral", 16}}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

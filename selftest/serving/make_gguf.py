@@ -6,7 +6,7 @@ Face checkpoint (config.json, model.safetensors, tokenizer.json) that our
 engine loads, so one model can be compared across engines. No weights are
 downloaded: the model is made here.
 
-  make_gguf.py OUT.gguf [--type f32|f16|q8_0] [--layers N] [--width N]
+  make_gguf.py OUT.gguf [--type f32|f16|q8_0|q4_0] [--layers N] [--width N]
                [--seed N] [--checkpoint DIR]
 """
 import argparse
@@ -24,6 +24,7 @@ TYPES = {  # --type: the GGUF file type, and how a 2-D weight is stored
     "f32": (gguf.LlamaFileType.ALL_F32, gguf.GGMLQuantizationType.F32),
     "f16": (gguf.LlamaFileType.MOSTLY_F16, gguf.GGMLQuantizationType.F16),
     "q8_0": (gguf.LlamaFileType.MOSTLY_Q8_0, gguf.GGMLQuantizationType.Q8_0),
+    "q4_0": (gguf.LlamaFileType.MOSTLY_Q4_0, gguf.GGMLQuantizationType.Q4_0),
 }
 
 
