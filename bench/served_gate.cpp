@@ -4,7 +4,8 @@
 // bit for bit (free generation: one request per prompt) beside teacher-forced
 // under a tolerance (one request per generated position). Counters: requests
 // sent per gate, and the prompt tokens the server processed for them (its
-// /metrics), which teacher forcing multiplies.
+// /metrics), which teacher forcing multiplies; beside them the same gates on
+// our engine and the same weights.
 //
 //   build/bench/detllm_served_gate_bench [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
@@ -98,8 +99,26 @@ void Gate(benchmark::State& state, bool teacher_forced) {
   state.counters["prompt_tokens"] = benchmark::Counter(tokens, benchmark::Counter::kAvgIterations);
 }
 
+// The same gate on our engine, the checkpoint of the same weights: what the
+// API adds.
+void LocalGate(benchmark::State& state, bool teacher_forced) {
+  Setup& s = setup();
+  auto ours = detllm::load_model(s.checkpoint());
+  const detllm::GoldenOptions o =
+      s.options(teacher_forced ? detllm::Tolerance::Auto() : detllm::Tolerance::Exact());
+  for (auto _ : state) {
+    if (!detllm::check_golden(*ours, kPrompts, o).passed()) {
+      state.SkipWithError("the golden did not match its own model");
+    }
+  }
+}
+
 int registered = [] {
   if (std::string(DETLLM_LLAMA_SERVER_PYTHON).empty()) return 0;  // no pinned environment
+  benchmark::RegisterBenchmark("ServedGate/exact/ours", LocalGate, false)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("ServedGate/teacher_forced/ours", LocalGate, true)
+      ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("ServedGate/exact/llama.cpp_f32", Gate, false)
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("ServedGate/teacher_forced/llama.cpp_f32", Gate, true)
