@@ -38,7 +38,7 @@ struct Setup {
     if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
     server = std::make_unique<detllm::testing::LlamaServer>(
         DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, gguf(),
-        detllm::testing::LlamaServer::Options{8, false, 0});
+        detllm::testing::LlamaServer::Options{8, false, 0, ""});
     auto ours = detllm::load_model(checkpoint());
     detllm::GoldenOptions record = options(detllm::Tolerance::Exact());
     record.update = true;
@@ -82,8 +82,8 @@ void Gate(benchmark::State& state, bool teacher_forced) {
   auto served = detllm::load_model(s.server->url("?disable_prompt_cache=true"));
   // A tolerance wide enough for the f32 deployment's drift (~1e-2): the
   // measurement is the gate's cost, so it must run to its end and pass.
-  const detllm::GoldenOptions o = s.options(teacher_forced ? detllm::Tolerance::Given(5e-2)
-                                                           : detllm::Tolerance::Exact());
+  const detllm::GoldenOptions o =
+      s.options(teacher_forced ? detllm::Tolerance::Given(5e-2) : detllm::Tolerance::Exact());
   const std::string root = s.server->url().substr(0, s.server->url().size() - 3);  // no /v1
   double requests = 0, tokens = 0;
   for (auto _ : state) {

@@ -4,6 +4,7 @@ build), for the serving tests: one model, N slots with continuous batching,
 /metrics, /slots and /props on, listening on 127.0.0.1 until killed.
 
   llama_server.py --model M.gguf --port N [--parallel 8] [--kv-unified] [--threads 1]
+                  [--chat-template-file T.jinja]
 """
 import argparse
 import time
@@ -19,6 +20,7 @@ def main():
     p.add_argument("--ctx-per-slot", type=int, default=512)
     p.add_argument("--kv-unified", action="store_true")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--chat-template-file", help="a chat template replacing the GGUF's own")
     args = p.parse_args()
     params = xllamacpp.CommonParams()
     params.model.path = args.model
@@ -33,6 +35,9 @@ def main():
     params.port = args.port
     params.cpuparams.n_threads = args.threads
     params.cpuparams_batch.n_threads = args.threads
+    if args.chat_template_file:
+        with open(args.chat_template_file) as f:
+            params.chat_template = f.read()
     server = xllamacpp.Server(params)  # serves on its own threads
     print("serving", server.listening_address, flush=True)
     while True:

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -51,7 +52,7 @@ class LlamaServerTest : public testing::GgufSuite {
     explicit Server(int slots = 8, const std::string& type = "f16", bool unified = false,
                     int port = 0)
         : LlamaServer(DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, gguf(type),
-                      {slots, unified, port}) {}
+                      {slots, unified, port, ""}) {}
   };
 
   static CheckOptions options() {
@@ -169,7 +170,7 @@ TEST_F(LlamaServerTest, ComputesTheSameModelAsOurEngineOnTheCheckpoint) {
 TEST_F(LlamaServerTest, GatesItsDeploymentsAgainstOurEnginesGolden) {
   auto ours = load_model(checkpoint());
   GoldenOptions automatic =
-      testing::record_engine_golden(*ours, prompts(), dir() + "/engine_golden.jsonl");
+      testing::record_golden(*ours, prompts(), dir() + "/engine_golden.jsonl");
   automatic.tolerance = Tolerance::Auto();
   GoldenOptions given = automatic;
   given.tolerance = Tolerance::Given(2e-2);
@@ -189,6 +190,43 @@ TEST_F(LlamaServerTest, GatesItsDeploymentsAgainstOurEnginesGolden) {
               << (loose.passed() ? "PASS" : "FAIL") << "\n"
               << internal::render_golden_drift(*loose.report.golden_drift, "  ") << std::flush;
   }
+}
+
+// A chat template changed under a release, the weights not: the GGUF's own
+// (ChatML) gains a default system message, as released templates have. A
+// golden recorded through /v1/chat/completions with the old template is
+// teacher-forced over chat (the golden's answer so far a final assistant
+// message the server continues): it passes under auto with the template it
+// was recorded with, and fails with the changed one — the user's ids are the
+// same, what the model sees is not.
+TEST_F(LlamaServerTest, AChangedChatTemplateFailsTheGateUnderAuto) {
+  const std::string changed = dir() + "/system_message.jinja";
+  std::ofstream(changed) << "{% if messages[0]['role'] != 'system' %}<|im_start|>system\n"
+                            "You are a helpful assistant.<|im_end|>\n{% endif %}"
+                            "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+                            "{{ message['content'] }}<|im_end|>\n{% endfor %}"
+                            "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+  GoldenOptions gate;
+  {
+    Server server(8, "f32");
+    auto chat = load_model(server.url("?disable_prompt_cache=true&chat=true"));
+    gate = testing::record_golden(*chat, prompts(), dir() + "/chat_golden.jsonl");
+    gate.tolerance = Tolerance::Auto();
+    const GoldenResult same = check_golden(*chat, prompts(), gate);
+    EXPECT_TRUE(same.passed()) << render_text(same.report);
+    ASSERT_TRUE(same.report.golden_drift);
+    std::cout << "[ chat     ] the template it was recorded with: "
+              << internal::render_golden_drift(*same.report.golden_drift, "") << std::flush;
+  }
+  testing::LlamaServer server(DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, gguf("f32"),
+                              {8, false, 0, changed});
+  auto chat = load_model(server.url("?disable_prompt_cache=true&chat=true"));
+  const GoldenResult result = check_golden(*chat, prompts(), gate);
+  ASSERT_FALSE(result.passed()) << render_text(result.report);
+  EXPECT_EQ(result.report.category, Category::kGoldenMismatch) << render_text(result.report);
+  ASSERT_TRUE(result.report.golden_drift && result.report.golden_drift->failure);
+  std::cout << "[ chat     ] the changed template: "
+            << internal::render_golden_drift(*result.report.golden_drift, "") << std::flush;
 }
 
 // The vacuous pass, from a real engine: with one slot, llama.cpp runs a batch

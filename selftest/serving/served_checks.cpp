@@ -31,8 +31,8 @@ void expect_logprobs_moved_under_load(const CheckResult& result) {
   EXPECT_TRUE(result.report.not_exercised.empty()) << render_text(result.report);
 }
 
-GoldenOptions record_engine_golden(Generator& engine, const std::vector<Prompt>& prompts,
-                                   const std::string& path) {
+GoldenOptions record_golden(Generator& model, const std::vector<Prompt>& prompts,
+                            const std::string& path) {
   GoldenOptions record;
   record.path = path;
   record.update = true;
@@ -40,7 +40,7 @@ GoldenOptions record_engine_golden(Generator& engine, const std::vector<Prompt>&
   record.base.out_dir.clear();
   record.base.decoding.max_new_tokens = 16;
   record.base.determinism.tier = 2;
-  check_golden(engine, prompts, record);
+  check_golden(model, prompts, record);
   GoldenOptions gate = record;
   gate.update = false;
   return gate;

@@ -22,11 +22,11 @@ const std::vector<Prompt>& served_prompts();
 // margins, and the server's own count says the batch of 8 ran together.
 void expect_logprobs_moved_under_load(const CheckResult& result);
 
-// A golden of `engine` (our engine on the checkpoint a server serves) at
-// `path`: tier 2, 16 new tokens, calibrated. Returns the options that gate a
-// deployment against it (set their tolerance).
-GoldenOptions record_engine_golden(Generator& engine, const std::vector<Prompt>& prompts,
-                                   const std::string& path);
+// A golden of `model` (our engine on the checkpoint a server serves, or the
+// server itself) at `path`: tier 2, 16 new tokens, calibrated. Returns the
+// options that gate a deployment against it (set their tolerance).
+GoldenOptions record_golden(Generator& model, const std::vector<Prompt>& prompts,
+                            const std::string& path);
 
 }  // namespace detllm::testing
 

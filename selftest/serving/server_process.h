@@ -65,6 +65,8 @@ class LlamaServer {
     int slots = 8;
     bool unified = false;
     int port = 0;  // 0: a free one
+    // A Jinja chat template that replaces the GGUF's own; "": the GGUF's.
+    std::string chat_template_file;
   };
   LlamaServer(const std::string& python, const std::string& script, const std::string& gguf,
               const Options& options);

@@ -26,6 +26,7 @@
 #include "serving/completion_response.h"
 #include "serving/event_stream.h"
 #include "serving/server_metrics.h"
+#include "serving/server_tokenizer.h"
 #include "test_files.h"
 
 namespace detllm {
@@ -204,6 +205,25 @@ TEST_F(ServingTest, AServerWithoutATokenizerIsComparedOnText) {
   const Divergence& d = *result.report.batch_divergence;
   EXPECT_EQ(d.left_text.size(), 1u);  // one character: the toy's tokens are characters
   EXPECT_EQ(d.right_text.size(), 1u);
+}
+
+// Teacher forcing over chat asks the server which ids its chat template
+// makes of a prompt. A server that does not say (no /apply-template) or lies
+// (a /tokenize that ignores the messages: no ids) is an error naming it, never
+// an empty prompt scored as if it were the golden's.
+TEST_F(ServingTest, AServerThatDoesNotSayItsChatTemplatesIdsIsAnError) {
+  using How = internal::ServerFlavor::ChatPromptIds;
+  ToyServer llamacpp({"--flavor", "llamacpp"});
+  const std::string root = llamacpp.url().substr(0, llamacpp.url().size() - 3);
+  const internal::ServerTokenizer no_template(root, "toy", {});
+  EXPECT_THAT([&] { no_template.encode_chat("hi", How::kApplyTemplate); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("did not apply its chat template (POST "
+                                                        "/apply-template: HTTP 404)")));
+  ToyServer vllm({"--flavor", "vllm"});
+  const internal::ServerTokenizer ignores(vllm.url().substr(0, vllm.url().size() - 3), "toy", {});
+  EXPECT_THAT([&] { ignores.encode_chat("hi", How::kTokenizeMessages); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("returned no ids for a user message")));
+  EXPECT_EQ(ignores.encode_chat("hi", How::kNone), std::nullopt);
 }
 
 TEST_F(ServingTest, AGoldenOfTheEndpointMatchesAndAChangedServerDoesNot) {

@@ -155,6 +155,16 @@ TEST_F(VllmServerTest, StreamedChatAndSampledAnswersAreRepeatable) {
   const CheckResult chatted = check(*chat, prompts(), options());
   EXPECT_TRUE(chatted.passed()) << render_text(chatted.report);
   EXPECT_NE(chatted.runs.at(0).at(0).generated_token_ids, a.trace.at(0).generated_token_ids);
+  // Teacher-forced over chat: vLLM continues the golden's answer so far
+  // (continue_final_message), so a golden recorded through chat gates under auto.
+  testing::TempDir dir;
+  GoldenOptions gate = testing::record_golden(*chat, prompts(), dir.path() + "/chat.jsonl");
+  gate.tolerance = Tolerance::Auto();
+  const GoldenResult gated = check_golden(*chat, prompts(), gate);
+  EXPECT_TRUE(gated.passed()) << render_text(gated.report);
+  ASSERT_TRUE(gated.report.golden_drift);
+  std::cout << "[ chat     ] vLLM float32 through chat, its own golden: "
+            << internal::render_golden_drift(*gated.report.golden_drift, "") << std::flush;
 
   CheckOptions sampled = options();
   sampled.decoding.do_sample = true;
@@ -174,7 +184,7 @@ TEST_F(VllmServerTest, ItsDeploymentIsGatedAgainstOurEnginesGolden) {
   auto ours = load_model(std::string(DETLLM_VLLM_STATE_DIR) + "/float32/model");
   testing::TempDir dir;
   const GoldenOptions record =
-      testing::record_engine_golden(*ours, prompts(), dir.path() + "/engine_golden.jsonl");
+      testing::record_golden(*ours, prompts(), dir.path() + "/engine_golden.jsonl");
   auto served = load_model(url("float32"));
   // auto, and a tolerance loose enough to measure the largest drift.
   for (const Tolerance& tolerance : {Tolerance::Auto(), Tolerance::Given(10, 0)}) {

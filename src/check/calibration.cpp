@@ -48,9 +48,15 @@ json calibrate(CheckRun& run) {
         {{"varied", varied}, {"max_abs_logprob_diff", largest}, {"positions", positions}});
   };
   const int threads_in_force = at::get_num_threads();
-  // A model that cannot score is measured at the other batch size alone.
+  // A model that cannot score in one pass but is teacher-forced otherwise (a
+  // server: one request per position) is measured doing that, as the gate
+  // will; one that can do neither, at the other batch size alone.
   const std::optional<Trace> scored = rescore_if_able(model, rows);
-  if (scored) {
+  if (!scored) {
+    if (const std::optional<Trace> forced = rescore_if_able(model, rows, true)) {
+      add("teacher-forced scoring", *forced, rows);
+    }
+  } else {
     add("one-pass scoring", *scored, rows);
     for (const int t : {1, 2, 4}) {
       if (t == threads_in_force) continue;

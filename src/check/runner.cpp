@@ -157,8 +157,9 @@ Trace rescore(Generator& model, const Trace& rows, const std::string& needed_for
   std::optional<Trace> trace = rescore_if_able(model, rows, teacher_forcing);
   if (!trace) {
     throw Error("model '" + model.info().name + "' cannot score a sequence, which " + needed_for +
-                " needs (the built-in, GPT-2 and TorchScript models can; a callable needs a "
-                "ScoreFunction)");
+                " needs (the built-in, GPT-2 and TorchScript models can; a server can over "
+                "/v1/completions, and over chat where it continues a final assistant message: "
+                "llama.cpp, vLLM, SGLang; a callable needs a ScoreFunction)");
   }
   return std::move(*trace);
 }

@@ -85,42 +85,27 @@ class OpenAiModel final : public Generator {
 
   std::vector<Generation> generate(const std::vector<TokenIds>& batch,
                                    const GenerationConfig& config) override {
-    std::vector<HttpRequest> requests;
-    const std::string path = options_.chat ? "/chat/completions" : "/completions";
-    for (const TokenIds& ids : batch) requests.push_back({base_ + path, body(ids, config)});
-    // The server's own count of what it ran at once, around the batch.
-    const std::optional<internal::DecodeCounters> before = decode_counters();
-    const std::vector<HttpResponse> responses = internal::send_all(requests, http_);
-    const std::optional<internal::DecodeCounters> after = before ? decode_counters() : std::nullopt;
-    const std::optional<double> busy =
-        before && after ? internal::busy_slots_between(*before, *after) : std::nullopt;
-    // Counters that went back since the last batch: the server restarted.
-    const bool restarted = before && last_counters_ && before->decodes < last_counters_->decodes;
-    if (after) last_counters_ = after;
-    std::vector<Generation> out;
-    for (size_t i = 0; i < responses.size(); ++i) {
-      const std::string where = "the server at " + clean_url_ + ": the completion of row " +
-                                std::to_string(i) + " of a batch of " +
-                                std::to_string(batch.size());
-      if (!responses[i].error.empty() || responses[i].status != 200) {
-        throw Error(where + " failed: " + failure_of(responses[i]));
-      }
-      const std::string body = options_.stream
-                                   ? internal::merge_event_stream(responses[i].body, where)
-                                   : responses[i].body;
-      out.push_back(
-          generation_of(internal::parse_completion(body, where, config.capture_logprobs), where));
-      if (busy) out.back().server_busy_slots = *busy;
-      out.back().server_restarted = restarted;
-    }
-    return out;
+    std::vector<std::string> bodies;
+    for (const TokenIds& ids : batch) bodies.push_back(body(ids, config, options_.chat));
+    return complete(bodies, config, options_.chat);
   }
 
   // One request per position: each prefix of `sequence` from `prompt_length`
   // on, one greedy token with its top-2 logprobs, sent at once as a batch
-  // would be (the server batches them as it does any load).
+  // would be (the server batches them as it does any load). Over chat, the
+  // prompt is the ids the server's chat template makes of it, and the
+  // golden's tokens follow as ids, sent to /v1/completions: what the chat
+  // request computed, with no answer re-tokenized.
   std::optional<SequenceScores> teacher_force(const TokenIds& sequence,
                                               size_t prompt_length) override {
+    const auto prompt_end = sequence.begin() + static_cast<std::ptrdiff_t>(prompt_length);
+    TokenIds context(sequence.begin(), prompt_end);
+    if (options_.chat) {
+      const std::optional<TokenIds> templated =
+          tokenizer_->encode_chat(tokenizer_->decode(context), flavor_->chat_prompt_ids);
+      if (!templated) return std::nullopt;
+      context = *templated;
+    }
     GenerationConfig one;
     one.max_new_tokens = 1;
     one.capture_logprobs = true;
@@ -128,11 +113,13 @@ class OpenAiModel final : public Generator {
     SequenceScores scores;
     constexpr size_t kAtOnce = 64;  // requests in flight, bounded
     for (size_t from = prompt_length; from < sequence.size(); from += kAtOnce) {
-      std::vector<TokenIds> prefixes;
+      std::vector<std::string> bodies;
       for (size_t t = from; t < std::min(sequence.size(), from + kAtOnce); ++t) {
-        prefixes.emplace_back(sequence.begin(), sequence.begin() + static_cast<std::ptrdiff_t>(t));
+        TokenIds prefix = context;
+        prefix.insert(prefix.end(), prompt_end, sequence.begin() + static_cast<std::ptrdiff_t>(t));
+        bodies.push_back(body(prefix, one, /*chat=*/false));
       }
-      const std::vector<Generation> answers = generate(prefixes, one);
+      const std::vector<Generation> answers = complete(bodies, one, /*chat=*/false);
       for (size_t i = 0; i < answers.size(); ++i) {
         const Generation& g = answers[i];
         if (g.tokens.size() != 1 || g.logprobs.size() != 1) {
@@ -153,6 +140,41 @@ class OpenAiModel final : public Generator {
   }
 
  private:
+  // Sends the request bodies at once, as one batch, to /v1/chat/completions
+  // or /v1/completions, and reads each answer.
+  std::vector<Generation> complete(const std::vector<std::string>& bodies,
+                                   const GenerationConfig& config, bool chat) {
+    std::vector<HttpRequest> requests;
+    const std::string path = chat ? "/chat/completions" : "/completions";
+    for (const std::string& b : bodies) requests.push_back({base_ + path, b});
+    // The server's own count of what it ran at once, around the batch.
+    const std::optional<internal::DecodeCounters> before = decode_counters();
+    const std::vector<HttpResponse> responses = internal::send_all(requests, http_);
+    const std::optional<internal::DecodeCounters> after = before ? decode_counters() : std::nullopt;
+    const std::optional<double> busy =
+        before && after ? internal::busy_slots_between(*before, *after) : std::nullopt;
+    // Counters that went back since the last batch: the server restarted.
+    const bool restarted = before && last_counters_ && before->decodes < last_counters_->decodes;
+    if (after) last_counters_ = after;
+    std::vector<Generation> out;
+    for (size_t i = 0; i < responses.size(); ++i) {
+      const std::string where = "the server at " + clean_url_ + ": the completion of row " +
+                                std::to_string(i) + " of a batch of " +
+                                std::to_string(bodies.size());
+      if (!responses[i].error.empty() || responses[i].status != 200) {
+        throw Error(where + " failed: " + failure_of(responses[i]));
+      }
+      const std::string body = options_.stream
+                                   ? internal::merge_event_stream(responses[i].body, where)
+                                   : responses[i].body;
+      out.push_back(
+          generation_of(internal::parse_completion(body, where, config.capture_logprobs), where));
+      if (busy) out.back().server_busy_slots = *busy;
+      out.back().server_restarted = restarted;
+    }
+    return out;
+  }
+
   // The server's step counters from its /metrics, where it serves them.
   std::optional<internal::DecodeCounters> decode_counters() const {
     return has_metrics_ ? read_decode_counters() : std::nullopt;
@@ -212,7 +234,7 @@ class OpenAiModel final : public Generator {
     server["tokenizer"] = tokenizer_->endpoint() == internal::ServerTokenizer::Endpoint::kBytes
                               ? "none: prompts sent as text, tokens compared by their text"
                               : "the server's";
-    server["request_options"] = request_options();
+    server["request_options"] = request_options(options_.chat);
     server["api"] = options_.chat ? "POST /v1/chat/completions: each prompt one user message, "
                                     "through the server's chat template"
                                   : "POST /v1/completions";
@@ -246,9 +268,9 @@ class OpenAiModel final : public Generator {
   }
 
   // The options every request carries beside the prompt and decoding.
-  json request_options() const {
+  json request_options(bool chat) const {
     json o = {{"n", 1}, {"stream", options_.stream}};
-    if (!options_.chat) o["echo"] = false;
+    if (!chat) o["echo"] = false;
     // vLLM sends the usage (its cached-token count) in a last chunk only when
     // asked; llama.cpp sends it anyway.
     if (options_.stream) o["stream_options"] = {{"include_usage", true}};
@@ -257,12 +279,13 @@ class OpenAiModel final : public Generator {
     return o;
   }
 
-  std::string body(const TokenIds& ids, const GenerationConfig& c) const {
-    json b = request_options();
+  // A request for the continuation of `ids`: over chat, one user message.
+  std::string body(const TokenIds& ids, const GenerationConfig& c, bool chat) const {
+    json b = request_options(chat);
     b["model"] = model_;
     // Ids where the server reads them (not every server takes a list of ids).
     const bool as_ids = tokenizer_->endpoint() == internal::ServerTokenizer::Endpoint::kRoot;
-    if (options_.chat) {
+    if (chat) {
       b["messages"] = json::array({{{"role", "user"}, {"content", tokenizer_->decode(ids)}}});
     } else if (as_ids) {
       b["prompt"] = ids;
@@ -275,7 +298,7 @@ class OpenAiModel final : public Generator {
     b["top_p"] = c.top_p;
     if (c.do_sample) b["seed"] = c.seed;
     if (c.top_k > 0) b["top_k"] = c.top_k;
-    if (c.capture_logprobs && options_.chat) {
+    if (c.capture_logprobs && chat) {
       b["logprobs"] = true;
       b["top_logprobs"] = 2;  // the top 2: margins and near-ties
     } else if (c.capture_logprobs) {

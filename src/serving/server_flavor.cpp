@@ -7,12 +7,14 @@
 namespace detllm::internal {
 
 const std::vector<ServerFlavor>& server_flavors() {
-  //                     name, answers_props, owned_by, cache_reset, ids, cache_prompt, ignore_eos
+  using Chat = ServerFlavor::ChatPromptIds;
+  //                     name, answers_props, owned_by, cache_reset, ids, cache_prompt, ignore_eos,
+  //                     chat_prompt_ids
   static const std::vector<ServerFlavor> flavors = {
-      {"llama.cpp", true, nullptr, nullptr, false, true, true},
-      {"vllm", false, "vllm", "/reset_prefix_cache", true, false, true},
-      {"sglang", false, "sglang", "/flush_cache", false, false, true},
-      {"openai-compatible", false, nullptr, nullptr, false, false, false},
+      {"llama.cpp", true, nullptr, nullptr, false, true, true, Chat::kApplyTemplate},
+      {"vllm", false, "vllm", "/reset_prefix_cache", true, false, true, Chat::kTokenizeMessages},
+      {"sglang", false, "sglang", "/flush_cache", false, false, true, Chat::kNone},
+      {"openai-compatible", false, nullptr, nullptr, false, false, false, Chat::kNone},
   };
   return flavors;
 }

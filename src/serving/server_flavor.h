@@ -22,6 +22,12 @@ struct ServerFlavor {
   bool tokens_as_ids;       // takes return_tokens_as_token_ids (its tokens then name their ids)
   bool takes_cache_prompt;  // takes cache_prompt (?disable_prompt_cache sends false)
   bool takes_ignore_eos;    // takes ignore_eos (OpenAI's API has none)
+  // How the server says which ids its chat template makes of a user message
+  // (teacher forcing over chat appends the golden's tokens to them, as ids):
+  // llama.cpp renders it at /apply-template and tokenizes that at /tokenize;
+  // vLLM's /tokenize takes the messages; others are not asked.
+  enum class ChatPromptIds { kNone, kApplyTemplate, kTokenizeMessages };
+  ChatPromptIds chat_prompt_ids;
 };
 
 // Every flavor, the generic OpenAI-compatible one last.

@@ -84,6 +84,44 @@ TokenIds ServerTokenizer::encode(const std::string& text) const {
   return *ids;
 }
 
+std::optional<TokenIds> ServerTokenizer::encode_chat(const std::string& user_message,
+                                                     ServerFlavor::ChatPromptIds how) const {
+  using How = ServerFlavor::ChatPromptIds;
+  if (how == How::kNone) return std::nullopt;
+  const json messages = json::array({{{"role", "user"}, {"content", user_message}}});
+  const std::string failed = "the server at " + root_ + " did not apply its chat template (";
+  const auto failure = [&](const HttpResponse& r) {
+    return r.error.empty() ? "HTTP " + std::to_string(r.status) : r.error;
+  };
+  HttpResponse response;
+  if (how == How::kTokenizeMessages) {
+    response = send(
+        {root_ + "/tokenize",
+         json{{"model", model_}, {"messages", messages}, {"add_generation_prompt", true}}.dump()},
+        http_);
+  } else {
+    // The rendered text, tokenized as a chat request's prompt is: special
+    // tokens parsed, BOS added where the model adds one.
+    const HttpResponse rendered =
+        send({root_ + "/apply-template", json{{"messages", messages}}.dump()}, http_);
+    const json body = rendered.error.empty() && rendered.status == 200
+                          ? internal::parse_json(rendered.body)
+                          : json();
+    if (!body.is_object() || !body.contains("prompt") || !body["prompt"].is_string()) {
+      throw Error(failed + "POST /apply-template: " + failure(rendered) + ")");
+    }
+    response = send(
+        {root_ + "/tokenize",
+         json{{"content", body["prompt"]}, {"add_special", true}, {"parse_special", true}}.dump()},
+        http_);
+  }
+  std::optional<TokenIds> ids = tokens_of(response);
+  if (!ids) throw Error(failed + "POST /tokenize: " + failure(response) + ")");
+  // A template makes ids of any message; none is a server that ignored it.
+  if (ids->empty()) throw Error(failed + "POST /tokenize returned no ids for a user message)");
+  return ids;
+}
+
 std::string ServerTokenizer::decode(const TokenIds& ids) const {
   // Text ids first: they never reach the server.
   std::string out;

@@ -6,10 +6,12 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "detllm_test/tokenizer.h"
 #include "serving/http_client.h"
+#include "serving/server_flavor.h"
 
 namespace detllm::internal {
 
@@ -29,6 +31,10 @@ class ServerTokenizer : public Tokenizer {
   // without a tokenize endpoint.
   std::string id() const override;
   TokenIds encode(const std::string& text) const override;
+  // The ids the server's chat template makes of one user message, generation
+  // prompt included, asked as `how` says; nullopt for kNone.
+  std::optional<TokenIds> encode_chat(const std::string& user_message,
+                                      ServerFlavor::ChatPromptIds how) const;
   std::string decode(const TokenIds& ids) const override;
 
   // An id for a generated token that the server names only by its text:
