@@ -61,7 +61,7 @@ struct Server {
   Server(const std::string& type, bool unified) : gguf(make(dir.path(), type)) {
     server = std::make_unique<detllm::testing::LlamaServer>(
         DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, gguf,
-        detllm::testing::LlamaServer::Options{8, unified, 0, ""});
+        detllm::testing::LlamaServer::Options{8, unified, 0, "", "f16", "auto"});
   }
   static std::string make(const std::string& dir, const std::string& type) {
     const std::string gguf = dir + "/" + type + ".gguf";

@@ -139,6 +139,8 @@ std::vector<std::string> LlamaServer::argv(const std::string& python, const std:
                                    "--port",     std::to_string(port),
                                    "--parallel", std::to_string(options.slots)};
   if (options.unified) argv.push_back("--kv-unified");
+  argv.insert(argv.end(),
+              {"--kv-cache-type", options.kv_cache_type, "--flash-attn", options.flash_attn});
   if (!options.chat_template_file.empty()) {
     argv.insert(argv.end(), {"--chat-template-file", options.chat_template_file});
   }

@@ -67,6 +67,10 @@ class LlamaServer {
     int port = 0;  // 0: a free one
     // A Jinja chat template that replaces the GGUF's own; "": the GGUF's.
     std::string chat_template_file;
+    // The KV cache's storage type: "f16" (llama.cpp's default) or "f32".
+    std::string kv_cache_type = "f16";
+    // llama.cpp's flash-attention kernel: "auto" (its default), "on", "off".
+    std::string flash_attn = "auto";
   };
   LlamaServer(const std::string& python, const std::string& script, const std::string& gguf,
               const Options& options);
