@@ -199,6 +199,16 @@ TEST_F(VllmServerTest, ItsDeploymentIsGatedAgainstOurEnginesGolden) {
               << ": " << (result.passed() ? "PASS" : "FAIL") << "\n"
               << internal::render_golden_drift(d, "  ") << std::flush;
   }
+  // The same weights served in bfloat16 compute another model: auto refuses
+  // it (drift, or a flip where the golden was sure), and the report says how far.
+  GoldenOptions gate = record;
+  gate.tolerance = Tolerance::Auto();
+  const GoldenResult bf16 = check_golden(*load_model(url("bfloat16")), prompts(), gate);
+  EXPECT_FALSE(bf16.passed()) << render_text(bf16.report);
+  EXPECT_EQ(bf16.report.category, Category::kGoldenMismatch) << render_text(bf16.report);
+  ASSERT_TRUE(bf16.report.golden_drift && bf16.report.golden_drift->failure);
+  std::cout << "[ engines  ] vLLM bfloat16 against our engine's (float32) golden, auto: FAIL\n"
+            << internal::render_golden_drift(*bf16.report.golden_drift, "  ") << std::flush;
 }
 
 }  // namespace
