@@ -54,7 +54,7 @@ TEST(DeterminismScope, AppliesEveryControlAndRestoresTheStateOnExit) {
     EXPECT_EQ(inside["tf32_cudnn"], "off");
     EXPECT_EQ(inside["float32_matmul_precision"], "highest");
 #endif
-    EXPECT_EQ(inside["fp16_reduced_precision_reduction"], "off");
+    EXPECT_EQ(inside["fp16_reduced_precision_reduction"], "off (split-K allowed)");
     EXPECT_TRUE(inside.contains("bf16_reduced_precision_reduction"));
     EXPECT_EQ(inside["threads"], "1");
     EXPECT_EQ(inside["num_threads"], 1);
@@ -218,12 +218,24 @@ TEST(DeterminismScope, DisallowsSplitKOnRequest) {
     EXPECT_TRUE(fp16->honoured);
     EXPECT_EQ(observed_controls()["bf16_reduced_precision_reduction"], "off (no split-K)");
 #else
-    EXPECT_EQ(fp16->effective, "off");
+    EXPECT_EQ(fp16->effective, "off (split-K allowed)");
     EXPECT_FALSE(fp16->honoured);
     EXPECT_THAT(fp16->note, HasSubstr("cannot disallow cuBLAS split-K"));
 #endif
   }
   EXPECT_EQ(observed_controls(), before);
+}
+
+// Allowed, split-K is said too (by default, as libtorch does): a pack of a
+// run where cuBLAS could split K says so, not a bare "off".
+TEST(DeterminismScope, SaysSplitKWasAllowed) {
+  DeterminismScope scope(DeterminismOptions{}, "cuda");
+  const AppliedControl* fp16 = scope.record().find("fp16_reduced_precision_reduction");
+  ASSERT_NE(fp16, nullptr);
+  EXPECT_EQ(fp16->requested, "off (split-K allowed)");
+  EXPECT_EQ(fp16->effective, "off (split-K allowed)");
+  EXPECT_TRUE(fp16->honoured);
+  EXPECT_THAT(determinism_applied_json(scope.record()).dump(), HasSubstr("off (split-K allowed)"));
 }
 
 TEST(DeterminismScope, ChoosesTheAttentionBackendsOnRequestAndRestoresThem) {

@@ -47,19 +47,22 @@ std::string want_off(const DeterminismOptions&) { return "off"; }
 
 // --- cuBLAS reduced-precision reductions and split-K ----------------------------
 // A bool in libtorch 1.13; a CuBLASReductionOption in 2.x, which also says
-// whether cuBLAS may split a GEMM's K dimension. "on", "off", or "off (no
-// split-K)"; read and written without naming a version.
+// whether cuBLAS may split a GEMM's K dimension. "on", "off (split-K
+// allowed)" or "off (no split-K)" — a pack says which, allowed included (1.13
+// always allows it); read and written without naming a version.
 using Fp16Reduction = decltype(std::declval<at::Context&>().allowFP16ReductionCuBLAS());
 constexpr bool kHasSplitKOption = !std::is_same_v<Fp16Reduction, bool>;
+constexpr const char* kOffSplitK = "off (split-K allowed)";
+constexpr const char* kOffNoSplitK = "off (no split-K)";
 
 template <typename Option>
 std::string reduction_name(Option option) {
   if constexpr (std::is_same_v<Option, bool>) {
-    return on_off(option);
+    return option ? "on" : kOffSplitK;
   } else {
     return option == Option::AllowReducedPrecisionWithSplitK       ? "on"
-           : option == Option::DisallowReducedPrecisionAllowSplitK ? "off"
-                                                                   : "off (no split-K)";
+           : option == Option::DisallowReducedPrecisionAllowSplitK ? kOffSplitK
+                                                                   : kOffNoSplitK;
   }
 }
 template <typename Option, typename Setter>
@@ -67,11 +70,11 @@ void set_reduction(const std::string& value, Setter set) {
   if constexpr (std::is_same_v<Option, bool>) {
     set(value == "on");
   } else {
-    set(value == "on", value != "off (no split-K)");
+    set(value == "on", value != kOffNoSplitK);
   }
 }
 std::string wanted_reduction(const DeterminismOptions& o) {
-  return o.cublas_split_k ? "off" : "off (no split-K)";
+  return o.cublas_split_k ? kOffSplitK : kOffNoSplitK;
 }
 std::string reduction_problem(const std::string&, const std::string& effective,
                               const std::string& wanted, bool) {
