@@ -16,6 +16,7 @@
 #include <string>
 
 #include "artifacts/file_util.h"
+#include "controls/control_table.h"
 #include "detllm_test/check.h"
 #include "detllm_test/determinism.h"
 #include "detllm_test/diff.h"
@@ -182,11 +183,16 @@ BENCHMARK_CAPTURE(CheckOverhead, tiny, "tiny")
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->MinTime(5.0);
-BENCHMARK_CAPTURE(CheckOverhead, small, "small")
-    ->Arg(3)
-    ->UseManualTime()
-    ->Unit(benchmark::kMillisecond)
-    ->Iterations(2);
+// Two iterations on the CPU (minutes each); ten on a GPU, where a ratio of two
+// was too noisy to read (docs/gpu.md).
+int registered_check_overhead_small = [] {
+  benchmark::RegisterBenchmark("CheckOverhead/small", CheckOverhead, "small")
+      ->Arg(3)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(device() == "cuda" ? 10 : 2);
+  return 0;
+}();
 
 // The harness's own cost, with nothing to infer: a check of 5 runs over the
 // same 4 prompts of a model that answers instantly (16 fixed tokens with
@@ -305,6 +311,59 @@ BENCHMARK_CAPTURE(Controls, small, "small")
     ->Args({1, 4})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
+
+// What each control costs alone: generation with one control set as the
+// harness sets it, every other as libtorch left it, against Controls' "off"
+// row. The controls are the one table's (src/controls/control_table.h);
+// split_k_off is the reductions' control with cublas_split_k false. A control
+// only CUDA reads changes nothing on the CPU, and the label says so; an
+// environment variable (CUBLAS_WORKSPACE_CONFIG) is read when cuBLAS makes its
+// handle, which the first GEMM of the process may already have done.
+void ControlAlone(benchmark::State& state, const std::string& preset, const std::string& name,
+                  bool split_k) {
+  const detllm::internal::Control* control = nullptr;
+  for (const auto& c : detllm::internal::controls()) {
+    if (name == c.name) control = &c;
+  }
+  detllm::DeterminismOptions wanted;
+  wanted.cublas_split_k = split_k;
+  const std::string value = control->wanted(wanted);
+  const std::string before = control->read();
+  auto model = model_for(preset);
+  const auto batch = batch_of(static_cast<int>(state.range(0)));
+  detllm::GenerationConfig config;
+  config.max_new_tokens = 16;
+  control->write(value);
+  benchmark::DoNotOptimize(model->generate(batch, config));  // warm-up outside the timing
+  for (auto _ : state) benchmark::DoNotOptimize(model->generate(batch, config));
+  std::string label = std::string(control->name) + "=" + control->read();
+  if (value == before) label += " (libtorch's own: no change)";
+  if (control->cuda_only && device() != "cuda") label += " (CUDA only: no effect here)";
+  if (std::string(control->group) == "env") label += " (read when cuBLAS makes its handle)";
+  control->write(before);
+  state.SetLabel(label);
+}
+
+int registered_control_alone = [] {
+  const detllm::DeterminismOptions defaults;
+  for (const char* preset : {"tiny", "small"}) {
+    for (const auto& c : detllm::internal::controls()) {
+      if (c.write == nullptr || c.wanted(defaults).empty()) continue;
+      const std::string base = std::string("ControlAlone/") + preset + "/" + c.name;
+      for (const bool split_k : {true, false}) {
+        detllm::DeterminismOptions no_split = defaults;
+        no_split.cublas_split_k = false;
+        if (!split_k && c.wanted(no_split) == c.wanted(defaults)) continue;
+        auto* b = benchmark::RegisterBenchmark(
+            (base + (split_k ? "" : "/split_k_off")).c_str(),
+            [=](benchmark::State& state) { ControlAlone(state, preset, c.name, split_k); });
+        b->Arg(4)->Unit(benchmark::kMillisecond);
+        if (std::string(preset) == "small") b->Iterations(3);
+      }
+    }
+  }
+  return 0;
+}();
 
 // A large trace: 20,000 prompts of 64 input and 128 generated tokens with logprobs.
 const detllm::Trace& large_trace() {

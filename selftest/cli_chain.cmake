@@ -54,6 +54,17 @@ if(NOT sampled)
 endif()
 expect(0 "no divergence: 2 rows agree" ${DETLLM} diff --left ${greedy}/trace.jsonl
        --right ${temperature0}/trace.jsonl)
+# Controls turned off on purpose reach the check's record.
+expect(0 "detllm report: PASS" ${DETLLM} check --prompt Hello --runs 2 --no-deterministic-algorithms
+       --allow-tf32 --out ${WORK_DIR}/controls_off)
+file(GLOB controls_off LIST_DIRECTORIES true ${WORK_DIR}/controls_off/*)
+file(READ ${controls_off}/run_config.json controls_off_config)
+string(JSON algorithms GET "${controls_off_config}" replay determinism deterministic_algorithms)
+string(JSON tf32 GET "${controls_off_config}" replay determinism allow_tf32)
+if(algorithms OR NOT tf32)
+  message(FATAL_ERROR "--no-deterministic-algorithms --allow-tf32 did not reach run_config.json: "
+                      "${controls_off_config}")
+endif()
 expect(1 "GEN_CONTEXT_MISMATCH" ${DETLLM} diff --left ${greedy}/trace.jsonl
        --right ${temperature1}/trace.jsonl)
 # Token ids are integers: 1.9 or 1e27 is bad input naming the file and line.

@@ -48,6 +48,7 @@ struct RunFlags {
   bool validate_schema = false;
   bool preflight = false;
   bool split_k = true;
+  bool deterministic_algorithms = true, allow_tf32 = false;
   std::vector<std::string> sdpa_backends;
   // check --golden: compare with (or, with --update-golden, record) a golden.
   std::string golden;
@@ -108,6 +109,10 @@ void add_run_flags(CLI::App& app, RunFlags& f, bool check) {
                "first (warms the model up, so a cold first call is not caught)");
   app.add_flag("!--no-split-k", f.split_k,
                "disallow cuBLAS split-K in float16/bfloat16 GEMMs (libtorch 2.x)");
+  // Controls turned off on purpose, to measure what they buy (the record says so).
+  app.add_flag("!--no-deterministic-algorithms", f.deterministic_algorithms,
+               "leave libtorch's deterministic algorithms off");
+  app.add_flag("--allow-tf32", f.allow_tf32, "allow TF32 in float32 matmuls and convolutions");
   app.add_option("--sdpa-backends", f.sdpa_backends,
                  "attention backends to allow, of math, flash, mem_efficient, cudnn (libtorch 2.x)")
       ->delimiter(',');
@@ -190,6 +195,8 @@ detllm::CheckOptions check_options(const RunFlags& f) {
   o.determinism.mode = detllm::mode_from_string(f.mode);
   o.determinism.seed = f.seed;
   o.determinism.cublas_split_k = f.split_k;
+  o.determinism.deterministic_algorithms = f.deterministic_algorithms;
+  o.determinism.allow_tf32 = f.allow_tf32;
   o.determinism.sdpa_backends = f.sdpa_backends;
   o.decoding.max_new_tokens = f.max_new_tokens;
   o.decoding.ignore_eos = f.ignore_eos;
