@@ -209,10 +209,10 @@ TEST_F(LlamaServerTest, GatesItsDeploymentsAgainstOurEnginesGolden) {
 // A chat template changed under a release, the weights not: the GGUF's own
 // (ChatML) gains a default system message, as released templates have. A
 // golden recorded through /v1/chat/completions with the old template is
-// teacher-forced over chat (the golden's answer so far a final assistant
-// message the server continues): it passes under auto with the template it
-// was recorded with, and fails with the changed one — the user's ids are the
-// same, what the model sees is not.
+// teacher-forced over chat (the ids the server's template makes of the
+// prompt, then the golden's tokens): it passes under auto with the template
+// it was recorded with, and fails with the changed one — the user's ids are
+// the same, what the model sees is not.
 TEST_F(LlamaServerTest, AChangedChatTemplateFailsTheGateUnderAuto) {
   const std::string changed = dir() + "/system_message.jinja";
   std::ofstream(changed) << "{% if messages[0]['role'] != 'system' %}<|im_start|>system\n"

@@ -155,8 +155,8 @@ TEST_F(VllmServerTest, StreamedChatAndSampledAnswersAreRepeatable) {
   const CheckResult chatted = check(*chat, prompts(), options());
   EXPECT_TRUE(chatted.passed()) << render_text(chatted.report);
   EXPECT_NE(chatted.runs.at(0).at(0).generated_token_ids, a.trace.at(0).generated_token_ids);
-  // Teacher-forced over chat: vLLM continues the golden's answer so far
-  // (continue_final_message), so a golden recorded through chat gates under auto.
+  // Teacher-forced over chat (vLLM's /tokenize says which ids its template
+  // makes of the prompt), a golden recorded through chat gates under auto.
   testing::TempDir dir;
   GoldenOptions gate = testing::record_golden(*chat, prompts(), dir.path() + "/chat.jsonl");
   gate.tolerance = Tolerance::Auto();

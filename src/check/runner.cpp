@@ -158,8 +158,8 @@ Trace rescore(Generator& model, const Trace& rows, const std::string& needed_for
   if (!trace) {
     throw Error("model '" + model.info().name + "' cannot score a sequence, which " + needed_for +
                 " needs (the built-in, GPT-2 and TorchScript models can; a server can over "
-                "/v1/completions, and over chat where it continues a final assistant message: "
-                "llama.cpp, vLLM, SGLang; a callable needs a ScoreFunction)");
+                "/v1/completions, and over chat where it says which ids its chat template makes: "
+                "llama.cpp, vLLM; a callable needs a ScoreFunction)");
   }
   return std::move(*trace);
 }
