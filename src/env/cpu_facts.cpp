@@ -102,7 +102,12 @@ json blas_facts() {
 json cpu_facts() {
   std::string model = cpuinfo("model name");
   if (model.empty()) model = "unknown";
-  std::istringstream flags(" " + cpuinfo("flags") + " " + cpuinfo("Features") + " ");
+  // x86 says "flags", ARM "Features". Appended, not `+`-chained: GCC 12's
+  // -Wrestrict misreads the chain in C++20.
+  std::string both = cpuinfo("flags");
+  both += ' ';
+  both += cpuinfo("Features");
+  std::istringstream flags(both);
   std::vector<std::string> present;
   std::string flag;
   std::vector<std::string> all;
