@@ -91,7 +91,7 @@ class MutatesABuffer(Logits):
     def forward(self, input_ids, attention_mask):
         logits = super().forward(input_ids, attention_mask)
         self.calls.add_(1.0)
-        bump = torch.zeros(VOCAB)
+        bump = torch.zeros(VOCAB, device=logits.device)
         bump[0] = 1.0
         return logits + (3.0 * self.calls) * bump
 
@@ -105,13 +105,16 @@ class IdsOnly(torch.nn.Module):
         return self.model(input_ids=input_ids, use_cache=False).logits
 
 
+DEVICE = "cpu"  # --device: where the packages are compiled for (cuda on a GPU machine)
+
+
 def example(batch=2, length=8):
     ids = torch.randint(0, VOCAB, (batch, length), generator=torch.Generator().manual_seed(0))
-    return ids, torch.ones_like(ids)
+    return ids.to(DEVICE), torch.ones_like(ids).to(DEVICE)
 
 
 def export_package(module, path, dynamic=True, inputs=None):
-    module.eval()
+    module.eval().to(DEVICE)
     inputs = inputs if inputs is not None else example()
     shapes = None
     if dynamic:
@@ -160,7 +163,8 @@ def make_models(out):
 
 
 def export_one(job):
-    out, name, module, dynamic, inputs = job
+    global DEVICE
+    out, name, module, dynamic, inputs, DEVICE = job  # a worker process: its own global
     export_package(module, os.path.join(out, name + ".pt2"), dynamic, inputs)
     return name
 
@@ -169,10 +173,22 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
     parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1))
+    parser.add_argument("--device", default="cpu",
+                        help="compile the packages for this device (cuda: scripts/gpu-run)")
+    parser.add_argument("--only", nargs="*",
+                        help="export only these packages (and their checkpoints), nothing else")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(1)
     modules, traced_source = make_models(args.out)
+    if args.only:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            jobs = [(args.out, name, *modules[name], DEVICE) for name in args.only]
+            for name in pool.map(export_one, jobs):
+                print(f"exported {name}.pt2 for {DEVICE}", flush=True)
+        return
 
     # TorchScript from a real transformers model: traced at batch 2 and 8 tokens,
     # it must still serve other shapes.
@@ -181,7 +197,7 @@ def main():
     traced.save(os.path.join(args.out, "traced_llama.pt"))
 
     # Compiling a package is mostly the C++ compiler's time: one process each.
-    jobs = [(args.out, name, m, d, i) for name, (m, d, i) in modules.items()]
+    jobs = [(args.out, name, m, d, i, DEVICE) for name, (m, d, i) in modules.items()]
     with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for name in pool.map(export_one, jobs):
             print(f"exported {name}.pt2", flush=True)
