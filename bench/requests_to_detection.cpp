@@ -59,9 +59,10 @@ const std::vector<std::string> kFillers = {"Once upon a time",
 // for every benchmark of it.
 struct Server {
   Server(const std::string& type, bool unified) : gguf(make(dir.path(), type)) {
+    detllm::testing::LlamaServer::Options options;  // 8 slots
+    options.unified = unified;
     server = std::make_unique<detllm::testing::LlamaServer>(
-        DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, gguf,
-        detllm::testing::LlamaServer::Options{8, unified, 0, "", "f16", "auto"});
+        DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, gguf, options);
   }
   static std::string make(const std::string& dir, const std::string& type) {
     const std::string gguf = dir + "/" + type + ".gguf";

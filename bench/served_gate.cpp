@@ -38,7 +38,7 @@ struct Setup {
     if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
     server = std::make_unique<detllm::testing::LlamaServer>(
         DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, gguf(),
-        detllm::testing::LlamaServer::Options{8, false, 0, "", "f16", "auto"});
+        detllm::testing::LlamaServer::Options());  // 8 slots, llama.cpp's defaults
     auto ours = detllm::load_model(checkpoint());
     detllm::GoldenOptions record = options(detllm::Tolerance::Exact());
     record.update = true;

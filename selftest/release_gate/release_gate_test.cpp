@@ -45,6 +45,11 @@ struct Gated {
   int new_tokens;
 };
 
+// The transformers-written checkpoints' goldens: gated across stacks, and the
+// checkpoints the regressions are made from.
+const Gated kQwen3{"qwen3.jsonl", "ref:qwen3", 16};
+const Gated kMixtral{"mixtral.jsonl", "ref:mixtral", 16};
+
 // gtest prints a parameter in the test's listing: its name.
 void PrintTo(const Gated& g, std::ostream* out) { *out << g.name; }
 
@@ -112,8 +117,7 @@ INSTANTIATE_TEST_SUITE_P(Goldens, CrossStack,
                          ::testing::Values(Gated{"builtin_small.jsonl", "builtin:small", 8},
                                            Gated{"builtin_qwen3_small.jsonl", "builtin:qwen3-small",
                                                  8},
-                                           Gated{"qwen3.jsonl", "ref:qwen3", 16},
-                                           Gated{"mixtral.jsonl", "ref:mixtral", 16}),
+                                           kQwen3, kMixtral),
                          [](const auto& info) {
                            std::string name = info.param.name;
                            return name.substr(0, name.find('.'));
@@ -123,7 +127,7 @@ INSTANTIATE_TEST_SUITE_P(Goldens, CrossStack,
 struct Regression {
   const char* name;
   std::function<void(const std::string& dir)> make;  // changes the copy in `dir`
-  Gated golden = {"qwen3.jsonl", "ref:qwen3", 16};   // the checkpoint and its golden
+  Gated golden = kQwen3;                             // the checkpoint and its golden
 };
 
 void PrintTo(const Regression& r, std::ostream* out) { *out << r.name; }
@@ -219,7 +223,7 @@ INSTANTIATE_TEST_SUITE_P(
                                      c["sliding_window"] = 7;
                                    });
                                  },
-                                 {"mixtral.jsonl", "ref:mixtral", 16}}),
+                                 kMixtral}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

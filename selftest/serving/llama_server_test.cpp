@@ -54,7 +54,18 @@ class LlamaServerTest : public testing::GgufSuite {
     explicit Server(int slots = 8, const std::string& type = "f16", bool unified = false,
                     int port = 0, bool exact = false)
         : LlamaServer(DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, gguf(type),
-                      {slots, unified, port, "", exact ? "f32" : "f16", exact ? "off" : "auto"}) {}
+                      launch_options(slots, unified, port, exact)) {}
+    static Options launch_options(int slots, bool unified, int port, bool exact) {
+      Options o;
+      o.slots = slots;
+      o.unified = unified;
+      o.port = port;
+      if (exact) {
+        o.kv_cache_type = "f32";
+        o.flash_attn = "off";
+      }
+      return o;
+    }
   };
 
   static CheckOptions options() {
@@ -232,8 +243,10 @@ TEST_F(LlamaServerTest, AChangedChatTemplateFailsTheGateUnderAuto) {
     std::cout << "[ chat     ] the template it was recorded with: "
               << internal::render_golden_drift(*same.report.golden_drift, "") << std::flush;
   }
+  testing::LlamaServer::Options with_changed_template;
+  with_changed_template.chat_template_file = changed;
   testing::LlamaServer server(DETLLM_LLAMA_SERVER_PYTHON, DETLLM_LLAMA_SERVER_SCRIPT, gguf("f32"),
-                              {8, false, 0, changed, "f16", "auto"});
+                              with_changed_template);
   auto chat = load_model(server.url("?disable_prompt_cache=true&chat=true"));
   const GoldenResult result = check_golden(*chat, prompts(), gate);
   ASSERT_FALSE(result.passed()) << render_text(result.report);

@@ -17,7 +17,10 @@ namespace detllm::internal {
 // more; positions up to the first token that differs). The golden header's
 // "calibration": {"noise": the largest |Δ logprob|, "positions",
 // "measurements": [{"varied", "max_abs_logprob_diff", "positions"}]}.
-// A model that cannot score is measured at the other batch size alone.
+// A model that cannot score in one pass but can be teacher-forced (a
+// server, one request per position) is measured doing that instead of the
+// one-pass and thread-count rows; one that can do neither, at the other batch
+// size alone.
 nlohmann::json calibrate(CheckRun& run);
 
 // "noise 1.2e-06 (threads 2, threads 4, batch size 4, one-pass scoring) x 10,

@@ -25,8 +25,9 @@ struct Phase {
   std::string trace_file;        // in the pack: "traces/run_3.jsonl"
   std::vector<BatchPlan> plans;  // empty for prefill, which rescores run 0 in one pass
   int threads = 0;               // intra-op threads to run at; 0: as they are
-  // Run 0 of a golden check with a tolerance: the golden's tokens scored in
-  // one pass per prompt instead of generated.
+  // Run 0 of a golden check with a tolerance: the golden's tokens scored
+  // (teacher-forced: one pass per prompt, or a server's one request per
+  // position) instead of generated.
   bool teacher_forced = false;
 };
 
